@@ -1,0 +1,46 @@
+# Fresh Debian machine with Python 3.11: `make run` starts the app, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Portable llama.cpp build: the native (AMX) build segfaults on some Sapphire Rapids CPUs.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export OMP_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+PORT ?= 8501
+
+.PHONY: setup run build test lint browser-deps bench clean-cache
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip wheel
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+build: setup
+	$(BIN)/python -m core build
+
+run: build
+	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+# Chromium for the browser test (Debian package); skipped quietly where apt is unavailable.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; the browser test will be skipped"; \
+	  else echo "warning: chromium missing and apt-get unavailable; the browser test will be skipped"; fi; }
+
+test: setup browser-deps
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: build
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/retrieval.py
+
+clean-cache:
+	rm -rf $${XDG_CACHE_HOME:-$$HOME/.cache}/clinical-coder

@@ -1,0 +1,242 @@
+"""Command line: ``python -m core {resources,build,search,code,evaluate} --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from core.settings import BACKENDS, LANGUAGES, STRATEGIES, load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=LANGUAGES, help="note language (default from settings: en)")
+    parser.add_argument("--data-dir", type=Path, help="read-only reference data (default ../shared/data)")
+    parser.add_argument("--cache-dir", type=Path, help="where built indexes are cached")
+    parser.add_argument("--config", type=Path, help="TOML settings file (default coder.toml or $CODER_CONFIG)")
+
+
+def _pipeline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, help="LLM backend (default embedded; none = deterministic)")
+    parser.add_argument("--strategy", choices=STRATEGIES, help="coding strategy (default clh)")
+    parser.add_argument("--model", help="model name for the backend")
+    parser.add_argument("--assertion-policy", choices=("coding", "codiesp"),
+                        help="coding: negated mentions are never coded (default); codiesp: mimic CodiEsp's gold")
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202
+    return load_settings(
+        args.config,
+        language=getattr(args, "lang", None),
+        data_dir=getattr(args, "data_dir", None),
+        cache_dir=getattr(args, "cache_dir", None),
+        backend=getattr(args, "backend", None),
+        strategy=getattr(args, "strategy", None),
+        model=getattr(args, "model", None),
+        assertion_policy=getattr(args, "assertion_policy", None),
+    )
+
+
+def _print_notices(kb) -> None:  # noqa: ANN001
+    for notice in kb.notices():
+        print(f"notice: {notice}", file=sys.stderr)
+
+
+def cmd_resources(args: argparse.Namespace) -> int:
+    from core.knowledge import get_knowledge
+
+    kb = get_knowledge(_settings(args))
+    rows = [info.model_dump() for info in kb.resources()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            state = "ok     " if row["loaded"] else "MISSING"
+            print(f"{state} {row['name']} {row['edition']} ({row['items']} items) {row['source']}")
+            if row["notice"]:
+                print(f"        {row['notice']}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build (or load) every cache the app needs, and report how long it took."""
+    from core.knowledge import get_knowledge
+
+    settings = _settings(args)
+    kb = get_knowledge(settings)
+    report: dict[str, float] = {}
+    for language in args.languages:
+        started = time.perf_counter()
+        kb.linker(language)
+        report[f"linker_{language}_s"] = round(time.perf_counter() - started, 2)
+        if args.retrieval:
+            started = time.perf_counter()
+            retriever = kb.retriever(language)
+            report[f"retriever_{language}_s"] = round(time.perf_counter() - started, 2)
+            report.update({f"retriever_{language}_{k}": v for k, v in retriever.timings.items()})
+    report.update(kb.timings)
+    print(json.dumps(report, indent=2))
+    _print_notices(kb)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from core.knowledge import get_knowledge
+
+    settings = _settings(args)
+    kb = get_knowledge(settings)
+    hits = kb.search(args.query, settings.language, k=args.k)
+    if args.json:
+        print(json.dumps([hit.__dict__ for hit in hits], indent=2, ensure_ascii=False))
+    else:
+        for hit in hits:
+            billable = "billable" if kb.tabular.is_billable(hit.code) else "complete in tabular"
+            print(f"{hit.rank:>3}. {hit.score:.4f}  {hit.code:<9} {hit.text}  [{hit.source}; {billable}; "
+                  f"lexical #{hit.lexical_rank or '-'}, dense #{hit.dense_rank or '-'}]")
+    _print_notices(kb)
+    return 0
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    from core.pipeline.runner import code_note
+
+    settings = _settings(args)
+    try:
+        text = Path(args.note).read_text(encoding="utf-8") if args.note != "-" else sys.stdin.read()
+    except UnicodeDecodeError:
+        print(f"error: {args.note} is not UTF-8 text", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.note}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = code_note(text, settings)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        for title, items in (("codes", result.codes), ("candidates", result.candidates)):
+            print(f"{title}:")
+            for item in items:
+                spans = "; ".join(f"{s.start}-{s.end} {s.text!r}" for s in item.evidence)
+                print(f"  {item.code:<9} {item.score:.2f} {item.description}  <- {spans}")
+        for message in result.messages:
+            print(f"{message.level}: {message.message}")
+    from core.knowledge import get_knowledge
+
+    _print_notices(get_knowledge(settings))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.codiesp import gold_code_set, load_split
+    from core.evaluate import run_evaluation
+    from core.knowledge import get_knowledge
+    from core.pipeline.runner import code_note
+
+    settings = _settings(args)
+    data = args.data or (settings.data_dir / settings.codiesp_dir)
+    try:
+        cases = load_split(Path(data), args.split, settings.language)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        cases = cases[: args.limit]
+    kb = get_knowledge(settings)
+    # The dictionary learns only from labelled splits other than the one evaluated.
+    train_splits = tuple(s for s in kb.labelled_splits() if s != args.split) if not args.train_splits else tuple(
+        args.train_splits.split(","))
+    train_codes: set[str] = set()
+    for split in train_splits:
+        try:
+            train_codes |= gold_code_set(load_split(Path(data), split, settings.language))
+        except FileNotFoundError:
+            pass
+
+    def code_case(case):  # noqa: ANN001, ANN202
+        return code_note(case.text, settings, kb=kb, splits=train_splits)
+
+    def progress(done: int, total: int) -> None:
+        if not args.json or sys.stderr.isatty():
+            print(f"\r{done}/{total} cases", end="", file=sys.stderr, flush=True)
+
+    settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
+                                              "limit": args.limit}
+    report = run_evaluation(cases, code_case, args.out, settings_dict=settings_dict, train_codes=train_codes,
+                            resume=args.resume, progress=progress)
+    print(file=sys.stderr)
+    if args.json:
+        print(report.to_json())
+    else:
+        metrics = report.metrics
+        for key in ("full", "category"):
+            if key in metrics:
+                m = metrics[key]
+                print(f"{key:<9} P {m.get('precision', 0):.4f} R {m.get('recall', 0):.4f} F1 {m.get('f1', 0):.4f}")
+        print(json.dumps({k: v for k, v in metrics.items() if k not in ("full", "category")}, indent=1)[:4000])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Offline clinical coding assistant")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("resources", help="list loaded resources, editions and what is missing")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resources)
+
+    p = sub.add_parser("build", help="build or load the cached knowledge base, dictionary and retrievers")
+    _common(p)
+    p.add_argument("--languages", nargs="+", choices=LANGUAGES, default=list(LANGUAGES))
+    p.add_argument("--no-retrieval", dest="retrieval", action="store_false", help="skip the retrieval indexes")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("search", help="hybrid search of index terms and tabular descriptions")
+    _common(p)
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("code", help="code one note (a UTF-8 text file, or - for stdin)")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("note")
+    p.add_argument("--json", action="store_true", help="print the full result with the per-step trace")
+    p.set_defaults(func=cmd_code)
+
+    p = sub.add_parser("evaluate", help="score a CodiEsp-style split (D codes; X spans when present)")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("--data", type=Path, help="directory holding <split>/ folders (default data_dir/codiesp)")
+    p.add_argument("--split", default="dev")
+    p.add_argument("--train-splits", help="comma-separated splits the dictionary learns from "
+                   "(default: every labelled split except --split)")
+    p.add_argument("--limit", type=int, help="only the first N cases")
+    p.add_argument("--out", type=Path, help="run folder for predictions, metrics and submission files")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Typed loaders for CodiEsp-style splits: ``<root>/<split>/{split}D.tsv, {split}P.tsv, {split}X.tsv, text_files*/``.
+
+Works for any directory laid out like a CodiEsp split (train, dev, a user's own labelled or unlabelled notes).
+Gold codes are kept lower-case, as in the CodiEsp files. Missing gold files give empty gold lists, so an
+unlabelled split still loads. A malformed gold row is skipped with a warning rather than failing the whole load.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["DIAGNOSTICO", "PROCEDIMIENTO"]
+Language = Literal["es", "en"]
+KINDS: tuple[str, ...] = ("DIAGNOSTICO", "PROCEDIMIENTO")
+TEXT_DIRS: dict[str, str] = {"es": "text_files", "en": "text_files_en"}
+TASK_KIND: dict[str, str] = {"D": "DIAGNOSTICO", "P": "PROCEDIMIENTO"}
+
+
+def normalize_code(code: str) -> str:
+    """CodiEsp spelling: stripped and lower-case (dots kept, e.g. ``n44.8``)."""
+    return code.strip().lower()
+
+
+@dataclass
+class GoldSpan:
+    """One CodiEsp-X row: a code and its (possibly discontinuous) evidence in the Spanish text."""
+
+    case_id: str
+    kind: Kind
+    code: str
+    text: str
+    spans: list[tuple[int, int]]
+
+    @property
+    def start(self) -> int:
+        """Start of the first fragment, as the official scorer reads it (fragments are not always in order)."""
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        """End of the last fragment, as the official scorer reads it (may be < ``start`` for out-of-order rows)."""
+        return self.spans[-1][1]
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The smallest interval covering every fragment (for highlighting; not what the scorer uses)."""
+        return min(s for s, _ in self.spans), max(e for _, e in self.spans)
+
+
+@dataclass
+class Case:
+    case_id: str
+    text: str
+    language: str
+    gold_d: list[str] = field(default_factory=list)
+    gold_p: list[str] = field(default_factory=list)
+    gold_x: list[GoldSpan] = field(default_factory=list)
+
+    def gold(self, task: str = "D") -> list[str]:
+        """Gold codes for a task: ``"D"`` (diagnoses) or ``"P"`` (procedures)."""
+        if task not in TASK_KIND:
+            raise ValueError(f"task must be 'D' or 'P', got {task!r}")
+        return self.gold_d if task == "D" else self.gold_p
+
+    def gold_spans(self, task: str = "D") -> list[GoldSpan]:
+        kind = TASK_KIND[task]
+        return [g for g in self.gold_x if g.kind == kind]
+
+
+def _rows(path: Path) -> Iterable[tuple[int, list[str]]]:
+    # utf-8-sig tolerates a BOM; blank lines are skipped.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield lineno, line.split("\t")
+
+
+def _parse_positions(value: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for part in value.split(";"):
+        bits = part.split()
+        if len(bits) != 2:
+            raise ValueError(f"bad position {part!r}")
+        spans.append((int(bits[0]), int(bits[1])))
+    return spans
+
+
+def load_gold_codes(path: Path) -> dict[str, list[str]]:
+    """``case_id<TAB>code`` file -> {case_id: [codes in file order, lower-case, without duplicates]}.
+
+    A missing file gives an empty dict (unlabelled split).
+    """
+    out: dict[str, list[str]] = {}
+    if not path.is_file():
+        return out
+    for lineno, row in _rows(path):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            log.warning("%s:%d: skipping malformed row %r", path, lineno, "\t".join(row))
+            continue
+        codes = out.setdefault(row[0].strip(), [])
+        code = normalize_code(row[1])
+        if code not in codes:
+            codes.append(code)
+    return out
+
+
+def load_gold_x(path: Path) -> list[GoldSpan]:
+    """``case_id<TAB>kind<TAB>code<TAB>text<TAB>start end[;start end]`` rows, in file order.
+
+    Offsets are kept as written, even for the few rows that are off by one character against the text.
+    A missing file gives an empty list.
+    """
+    out: list[GoldSpan] = []
+    if not path.is_file():
+        return out
+    for lineno, row in _rows(path):
+        try:
+            if len(row) != 5:
+                raise ValueError(f"expected 5 columns, got {len(row)}")
+            case_id, kind, code, text, positions = row
+            kind = kind.strip().upper()
+            if kind not in KINDS:
+                raise ValueError(f"unknown label {kind!r}")
+            spans = _parse_positions(positions)
+        except ValueError as exc:
+            log.warning("%s:%d: skipping malformed X row (%s)", path, lineno, exc)
+            continue
+        out.append(GoldSpan(case_id.strip(), kind, normalize_code(code), text, spans))  # type: ignore[arg-type]
+    return out
+
+
+def split_dir(root: Path, split: str) -> Path:
+    path = Path(root) / split
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"CodiEsp split directory not found: {path} (expected {split}D.tsv, text_files/ ... under it; "
+            "check the data_dir / codiesp_dir settings)"
+        )
+    return path
+
+
+def load_split(root: Path, split: str, lang: Language = "es") -> list[Case]:
+    """Load every case of ``<root>/<split>`` whose text exists in ``lang``, sorted by case id.
+
+    ``lang="en"`` reads ``text_files_en`` (machine translation); gold X offsets still refer to the Spanish text.
+    Gold rows for cases without a text file are ignored.
+    """
+    if lang not in TEXT_DIRS:
+        raise ValueError(f"lang must be one of {tuple(TEXT_DIRS)}, got {lang!r}")
+    base = split_dir(root, split)
+    text_dir = base / TEXT_DIRS[lang]
+    if not text_dir.is_dir():
+        raise FileNotFoundError(f"CodiEsp text directory not found: {text_dir}")
+    gold_d = load_gold_codes(base / f"{split}D.tsv")
+    gold_p = load_gold_codes(base / f"{split}P.tsv")
+    gold_x: dict[str, list[GoldSpan]] = {}
+    for row in load_gold_x(base / f"{split}X.tsv"):
+        gold_x.setdefault(row.case_id, []).append(row)
+    cases = []
+    for path in sorted(text_dir.glob("*.txt")):
+        case_id = path.stem
+        cases.append(
+            Case(
+                case_id=case_id,
+                text=path.read_bytes().decode("utf-8"),  # no newline translation: offsets stay exact
+                language=lang,
+                gold_d=list(gold_d.get(case_id, [])),
+                gold_p=list(gold_p.get(case_id, [])),
+                gold_x=list(gold_x.get(case_id, [])),
+            )
+        )
+    cases.sort(key=lambda c: c.case_id)
+    return cases
+
+
+def gold_code_set(cases: Iterable[Case], task: str = "D") -> set[str]:
+    """Every distinct gold code of a task across cases (e.g. the codes "seen in train")."""
+    return {code for case in cases for code in case.gold(task)}

@@ -1,0 +1,246 @@
+"""The ICD-10-CM tabular list (from the PyPI package ``simple-icd-10-cm``) as typed objects.
+
+The library reports includes/excludes only on the node that carries them; coders apply them to
+every code below that node, so :meth:`Tabular.inherited_notes` merges the notes of all ancestors.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+
+from core.cache import cached_pickle
+from core.resources import ResourceInfo
+
+NOTE_FIELDS = (
+    "includes",
+    "inclusion_terms",
+    "excludes1",
+    "excludes2",
+    "code_first",
+    "use_additional",
+    "code_also",
+    "notes",
+)
+# Notes that apply to everything below the node that carries them.
+INHERITED_FIELDS = ("includes", "excludes1", "excludes2", "code_first", "use_additional", "code_also", "notes")
+
+TABULAR_FORMAT = "2"  # bump when the parsed structure changes
+CODE_RE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-)?")
+
+
+@dataclass(slots=True)
+class InstructionalNotes:
+    includes: list[str] = field(default_factory=list)
+    inclusion_terms: list[str] = field(default_factory=list)
+    excludes1: list[str] = field(default_factory=list)
+    excludes2: list[str] = field(default_factory=list)
+    code_first: list[str] = field(default_factory=list)
+    use_additional: list[str] = field(default_factory=list)
+    code_also: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seven_chr_note: str = ""
+    seven_chr_def: dict[str, str] = field(default_factory=dict)
+
+    def referenced_codes(self, field_name: str) -> list[str]:
+        """Codes named inside a note list, e.g. ``'bacteremia NOS (R78.81)'`` → ``['R78.81']``."""
+        found: list[str] = []
+        for text in getattr(self, field_name):
+            for match in CODE_RE.finditer(text):
+                if match.group(1) not in found:
+                    found.append(match.group(1))
+        return found
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in NOTE_FIELDS) and not self.seven_chr_def
+
+
+@dataclass(slots=True)
+class Code:
+    code: str  # dotted, upper-case, e.g. "I50.810"; blocks as "I30-I5A", chapters as "9"
+    description: str
+    kind: str  # chapter | block | category | subcategory | extended
+    parent: str | None = None
+    children: list[str] = field(default_factory=list)
+    billable: bool = False
+    chapter: str = ""
+    notes: InstructionalNotes = field(default_factory=InstructionalNotes)
+
+
+def normalize_code(code: str) -> str:
+    """``'n44.8'``, ``'N448'`` → ``'N44.8'``; blocks and chapters are returned unchanged (upper-cased)."""
+    text = code.strip().upper().rstrip("-").rstrip(".")
+    if "-" in text or text.isdigit() or len(text) <= 3 or "." in text:
+        return text
+    return f"{text[:3]}.{text[3:]}"
+
+
+def _split_lines(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [line.strip() for line in str(value).splitlines() if line.strip()]
+
+
+def _build_codes() -> dict[str, Code]:
+    import simple_icd_10_cm as lib
+
+    codes: dict[str, Code] = {}
+    for name in lib.get_all_codes(True):
+        # A block holding a single category shares its name (e.g. "B10"); the category wins.
+        if lib.is_chapter(name):
+            kind = "chapter"
+        elif lib.is_category(name):
+            kind = "category"
+        elif lib.is_block(name):
+            kind = "block"
+        elif lib.is_extended_subcategory(name):
+            kind = "extended"
+        else:
+            kind = "subcategory"
+        notes = InstructionalNotes(
+            includes=list(lib.get_includes(name)),
+            inclusion_terms=list(lib.get_inclusion_term(name)),
+            excludes1=list(lib.get_excludes1(name)),
+            excludes2=list(lib.get_excludes2(name)),
+            code_first=_split_lines(lib.get_code_first(name)),
+            use_additional=_split_lines(lib.get_use_additional_code(name)),
+            code_also=_split_lines(lib.get_code_also(name)),
+            notes=_split_lines(lib.get_notes(name)),
+            seven_chr_note=lib.get_seven_chr_note(name) or "",
+            seven_chr_def=dict(lib.get_seven_chr_def(name) or {}),
+        )
+        ancestors = [a for a in lib.get_ancestors(name) if a != name]
+        codes[name] = Code(
+            code=name,
+            description=lib.get_description(name),
+            kind=kind,
+            parent=ancestors[0] if ancestors else None,
+            children=list(lib.get_children(name)),
+            billable=lib.is_leaf(name) and kind not in ("chapter", "block"),
+            chapter=ancestors[-1] if ancestors else name,
+            notes=notes,
+        )
+    return codes
+
+
+def tabular_edition() -> str:
+    """Package version plus the release named by its bundled data file (e.g. ``1.5.0/April-2026``)."""
+    version = metadata.version("simple-icd-10-cm")
+    import importlib.util
+
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    release = ""
+    if spec and spec.origin:
+        for path in (Path(spec.origin).parent / "data").glob("icd10c-tabular-*.xml"):
+            release = path.stem.replace("icd10c-tabular-", "")
+    return f"{version}/{release}"
+
+
+@dataclass
+class Tabular:
+    codes: dict[str, Code]
+    info: ResourceInfo
+    _inherited: dict[str, InstructionalNotes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, cache_dir: Path) -> Tabular:
+        edition = tabular_edition()
+        codes = cached_pickle(cache_dir, "tabular", f"{TABULAR_FORMAT}-{edition.replace('/', '_')}", _build_codes)
+        info = ResourceInfo(
+            name="ICD-10-CM tabular list",
+            edition=edition,
+            source="PyPI package simple-icd-10-cm",
+            items=len(codes),
+        )
+        return cls(codes=codes, info=info)
+
+    def get(self, code: str) -> Code | None:
+        return self.codes.get(normalize_code(code))
+
+    def exists(self, code: str) -> bool:
+        return normalize_code(code) in self.codes
+
+    def is_billable(self, code: str) -> bool:
+        item = self.get(code)
+        return bool(item and item.billable)
+
+    def description(self, code: str) -> str:
+        item = self.get(code)
+        return item.description if item else ""
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parent first, chapter last."""
+        out: list[str] = []
+        item = self.get(code)
+        while item and item.parent and item.parent not in out and len(out) < 8:
+            out.append(item.parent)
+            item = self.codes.get(item.parent)
+        return out
+
+    def descendants(self, code: str) -> list[str]:
+        item = self.get(code)
+        if item is None:
+            return []
+        out: list[str] = []
+        stack = list(reversed(item.children))
+        while stack:
+            name = stack.pop()
+            out.append(name)
+            stack.extend(reversed(self.codes[name].children))
+        return out
+
+    def billable_descendants(self, code: str) -> list[str]:
+        """The code itself when billable, else every billable code below it."""
+        item = self.get(code)
+        if item is None:
+            return []
+        if item.billable:
+            return [item.code]
+        return [name for name in self.descendants(item.code) if self.codes[name].billable]
+
+    def category(self, code: str) -> str:
+        item = self.get(code)
+        while item and item.kind not in ("category", "block", "chapter"):
+            item = self.codes.get(item.parent or "")
+        return item.code if item and item.kind == "category" else normalize_code(code)[:3]
+
+    def chapter_of(self, code: str) -> str:
+        item = self.get(code)
+        if item is None:
+            item = self.get(normalize_code(code)[:3])
+        return item.chapter if item else ""
+
+    def inherited_notes(self, code: str) -> InstructionalNotes:
+        """The code's own notes plus those of every ancestor (own first, chapter last)."""
+        key = normalize_code(code)
+        if key in self._inherited:
+            return self._inherited[key]
+        item = self.codes.get(key)
+        if item is None:
+            return InstructionalNotes()
+        merged = copy.deepcopy(item.notes)
+        for ancestor in self.ancestors(key):
+            notes = self.codes[ancestor].notes
+            for name in INHERITED_FIELDS:
+                target = getattr(merged, name)
+                target.extend(text for text in getattr(notes, name) if text not in target)
+            if not merged.seven_chr_def and notes.seven_chr_def:
+                merged.seven_chr_def = dict(notes.seven_chr_def)
+                merged.seven_chr_note = notes.seven_chr_note
+        self._inherited[key] = merged
+        return merged
+
+    @cached_property
+    def billable_codes(self) -> list[str]:
+        return [name for name, item in self.codes.items() if item.billable]
+
+    def chapters(self) -> list[Code]:
+        return [item for item in self.codes.values() if item.kind == "chapter"]

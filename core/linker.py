@@ -1,0 +1,189 @@
+"""Dictionary linker: exact (normalised, order-insensitive) matching of known terms, longest match wins.
+
+Every rule maps a term key to candidate codes with their sources. Statistics fitted on coded notes turn
+those into calibrated scores: for a (term, code) pair, the share of coded notes containing the term in
+which the code was assigned (leave-one-out for terms learned from the same notes, smoothed towards a
+prior per source). The same statistics complete an index/tabular code to the specific code coders used
+in the same category ("what train codes teach").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from core.assertion import AssertionDetector
+from core.kb.terms import TermEntry
+from core.schema import Mention, Span
+from core.textnorm import Token, term_key, tokenize
+
+MAX_KEY_TOKENS = 10
+SMOOTHING = 2.0
+SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "tabular": 0.3,
+                "cie-who-es": 0.3}
+_BARRIER = re.compile(r"[.;:\n()\[\]]")
+
+
+def source_prior(source: str) -> float:
+    return SOURCE_PRIOR.get(source.split("-")[0] if source.startswith("codiesp") else source, 0.3)
+
+
+@dataclass(slots=True)
+class LinkRule:
+    key: tuple[str, ...]
+    display: str
+    codes: dict[str, set[str]] = field(default_factory=dict)  # code -> sources
+    cases: dict[str, set[str]] = field(default_factory=dict)  # code -> annotated case ids (for leave-one-out)
+
+
+@dataclass(slots=True)
+class RawMatch:
+    start: int
+    end: int
+    key: tuple[str, ...]
+
+
+@dataclass
+class CodeStats:
+    """Per (key, code): how often the code was assigned in notes where the key appears."""
+
+    docs: dict[tuple[str, ...], int] = field(default_factory=dict)
+    hits: dict[tuple[tuple[str, ...], str], int] = field(default_factory=dict)
+    remaps: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)  # codes learned beyond the rule
+    fitted_on: list[str] = field(default_factory=list)
+
+
+class DictionaryLinker:
+    def __init__(self, language: str, entries: Iterable[TermEntry]) -> None:
+        self.language = language
+        self.rules: dict[tuple[str, ...], LinkRule] = {}
+        self.stats = CodeStats()
+        self.source_counts: Counter[str] = Counter()
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: TermEntry) -> None:
+        key = term_key(entry.text, self.language, drop_fillers=entry.source in ("tabular", "index"))
+        if not key or len(key) > MAX_KEY_TOKENS or (len(key) == 1 and len(key[0]) < 3):
+            return
+        rule = self.rules.get(key)
+        if rule is None:
+            rule = self.rules[key] = LinkRule(key=key, display=entry.text)
+        rule.codes.setdefault(entry.code, set()).add(entry.source)
+        if entry.case_id:
+            rule.cases.setdefault(entry.code, set()).add(entry.case_id)
+        self.source_counts[entry.source] += 1
+
+    def with_terms(self, entries: Iterable[TermEntry]) -> DictionaryLinker:
+        """A copy with extra (e.g. learned) terms; this linker, which may be cached and shared, is unchanged."""
+        clone = DictionaryLinker.__new__(DictionaryLinker)
+        clone.__dict__.update(self.__dict__)
+        clone.rules = dict(self.rules)
+        clone.source_counts = Counter(self.source_counts)
+        for entry in entries:
+            key = term_key(entry.text, self.language)
+            if key in clone.rules and clone.rules[key] is self.rules.get(key):
+                old = clone.rules[key]
+                clone.rules[key] = LinkRule(key, old.display, {c: set(s) for c, s in old.codes.items()},
+                                            {c: set(s) for c, s in old.cases.items()})
+            clone.add(entry)
+        return clone
+
+    # -- matching ---------------------------------------------------------------------------------
+    def find(self, text: str, tokens: list[Token] | None = None) -> list[RawMatch]:
+        """All non-overlapping matches, longest first, word-bounded, not crossing sentence punctuation."""
+        tokens = tokens if tokens is not None else tokenize(text, self.language)
+        content = [t for t in tokens if not t.is_stop]
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        for i in range(len(content)):
+            stems: list[str] = []
+            for j in range(i, min(len(content), i + MAX_KEY_TOKENS)):
+                if j > i and _BARRIER.search(text, content[j - 1].end, content[j].start):
+                    break
+                stems.append(content[j].stem)
+                key = tuple(sorted(stems))
+                if key in self.rules:
+                    found.append((i, j, key))
+        found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
+        taken: set[int] = set()
+        matches: list[RawMatch] = []
+        for i, j, key in found:
+            if taken.isdisjoint(range(i, j + 1)):
+                taken.update(range(i, j + 1))
+                matches.append(RawMatch(content[i].start, content[j].end, key))
+        return sorted(matches, key=lambda m: m.start)
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def candidate_codes(self, key: tuple[str, ...], exclude_case: str = "") -> dict[str, set[str]]:
+        rule = self.rules[key]
+        out: dict[str, set[str]] = {}
+        for code, sources in rule.codes.items():
+            if exclude_case and sources <= {s for s in sources if s.startswith("codiesp")}:
+                others = rule.cases.get(code, set()) - {exclude_case}
+                if not others:
+                    continue
+            out[code] = sources
+        return out
+
+    def scored_codes(self, key: tuple[str, ...]) -> list[tuple[str, float, str]]:
+        """(code, calibrated score, provenance) best first."""
+        rule = self.rules[key]
+        n = self.stats.docs.get(key, 0)
+        scored: dict[str, tuple[float, str]] = {}
+        for code, sources in rule.codes.items():
+            prior = max(source_prior(s) for s in sources)
+            hits = self.stats.hits.get((key, code), 0)
+            scored[code] = ((hits + SMOOTHING * prior) / (n + SMOOTHING), "+".join(sorted(sources)))
+        for code, hits in self.stats.remaps.get(key, {}).items():
+            scored.setdefault(code, (hits / (n + SMOOTHING), "learned-from-coded-notes"))
+        return sorted(((c, s, p) for c, (s, p) in scored.items()), key=lambda x: (-x[1], x[0]))
+
+    def fit(self, notes: Iterable[tuple[str, str, set[str]]], label: str) -> None:
+        """Fit scores on coded notes: (case id, text, gold codes dotted upper-case)."""
+        docs: Counter[tuple[str, ...]] = Counter()
+        hits: Counter[tuple[tuple[str, ...], str]] = Counter()
+        for case_id, text, gold in notes:
+            gold_categories = {g[:3] for g in gold}
+            seen: set[tuple[str, ...]] = set()
+            for match in self.find(text):
+                if match.key in seen:
+                    continue
+                codes = self.candidate_codes(match.key, exclude_case=case_id)
+                if not codes:
+                    continue
+                seen.add(match.key)
+                docs[match.key] += 1
+                categories = {c[:3] for c in codes}
+                for code in set(codes) | {g for g in gold if g[:3] in categories & gold_categories}:
+                    if code in gold:
+                        hits[(match.key, code)] += 1
+        remaps: dict[tuple[str, ...], dict[str, int]] = defaultdict(dict)
+        for (key, code), count in hits.items():
+            if code not in self.rules[key].codes:
+                remaps[key][code] = count
+        self.stats = CodeStats(docs=dict(docs), hits=dict(hits), remaps=dict(remaps),
+                               fitted_on=[*self.stats.fitted_on, label])
+
+    # -- linking ----------------------------------------------------------------------------------
+    def link(self, text: str) -> list[Mention]:
+        detector = AssertionDetector(text, self.language)
+        mentions: list[Mention] = []
+        for match in self.find(text):
+            scored = self.scored_codes(match.key)
+            if not scored:
+                continue
+            assertion, cue = detector.classify(match.start, match.end)
+            mentions.append(
+                Mention(
+                    span=Span(start=match.start, end=match.end, text=text[match.start : match.end]),
+                    source="dictionary:" + scored[0][2],
+                    term=self.rules[match.key].display,
+                    codes=[code for code, _, _ in scored[:5]],
+                    score=round(scored[0][1], 4),
+                    assertion=assertion,
+                    assertion_cue=cue,
+                )
+            )
+        return mentions

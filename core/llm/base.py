@@ -1,0 +1,91 @@
+"""Backend-neutral types for LLM calls: the response record, the error hierarchy and the backend interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class LLMResponse:
+    text: str
+    model: str
+    backend: str
+    duration_ms: float
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class BackendError(RuntimeError):
+    """A backend could not produce an answer.
+
+    ``retryable`` is False for errors that repeat identically on a retry (model not on the server, runtime not
+    installed, prompt longer than the context window, a request the server rejects as malformed), so callers
+    stop early instead of burning attempts. Connection failures and timeouts stay retryable.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class BackendUnavailable(BackendError):
+    """Server down, connection refused, model missing, runtime not installed. The message says how to fix it."""
+
+
+class BackendTimeout(BackendError):
+    """The backend did not answer within the configured timeout."""
+
+
+class LLMBackend(ABC):
+    """One chat model behind one runtime. ``complete`` sends ``prompt`` as a single user message."""
+
+    name: str = "abstract"
+    model: str = ""
+    # Whether several threads may call ``complete`` at once with a real speed-up (servers: yes; in-process: no).
+    supports_concurrency: bool = True
+
+    @abstractmethod
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        json_schema: dict | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+    ) -> LLMResponse:
+        """Answer one prompt. Raises BackendUnavailable / BackendTimeout / BackendError."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Backend, model, host/URL and generation params, JSON-safe (stored in audit logs). No secrets."""
+
+    @abstractmethod
+    def check(self) -> tuple[bool, str]:
+        """Cheap availability check: (ok, human-readable message)."""
+
+    def close(self) -> None:
+        """Release network clients; the backend must not be used afterwards."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+
+def build_messages(prompt: str, system: str | None, *, fold_system: bool = False) -> list[dict[str, str]]:
+    """Chat messages for one turn.
+
+    ``fold_system`` puts the system text at the top of the user turn, for chat templates with no system
+    role (Gemma's: llama.cpp's "gemma" format silently drops system messages).
+    """
+    if system and fold_system:
+        return [{"role": "user", "content": f"{system.strip()}\n\n{prompt}"}]
+    messages: list[dict[str, str]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": prompt})
+    return messages

@@ -1,0 +1,96 @@
+"""Entry point that codes one note with the chosen strategy and backend."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.edit_checks import run_edit_checks
+from core.kb.terms import TermEntry
+from core.kb.tabular import normalize_code
+from core.knowledge import KnowledgeBase, get_knowledge
+from core.pipeline.deterministic import decide, link_mentions
+from core.schema import CodingResult
+from core.settings import Settings
+
+MAX_NOTE_CHARS = 200_000
+Progress = Callable[[str, str], None]
+
+
+def validate_note_text(text: str) -> str:
+    """Reject input that cannot be a clinical note, with a message a coder understands."""
+    if text is None or not str(text).strip():
+        raise ValueError("The note is empty: paste or upload the text of a clinical note.")
+    if "\x00" in text:
+        raise ValueError("The note looks like a binary file (it contains NUL bytes): upload plain UTF-8 text.")
+    if len(text) > MAX_NOTE_CHARS:
+        raise ValueError(
+            f"The note has {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}. Split it into separate notes."
+        )
+    return text
+
+
+def learned_entries(rows: list[dict[str, Any]] | None, language: str) -> list[TermEntry]:
+    """Decision-store learned terms (accepted / added spans) as dictionary entries."""
+    entries = []
+    for row in rows or []:
+        if row.get("language", language) != language or not row.get("term"):
+            continue
+        entries.append(TermEntry(text=row["term"], code=normalize_code(row["code"]), source="learned"))
+    return entries
+
+
+def code_note(
+    text: str,
+    settings: Settings,
+    *,
+    learned_terms: list[dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+    kb: KnowledgeBase | None = None,
+    splits: tuple[str, ...] | None = None,
+) -> CodingResult:
+    validate_note_text(text)
+    kb = kb or get_knowledge(settings)
+    notify = progress or (lambda step, message: None)
+    started = time.perf_counter()
+    language = settings.language
+    learned = learned_entries(learned_terms, language) if settings.learn_from_decisions else []
+
+    strategy = settings.strategy
+    if settings.backend != "none" and strategy not in ("deterministic",):
+        from core.pipeline.strategies import run_strategy  # LLM strategies
+
+        result = run_strategy(text, settings, kb, learned=learned, progress=notify, splits=splits)
+    else:
+        notify("dictionary", "linking known terms")
+        linker = kb.linker(language, splits)
+        mentions, link_trace = link_mentions(text, linker, learned)
+        notify("decide", "applying thresholds and assertion policy")
+        codes, candidates, decide_trace = decide(
+            mentions,
+            kb.tabular,
+            code_threshold=settings.code_threshold,
+            candidate_threshold=settings.candidate_threshold,
+            policy=settings.assertion_policy,
+        )
+        trace = [link_trace, decide_trace]
+        if settings.backend == "none" and strategy not in ("deterministic",):
+            decide_trace.notes.append(f"strategy {strategy!r} needs an LLM; backend 'none' runs the deterministic path")
+        result = CodingResult(
+            note_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            language=language,
+            strategy="deterministic" if settings.backend == "none" else strategy,
+            backend=settings.backend,
+            codes=codes,
+            candidates=candidates,
+            mentions=mentions,
+            trace=trace,
+        )
+    notify("edit-checks", "checking the final code list")
+    result.messages = run_edit_checks(result.codes, kb.tabular)
+    result.resources = kb.resource_versions()
+    result.timings_ms = {t.step: t.duration_ms for t in result.trace}
+    result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+    return result

@@ -1,0 +1,141 @@
+"""Hybrid retrieval over index-term paths and tabular descriptions: BM25 + FAISS, fused by reciprocal rank.
+
+Uses langchain's ``BM25Retriever``, ``FAISS`` vector store and ``EnsembleRetriever`` (weighted RRF).
+Both halves are built once and cached on disk under a key made of the corpus and model versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_classic.retrievers import EnsembleRetriever
+from langchain_community.retrievers import BM25Retriever
+from langchain_community.vectorstores import FAISS
+from langchain_core.documents import Document
+
+from core.retrieval.embeddings import EmbeddingUnavailable, get_embeddings
+from core.textnorm import tokenize
+
+log = logging.getLogger(__name__)
+RRF_C = 60
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusItem:
+    text: str
+    code: str
+    source: str  # index | tabular | neoplasm | codiesp-train | cie-who-es | ...
+    term_id: int = -1  # alphabetical-index term id, when it came from the index
+
+
+@dataclass
+class RetrievalHit:
+    rank: int
+    text: str
+    code: str
+    source: str
+    term_id: int
+    score: float  # fused RRF score
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """BM25 tokens: accent-free light stems, language-neutral (stop words are down-weighted by IDF)."""
+    return [t.stem for t in tokenize(text, "xx")]
+
+
+def corpus_key(corpus: list[CorpusItem], model: str) -> str:
+    digest = hashlib.sha256(model.encode())
+    for item in corpus:
+        digest.update(f"{item.text}\t{item.code}\t{item.source}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+@dataclass
+class HybridRetriever:
+    corpus: list[CorpusItem]
+    bm25: BM25Retriever
+    faiss: FAISS | None
+    embedding_model: str
+    notices: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load_or_build(cls, corpus: list[CorpusItem], cache_dir: Path, embedding_model: str | None) -> HybridRetriever:
+        model = embedding_model or "none"
+        key = corpus_key(corpus, model)
+        folder = cache_dir / f"retriever-{key}"
+        started = time.perf_counter()
+        notices: list[str] = []
+        if (folder / "bm25.pkl").is_file():
+            with (folder / "bm25.pkl").open("rb") as handle:
+                bm25 = pickle.load(handle)
+            faiss = None
+            if embedding_model and (folder / "faiss" / "index.faiss").is_file():
+                try:
+                    faiss = FAISS.load_local(
+                        str(folder / "faiss"), get_embeddings(embedding_model), allow_dangerous_deserialization=True
+                    )  # our own file, written below
+                except EmbeddingUnavailable as exc:
+                    notices.append(f"dense retrieval off: {exc}")
+            timings = {"load_s": round(time.perf_counter() - started, 3)}
+            return cls(corpus, bm25, faiss, model, notices, timings)
+        docs = [Document(page_content=item.text, metadata={"doc_id": i}) for i, item in enumerate(corpus)]
+        bm25 = BM25Retriever.from_documents(docs, preprocess_func=lexical_tokens)
+        lexical_s = time.perf_counter() - started
+        faiss = None
+        if embedding_model:
+            try:
+                embeddings = get_embeddings(embedding_model)
+                vectors = embeddings.embed_documents([d.page_content for d in docs])
+                faiss = FAISS.from_embeddings(
+                    list(zip([d.page_content for d in docs], vectors, strict=True)),
+                    embeddings,
+                    metadatas=[d.metadata for d in docs],
+                )
+            except EmbeddingUnavailable as exc:
+                notices.append(f"dense retrieval off: {exc}")
+        timings = {"build_lexical_s": round(lexical_s, 3), "build_total_s": round(time.perf_counter() - started, 3)}
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / "bm25.pkl").open("wb") as handle:
+                pickle.dump(bm25, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            if faiss is not None:
+                faiss.save_local(str(folder / "faiss"))
+        except OSError as exc:
+            log.warning("could not cache retriever in %s: %s", folder, exc)
+        return cls(corpus, bm25, faiss, model, notices, timings)
+
+    def search(self, query: str, k: int = 10, pool: int = 50) -> list[RetrievalHit]:
+        """Top-k fused hits; each half contributes its top ``pool``."""
+        if not query.strip():
+            return []
+        self.bm25.k = pool
+        lexical = self.bm25.invoke(query)
+        lexical_ranks = {d.metadata["doc_id"]: r for r, d in enumerate(lexical, start=1)}
+        dense_ranks: dict[int, int] = {}
+        retrievers: list = [self.bm25]
+        if self.faiss is not None:
+            dense_retriever = self.faiss.as_retriever(search_kwargs={"k": pool})
+            dense = dense_retriever.invoke(query)
+            dense_ranks = {d.metadata["doc_id"]: r for r, d in enumerate(dense, start=1)}
+            retrievers.append(dense_retriever)
+            ensemble = EnsembleRetriever(retrievers=retrievers, weights=[0.5, 0.5], id_key="doc_id", c=RRF_C)
+            fused = ensemble.weighted_reciprocal_rank([lexical, dense])
+        else:
+            fused = lexical
+        hits: list[RetrievalHit] = []
+        for rank, doc in enumerate(fused[:k], start=1):
+            doc_id = doc.metadata["doc_id"]
+            item = self.corpus[doc_id]
+            lr, dr = lexical_ranks.get(doc_id), dense_ranks.get(doc_id)
+            weight = 0.5 if self.faiss is not None else 1.0
+            score = sum(weight / (r + RRF_C) for r in (lr, dr) if r is not None)
+            hits.append(RetrievalHit(rank, item.text, item.code, item.source, item.term_id, round(score, 5), lr, dr))
+        return hits

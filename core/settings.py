@@ -1,0 +1,143 @@
+"""One settings object for the whole app, read from a TOML file and ``CODER_*`` env vars.
+
+Precedence (lowest to highest): built-in defaults, ``coder.toml`` in the project root
+(or the file named by ``CODER_CONFIG``), environment variables, explicit overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "CODER_"
+
+BACKENDS = ("none", "embedded", "ollama", "openai")
+STRATEGIES = ("clh", "deterministic", "rag", "hierarchical", "classifier-validator", "dictionary-llm", "ranker")
+LANGUAGES = ("en", "es")
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "clinical-coder"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "clinical-coder"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where read-only reference data lives (CodiEsp, CMS index files). Never written to.
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "data")
+    # Built indexes, embeddings, models: safe to delete, rebuilt on demand.
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    # The decision store and other state a coder would not want to lose.
+    state_dir: Path = field(default_factory=_default_state_dir)
+    db_url: str = ""  # empty: sqlite file under state_dir
+
+    language: str = "en"
+    strategy: str = "clh"
+    backend: str = "embedded"
+
+    # LLM backends
+    model: str = ""  # backend-specific default when empty
+    ollama_host: str = "http://127.0.0.1:11434"
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: str = "not-needed"
+    temperature: float = 0.0
+    num_ctx: int = 4096
+    max_tokens: int = 512
+    timeout_s: float = 120.0
+    retries: int = 2
+    threads: int = 1
+
+    # Retrieval
+    embedding_model: str = "use-multilingual"
+    retrieval_k: int = 10
+
+    # Optional user-provided resources (absolute, or relative to data_dir)
+    index_csv: str = "icd10cm-2025-index/ICD10CM_2025_Index.csv"
+    index_xml: str = ""  # official icd10cm_index_YYYY.xml, when a user has it
+    neoplasm_xml: str = "icd10cm-2025-index/icd-10-cm-neoplasm-2025.xml"
+    drug_xml: str = "icd10cm-2025-index/icd-10-cm-drug-2025.xml"
+    eindex_xml: str = "icd10cm-2025-index/icd-10-cm-eindex-2025.xml"
+    codiesp_dir: str = "codiesp"
+    guidelines_pdf: str = ""  # official ICD-10-CM guidelines PDF, when a user has it
+    cie10es_file: str = ""  # official CIE-10-ES code list (tsv/csv: code, description)
+
+    # Dictionary / deterministic path
+    code_threshold: float = 0.4  # calibrated score at or above which a link becomes a code
+    candidate_threshold: float = 0.15  # below code_threshold but at least this: a candidate for review
+    # "coding": negated / family / hypothetical mentions are never coded (they are shown for review).
+    # "codiesp": CodiEsp annotators also coded many negated findings; use only to mimic that gold standard.
+    assertion_policy: str = "coding"
+    dictionary_splits: str = ""  # CodiEsp splits the dictionary learns from; empty: every labelled split found
+
+    learn_from_decisions: bool = True
+    coder_name: str = ""
+
+    def resolve(self, relative: str) -> Path | None:
+        """Resolve an optional resource path; None when unset."""
+        if not relative:
+            return None
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.data_dir / path
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.state_dir / 'decisions.sqlite'}"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **_coerce(clean))
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as JSON-safe values, with the API key masked (stored with every run)."""
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        data["openai_api_key"] = "***" if self.openai_api_key else ""
+        return data
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    types = {f.name: f.type for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in types:
+            raise ValueError(f"unknown setting {name!r}")
+        kind = str(types[name])
+        if "Path" in kind:
+            out[name] = Path(str(value)).expanduser()
+        elif kind == "bool":
+            out[name] = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+        elif kind == "int":
+            out[name] = int(value)
+        elif kind == "float":
+            out[name] = float(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {}
+    path = config_file or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", PROJECT_ROOT / "coder.toml"))
+    if path.is_file():
+        with path.open("rb") as handle:
+            values.update(tomllib.load(handle).get("coder", {}))
+    names = {f.name for f in fields(Settings)}
+    for name in names:
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**_coerce(values))
+    if settings.backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {settings.backend!r}")
+    if settings.language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {settings.language!r}")
+    return settings

@@ -1,0 +1,844 @@
+"""The decision store: notes, pipeline runs, coder decisions, submissions and learned terms.
+
+SQLAlchemy 2.x behind it, so any database URL works; the default is a SQLite file in WAL mode.
+Every public write commits before returning, so a browser refresh or a crash loses nothing.
+Decisions are append-only: there is no update or delete API, and the current state of a code is its
+latest decision.
+
+On SQLite, write transactions start with ``BEGIN IMMEDIATE`` (the write lock is taken up front and
+waited for, up to the busy timeout), so two coders writing at the same moment queue up instead of
+failing with "database is locked" half way through a transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    or_,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+from core.schema import CodingResult, Span
+
+ACTIONS = ("accept", "reject", "edit", "add")
+ORIGINS = ("suggested", "edited", "added")
+LEARNING_ACTIONS = ("accept", "add")
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def note_sha256(text: str) -> str:
+    """The note's identity: sha256 of its exact UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def normalise_term(term: str) -> str:
+    """Lower-case, accent-free, punctuation-free, single-spaced form used to match learned terms."""
+    decomposed = unicodedata.normalize("NFKD", term.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    cleaned = re.sub(r"[^\w]+", " ", stripped)
+    return " ".join(cleaned.split())
+
+
+def _spans(evidence: Iterable[Span | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Evidence as a JSON-safe list of {start, end, text}; accepts Span models or dicts."""
+    out: list[dict[str, Any]] = []
+    for item in evidence or []:
+        span = item if isinstance(item, Span) else Span.model_validate(dict(item))
+        out.append({"start": span.start, "end": span.end, "text": span.text})
+    return out
+
+
+def _require_user(user: str | None) -> str:
+    if not isinstance(user, str) or not user.strip():
+        raise ValueError("user is required: every decision and submission must name the coder who made it")
+    return user.strip()
+
+
+def _as_utc(value: date | datetime | str, *, end: bool) -> datetime:
+    """A date filter bound as an aware UTC datetime.
+
+    A bare date (or 'YYYY-MM-DD') covers the whole UTC day: from its midnight, or up to the next midnight.
+    """
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value.strip()) == 10 else datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        day = value + timedelta(days=1) if end else value
+        return datetime.combine(day, time.min, tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _date_clauses(
+    column: Any, date_from: date | datetime | str | None, date_to: date | datetime | str | None
+) -> list[Any]:
+    """Inclusive bounds on a timestamp column; a bare ``date_to`` day counts up to its last instant."""
+    clauses = []
+    if date_from is not None:
+        clauses.append(column >= _as_utc(date_from, end=False))
+    if date_to is not None:
+        whole_day = not isinstance(date_to, datetime) and not (isinstance(date_to, str) and len(date_to.strip()) > 10)
+        bound = _as_utc(date_to, end=True)
+        clauses.append(column < bound if whole_day else column <= bound)
+    return clauses
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(512), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    strategy: Mapped[str] = mapped_column(String(64), default="")
+    backend: Mapped[str] = mapped_column(String(64), default="")
+    model: Mapped[str] = mapped_column(String(255), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prompt_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resource_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    trace: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Suggestion(Base):
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(255), default="")
+    step: Mapped[str] = mapped_column(String(128), default="")
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_run_code", "run_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id"), nullable=True)
+    code: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    replacement_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
+    user: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    codes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class LearnedTerm(Base):
+    __tablename__ = "learned_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    term: Mapped[str] = mapped_column(Text)
+    normalised: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    user: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------- engines
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _make_engine(url: str) -> Engine:
+    if not _is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    parsed = make_url(url)
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool  # one shared connection, or each checkout sees an empty database
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock now (waiting up to busy_timeout) rather than failing at the first
+        # INSERT when another writer got there first.
+        immediate = conn.get_execution_options().get("coder_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def get_engine(url: str) -> Engine:
+    """One Engine per URL for the whole process, with the tables created on first use."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _make_engine(url)
+            try:
+                Base.metadata.create_all(engine)
+            except OperationalError:  # another process created them at the same moment
+                Base.metadata.create_all(engine)
+            _ENGINES[url] = engine
+        return engine
+
+
+# --------------------------------------------------------------------------- row -> dict
+
+
+def _note_dict(note: Note, *, with_text: bool = True) -> dict[str, Any]:
+    out = {
+        "id": note.id,
+        "sha256": note.sha256,
+        "source": note.source,
+        "language": note.language,
+        "created_at": _iso(note.created_at),
+    }
+    if with_text:
+        out["text"] = note.text
+    return out
+
+
+def _run_dict(run: Run, *, with_trace: bool) -> dict[str, Any]:
+    out = {
+        "id": run.id,
+        "note_id": run.note_id,
+        "created_at": _iso(run.created_at),
+        "strategy": run.strategy,
+        "backend": run.backend,
+        "model": run.model,
+        "settings": run.settings,
+        "prompt_versions": run.prompt_versions,
+        "resource_versions": run.resource_versions,
+        "timings": run.timings,
+        "user": run.user,
+    }
+    if with_trace:
+        out["trace"] = run.trace
+    return out
+
+
+def _suggestion_dict(sug: Suggestion) -> dict[str, Any]:
+    return {
+        "id": sug.id,
+        "run_id": sug.run_id,
+        "code": sug.code,
+        "description": sug.description,
+        "status": sug.status,
+        "rank": sug.rank,
+        "score": sug.score,
+        "source": sug.source,
+        "step": sug.step,
+        "rationale": sug.rationale,
+        "evidence": sug.evidence or [],
+    }
+
+
+def _decision_dict(dec: Decision, sug: Suggestion | None = None) -> dict[str, Any]:
+    return {
+        "id": dec.id,
+        "run_id": dec.run_id,
+        "note_id": dec.note_id,
+        "suggestion_id": dec.suggestion_id,
+        "code": dec.code,
+        "action": dec.action,
+        "replacement_code": dec.replacement_code,
+        "evidence": dec.evidence or [],
+        "reason": dec.reason,
+        "user": dec.user,
+        "created_at": _iso(dec.created_at),
+        # Joined from the suggestion, so metrics can group by step / status without a second query.
+        "suggestion_status": sug.status if sug is not None else None,
+        "suggestion_step": sug.step if sug is not None else None,
+        "suggestion_source": sug.source if sug is not None else None,
+    }
+
+
+def _submission_dict(sub: Submission) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "run_id": sub.run_id,
+        "note_id": sub.note_id,
+        "user": sub.user,
+        "created_at": _iso(sub.created_at),
+        "codes": sub.codes or [],
+    }
+
+
+def _term_dict(term: LearnedTerm) -> dict[str, Any]:
+    return {
+        "id": term.id,
+        "language": term.language,
+        "term": term.term,
+        "normalised": term.normalised,
+        "code": term.code,
+        "source": term.source,
+        "decision_id": term.decision_id,
+        "user": term.user,
+        "created_at": _iso(term.created_at),
+    }
+
+
+def _to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV text; list / dict cells are written as JSON so they parse back."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else ("" if v is None else v)
+                for k, v in row.items()
+            }
+        )
+    return buffer.getvalue()
+
+
+def _check_fmt(fmt: str) -> str:
+    if fmt not in ("csv", "json"):
+        raise ValueError(f"export format must be 'csv' or 'json', got {fmt!r}")
+    return fmt
+
+
+DECISION_COLUMNS = [
+    "id", "run_id", "note_id", "suggestion_id", "code", "action", "replacement_code", "evidence", "reason",
+    "user", "created_at", "suggestion_status", "suggestion_step", "suggestion_source",
+]  # fmt: skip
+SUBMISSION_CODE_COLUMNS = [
+    "submission_id", "run_id", "note_id", "user", "created_at", "position", "code", "description", "origin",
+    "evidence",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class DecisionStore:
+    """Append-only store of notes, runs and coder decisions. Safe to share between threads and processes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = get_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    # ---- sessions
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back (writing nothing) on any error."""
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={"coder_write": True})
+            yield session
+
+    @staticmethod
+    def _run_or_error(session: Session, run_id: int) -> Run:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise ValueError(f"run {run_id} does not exist: save the run before recording decisions against it")
+        return run
+
+    # ---- notes
+
+    def add_note(self, text: str, source: str, language: str) -> int:
+        """Store a note once; the same text again returns the existing id (first source / language win)."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("note text is empty")
+        digest = note_sha256(text)
+        existing = self.note_id_for(digest)
+        if existing is not None:
+            return existing
+        try:
+            with self._write() as session:
+                note = Note(sha256=digest, source=source, language=language, text=text, created_at=utcnow())
+                session.add(note)
+                session.flush()
+                return note.id
+        except IntegrityError:  # another writer stored the same text between our check and insert
+            existing = self.note_id_for(digest)
+            if existing is None:
+                raise
+            return existing
+
+    def note_id_for(self, sha256: str) -> int | None:
+        with self._read() as session:
+            return session.scalar(select(Note.id).where(Note.sha256 == sha256))
+
+    def get_note(self, note_id: int) -> dict[str, Any]:
+        with self._read() as session:
+            note = session.get(Note, note_id)
+            if note is None:
+                raise ValueError(f"note {note_id} does not exist")
+            return _note_dict(note)
+
+    def notes(self, source_prefix: str | None = None) -> list[dict[str, Any]]:
+        """Note summaries (no text), oldest first."""
+        with self._read() as session:
+            query = select(Note).order_by(Note.id)
+            if source_prefix:
+                query = query.where(Note.source.startswith(source_prefix, autoescape=True))
+            return [_note_dict(n, with_text=False) for n in session.scalars(query)]
+
+    # ---- runs
+
+    def save_run(self, note_id: int, result: CodingResult, settings: dict[str, Any], user: str) -> int:
+        """Store a pipeline run with its full trace, and its codes / candidates as ranked suggestions."""
+        trace = result.model_dump(mode="json")
+        prompt_versions = {
+            step.step: {"template": step.prompt_template, "version": step.prompt_version}
+            for step in result.trace
+            if step.prompt_template or step.prompt_version
+        }
+        with self._write() as session:
+            if session.get(Note, note_id) is None:
+                raise ValueError(f"note {note_id} does not exist: add the note before saving a run for it")
+            run = Run(
+                note_id=note_id,
+                created_at=utcnow(),
+                strategy=result.strategy,
+                backend=result.backend,
+                model=result.model,
+                settings=json.loads(json.dumps(settings or {}, default=str)),
+                prompt_versions=prompt_versions,
+                resource_versions=trace["resources"],
+                timings=trace["timings_ms"],
+                trace=trace,
+                user=user or "",
+            )
+            session.add(run)
+            session.flush()
+            for status, items in (("code", result.codes), ("candidate", result.candidates)):
+                for rank, item in enumerate(items, start=1):
+                    session.add(
+                        Suggestion(
+                            run_id=run.id,
+                            code=item.code,
+                            description=item.description,
+                            status=status,
+                            rank=rank,
+                            score=float(item.score),
+                            source=item.source,
+                            step=item.step,
+                            rationale=item.rationale,
+                            evidence=_spans(item.evidence),
+                        )
+                    )
+            return run.id
+
+    def runs_for_note(self, note_id: int) -> list[dict[str, Any]]:
+        """Run summaries for a note (no trace), newest first."""
+        with self._read() as session:
+            query = select(Run).where(Run.note_id == note_id).order_by(Run.id.desc())
+            return [_run_dict(r, with_trace=False) for r in session.scalars(query)]
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """A run with its full trace (``CodingResult.model_dump``) and its suggestions, codes first."""
+        with self._read() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise ValueError(f"run {run_id} does not exist")
+            out = _run_dict(run, with_trace=True)
+            out["suggestions"] = [_suggestion_dict(s) for s in self._suggestion_rows(session, run_id)]
+            return out
+
+    def get_result(self, run_id: int) -> CodingResult:
+        """The stored run rebuilt as a CodingResult (e.g. to re-open a past run in the UI)."""
+        return CodingResult.model_validate(self.get_run(run_id)["trace"])
+
+    @staticmethod
+    def _suggestion_rows(session: Session, run_id: int | None) -> list[Suggestion]:
+        query = select(Suggestion)
+        if run_id is not None:
+            query = query.where(Suggestion.run_id == run_id)
+        # "code" sorts before "candidate" descending; within a status, by rank.
+        return list(session.scalars(query.order_by(Suggestion.run_id, Suggestion.status.desc(), Suggestion.rank)))
+
+    def suggestions(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Suggestions of one run, or of all runs (for metrics)."""
+        with self._read() as session:
+            return [_suggestion_dict(s) for s in self._suggestion_rows(session, run_id)]
+
+    # ---- decisions
+
+    def record_decision(
+        self,
+        run_id: int,
+        code: str,
+        action: str,
+        *,
+        user: str,
+        suggestion_id: int | None = None,
+        replacement_code: str | None = None,
+        evidence: Iterable[Span | Mapping[str, Any]] | None = None,
+        reason: str = "",
+    ) -> int:
+        """Append one coder decision and return its id; nothing is written if any argument is invalid.
+
+        ``code`` is the code decided on (for ``edit``, the suggested code; the new one is ``replacement_code``).
+        Without ``suggestion_id`` the decision is linked to this run's suggestion of ``code`` when there is one.
+        Accepting without evidence takes the suggestion's evidence. Accept / add decisions with evidence also
+        write learned terms (one per distinct span text) in the note's language.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+        user = _require_user(user)
+        code = (code or "").strip()
+        if not code:
+            raise ValueError("code is required")
+        replacement_code = (replacement_code or "").strip() or None
+        if action == "edit" and replacement_code is None:
+            raise ValueError("an 'edit' decision needs replacement_code (the code the coder chose instead)")
+        if action != "edit" and replacement_code is not None:
+            raise ValueError(f"replacement_code only applies to 'edit' decisions, not {action!r}")
+        spans = _spans(evidence)
+
+        with self._write() as session:
+            run = self._run_or_error(session, run_id)
+            suggestion: Suggestion | None
+            if suggestion_id is not None:
+                suggestion = session.get(Suggestion, suggestion_id)
+                if suggestion is None or suggestion.run_id != run_id:
+                    raise ValueError(f"suggestion {suggestion_id} does not belong to run {run_id}")
+            else:
+                suggestion = session.scalars(
+                    select(Suggestion)
+                    .where(Suggestion.run_id == run_id, Suggestion.code == code)
+                    .order_by(Suggestion.status.desc(), Suggestion.rank)
+                    .limit(1)
+                ).first()
+            if action == "accept" and not spans and suggestion is not None:
+                spans = list(suggestion.evidence or [])
+            decision = Decision(
+                run_id=run_id,
+                note_id=run.note_id,
+                suggestion_id=suggestion.id if suggestion is not None else None,
+                code=code,
+                action=action,
+                replacement_code=replacement_code,
+                evidence=spans,
+                reason=reason or "",
+                user=user,
+                created_at=utcnow(),
+            )
+            session.add(decision)
+            session.flush()
+            if action in LEARNING_ACTIONS and spans:
+                language = session.scalar(select(Note.language).where(Note.id == run.note_id)) or ""
+                seen: set[str] = set()
+                for span in spans:
+                    normalised = normalise_term(span["text"])
+                    if not normalised or normalised in seen:
+                        continue
+                    seen.add(normalised)
+                    session.add(
+                        LearnedTerm(
+                            language=language,
+                            term=span["text"].strip(),
+                            normalised=normalised,
+                            code=code,
+                            source="accepted" if action == "accept" else "added",
+                            decision_id=decision.id,
+                            user=user,
+                            created_at=decision.created_at,
+                        )
+                    )
+            return decision.id
+
+    def current_state(self, run_id: int) -> dict[str, dict[str, Any]]:
+        """Latest decision per decided code of a run (codes without a decision are absent)."""
+        with self._read() as session:
+            self._run_or_error(session, run_id)
+            rows = session.execute(
+                select(Decision, Suggestion)
+                .outerjoin(Suggestion, Decision.suggestion_id == Suggestion.id)
+                .where(Decision.run_id == run_id)
+                .order_by(Decision.id)
+            ).all()
+            state: dict[str, dict[str, Any]] = {}
+            for dec, sug in rows:  # ids grow with time, so the last one wins
+                state[dec.code] = _decision_dict(dec, sug)
+            return state
+
+    def decisions(
+        self,
+        *,
+        note_id: int | None = None,
+        run_id: int | None = None,
+        user: str | None = None,
+        code: str | None = None,
+        action: str | None = None,
+        date_from: date | datetime | str | None = None,
+        date_to: date | datetime | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Decision rows for the audit page, oldest first.
+
+        ``code`` matches the decided code or an edit's replacement code. Date bounds are inclusive; a bare
+        date covers the whole UTC day.
+        """
+        query = select(Decision, Suggestion).outerjoin(Suggestion, Decision.suggestion_id == Suggestion.id)
+        if note_id is not None:
+            query = query.where(Decision.note_id == note_id)
+        if run_id is not None:
+            query = query.where(Decision.run_id == run_id)
+        if user:
+            query = query.where(Decision.user == user)
+        if code:
+            query = query.where(or_(Decision.code == code, Decision.replacement_code == code))
+        if action:
+            query = query.where(Decision.action == action)
+        query = query.where(*_date_clauses(Decision.created_at, date_from, date_to))
+        with self._read() as session:
+            return [_decision_dict(d, s) for d, s in session.execute(query.order_by(Decision.id)).all()]
+
+    # ---- submissions
+
+    def submit(self, run_id: int, codes: list[dict[str, Any]], user: str) -> int:
+        """Record the coder's final ordered code list for a run.
+
+        Each item: ``code`` (required), ``description``, ``evidence`` (spans), ``origin`` in
+        suggested / edited / added (default suggested).
+        """
+        user = _require_user(user)
+        clean: list[dict[str, Any]] = []
+        for position, item in enumerate(codes or []):
+            code = str(item.get("code") or "").strip()
+            if not code:
+                raise ValueError(f"submitted code #{position + 1} has no code")
+            origin = item.get("origin") or "suggested"
+            if origin not in ORIGINS:
+                raise ValueError(f"origin must be one of {ORIGINS}, got {origin!r} for {code}")
+            clean.append(
+                {
+                    "code": code,
+                    "description": str(item.get("description") or ""),
+                    "evidence": _spans(item.get("evidence")),
+                    "origin": origin,
+                }
+            )
+        with self._write() as session:
+            run = self._run_or_error(session, run_id)
+            submission = Submission(run_id=run_id, note_id=run.note_id, user=user, created_at=utcnow(), codes=clean)
+            session.add(submission)
+            session.flush()
+            return submission.id
+
+    def submissions(
+        self,
+        *,
+        note_id: int | None = None,
+        run_id: int | None = None,
+        user: str | None = None,
+        date_from: date | datetime | str | None = None,
+        date_to: date | datetime | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Submission rows, oldest first (the latest per run is the coder's final answer)."""
+        query = select(Submission)
+        if note_id is not None:
+            query = query.where(Submission.note_id == note_id)
+        if run_id is not None:
+            query = query.where(Submission.run_id == run_id)
+        if user:
+            query = query.where(Submission.user == user)
+        query = query.where(*_date_clauses(Submission.created_at, date_from, date_to))
+        with self._read() as session:
+            return [_submission_dict(s) for s in session.scalars(query.order_by(Submission.id))]
+
+    # ---- learned terms
+
+    def learned_terms(self, language: str | None = None) -> list[dict[str, Any]]:
+        """Terms coders confirmed (accepted evidence) or added, oldest first, for the dictionary linker."""
+        query = select(LearnedTerm).order_by(LearnedTerm.id)
+        if language:
+            query = query.where(LearnedTerm.language == language)
+        with self._read() as session:
+            return [_term_dict(t) for t in session.scalars(query)]
+
+    # ---- exports
+
+    def export_decisions(self, fmt: str = "csv", **filters: Any) -> str:
+        """All decisions (or those matching ``decisions()`` filters) as CSV or JSON text."""
+        rows = self.decisions(**filters)
+        if _check_fmt(fmt) == "json":
+            return json.dumps(rows, ensure_ascii=False, indent=2)
+        return _to_csv(rows, DECISION_COLUMNS)
+
+    def export_submissions(self, fmt: str = "csv", **filters: Any) -> str:
+        """Submissions as JSON (codes nested) or CSV (one row per submitted code, with its position)."""
+        rows = self.submissions(**filters)
+        if _check_fmt(fmt) == "json":
+            return json.dumps(rows, ensure_ascii=False, indent=2)
+        flat = [
+            {
+                "submission_id": sub["id"],
+                "run_id": sub["run_id"],
+                "note_id": sub["note_id"],
+                "user": sub["user"],
+                "created_at": sub["created_at"],
+                "position": position,
+                **item,
+            }
+            for sub in rows
+            for position, item in enumerate(sub["codes"], start=1)
+        ]
+        return _to_csv(flat, SUBMISSION_CODE_COLUMNS)
+
+    # ---- audit
+
+    def code_audit(self, run_id: int, code: str) -> dict[str, Any]:
+        """Everything behind one code in one run: evidence, rationale, model, prompts, resources, decisions."""
+        run = self.get_run(run_id)
+        trace = run["trace"] or {}
+        suggestion = next((s for s in run["suggestions"] if s["code"] == code), None)
+        steps = [
+            {
+                "step": step.get("step"),
+                "prompt_template": step.get("prompt_template"),
+                "prompt_version": step.get("prompt_version"),
+                "rationale": step.get("rationale", ""),
+                "fallback": step.get("fallback"),
+            }
+            for step in trace.get("trace", [])
+            if code in (step.get("output_codes") or [])
+        ]
+        history = self.decisions(run_id=run_id, code=code)
+        current = self.current_state(run_id).get(code)
+        return {
+            "run_id": run_id,
+            "note_id": run["note_id"],
+            "code": code,
+            "suggested": suggestion is not None,
+            "status": suggestion["status"] if suggestion else None,
+            "rank": suggestion["rank"] if suggestion else None,
+            "description": suggestion["description"] if suggestion else "",
+            "evidence": suggestion["evidence"] if suggestion else [],
+            "rationale": suggestion["rationale"] if suggestion else "",
+            "source": suggestion["source"] if suggestion else "",
+            "step": suggestion["step"] if suggestion else "",
+            "score": suggestion["score"] if suggestion else None,
+            "strategy": run["strategy"],
+            "backend": run["backend"],
+            "model": run["model"],
+            "run_created_at": run["created_at"],
+            "prompt_versions": run["prompt_versions"],
+            "resource_versions": run["resource_versions"],
+            "steps": steps,  # trace steps whose output included this code, with their prompt and rationale
+            "decisions": [
+                {
+                    k: d[k]
+                    for k in ("id", "action", "code", "replacement_code", "reason", "evidence", "user", "created_at")
+                }
+                for d in history
+            ],
+            "current": current,
+        }
