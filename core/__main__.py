@@ -1,4 +1,4 @@
-"""Command line: ``python -m core {resources,build,search,code,evaluate} --help``."""
+"""Command line: ``python -m core {resources,build,search,code,train,evaluate} --help``."""
 
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         kb.linker(language)
         report[f"linker_{language}_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        if kb.ranker(language) is not None:
+            report[f"ranker_{language}_s"] = round(time.perf_counter() - started, 2)
         if args.retrieval:
             started = time.perf_counter()
             retriever = kb.retriever(language)
@@ -163,8 +166,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return code_note(case.text, settings, kb=kb, splits=train_splits)
 
     def progress(done: int, total: int) -> None:
-        if not args.json or sys.stderr.isatty():
-            print(f"\r{done}/{total} cases", end="", file=sys.stderr, flush=True)
+        if sys.stderr.isatty() or done == total or done % 25 == 0:
+            print(f"\r{done}/{total} cases", end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
 
     settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
                                               "limit": args.limit}
@@ -175,11 +178,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(report.to_json())
     else:
         metrics = report.metrics
-        for key in ("full", "category"):
-            if key in metrics:
+        for key, label in (("micro", "full-code"), ("micro_category", "category")):
+            if metrics.get(key):
                 m = metrics[key]
-                print(f"{key:<9} P {m.get('precision', 0):.4f} R {m.get('recall', 0):.4f} F1 {m.get('f1', 0):.4f}")
-        print(json.dumps({k: v for k, v in metrics.items() if k not in ("full", "category")}, indent=1)[:4000])
+                print(f"{label:<10} P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}")
+        print(f"MAP {metrics.get('map', 0):.4f} (category {metrics.get('map_category', 0):.4f}); "
+              f"EMR {metrics.get('emr', 0):.4f}; cases {report.n_cases}/{report.n_total}")
+        print(f"per-step recall: {metrics.get('step_recall')}")
+        print(f"latency ms: {metrics.get('latency_ms')}")
+        if report.out_dir:
+            print(f"run folder: {report.out_dir}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the supervised ranker on coded notes (and, optionally, the decision store's submitted charts)."""
+    from core.feedback import notes_from_store
+    from core.knowledge import get_knowledge
+    from core.ranker import train_ranker
+
+    settings = _settings(args)
+    kb = get_knowledge(settings)
+    splits = tuple(args.split.split(","))
+    notes = kb.coded_notes(splits, settings.language)
+    if not notes:
+        print(f"error: no coded notes for splits {splits} under {kb.codiesp_root or settings.data_dir}", file=sys.stderr)
+        return 2
+    extra = []
+    if args.with_decisions:
+        from core.store import DecisionStore
+
+        extra = notes_from_store(DecisionStore(settings.database_url), settings.language)
+    model = train_ranker(notes, kb.linker(settings.language, splits), kb.tabular, label="codiesp:" + "+".join(splits),
+                         extra_notes=extra)
+    path = model.save(kb.ranker_path(settings.language, splits))
+    print(json.dumps(model.describe() | {"path": str(path), "decision_store_notes": len(extra)}, indent=2))
     return 0
 
 
@@ -212,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("note")
     p.add_argument("--json", action="store_true", help="print the full result with the per-step trace")
     p.set_defaults(func=cmd_code)
+
+    p = sub.add_parser("train", help="train the supervised code ranker on coded notes")
+    _common(p)
+    p.add_argument("--data", type=Path, help="(kept for symmetry with evaluate; data_dir/codiesp is used)")
+    p.add_argument("--split", default="train", help="comma-separated CodiEsp splits to learn from")
+    p.add_argument("--with-decisions", action="store_true", help="also learn from charts submitted in the app")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a CodiEsp-style split (D codes; X spans when present)")
     _common(p)

@@ -35,6 +35,7 @@ class KnowledgeBase:
         self._linkers: dict[tuple[str, tuple[str, ...]], DictionaryLinker] = {}
         self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
         self._extra_infos: dict[str, ResourceInfo] = {}
+        self._rankers: dict[tuple[str, tuple[str, ...]], object] = {}
         self.timings: dict[str, float] = {}
 
     # -- sources ----------------------------------------------------------------------------------
@@ -170,13 +171,52 @@ class KnowledgeBase:
             self._linkers[memo_key] = linker
             return linker
 
+    # -- supervised ranker ------------------------------------------------------------------------
+    def ranker_path(self, language: str, splits: tuple[str, ...]) -> Path:
+        return self.settings.cache_dir / "models" / f"ranker-{language}-{'+'.join(splits) or 'none'}.pkl"
+
+    def ranker(self, language: str, splits: tuple[str, ...] | None = None, *, train_if_missing: bool = True):  # noqa: ANN201
+        """The ranker trained on ``splits`` (loaded from the cache dir, or trained now); None without coded notes."""
+        from core.ranker import RankerModel, notes_fingerprint, train_ranker
+
+        splits = self.default_splits() if splits is None else tuple(splits)
+        memo_key = (language, splits)
+        with self._lock:
+            cached = self._rankers.get(memo_key)
+            if cached is not None:
+                return cached
+            notes = self.coded_notes(splits, language)
+            if not notes:
+                return None
+            path = self.ranker_path(language, splits)
+            model = None
+            if path.is_file():
+                try:
+                    model = RankerModel.load(path)
+                except (OSError, ValueError, EOFError) as exc:
+                    log.warning("ignoring ranker %s: %s", path, exc)
+                if model is not None and model.base_fingerprint != notes_fingerprint(notes):
+                    model = None  # the coded notes changed: retrain
+            if model is None and train_if_missing:
+                model = train_ranker(notes, self.linker(language, splits), self.tabular, label="codiesp:" + "+".join(splits))
+                model.save(path)
+            if model is not None:
+                self._rankers[memo_key] = model
+            return model
+
     # -- retrieval --------------------------------------------------------------------------------
     def retrieval_corpus(self, language: str, splits: tuple[str, ...]) -> list[CorpusItem]:
+        """Index paths and tabular descriptions (and Spanish terms for ``es``).
+
+        The dense half embeds only category and 4-character descriptions plus the Spanish terms: embedding all
+        ~190k index paths takes about half an hour at the ~100 texts/s measured here on one core.
+        """
         corpus: list[CorpusItem] = []
         for term in self.index.coded_terms():
             if term.source in ("drug", "external-cause"):
                 continue
-            corpus.append(CorpusItem(term.title, term.target_code, term.source, term.id))
+            dense = term.source == "tabular" and len(term.target_code) <= 5
+            corpus.append(CorpusItem(term.title, term.target_code, term.source, term.id, dense))
         if language == "es":
             for entry in self._term_entries("es", splits):
                 corpus.append(CorpusItem(entry.text, entry.code, entry.source))

@@ -43,6 +43,7 @@ class RawMatch:
     start: int
     end: int
     key: tuple[str, ...]
+    gapped: bool = False  # matched with one extra word inside the span
 
 
 @dataclass
@@ -96,7 +97,7 @@ class DictionaryLinker:
         """All non-overlapping matches, longest first, word-bounded, not crossing sentence punctuation."""
         tokens = tokens if tokens is not None else tokenize(text, self.language)
         content = [t for t in tokens if not t.is_stop]
-        found: list[tuple[int, int, tuple[str, ...]]] = []
+        found: list[tuple[int, int, tuple[str, ...], bool]] = []
         for i in range(len(content)):
             stems: list[str] = []
             for j in range(i, min(len(content), i + MAX_KEY_TOKENS)):
@@ -105,14 +106,22 @@ class DictionaryLinker:
                 stems.append(content[j].stem)
                 key = tuple(sorted(stems))
                 if key in self.rules:
-                    found.append((i, j, key))
-        found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
+                    found.append((i, j, key, False))
+                elif len(stems) >= 3:
+                    # One extra word inside a known term ("masa [inguinal] derecha") still matches.
+                    for skip in range(1, len(stems) - 1):
+                        gapped = tuple(sorted(stems[:skip] + stems[skip + 1 :]))
+                        if gapped in self.rules:
+                            found.append((i, j, gapped, True))
+                            break
+        # Longest first; an exact match beats a gapped one of the same length.
+        found.sort(key=lambda m: (-(m[1] - m[0]) + 0.5 * m[3], m[0]))
         taken: set[int] = set()
         matches: list[RawMatch] = []
-        for i, j, key in found:
+        for i, j, key, gapped in found:
             if taken.isdisjoint(range(i, j + 1)):
                 taken.update(range(i, j + 1))
-                matches.append(RawMatch(content[i].start, content[j].end, key))
+                matches.append(RawMatch(content[i].start, content[j].end, key, gapped))
         return sorted(matches, key=lambda m: m.start)
 
     # -- scoring ----------------------------------------------------------------------------------
@@ -127,18 +136,33 @@ class DictionaryLinker:
             out[code] = sources
         return out
 
-    def scored_codes(self, key: tuple[str, ...]) -> list[tuple[str, float, str]]:
-        """(code, calibrated score, provenance) best first."""
+    def scored_codes(self, key: tuple[str, ...], *, exclude_case: str = "") -> list[tuple[str, float, str]]:
+        """(code, calibrated score, provenance) best first.
+
+        ``exclude_case`` drops codes known only from that note's own annotations (for training features).
+        """
         rule = self.rules[key]
         n = self.stats.docs.get(key, 0)
+        codes = self.candidate_codes(key, exclude_case=exclude_case) if exclude_case else rule.codes
         scored: dict[str, tuple[float, str]] = {}
-        for code, sources in rule.codes.items():
+        for code, sources in codes.items():
             prior = max(source_prior(s) for s in sources)
             hits = self.stats.hits.get((key, code), 0)
             scored[code] = ((hits + SMOOTHING * prior) / (n + SMOOTHING), "+".join(sorted(sources)))
         for code, hits in self.stats.remaps.get(key, {}).items():
             scored.setdefault(code, (hits / (n + SMOOTHING), "learned-from-coded-notes"))
         return sorted(((c, s, p) for c, (s, p) in scored.items()), key=lambda x: (-x[1], x[0]))
+
+    def refitted(self, notes: list[tuple[str, str, set[str]]], label: str) -> DictionaryLinker:
+        """A copy sharing the rules, with statistics fitted on other notes (out-of-fold features)."""
+        clone = DictionaryLinker.__new__(DictionaryLinker)
+        clone.__dict__.update(self.__dict__)
+        clone.stats = CodeStats()
+        clone.fit(notes, label)
+        return clone
+
+    def key_counts(self, key: tuple[str, ...]) -> int:
+        return self.stats.docs.get(key, 0)
 
     def fit(self, notes: Iterable[tuple[str, str, set[str]]], label: str) -> None:
         """Fit scores on coded notes: (case id, text, gold codes dotted upper-case)."""
@@ -178,7 +202,7 @@ class DictionaryLinker:
             mentions.append(
                 Mention(
                     span=Span(start=match.start, end=match.end, text=text[match.start : match.end]),
-                    source="dictionary:" + scored[0][2],
+                    source="dictionary:" + scored[0][2] + (":gapped" if match.gapped else ""),
                     term=self.rules[match.key].display,
                     codes=[code for code, _, _ in scored[:5]],
                     score=round(scored[0][1], 4),

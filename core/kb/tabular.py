@@ -13,7 +13,6 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
-
 from core.cache import cached_pickle
 from core.resources import ResourceInfo
 

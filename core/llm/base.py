@@ -69,7 +69,7 @@ class LLMBackend(ABC):
     def check(self) -> tuple[bool, str]:
         """Cheap availability check: (ok, human-readable message)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for backends without clients
         """Release network clients; the backend must not be used afterwards."""
 
     def __repr__(self) -> str:

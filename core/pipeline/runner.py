@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from core.edit_checks import run_edit_checks
-from core.kb.terms import TermEntry
 from core.kb.tabular import normalize_code
+from core.kb.terms import TermEntry
 from core.knowledge import KnowledgeBase, get_knowledge
 from core.pipeline.deterministic import decide, link_mentions
 from core.schema import CodingResult
@@ -59,7 +59,9 @@ def code_note(
     learned = learned_entries(learned_terms, language) if settings.learn_from_decisions else []
 
     strategy = settings.strategy
-    if settings.backend != "none" and strategy not in ("deterministic",):
+    if strategy == "ranker":
+        result = _run_ranker(text, settings, kb, learned=learned, notify=notify, splits=splits)
+    elif settings.backend != "none" and strategy not in ("deterministic",):
         from core.pipeline.strategies import run_strategy  # LLM strategies
 
         result = run_strategy(text, settings, kb, learned=learned, progress=notify, splits=splits)
@@ -89,8 +91,35 @@ def code_note(
             trace=trace,
         )
     notify("edit-checks", "checking the final code list")
+    result.model = result.model or (settings.model if settings.backend != "none" else "")
     result.messages = run_edit_checks(result.codes, kb.tabular)
     result.resources = kb.resource_versions()
     result.timings_ms = {t.step: t.duration_ms for t in result.trace}
     result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+def _run_ranker(
+    text: str, settings: Settings, kb: KnowledgeBase, *, learned: list[TermEntry], notify: Progress,
+    splits: tuple[str, ...] | None,
+) -> CodingResult:
+    from core.pipeline.ranked import rank_codes
+
+    notify("dictionary", "linking known terms")
+    mentions, link_trace = link_mentions(text, kb.linker(settings.language, splits), learned)
+    notify("ranker", "scoring candidate codes")
+    model = kb.ranker(settings.language, splits)
+    if model is None:
+        codes, candidates, trace = decide(
+            mentions, kb.tabular, code_threshold=settings.code_threshold,
+            candidate_threshold=settings.candidate_threshold, policy=settings.assertion_policy,
+        )
+        trace.fallback = "no coded notes to train the ranker on (CodiEsp not found): dictionary thresholds used"
+    else:
+        codes, candidates, trace = rank_codes(text, kb, model, language=settings.language, splits=splits,
+                                              learned=learned, policy=settings.assertion_policy)
+    return CodingResult(
+        note_sha256=hashlib.sha256(text.encode()).hexdigest(), language=settings.language, strategy="ranker",
+        backend=settings.backend, model=model.name if model else "", codes=codes, candidates=candidates,
+        mentions=mentions, trace=[link_trace, trace],
+    )

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_classic.retrievers import EnsembleRetriever
 from langchain_community.retrievers import BM25Retriever
 from langchain_community.vectorstores import FAISS
@@ -31,6 +32,7 @@ class CorpusItem:
     code: str
     source: str  # index | tabular | neoplasm | codiesp-train | cie-who-es | ...
     term_id: int = -1  # alphabetical-index term id, when it came from the index
+    dense: bool = True  # also embedded for the dense half (embedding every index path is too slow on 2 cores)
 
 
 @dataclass
@@ -53,8 +55,33 @@ def lexical_tokens(text: str) -> list[str]:
 def corpus_key(corpus: list[CorpusItem], model: str) -> str:
     digest = hashlib.sha256(model.encode())
     for item in corpus:
-        digest.update(f"{item.text}\t{item.code}\t{item.source}\n".encode())
+        digest.update(f"{item.text}\t{item.code}\t{item.source}\t{item.dense}\n".encode())
     return digest.hexdigest()[:20]
+
+
+def _embed_with_cache(embeddings, texts: list[str], cache_dir: Path, model: str) -> list[list[float]]:  # noqa: ANN001
+    """Embed texts, reusing vectors computed for earlier corpora (the Spanish corpus repeats the English one)."""
+    path = cache_dir / f"vectors-{model}.pkl"
+    known: dict[str, list[float]] = {}
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                known = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            log.warning("vector cache %s unreadable (%s); recomputing", path, exc)
+    missing = sorted({t for t in texts if t not in known})
+    if missing:
+        log.info("embedding %d new texts with %s (once; cached)", len(missing), model)
+        known.update(zip(missing, embeddings.embed_documents(missing), strict=True))
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(known, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("could not write vector cache %s: %s", path, exc)
+    return [known[t] for t in texts]
 
 
 @dataclass
@@ -93,11 +120,12 @@ class HybridRetriever:
         if embedding_model:
             try:
                 embeddings = get_embeddings(embedding_model)
-                vectors = embeddings.embed_documents([d.page_content for d in docs])
+                dense_docs = [d for d, item in zip(docs, corpus, strict=True) if item.dense]
+                vectors = _embed_with_cache(embeddings, [d.page_content for d in dense_docs], cache_dir, embedding_model)
                 faiss = FAISS.from_embeddings(
-                    list(zip([d.page_content for d in docs], vectors, strict=True)),
+                    list(zip([d.page_content for d in dense_docs], vectors, strict=True)),
                     embeddings,
-                    metadatas=[d.metadata for d in docs],
+                    metadatas=[d.metadata for d in dense_docs],
                 )
             except EmbeddingUnavailable as exc:
                 notices.append(f"dense retrieval off: {exc}")
@@ -112,12 +140,17 @@ class HybridRetriever:
             log.warning("could not cache retriever in %s: %s", folder, exc)
         return cls(corpus, bm25, faiss, model, notices, timings)
 
+    def _lexical(self, query: str, pool: int) -> list[Document]:
+        """BM25 top ``pool``, without the zero-score documents BM25Retriever.invoke would pad the list with."""
+        scores = self.bm25.vectorizer.get_scores(self.bm25.preprocess_func(query))
+        top = np.argsort(-scores, kind="stable")[:pool]
+        return [self.bm25.docs[i] for i in top if scores[i] > 0]
+
     def search(self, query: str, k: int = 10, pool: int = 50) -> list[RetrievalHit]:
         """Top-k fused hits; each half contributes its top ``pool``."""
         if not query.strip():
             return []
-        self.bm25.k = pool
-        lexical = self.bm25.invoke(query)
+        lexical = self._lexical(query, pool)
         lexical_ranks = {d.metadata["doc_id"]: r for r, d in enumerate(lexical, start=1)}
         dense_ranks: dict[int, int] = {}
         retrievers: list = [self.bm25]

@@ -1,0 +1,65 @@
+"""`python -m core` end to end in a subprocess, as a user would run it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+needs_shared_data = pytest.mark.skipif(not (SHARED_DATA / "codiesp").is_dir(), reason=f"no shared data at {SHARED_DATA}")
+
+
+def run_cli(*args: str, cache_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"CODER_EMBEDDING_MODEL": "none", "CODER_CACHE_DIR": str(cache_dir),
+                        "CODER_DATA_DIR": str(SHARED_DATA), "CODER_CONFIG": "/nonexistent.toml"}
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+def test_help_for_every_command(base_settings):
+    for command in ("resources", "build", "search", "code", "train", "evaluate"):
+        out = run_cli(command, "--help", cache_dir=base_settings.cache_dir)
+        assert out.returncode == 0 and "usage" in out.stdout
+
+
+@needs_shared_data
+def test_search_prints_ranked_terms(base_settings):
+    out = run_cli("search", "right heart failure", "--lang", "en", "--k", "10", cache_dir=base_settings.cache_dir)
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.splitlines()[0]
+    assert "I50.81" in first
+
+
+@needs_shared_data
+def test_code_json_and_bad_file(tmp_path: Path, base_settings):
+    note = tmp_path / "note.txt"
+    note.write_text("Paciente con hipertensión arterial. No presenta fiebre.", encoding="utf-8")
+    out = run_cli("code", str(note), "--lang", "es", "--backend", "none", "--json", cache_dir=base_settings.cache_dir)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert "I10" in [c["code"] for c in data["codes"]]
+    span = data["codes"][0]["evidence"][0]
+    assert note.read_text(encoding="utf-8")[span["start"] : span["end"]] == span["text"]
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF\x00\xff\xfe")
+    bad = run_cli("code", str(binary), "--backend", "none", cache_dir=base_settings.cache_dir)
+    assert bad.returncode == 2 and "error" in bad.stderr
+
+
+@needs_shared_data
+def test_evaluate_writes_run_folder(tmp_path: Path, base_settings):
+    out_dir = tmp_path / "run"
+    out = run_cli("evaluate", "--data", str(SHARED_DATA / "codiesp"), "--split", "dev", "--lang", "es",
+                  "--backend", "none", "--limit", "5", "--json", "--out", str(out_dir),
+                  cache_dir=base_settings.cache_dir)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["n_cases"] == 5 and 0 < report["metrics"]["micro"]["f1"] <= 1
+    assert {"metrics.json", "predictions.jsonl", "pred_D.tsv", "settings.json"} <= {p.name for p in out_dir.iterdir()}
+    recorded = json.loads((out_dir / "settings.json").read_text())
+    assert recorded["split"] == "dev" and recorded["train_splits"] == ["train"]  # the dictionary never sees dev

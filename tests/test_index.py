@@ -1,0 +1,59 @@
+"""Alphabetical index: tree rebuilt from the flattened CSV, See / See also, XML tables, fallback."""
+
+from pathlib import Path
+
+from core.kb.index import build_index
+
+CSV_HEADER = "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code\n"
+
+
+def test_failure_heart_right_from_real_index(kb):
+    term = kb.index.find("Failure, failed", "heart", "right")
+    assert term is not None
+    assert term.code == "I50.810"
+    assert term.title == "Failure, failed, heart, right (isolated) (ventricular)"
+    parent = kb.index.get(term.parent_id)
+    assert parent.path == ("Failure, failed", "heart")
+
+
+def test_see_and_see_also_are_kept_and_resolved(kb):
+    abandonment = kb.index.find("Abandonment")
+    assert abandonment.see == "Maltreatment"
+    assert kb.index.resolve(abandonment.see).path == ("Maltreatment",)
+    cardiac = next(t for t in kb.index.terms if t.see_also == "Failure, heart, right")
+    assert kb.index.resolve(cardiac.see_also).code == "I50.810"
+
+
+def test_tree_rebuilt_from_levels_and_notes_skipped(tmp_path: Path, tabular):
+    csv_path = tmp_path / "index.csv"
+    csv_path.write_text(
+        CSV_HEADER
+        + "1,F,0,\"Failure, failed\",,,,\n"
+        + "2,F,1,heart,,,(acute),I50.9\n"
+        + "3,F,2,right,,,(isolated) (ventricular),I50.810\n"
+        + "4,F,1,\"Note: stages are explained here\",,,,\n"
+        + "5,F,2,stage A,,,,Z91.89\n"
+        + "6,F,0,Abandonment,Maltreatment,,,\n"
+        + "7,F,1,breast,,,,C50.91-\n",
+        encoding="utf-8",
+    )
+    index = build_index([("cms-index-csv", csv_path)], tabular, include_tabular=False)
+    assert index.find("Failure, failed", "heart", "right").code == "I50.810"
+    # The note row is not a term: its sub-row stays under "heart".
+    assert index.find("Failure, failed", "heart", "stage A").code == "Z91.89"
+    incomplete = index.find("Abandonment", "breast")
+    assert incomplete.needs_completion and incomplete.target_code == "C50.91"
+    assert index.official_loaded
+
+
+def test_neoplasm_table_cells_become_terms(kb):
+    lung = [t for t in kb.index.terms if t.source == "neoplasm" and t.path[:2] == ("Neoplasm, neoplastic", "lung")]
+    by_column = {t.path[-1]: t.code for t in lung if t.code}
+    assert by_column.get("Malignant Primary", "").startswith("C34")
+
+
+def test_missing_index_falls_back_to_tabular_with_notice(tmp_path: Path, tabular):
+    index = build_index([("cms-index-csv", tmp_path / "absent.csv")], tabular)
+    assert not index.official_loaded
+    assert any("not loaded" in info.notice for info in index.infos)
+    assert any(t.target_code == "I50.810" for t in index.terms)

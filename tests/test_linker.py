@@ -1,0 +1,75 @@
+"""Dictionary linker: normalised, word-bounded, longest match, calibrated by coded notes."""
+
+from core.kb.terms import TermEntry
+from core.linker import DictionaryLinker
+from core.textnorm import term_key
+
+ENTRIES = [
+    TermEntry("neumonía", "J18.9", "codiesp-train", "case-a"),
+    TermEntry("neumonía", "J18.9", "codiesp-train", "case-b"),
+    TermEntry("neumonía basal", "J18.9", "codiesp-train", "case-c"),
+    TermEntry("insuficiencia cardiaca", "I50.9", "codiesp-train", "case-a"),
+    TermEntry("insuficiencia cardiaca derecha", "I50.810", "codiesp-train", "case-b"),
+    TermEntry("dolor", "R52", "codiesp-train", "case-a"),
+    TermEntry("dolor", "R10.9", "codiesp-train", "case-b"),
+    TermEntry("Right heart failure, unspecified", "I50.810", "tabular"),
+]
+
+
+def test_term_keys_are_accent_case_and_order_insensitive():
+    assert term_key("Neumonía BASAL", "es") == term_key("basal neumonia", "es")
+    assert term_key("Failure heart right", "en") == term_key("right heart failure", "en")
+    assert term_key("edemas", "es") == term_key("edema", "es")
+
+
+def test_longest_match_wins_and_offsets_point_at_text():
+    linker = DictionaryLinker("es", ENTRIES)
+    text = "Ingresa por INSUFICIENCIA CARDIACA DERECHA y neumonía basal."
+    mentions = linker.link(text)
+    assert [m.codes[0] for m in mentions] == ["I50.810", "J18.9"]
+    for mention in mentions:
+        assert text[mention.span.start : mention.span.end] == mention.span.text
+    assert mentions[0].span.text == "INSUFICIENCIA CARDIACA DERECHA"
+
+
+def test_word_bounded_and_no_crossing_sentence_punctuation():
+    linker = DictionaryLinker("es", ENTRIES)
+    assert linker.link("doloroso") == [] or all(m.span.text.lower() != "dolo" for m in linker.link("doloroso"))
+    assert linker.link("insuficiencia. Cardiaca") == []
+
+
+def test_ambiguous_terms_keep_all_candidates():
+    linker = DictionaryLinker("es", ENTRIES)
+    (mention,) = linker.link("Refiere dolor.")
+    assert set(mention.codes) == {"R52", "R10.9"}
+
+
+def test_negated_mentions_are_flagged_not_dropped():
+    linker = DictionaryLinker("es", ENTRIES)
+    (mention,) = linker.link("No presenta neumonía.")
+    assert mention.assertion == "negated" and mention.assertion_cue == "no presenta"
+
+
+def test_fit_calibrates_scores_from_coded_notes():
+    linker = DictionaryLinker("es", ENTRIES)
+    notes = [
+        ("n1", "Dolor abdominal.", {"R10.9"}),
+        ("n2", "Dolor abdominal difuso.", {"R10.9"}),
+        ("n3", "Dolor.", {"R52"}),
+    ]
+    linker.fit(notes, "toy")
+    ranked = linker.scored_codes(term_key("dolor", "es"))
+    assert ranked[0][0] == "R10.9" and ranked[0][1] > ranked[1][1]
+
+
+def test_learned_terms_extend_a_copy_only():
+    linker = DictionaryLinker("es", ENTRIES)
+    extended = linker.with_terms([TermEntry("fibrilación auricular", "I48.91", "learned")])
+    assert extended.link("Fibrilación auricular.")[0].codes == ["I48.91"]
+    assert linker.link("Fibrilación auricular.") == []
+
+
+def test_one_extra_word_inside_a_term_still_matches():
+    linker = DictionaryLinker("es", ENTRIES)
+    mentions = linker.link("insuficiencia cardiaca grave derecha")
+    assert mentions and mentions[0].codes[0] == "I50.810" and mentions[0].source.endswith(":gapped")

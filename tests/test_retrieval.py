@@ -1,0 +1,48 @@
+"""Hybrid retrieval: BM25 + FAISS fused by reciprocal rank, cached on disk."""
+
+from pathlib import Path
+
+from core.retrieval.hybrid import CorpusItem, HybridRetriever
+
+
+def test_right_heart_failure_finds_i50_81x(kb):
+    hits = kb.search("right heart failure", "en", k=10)
+    assert hits, "no hits"
+    assert hits[0].code.startswith("I50.81")
+    assert sum(h.code.startswith("I50.81") for h in hits[:5]) >= 4
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_index_paths_are_searchable(kb):
+    hits = kb.search("failure heart right isolated", "en", k=10)
+    assert any(h.source == "cms-index" and h.code == "I50.810" for h in hits)
+
+
+SMALL_CORPUS = [
+    CorpusItem("Right heart failure, unspecified", "I50.810", "tabular"),
+    CorpusItem("Acute right heart failure", "I50.811", "tabular"),
+    CorpusItem("Type 2 diabetes mellitus without complications", "E11.9", "tabular"),
+    CorpusItem("Pneumonia, unspecified organism", "J18.9", "tabular"),
+    CorpusItem("Essential (primary) hypertension", "I10", "tabular"),
+    CorpusItem("Fever, unspecified", "R50.9", "tabular"),
+    CorpusItem("Acute appendicitis", "K35.80", "tabular"),
+]
+
+
+def test_dense_and_lexical_fused_and_cached(tmp_path: Path):
+    built = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, "use-multilingual")
+    assert built.faiss is not None and "build_total_s" in built.timings
+    hits = built.search("neumonía", k=3)  # Spanish query, English corpus: only the dense half can bridge it
+    assert hits[0].code == "J18.9" and hits[0].dense_rank == 1 and hits[0].lexical_rank is None
+    fused = built.search("right heart failure", k=3)
+    assert fused[0].code.startswith("I50.81") and fused[0].lexical_rank and fused[0].dense_rank
+    loaded = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, "use-multilingual")
+    assert "load_s" in loaded.timings
+    assert [h.code for h in loaded.search("right heart failure", k=3)] == [h.code for h in fused]
+
+
+def test_lexical_only_when_no_embedding_model(tmp_path: Path):
+    retriever = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, None)
+    assert retriever.faiss is None
+    assert retriever.search("hypertension", k=1)[0].code == "I10"
+    assert retriever.search("   ", k=5) == []

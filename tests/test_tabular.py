@@ -1,0 +1,44 @@
+"""The tabular list: typed codes, billable flags and instructional notes inherited from ancestors."""
+
+from core.kb.tabular import normalize_code
+
+
+def test_normalize_code_accepts_codiesp_spelling():
+    assert normalize_code("n44.8") == "N44.8"
+    assert normalize_code("N448") == "N44.8"
+    assert normalize_code("I50.81-") == "I50.81"
+    assert normalize_code("A00-B99") == "A00-B99"
+
+
+def test_a41_9_inherits_excludes1_from_a41(tabular):
+    own = tabular.get("A41.9").notes.excludes1
+    inherited = tabular.inherited_notes("A41.9").excludes1
+    assert own == []
+    assert "bacteremia NOS (R78.81)" in inherited
+    assert "R78.81" in tabular.inherited_notes("A41.9").referenced_codes("excludes1")
+
+
+def test_billable_and_hierarchy(tabular):
+    code = tabular.get("I50.810")
+    assert code.billable and code.kind == "subcategory" and code.chapter == "9"
+    assert not tabular.is_billable("I50.81")
+    assert tabular.billable_descendants("I50.81")[:2] == ["I50.810", "I50.811"]
+    assert tabular.ancestors("I50.810")[:3] == ["I50.81", "I50.8", "I50"]
+    assert tabular.category("I50.810") == "I50"
+
+
+def test_single_category_block_does_not_loop(tabular):
+    # Blocks holding one category share its name (B10); ancestors must still terminate.
+    assert tabular.get("B10").kind == "category"
+    assert tabular.ancestors("B10.01") == ["B10.0", "B10", "1"]
+
+
+def test_seventh_character_rules_are_inherited(tabular):
+    notes = tabular.inherited_notes("S72.001")
+    assert notes.seven_chr_def["A"] == "initial encounter for closed fracture"
+    assert tabular.is_billable("S72.001A") and not tabular.is_billable("S72.001")
+
+
+def test_use_additional_and_code_first_references(tabular):
+    assert "Z79.4" in tabular.inherited_notes("E11.9").referenced_codes("use_additional")
+    assert tabular.inherited_notes("E11.9").use_additional
