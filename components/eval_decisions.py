@@ -81,6 +81,7 @@ def render_decision_metrics(settings: Settings) -> None:
     column = GROUP_COLUMN[grouping]
     if grouping == "chapter" and not frame.empty:
         frame = frame.assign(title=[CHAPTER_TITLES.get(str(c), "") for c in frame["chapter"]])
+        frame = frame.sort_values("chapter", key=lambda s: s.map(lambda c: int(c) if str(c).isdigit() else 999))
     if frame.empty:
         st.info("Nothing to group yet.")
     else:

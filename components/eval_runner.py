@@ -13,7 +13,6 @@ from typing import Any
 
 import streamlit as st
 
-from core.evaluate import EvaluationReport, run_evaluation
 from core.eval_runs import (
     EvaluationPlan,
     LoadedRun,
@@ -22,6 +21,7 @@ from core.eval_runs import (
     new_run_folder,
     plan_evaluation,
 )
+from core.evaluate import EvaluationReport, run_evaluation
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings
 
 try:  # Streamlit's stop / rerun signals (BaseException subclasses raised inside the script thread)
@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - older / newer Streamlit layouts
     ScriptControlException = BaseException  # type: ignore[assignment,misc]
 
 OPEN_RUN_REQUEST = "eval_open_run_request"  # session key: folder name the results picker should select next
+FLASH_MESSAGE = "eval_flash_message"  # session key: a message to show once after the rerun that follows a run
 RUN_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model", "assertion_policy", "code_threshold",
                 "candidate_threshold", "temperature", "num_ctx", "max_tokens")
 
@@ -111,7 +112,7 @@ def render_new_run_form(settings: Settings, runs_root: Path) -> None:
     with st.spinner("Loading the knowledge base and coding…"):
         report = run_with_progress(plan, folder)
     st.session_state[OPEN_RUN_REQUEST] = folder.name
-    st.success(f"Run finished: {report.n_cases} of {report.n_total} cases scored.")
+    st.session_state[FLASH_MESSAGE] = f"Run `{folder.name}` finished: {report.n_cases} of {report.n_total} cases scored."
     st.rerun()
 
 
@@ -130,5 +131,5 @@ def render_resume_button(run: LoadedRun, settings: Settings) -> None:
     plan.settings_dict["created_at"] = run.settings.get("created_at", plan.settings_dict["created_at"])
     report = run_with_progress(plan, run.folder, resume=True)
     st.session_state[OPEN_RUN_REQUEST] = run.folder.name
-    st.success(f"Run resumed: {report.n_cases} of {report.n_total} cases scored.")
+    st.session_state[FLASH_MESSAGE] = f"Run `{run.folder.name}` resumed: {report.n_cases} of {report.n_total} cases scored."
     st.rerun()

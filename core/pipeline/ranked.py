@@ -30,11 +30,14 @@ def rank_codes(
     codes: list[CodeSuggestion] = []
     candidates: list[CodeSuggestion] = []
     for row, probability in sorted(zip(rows, probabilities, strict=True), key=lambda x: -x[1]):
-        if probability < model.candidate_threshold:
+        unseen = row.features["code_freq"] == 0  # the ranker never saw this code: keep the open-set path
+        if probability < model.candidate_threshold and not unseen:
             continue
         not_codable = policy != "codiesp" and all(a in NOT_CODED for a in row.assertions)
         status = "code" if probability >= model.code_threshold and not not_codable else "candidate"
         why = f"ranker p={probability:.2f} (code at ≥{model.code_threshold}) from terms {sorted(set(row.terms))[:3]}"
+        if unseen and probability < model.code_threshold:
+            why += "; code unseen in training, suggested through the open-set dictionary/index path"
         if not_codable:
             why += f"; every mention is {'/'.join(sorted(set(row.assertions)))}: for review only"
         suggestion = CodeSuggestion(
