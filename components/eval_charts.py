@@ -8,6 +8,8 @@ import pandas as pd
 
 OUTCOME_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "edited": "#ef6c00", "added": "#1565c0"}
 SCORE_SCALE = alt.Scale(domain=[0, 1])
+# Charts with a discrete y axis size themselves per row (alt.Step): a fixed height in Streamlit includes the axes,
+# which squeezes a few rows into a few pixels.
 
 
 def prf_chart(frame: pd.DataFrame) -> alt.Chart:
@@ -36,7 +38,7 @@ def step_recall_chart(frame: pd.DataFrame) -> alt.Chart:
         tooltip=["step", alt.Tooltip("recall:Q", format=".3f")],
     )
     return (base.mark_bar(color="#4c78a8") + base.mark_text(align="left", dx=3).encode(
-        text=alt.Text("recall:Q", format=".2f"))).properties(height=max(60, 32 * len(order)))
+        text=alt.Text("recall:Q", format=".2f"))).properties(height=alt.Step(32))
 
 
 def chapter_recall_chart(frame: pd.DataFrame) -> alt.Chart:
@@ -82,7 +84,7 @@ def latency_chart(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("ms:Q", scale=alt.Scale(type="log"), title="duration per case (ms, log scale)"),
             color=alt.Color("step:N", sort=steps, legend=None),
         )
-        .properties(height=max(80, 36 * len(steps)))
+        .properties(height=alt.Step(36))
     )
 
 
@@ -100,7 +102,7 @@ def compare_chart(frame: pd.DataFrame, label_a: str, label_b: str) -> alt.Chart:
             color=alt.Color("run:N", sort=[label_a, label_b]),
             tooltip=["metric", "run", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(height=max(120, 26 * len(scores)))
+        .properties(height=alt.Step(11))  # per bar: two bars per metric
     )
 
 
@@ -138,7 +140,7 @@ def count_bars(frame: pd.DataFrame, category: str, *, title: str, colour: str = 
             x=alt.X("count:Q", title=title),
             tooltip=[category, "count"],
         )
-        .properties(height=max(60, 24 * len(frame)))
+        .properties(height=alt.Step(24))
     )
 
 

@@ -393,6 +393,7 @@ def case_view_frame(rows: list[CaseCodeRow], describe: Any = None) -> pd.DataFra
         for r in rows
     ]
     frame = pd.DataFrame(data, columns=["code", "outcome", "description", "rank", "gold evidence", "predicted evidence"])
+    frame["rank"] = frame["rank"].astype("Int64")  # blank, not None, for codes the run never ranked
     return frame if describe else frame.drop(columns=["description"])
 
 

@@ -57,3 +57,53 @@ def test_missing_index_falls_back_to_tabular_with_notice(tmp_path: Path, tabular
     assert not index.official_loaded
     assert any("not loaded" in info.notice for info in index.infos)
     assert any(t.target_code == "I50.810" for t in index.terms)
+
+
+OFFICIAL_XML = """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.index>
+  <version>2026</version>
+  <letter>
+    <title>F</title>
+    <mainTerm>
+      <title>Failure, failed</title>
+      <term level="1">
+        <title>heart<nemod>(acute) (senile)</nemod></title>
+        <code>I50.9</code>
+        <term level="2">
+          <title>right<nemod>(isolated) (ventricular)</nemod></title>
+          <code>I50.810</code>
+        </term>
+      </term>
+    </mainTerm>
+    <mainTerm>
+      <title>Fahr disease</title>
+      <see>Disease, Fahr</see>
+    </mainTerm>
+  </letter>
+</ICD10CM.index>
+"""
+
+
+def test_official_index_xml_supersedes_csv(tmp_path: Path, tabular):
+    xml_path = tmp_path / "icd10cm_index_2026.xml"
+    xml_path.write_text(OFFICIAL_XML, encoding="utf-8")
+    csv_path = tmp_path / "index.csv"
+    csv_path.write_text(CSV_HEADER + "1,Z,0,Zebra,,,,Z99.89\n", encoding="utf-8")
+    index = build_index([("cms-index-xml", xml_path), ("cms-index-csv", csv_path)], tabular, include_tabular=False)
+    right = index.find("Failure, failed", "heart", "right")
+    assert right.code == "I50.810" and right.nonessential == "(isolated) (ventricular)"
+    assert index.find("Fahr disease").see == "Disease, Fahr"
+    assert index.find("Zebra") is None  # the lossy CSV is not read when the XML is there
+    assert index.infos[0].edition == "FY2026"
+
+
+def test_user_cie10es_list_is_read(tmp_path: Path):
+    from core.kb.terms import user_code_list_terms
+
+    path = tmp_path / "cie10es.tsv"
+    path.write_text("I50.810\tInsuficiencia cardiaca derecha, no especificada\nbad-row\n", encoding="utf-8")
+    entries, info = user_code_list_terms(path, "cie10es-user")
+    assert [(e.code, e.source) for e in entries] == [("I50.810", "cie10es-user")]
+    assert info.items == 1 and info.loaded
+    missing_entries, missing = user_code_list_terms(tmp_path / "absent.tsv", "cie10es-user")
+    assert missing_entries == [] and not missing.loaded and "not found" in missing.notice

@@ -1,0 +1,117 @@
+"""Running the pipeline from the page: live progress per step, a per-session cache, and saving the finished run.
+
+The run is stored only after ``code_note`` returns. When the coder presses Stop or changes the input,
+Streamlit stops the script inside the progress callback, before anything is written, so a stopped run leaves
+no half-written rows behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from core.llm import BackendError
+from core.pipeline.runner import code_note, validate_note_text
+from core.schema import CodingResult
+from core.settings import Settings
+from core.store import DecisionStore
+
+RESULTS_KEY = "coding_results"  # (note sha256, settings) -> ActiveRun, this session only
+ACTIVE_KEY = "active_run"
+RUN_ERROR_KEY = "run_error"
+
+
+@dataclass
+class ActiveRun:
+    run_id: int
+    note_id: int
+    note_text: str
+    result: CodingResult
+    settings: Settings
+    finished_at: float = field(default_factory=time.time)
+    from_cache: bool = False
+
+
+def cache_key(text: str, settings: Settings) -> tuple[str, Settings]:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), settings
+
+
+def active_run() -> ActiveRun | None:
+    return st.session_state.get(ACTIVE_KEY)
+
+
+def clear_active_run() -> None:
+    st.session_state.pop(ACTIVE_KEY, None)
+
+
+def _learned_terms(store: DecisionStore, settings: Settings) -> list[dict]:
+    return store.learned_terms(settings.language) if settings.learn_from_decisions else []
+
+
+def run_coding(text: str, source: str, settings: Settings, store: DecisionStore, user: str, force: bool = False) -> None:
+    """Code the note (or reuse this session's result), then store the run; errors are shown, never raised."""
+    st.session_state.pop(RUN_ERROR_KEY, None)
+    try:
+        validate_note_text(text)
+    except ValueError as exc:
+        st.session_state[RUN_ERROR_KEY] = str(exc)
+        return
+    cache: dict[tuple[str, Settings], ActiveRun] = st.session_state.setdefault(RESULTS_KEY, {})
+    key = cache_key(text, settings)
+    if not force and key in cache:
+        cached = cache[key]
+        cached.from_cache = True
+        st.session_state[ACTIVE_KEY] = cached
+        return
+
+    started = time.perf_counter()
+    with st.status("Coding the note…", expanded=True) as status:
+
+        def progress(step: str, message: str) -> None:
+            elapsed = time.perf_counter() - started
+            status.update(label=f"Coding the note… {step}")
+            status.write(f"`{elapsed:5.1f}s` **{step}** — {message}")
+
+        try:
+            result = code_note(text, settings, learned_terms=_learned_terms(store, settings), progress=progress)
+        except ValueError as exc:
+            status.update(label="The note was not coded", state="error")
+            st.session_state[RUN_ERROR_KEY] = str(exc)
+            return
+        except BackendError as exc:
+            status.update(label="The language model backend is not available", state="error")
+            st.session_state[RUN_ERROR_KEY] = (
+                f"The {settings.backend} backend could not be used: {exc}. Start it, fix the address in the "
+                "sidebar, or choose another backend (None runs the dictionary and rules only). "
+                "Nothing was stored; your earlier decisions are unchanged."
+            )
+            return
+        except Exception as exc:  # noqa: BLE001 - the coder gets a message, the details stay in the log
+            status.update(label="The pipeline failed", state="error")
+            st.session_state[RUN_ERROR_KEY] = (
+                f"The pipeline failed ({type(exc).__name__}: {exc}). Nothing was stored; try backend None or "
+                "another strategy, and report the problem with the note's source."
+            )
+            return
+        # Only a finished result reaches the store.
+        note_id = store.add_note(text, source, settings.language)
+        run_id = store.save_run(note_id, result, settings.public_dict(), user=user)
+        seconds = time.perf_counter() - started
+        fallbacks = [t.step for t in result.trace if t.fallback]
+        label = f"Coded in {seconds:.1f}s: {len(result.codes)} codes, {len(result.candidates)} candidates"
+        if fallbacks:
+            label += f" (fallback used in {', '.join(fallbacks)})"
+        status.update(label=label, state="complete", expanded=False)
+    run = ActiveRun(run_id, note_id, text, result, settings)
+    cache[key] = run
+    st.session_state[ACTIVE_KEY] = run
+
+
+def show_run_error() -> bool:
+    message = st.session_state.get(RUN_ERROR_KEY)
+    if message:
+        st.error(message, icon="🚫")
+    return bool(message)
