@@ -22,6 +22,7 @@ from components.review import (
     move_code,
     review_states,
 )
+from components.safe_text import md_escape
 from components.sidebar import coder_name
 from core.edit_checks import run_edit_checks
 from core.knowledge import KnowledgeBase
@@ -38,7 +39,11 @@ STATE_BADGES = {
     "edited": ":orange-badge[Replaced]",
     "added": ":violet-badge[Added]",
 }
-MESSAGE_ICONS = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}
+MESSAGE_ICONS = {
+    "error": ":red[:material/error:]",
+    "warning": ":orange[:material/warning:]",
+    "info": ":blue[:material/info:]",
+}
 
 
 @dataclass
@@ -97,8 +102,15 @@ def _replace(url: str, run_id: int, code: str, choice_key: str, reason_key: str,
     if replacement == code:
         _flash("error", f"{code} is already the suggested code: accept it instead.")
         return
-    _record(url, run_id, code, "edit", replacement_code=replacement, evidence=evidence,
-            reason=str(st.session_state.get(reason_key) or "").strip())
+    _record(
+        url,
+        run_id,
+        code,
+        "edit",
+        replacement_code=replacement,
+        evidence=evidence,
+        reason=str(st.session_state.get(reason_key) or "").strip(),
+    )
 
 
 def _add(url: str, run_id: int, note_text: str) -> None:
@@ -166,10 +178,12 @@ def _code_search(kb: KnowledgeBase, label: str, query_key: str, choice_key: str)
 def _evidence_line(spans: list[Span] | list[dict[str, Any]]) -> str:
     texts = []
     for span in spans:
-        text, start, end = (span.text, span.start, span.end) if isinstance(span, Span) else (
-            span.get("text", ""), span.get("start"), span.get("end")
+        text, start, end = (
+            (span.text, span.start, span.end)
+            if isinstance(span, Span)
+            else (span.get("text", ""), span.get("start"), span.get("end"))
         )
-        texts.append(f"“{text}” ({start}–{end})")
+        texts.append(f"“{md_escape(text)}” ({start}–{end})")
     return "; ".join(texts) if texts else "no evidence span"
 
 
@@ -178,27 +192,28 @@ def _decision_line(row: dict[str, Any] | None) -> str:
         return ""
     when = datetime.fromisoformat(row["created_at"]).strftime("%Y-%m-%d %H:%M UTC") if row.get("created_at") else ""
     extra = f" → {row['replacement_code']}" if row.get("replacement_code") else ""
-    reason = f" — “{row['reason']}”" if row.get("reason") else ""
-    return f"{STATE_LABELS.get(review_states({'x': row})['x'], row['action'])}{extra} by {row['user']} {when}{reason}"
+    reason = f" — “{md_escape(row['reason'])}”" if row.get("reason") else ""
+    label = STATE_LABELS.get(review_states({"x": row})["x"], row["action"])
+    return f"{label}{extra} by {md_escape(row['user'])} {when}{reason}"
 
 
 def _messages(messages: list[EditMessage]) -> None:
     for message in messages:
         related = f" (see {', '.join(message.related[:6])})" if message.related else ""
-        st.caption(f"{MESSAGE_ICONS.get(message.level, '•')} {message.message}{related}")
+        st.caption(f"{MESSAGE_ICONS.get(message.level, '•')} {md_escape(message.message)}{related}")
 
 
 def _code_card(ctx: ReviewContext, item: CodeSuggestion, messages: list[EditMessage], can_decide: bool) -> None:
     url, run_id, code = ctx.store.url, ctx.run_id, item.code
     state = ctx.states.get(code, "unreviewed")
     with st.container(border=True, key=f"card-{run_id}-{code}"):
-        st.markdown(f"**{code}** {item.description} {STATE_BADGES.get(state, '')}")
+        st.markdown(f"**{md_escape(code)}** {md_escape(item.description)} {STATE_BADGES.get(state, '')}")
         st.caption(
             f"score {item.score:.2f} · {item.source or 'pipeline'}" + (f" · step {item.step}" if item.step else "")
         )
         st.markdown(f"Evidence: {_evidence_line(item.evidence)}")
         if item.rationale:
-            st.caption(f"Rationale: {item.rationale}")
+            st.caption(f"Rationale: {md_escape(item.rationale)}")
         _messages(messages)
         decided = _decision_line(ctx.current_state.get(code))
         if decided:
@@ -207,46 +222,63 @@ def _code_card(ctx: ReviewContext, item: CodeSuggestion, messages: list[EditMess
         reason_key = f"reason-{run_id}-{code}"
         accept_col, reject_col, focus_col = st.columns(3)
         accept_col.button(
-            "Accept", key=f"accept-{run_id}-{code}", on_click=_accept, args=(url, run_id, code),
-            disabled=not can_decide or state == "accepted", help=help_text, type="primary" if state == "unreviewed" else "secondary",
+            "Accept",
+            key=f"accept-{run_id}-{code}",
+            on_click=_accept,
+            args=(url, run_id, code),
+            disabled=not can_decide or state == "accepted",
+            help=help_text,
+            type="primary" if state == "unreviewed" and item.status == "code" else "secondary",
             width="stretch",
         )
         reject_col.button(
-            "Reject", key=f"reject-{run_id}-{code}", on_click=_reject, args=(url, run_id, code, reason_key),
-            disabled=not can_decide or state == "rejected", help=help_text, width="stretch",
+            "Reject",
+            key=f"reject-{run_id}-{code}",
+            on_click=_reject,
+            args=(url, run_id, code, reason_key),
+            disabled=not can_decide or state == "rejected",
+            help=help_text,
+            width="stretch",
         )
         focus_col.button("Show in note", key=f"focus-{run_id}-{code}", on_click=_focus, args=(code,), width="stretch")
-        with st.expander("Reason · replace with another code", expanded=False):
+        with st.expander("Reason · replace with another code", expanded=False, key=f"more-{run_id}-{code}"):
             st.text_input("Reason (optional, kept with a reject or a replacement)", key=reason_key)
             choice_key = f"replace-choice-{run_id}-{code}"
             _code_search(ctx.kb, "Search the replacement code", f"replace-q-{run_id}-{code}", choice_key)
             st.button(
-                "Replace with the selected code", key=f"replace-{run_id}-{code}", on_click=_replace,
+                "Replace with the selected code",
+                key=f"replace-{run_id}-{code}",
+                on_click=_replace,
                 args=(url, run_id, code, choice_key, reason_key, [s.model_dump() for s in item.evidence]),
-                disabled=not can_decide, help=help_text,
+                disabled=not can_decide,
+                help=help_text,
             )
 
 
 def _added_card(ctx: ReviewContext, row: dict[str, Any], can_decide: bool) -> None:
     code = row["code"]
     with st.container(border=True, key=f"added-{ctx.run_id}-{code}"):
-        st.markdown(f"**{code}** {ctx.kb.tabular.description(code)} {STATE_BADGES['added']}")
+        st.markdown(f"**{md_escape(code)}** {md_escape(ctx.kb.tabular.description(code))} {STATE_BADGES['added']}")
         st.markdown(f"Evidence: {_evidence_line(row.get('evidence') or [])}")
         st.caption(_decision_line(row))
         left, right = st.columns(2)
         left.button(
-            "Remove", key=f"remove-{ctx.run_id}-{code}", on_click=_reject,
-            args=(ctx.store.url, ctx.run_id, code, f"reason-{ctx.run_id}-{code}"), disabled=not can_decide,
+            "Remove",
+            key=f"remove-{ctx.run_id}-{code}",
+            on_click=_reject,
+            args=(ctx.store.url, ctx.run_id, code, f"reason-{ctx.run_id}-{code}"),
+            disabled=not can_decide,
             width="stretch",
         )
         right.button("Show in note", key=f"focus-{ctx.run_id}-{code}", on_click=_focus, args=(code,), width="stretch")
 
 
 def _add_missed_code(ctx: ReviewContext, can_decide: bool) -> None:
-    with st.expander("➕ Add a missed code", expanded=False):
+    with st.expander("➕ Add a missed code", expanded=False, key="add_missed_code"):
         _code_search(ctx.kb, "Search the code to add", "add_code_query", "add_code_choice")
         snippet = st.text_input(
-            "Evidence: the words in the note that support it", key="add_evidence",
+            "Evidence: the words in the note that support it",
+            key="add_evidence",
             help="Copy the words from the note; their position is found for you.",
         )
         spans = find_span(ctx.note_text, snippet) if snippet.strip() else []
@@ -256,11 +288,15 @@ def _add_missed_code(ctx: ReviewContext, can_decide: bool) -> None:
             labels = {i: context_of(ctx.note_text, span) for i, span in enumerate(spans)}
             st.selectbox("Which occurrence", list(labels), key="add_occurrence", format_func=labels.get)
         elif spans:
-            st.caption(context_of(ctx.note_text, spans[0]))
+            st.caption(md_escape(context_of(ctx.note_text, spans[0])))
         st.text_input("Reason (optional)", key="add_reason")
         st.button(
-            "Add code", key="add_code", on_click=_add, args=(ctx.store.url, ctx.run_id, ctx.note_text),
-            disabled=not can_decide, help=None if can_decide else "Enter your name in the sidebar first.",
+            "Add code",
+            key="add_code",
+            on_click=_add,
+            args=(ctx.store.url, ctx.run_id, ctx.note_text),
+            disabled=not can_decide,
+            help=None if can_decide else "Enter your name in the sidebar first.",
         )
 
 
@@ -276,29 +312,47 @@ def _final_list(ctx: ReviewContext, can_decide: bool) -> None:
         marker = "" if item.reviewed else " · _not reviewed_"
         replaced = f" (replaces {item.replaces})" if item.replaces else ""
         label_col.markdown(f"{position}. **{item.code}** {item.description} · {item.origin}{replaced}{marker}")
-        up_col.button("↑", key=f"up-{ctx.run_id}-{item.code}", on_click=_move,
-                      args=(ctx.order_key, codes_in_order, item.code, -1), disabled=position == 1)
-        down_col.button("↓", key=f"down-{ctx.run_id}-{item.code}", on_click=_move,
-                        args=(ctx.order_key, codes_in_order, item.code, 1), disabled=position == len(final))
+        up_col.button(
+            "↑",
+            key=f"up-{ctx.run_id}-{item.code}",
+            on_click=_move,
+            args=(ctx.order_key, codes_in_order, item.code, -1),
+            disabled=position == 1,
+        )
+        down_col.button(
+            "↓",
+            key=f"down-{ctx.run_id}-{item.code}",
+            on_click=_move,
+            args=(ctx.order_key, codes_in_order, item.code, 1),
+            disabled=position == len(final),
+        )
     checks = run_edit_checks(
         [CodeSuggestion(code=item.code, description=item.description) for item in final], ctx.kb.tabular
     )
     _messages(checks)
     unreviewed = [item.code for item in final if not item.reviewed]
     if unreviewed:
-        st.warning(f"{len(unreviewed)} suggested code(s) not reviewed yet: {', '.join(unreviewed)}. "
-                   "They are submitted as suggested unless you reject them.")
+        st.warning(
+            f"{len(unreviewed)} suggested code(s) not reviewed yet: {', '.join(unreviewed)}. "
+            "They are submitted as suggested unless you reject them."
+        )
     st.button(
-        "Submit chart", key="submit_chart", type="primary", on_click=_submit,
+        "Submit chart",
+        key="submit_chart",
+        type="primary",
+        on_click=_submit,
         args=(ctx.store.url, ctx.run_id, [item.as_submission_item() for item in final]),
-        disabled=not can_decide, help=None if can_decide else "Enter your name in the sidebar first.",
+        disabled=not can_decide,
+        help=None if can_decide else "Enter your name in the sidebar first.",
     )
     submissions = ctx.store.submissions(run_id=ctx.run_id)
     if submissions:
         last = submissions[-1]
         codes = ", ".join(c["code"] for c in last["codes"]) or "no codes"
-        st.caption(f"Last submitted by {last['user']} at {last['created_at'][:16]} UTC: {codes} "
-                   f"({len(submissions)} submission(s) for this run)")
+        st.caption(
+            f"Last submitted by {last['user']} at {last['created_at'][:16]} UTC: {codes} "
+            f"({len(submissions)} submission(s) for this run)"
+        )
 
 
 def show_flash() -> None:
@@ -309,35 +363,43 @@ def show_flash() -> None:
 
 
 def render_review(ctx: ReviewContext) -> None:
-    """Codes, candidates, added codes, the add form and the final list with "Submit chart"."""
+    """Codes, candidates, the add form, added codes and the final list with "Submit chart".
+
+    Messages that come and go sit inside containers that are always drawn, so the elements below keep their
+    place between reruns and an open expander (e.g. the add form) stays open while the coder types.
+    """
     can_decide = bool(coder_name())
-    if not can_decide:
-        st.info("Enter your name in the sidebar to accept, reject, replace or add codes.", icon="👤")
-    show_flash()
-    general = [m for m in ctx.result.messages if not m.code]
-    _messages(general)
+    with st.container(key="review_messages"):
+        if not can_decide:
+            st.info("Enter your name in the sidebar to accept, reject, replace or add codes.", icon="👤")
+        show_flash()
+        _messages([m for m in ctx.result.messages if not m.code])
     by_code: dict[str, list[EditMessage]] = {}
     for message in ctx.result.messages:
         if message.code:
             by_code.setdefault(message.code, []).append(message)
 
-    st.markdown(f"#### Codes ({len(ctx.result.codes)})")
-    if not ctx.result.codes:
-        st.caption("No code reached the confidence threshold; see the candidates below.")
-    for item in ctx.result.codes:
-        _code_card(ctx, item, by_code.get(item.code, []), can_decide)
-    st.markdown(f"#### Candidates for review ({len(ctx.result.candidates)})")
-    if not ctx.result.candidates:
-        st.caption("No candidates.")
-    for item in ctx.result.candidates:
-        _code_card(ctx, item, by_code.get(item.code, []), can_decide)
-    extra = added_codes(ctx.current_state, ctx.result)
-    if extra:
-        st.markdown(f"#### Added by the coder ({len(extra)})")
-        for row in extra:
-            _added_card(ctx, row, can_decide)
+    with st.container(key="review_codes"):
+        st.markdown(f"#### Codes ({len(ctx.result.codes)})")
+        if not ctx.result.codes:
+            st.caption("No code reached the confidence threshold; see the candidates below.")
+        for item in ctx.result.codes:
+            _code_card(ctx, item, by_code.get(item.code, []), can_decide)
+    with st.container(key="review_candidates"):
+        st.markdown(f"#### Candidates for review ({len(ctx.result.candidates)})")
+        if not ctx.result.candidates:
+            st.caption("No candidates.")
+        for item in ctx.result.candidates:
+            _code_card(ctx, item, by_code.get(item.code, []), can_decide)
     _add_missed_code(ctx, can_decide)
-    _final_list(ctx, can_decide)
+    with st.container(key="review_added"):
+        extra = added_codes(ctx.current_state, ctx.result)
+        if extra:
+            st.markdown(f"#### Added by the coder ({len(extra)})")
+            for row in extra:
+                _added_card(ctx, row, can_decide)
+    with st.container(key="review_final"):
+        _final_list(ctx, can_decide)
 
 
 def focus_options(ctx: ReviewContext) -> list[str]:

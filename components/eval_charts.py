@@ -37,8 +37,10 @@ def step_recall_chart(frame: pd.DataFrame) -> alt.Chart:
         x=alt.X("recall:Q", scale=SCORE_SCALE, title="gold codes kept (recall)"),
         tooltip=["step", alt.Tooltip("recall:Q", format=".3f")],
     )
-    return (base.mark_bar(color="#4c78a8") + base.mark_text(align="left", dx=3).encode(
-        text=alt.Text("recall:Q", format=".2f"))).properties(height=alt.Step(32))
+    return (
+        base.mark_bar(color="#4c78a8")
+        + base.mark_text(align="left", dx=3).encode(text=alt.Text("recall:Q", format=".2f"))
+    ).properties(height=alt.Step(32))
 
 
 def chapter_recall_chart(frame: pd.DataFrame) -> alt.Chart:
@@ -119,7 +121,7 @@ def outcome_bars(frame: pd.DataFrame, by: str) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X(f"{by}:N", title=by, sort=list(frame[by].astype(str))),
-            y=alt.Y("count:Q", stack="zero", title="final decisions"),
+            y=alt.Y("count:Q", stack="zero", title="final decisions", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color(
                 "outcome:N",
                 scale=alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values())),
@@ -137,7 +139,7 @@ def count_bars(frame: pd.DataFrame, category: str, *, title: str, colour: str = 
         .mark_bar(color=colour)
         .encode(
             y=alt.Y(f"{category}:N", sort="-x", title=None),
-            x=alt.X("count:Q", title=title),
+            x=alt.X("count:Q", title=title, axis=alt.Axis(tickMinStep=1, format="d")),
             tooltip=[category, "count"],
         )
         .properties(height=alt.Step(24))

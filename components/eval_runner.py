@@ -31,8 +31,19 @@ except ImportError:  # pragma: no cover - older / newer Streamlit layouts
 
 OPEN_RUN_REQUEST = "eval_open_run_request"  # session key: folder name the results picker should select next
 FLASH_MESSAGE = "eval_flash_message"  # session key: a message to show once after the rerun that follows a run
-RUN_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model", "assertion_policy", "code_threshold",
-                "candidate_threshold", "temperature", "num_ctx", "max_tokens")
+RUN_SETTINGS = (
+    "language",
+    "strategy",
+    "backend",
+    "model",
+    "embedding_model",
+    "assertion_policy",
+    "code_threshold",
+    "candidate_threshold",
+    "temperature",
+    "num_ctx",
+    "max_tokens",
+)
 
 
 def run_with_progress(plan: EvaluationPlan, folder: Path, *, resume: bool = False) -> EvaluationReport:
@@ -81,16 +92,27 @@ def render_new_run_form(settings: Settings, runs_root: Path) -> None:
     names = list(splits)
     with st.form("eval_new_run"):
         left, right = st.columns(2)
-        split = left.selectbox("Data split", names, index=_index(names, "dev"), key="eval_split",
-                               help=f"folders under {root}")
-        language = right.selectbox("Language", LANGUAGES, index=_index(LANGUAGES, settings.language),
-                                   key="eval_language", help="es: original notes; en: machine translation")
-        strategy = left.selectbox("Strategy", STRATEGIES, index=_index(STRATEGIES, settings.strategy),
-                                  key="eval_strategy")
-        backend = right.selectbox("Backend", BACKENDS, index=_index(BACKENDS, settings.backend), key="eval_backend",
-                                  help="none: the deterministic dictionary path, no LLM")
-        limit = left.number_input("Limit (first N cases, 0 = all)", min_value=0, value=20, step=10,
-                                  key="eval_limit")
+        split = left.selectbox(
+            "Data split", names, index=_index(names, "dev"), key="eval_split", help=f"folders under {root}"
+        )
+        language = right.selectbox(
+            "Language",
+            LANGUAGES,
+            index=_index(LANGUAGES, settings.language),
+            key="eval_language",
+            help="es: original notes; en: machine translation",
+        )
+        strategy = left.selectbox(
+            "Strategy", STRATEGIES, index=_index(STRATEGIES, settings.strategy), key="eval_strategy"
+        )
+        backend = right.selectbox(
+            "Backend",
+            BACKENDS,
+            index=_index(BACKENDS, settings.backend),
+            key="eval_backend",
+            help="none: the deterministic dictionary path, no LLM",
+        )
+        limit = left.number_input("Limit (first N cases, 0 = all)", min_value=0, value=20, step=10, key="eval_limit")
         submitted = st.form_submit_button("Run evaluation", type="primary")
     if not submitted:
         return
@@ -107,12 +129,16 @@ def render_new_run_form(settings: Settings, runs_root: Path) -> None:
         st.warning(f"Split {split!r} has no {language!r} notes.")
         return
     folder = new_run_folder(runs_root, plan.settings_dict)
-    st.caption(f"Coding {len(plan.cases)} cases into `{folder}`; press Stop (top right) to interrupt: "
-               "finished cases are kept and scored.")
+    st.caption(
+        f"Coding {len(plan.cases)} cases into `{folder}`. Stop (top right), or changing any control, "
+        "interrupts the run: finished cases are kept and scored, and the run can be resumed."
+    )
     with st.spinner("Loading the knowledge base and coding…"):
         report = run_with_progress(plan, folder)
     st.session_state[OPEN_RUN_REQUEST] = folder.name
-    st.session_state[FLASH_MESSAGE] = f"Run `{folder.name}` finished: {report.n_cases} of {report.n_total} cases scored."
+    st.session_state[FLASH_MESSAGE] = (
+        f"Run `{folder.name}` finished: {report.n_cases} of {report.n_total} cases scored."
+    )
     st.rerun()
 
 
@@ -131,5 +157,7 @@ def render_resume_button(run: LoadedRun, settings: Settings) -> None:
     plan.settings_dict["created_at"] = run.settings.get("created_at", plan.settings_dict["created_at"])
     report = run_with_progress(plan, run.folder, resume=True)
     st.session_state[OPEN_RUN_REQUEST] = run.folder.name
-    st.session_state[FLASH_MESSAGE] = f"Run `{run.folder.name}` resumed: {report.n_cases} of {report.n_total} cases scored."
+    st.session_state[FLASH_MESSAGE] = (
+        f"Run `{run.folder.name}` resumed: {report.n_cases} of {report.n_total} cases scored."
+    )
     st.rerun()

@@ -20,6 +20,7 @@ from components.eval_charts import (
 )
 from components.eval_decisions import render_decision_metrics
 from components.eval_runner import FLASH_MESSAGE, OPEN_RUN_REQUEST, render_new_run_form, render_resume_button
+from components.sidebar import current_settings, knowledge
 from core.eval_runs import (
     LoadedRun,
     RunSummary,
@@ -38,23 +39,15 @@ from core.eval_runs import (
     step_latency_frame,
     step_recall_frame,
 )
-from core.settings import Settings, load_settings
+from core.settings import Settings
 
 RUN_KEY = "eval_run"
-
-
-def _settings() -> Settings:
-    """The app's settings (``coder.toml`` + ``CODER_*`` env), or the ones another page left in the session."""
-    shared = st.session_state.get("settings")
-    return shared if isinstance(shared, Settings) else load_settings()
 
 
 def _describer(settings: Settings) -> Callable[[str], str] | None:
     """Code -> ICD-10-CM description, when the tabular list can be loaded."""
     try:
-        from core.knowledge import get_knowledge
-
-        tabular = get_knowledge(settings).tabular
+        tabular = knowledge(settings).tabular
     except Exception:  # descriptions are a nicety; the drill-down works without them
         return None
     return tabular.description
@@ -87,8 +80,10 @@ def render_run_results(run: LoadedRun, settings: Settings) -> None:
     if not run.summary.has_metrics:
         st.warning(f"This run stopped before writing its metrics ({len(run.predictions)} cases finished).")
     elif run.summary.partial:
-        st.warning(f"Partial run: {run.summary.n_cases} of {run.summary.n_total} cases finished; metrics cover the "
-                   "finished cases only.")
+        st.warning(
+            f"Partial run: {run.summary.n_cases} of {run.summary.n_total} cases finished; metrics cover the "
+            "finished cases only."
+        )
     if resumable and codiesp_root(settings) is not None:
         render_resume_button(run, settings)
     metrics = run.metrics
@@ -102,8 +97,12 @@ def render_run_results(run: LoadedRun, settings: Settings) -> None:
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Headline metrics**")
-        st.dataframe(headline_table(run), hide_index=True, width="stretch",
-                     column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        st.dataframe(
+            headline_table(run),
+            hide_index=True,
+            width="stretch",
+            column_config={"value": st.column_config.NumberColumn(format="%.4f")},
+        )
     with right:
         prf = prf_frame(metrics)
         if not prf.empty:
@@ -129,9 +128,12 @@ def render_run_results(run: LoadedRun, settings: Settings) -> None:
     st.markdown("**Latency per step**")
     latencies = step_latency_frame(run)
     left, right = st.columns([1, 2])
-    left.dataframe(latency_table(metrics), hide_index=True, width="stretch",
-                   column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                  for c in ("p50", "p95", "mean", "max")})
+    left.dataframe(
+        latency_table(metrics),
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("p50", "p95", "mean", "max")},
+    )
     if not latencies.empty:
         right.altair_chart(latency_chart(latencies), width="stretch")
 
@@ -169,14 +171,18 @@ def render_compare_tab(summaries: list[RunSummary]) -> None:
     table = compare_runs(run_a, run_b)
     label_a, label_b = table.columns[1], table.columns[2]
     st.caption(f"A = `{first.name}`, B = `{second.name}`; delta = B − A.")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns[1:]})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns[1:]},
+    )
     st.altair_chart(compare_chart(table, label_a, label_b), width="stretch")
 
 
 def render_evaluation_page() -> None:
     st.title("Evaluation")
-    settings = _settings()
+    settings = current_settings()  # the sidebar's language / strategy / backend are the new-run defaults
     runs_root = default_runs_root(settings)
     request = st.session_state.pop(OPEN_RUN_REQUEST, None)
     if request:
@@ -186,8 +192,10 @@ def render_evaluation_page() -> None:
     if flash:
         st.success(flash)
     if codiesp_root(settings) is None:
-        st.info(f"CodiEsp data not found at `{settings.resolve(settings.codiesp_dir)}`: new runs are off; past "
-                "runs and decision metrics still work.")
+        st.info(
+            f"CodiEsp data not found at `{settings.resolve(settings.codiesp_dir)}`: new runs are off; past "
+            "runs and decision metrics still work."
+        )
 
     results, new_run, compare, decisions = st.tabs(["Results", "New run", "Compare runs", "Decision metrics"])
     with results:

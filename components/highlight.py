@@ -66,8 +66,10 @@ class Annotation:
 
 def _locate(text: str, span: Span | dict[str, Any]) -> tuple[int, int] | None:
     """Offsets checked against the note; a span whose text moved is searched for; a missing one is dropped."""
-    start, end, snippet = (span.start, span.end, span.text) if isinstance(span, Span) else (
-        int(span["start"]), int(span["end"]), str(span.get("text", ""))
+    start, end, snippet = (
+        (span.start, span.end, span.text)
+        if isinstance(span, Span)
+        else (int(span["start"]), int(span["end"]), str(span.get("text", "")))
     )
     if 0 <= start < end <= len(text) and (not snippet or text[start:end] == snippet):
         return start, end
@@ -107,16 +109,27 @@ def build_annotations(
         else:
             label = f"mention '{mention.term or mention.span.text}' → {codes}"
         annotations.append(
-            Annotation(*where, kind="mention", codes=list(mention.codes[:1]), label=label,
-                       assertion=mention.assertion, cue=mention.assertion_cue)
+            Annotation(
+                *where,
+                kind="mention",
+                codes=list(mention.codes[:1]),
+                label=label,
+                assertion=mention.assertion,
+                cue=mention.assertion_cue,
+            )
         )
     for row in added or []:
         for span in row.get("evidence") or []:
             where = _locate(text, span)
             if where:
                 annotations.append(
-                    Annotation(*where, kind="added", codes=[row["code"]], label=f"{row['code']} — added by {row['user']}",
-                               state="added")
+                    Annotation(
+                        *where,
+                        kind="added",
+                        codes=[row["code"]],
+                        label=f"{row['code']} — added by {row['user']}",
+                        state="added",
+                    )
                 )
     return annotations
 
@@ -143,7 +156,7 @@ def _mark(segment: str, covering: list[Annotation], focus_code: str | None) -> s
     title = "\n".join(dict.fromkeys(a.label for a in covering))
     return (
         f'<mark class="{" ".join(classes)}" data-codes="{html.escape(" ".join(codes), quote=True)}" '
-        f'title="{html.escape(title, quote=True)}">{_escape(segment)}</mark>'
+        f'title="{html.escape(title, quote=True).replace(chr(10), "&#10;")}">{_escape(segment)}</mark>'
     )
 
 

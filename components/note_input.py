@@ -117,7 +117,10 @@ def render_note_input(settings: Settings) -> NoteInput:
         upload_tab, sample_tab, codiesp_tab = st.tabs(["Upload .txt", "Samples", "CodiEsp"])
         with upload_tab:
             st.file_uploader(
-                "Plain-text note (UTF-8 preferred)", type=["txt"], key=UPLOAD_KEY, on_change=_on_upload,
+                "Plain-text note (UTF-8 preferred)",
+                type=["txt"],
+                key=UPLOAD_KEY,
+                on_change=_on_upload,
                 help="Read on this machine only. Other encodings are detected; binary files are refused.",
             )
         with sample_tab:

@@ -81,7 +81,11 @@ def final_code_list(
             replacement = decision["replacement_code"]
             push(FinalCode(replacement, describe(replacement), "edited", _evidence(item), True, item.code))
             continue
-        push(FinalCode(item.code, item.description or describe(item.code), "suggested", _evidence(item), action is not None))
+        push(
+            FinalCode(
+                item.code, item.description or describe(item.code), "suggested", _evidence(item), action is not None
+            )
+        )
     for row in added_codes(current_state, result):
         push(FinalCode(row["code"], describe(row["code"]), "added", list(row.get("evidence") or [])))
     if order:

@@ -36,7 +36,8 @@ class ActiveRun:
 
 
 def cache_key(text: str, settings: Settings) -> tuple[str, Settings]:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest(), settings
+    """The note's sha256 and every setting that can change the result (the coder's name cannot)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), settings.with_overrides(coder_name="")
 
 
 def active_run() -> ActiveRun | None:
@@ -51,7 +52,9 @@ def _learned_terms(store: DecisionStore, settings: Settings) -> list[dict]:
     return store.learned_terms(settings.language) if settings.learn_from_decisions else []
 
 
-def run_coding(text: str, source: str, settings: Settings, store: DecisionStore, user: str, force: bool = False) -> None:
+def run_coding(
+    text: str, source: str, settings: Settings, store: DecisionStore, user: str, force: bool = False
+) -> None:
     """Code the note (or reuse this session's result), then store the run; errors are shown, never raised."""
     st.session_state.pop(RUN_ERROR_KEY, None)
     try:

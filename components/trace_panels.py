@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.safe_text import md_escape
 from core.schema import CodingResult, StepTrace
 
 MAX_TABLE_ROWS = 200
@@ -40,8 +41,8 @@ def _title(position: int, step: StepTrace) -> str:
     return " · ".join(parts)
 
 
-def render_step(position: int, step: StepTrace) -> None:
-    with st.expander(_title(position, step), expanded=False):
+def render_step(position: int, step: StepTrace, key: str | None = None) -> None:
+    with st.expander(_title(position, step), expanded=False, key=key):
         if step.fallback:
             st.warning(f"The deterministic path was used here: {step.fallback}")
         if step.prompt_template or step.prompt_version:
@@ -52,7 +53,7 @@ def render_step(position: int, step: StepTrace) -> None:
         if step.output_codes:
             st.markdown("**Output codes:** " + ", ".join(f"`{code}`" for code in step.output_codes))
         for note in step.notes:
-            st.caption(note)
+            st.caption(md_escape(note))
         if step.inputs:
             st.markdown("**Inputs**")
             st.json(step.inputs, expanded=False)
@@ -75,11 +76,13 @@ def render_step(position: int, step: StepTrace) -> None:
 
 
 def render_trace(result: CodingResult) -> None:
-    st.markdown(f"#### Pipeline steps ({result.strategy}, backend {result.backend}{' · ' + result.model if result.model else ''})")
+    st.markdown(
+        f"#### Pipeline steps ({result.strategy}, backend {result.backend}{' · ' + result.model if result.model else ''})"
+    )
     if not result.trace:
         st.caption("This run recorded no steps.")
     for position, step in enumerate(result.trace, start=1):
-        render_step(position, step)
+        render_step(position, step, key=f"step-{result.note_sha256[:12]}-{position}")
     if result.timings_ms:
         st.caption("Timings: " + ", ".join(f"{k} {v:,.0f} ms" for k, v in result.timings_ms.items()))
     if result.resources:

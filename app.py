@@ -1,0 +1,104 @@
+"""Clinical coding assistant — Streamlit entry point.
+
+``streamlit run app.py``. This file is the frame around every page: it draws the shared sidebar (coder name,
+pipeline settings, resources) and the navigation, then runs the chosen page. The main page, "Code a note",
+is defined here; the others are the files in ``pages/`` (picked up automatically, sorted by file name).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
+from components.note_input import render_note_input
+from components.note_view import inject_css, render_highlighted_note
+from components.review import added_codes
+from components.run_panel import active_run, run_coding, show_run_error
+from components.sidebar import coder_name, current_settings, knowledge, render_sidebar
+from components.trace_panels import render_mentions, render_trace
+from core.store import DecisionStore
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+
+def code_a_note() -> None:
+    settings = current_settings()
+    store = DecisionStore(settings.database_url)
+    st.title("Code a note")
+    st.caption("Paste, upload or pick a note, run the coder, then review each code against its evidence.")
+
+    note = render_note_input(settings)
+    run_col, again_col, info_col = st.columns([2, 2, 6], vertical_alignment="center")
+    run_clicked = run_col.button("Code this note", key="run_coding", type="primary", width="stretch")
+    rerun_clicked = again_col.button(
+        "Run again", key="run_again", width="stretch", help="Recompute instead of reusing this session's result."
+    )
+    info_col.caption(
+        f"{settings.language.upper()} · strategy {settings.strategy} · backend {settings.backend}"
+        + (f" · {settings.model}" if settings.model else "")
+    )
+    # Everything that comes and goes (progress, errors, notices) lives in this one container, so the results
+    # below keep their place between reruns and open expanders stay open.
+    with st.container(key="run_messages"):
+        if run_clicked or rerun_clicked:
+            run_coding(note.text, note.source, settings, store, coder_name(), force=rerun_clicked)
+        if show_run_error():
+            return
+        run = active_run()
+        if run is None:
+            return
+        if run.note_text != note.text:
+            st.info(
+                "The note was changed after this result was computed: press “Code this note” to code the new "
+                "text. The result below belongs to the previous text."
+            )
+        if run.from_cache:
+            st.caption(f"Result reused from this session (run #{run.run_id}); “Run again” recomputes it.")
+        fallbacks = [step for step in run.result.trace if step.fallback]
+        if fallbacks:
+            st.warning(
+                "The language model was not used in "
+                + "; ".join(f"**{step.step}** ({step.fallback})" for step in fallbacks)
+                + ". The dictionary and rules produced these codes instead."
+            )
+
+    kb = knowledge(run.settings)
+    ctx = ReviewContext(store, kb, run.run_id, run.note_text, run.result, store.current_state(run.run_id))
+    note_col, codes_col = st.columns([11, 9], gap="large")
+    with note_col:
+        st.markdown(f"#### Note · run #{run.run_id}")
+        render_highlighted_note(
+            run.note_text,
+            run.result,
+            ctx.states,
+            added_codes(ctx.current_state, run.result),
+            focus_options(ctx),
+            FOCUS_KEY,
+            kb.tabular.description,
+        )
+        render_mentions(run.result)
+    with codes_col:
+        render_review(ctx)
+    render_trace(run.result)
+
+
+def _page_title(path: Path) -> str:
+    """``2_Code_browser.py`` → ``Code browser``."""
+    stem = path.stem
+    head, _, rest = stem.partition("_")
+    return (rest if head.isdigit() and rest else stem).replace("_", " ")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Clinical coding assistant", page_icon="🩺", layout="wide")
+    inject_css()
+    pages = [st.Page(code_a_note, title="Code a note", icon="📝", default=True)]
+    pages += [st.Page(str(path), title=_page_title(path)) for path in sorted(PAGES_DIR.glob("[0-9]*_*.py"))]
+    navigation = st.navigation(pages)
+    render_sidebar()
+    navigation.run()
+
+
+main()

@@ -1,0 +1,86 @@
+"""The code browser and audit pages, run headless with AppTest through the app's navigation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
+from core.settings import load_settings
+from core.store import DecisionStore
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT_S = 600
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CODER_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("CODER_BACKEND", "none")
+    monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("CODER_DB_URL", raising=False)
+    return tmp_path
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def seeded_store() -> tuple[DecisionStore, int]:
+    store = DecisionStore(load_settings().database_url)
+    note = "Admitted with hypertension. No pneumonia."
+    note_id = store.add_note(note, "test", "en")
+    result = CodingResult(
+        note_sha256="x", language="en", strategy="deterministic", backend="none",
+        codes=[CodeSuggestion(code="I10", description="Essential (primary) hypertension", rationale="matched index",
+                              evidence=[Span(start=14, end=26, text="hypertension")], step="dictionary")],
+        trace=[StepTrace(step="dictionary", prompt_template="none", prompt_version="1", output_codes=["I10"])],
+        resources={"ICD-10-CM tabular list": "test"},
+    )  # fmt: skip
+    run_id = store.save_run(note_id, result, {"backend": "none"}, user="ann")
+    store.record_decision(run_id, "I10", "accept", user="ann")
+    store.record_decision(run_id, "Z87.891", "add", user="bob", evidence=[Span(start=0, end=8, text="Admitted")])
+    store.submit(run_id, [{"code": "I10"}, {"code": "Z87.891", "origin": "added"}], user="bob")
+    return store, run_id
+
+
+def test_code_browser_shows_hierarchy_and_inherited_notes(app_env: Path) -> None:
+    at = open_page("pages/2_Code_browser.py")
+    at.text_input(key="browser_query").input("I50.22").run()
+    assert not at.exception, at.exception
+    headings = " ".join(m.value for m in at.markdown)
+    assert "I50.22" in headings and "this code" in headings
+    labels = [b.label for b in at.button]
+    assert any(label.startswith("I50 —") or "I50 — Heart failure" in label for label in labels), labels
+    expanders = [e.label for e in at.expander]
+    assert any(label.startswith("From I50 ") for label in expanders), expanders  # notes inherited from I50
+
+    at.radio(key="browser_mode").set_value("Alphabetical index").run()
+    at.text_input(key="browser_query").input("failure heart right").run()
+    assert not at.exception, at.exception
+    assert at.dataframe, "index entries are listed"
+
+
+def test_audit_filters_inspects_and_exports(app_env: Path) -> None:
+    store, run_id = seeded_store()
+    at = open_page("pages/3_Audit.py")
+    assert any("Decisions (2)" in m.value for m in at.markdown)
+    at.selectbox(key="audit_user").select("bob").run()
+    assert any("Decisions (1)" in m.value for m in at.markdown)
+    assert at.selectbox(key="audit_run").value == run_id
+    at.selectbox(key="audit_code_pick").select("I10").run()
+    page_text = " ".join(m.value for m in at.markdown)
+    assert "Essential (primary) hypertension" in page_text and "accept" in page_text
+    assert any("cc-focus" in m.value for m in at.markdown)  # the note with I10's evidence emphasised
+
+    exported = json.loads(store.export_decisions("json", user="bob"))
+    assert [row["action"] for row in exported] == ["add"]
+    downloads = at.get("download_button")
+    assert len(downloads) == 4
