@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components.highlight import build_annotations, render_note_html
-from components.review import added_codes, review_states
+from core.review import added_codes, review_states
 from components.safe_text import md_escape
 from core.store import ACTIONS, DecisionStore
 

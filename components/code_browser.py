@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import NOTE_FIELDS, InstructionalNotes
 from core.knowledge import KnowledgeBase
 from core.textnorm import normalize
@@ -16,8 +15,6 @@ CODE_KEY = "browser_code"
 QUERY_KEY = "browser_query"
 MODE_KEY = "browser_mode"
 INDEX_LIMIT = 100
-# Official index entries first; entries derived from tabular descriptions last.
-SOURCE_ORDER = {"cms-index": 0, "neoplasm": 1, "drug": 1, "external-cause": 1, "tabular": 2}
 INDENT = "\u00a0\u00a0\u00a0"  # non-breaking: leading spaces would turn a label into a Markdown code block
 NOTE_LABELS = {
     "includes": "Includes",
@@ -29,29 +26,6 @@ NOTE_LABELS = {
     "code_also": "Code also",
     "notes": "Notes",
 }
-
-
-_NORMALISED_PATHS: dict[int, list[str]] = {}
-
-
-def _normalised_paths(index: AlphabeticIndex) -> list[str]:
-    """Each entry's full path, normalised once per loaded index (258k entries: about a second)."""
-    key = id(index)
-    if key not in _NORMALISED_PATHS:
-        _NORMALISED_PATHS.clear()
-        _NORMALISED_PATHS[key] = [normalize(" ".join(term.path)) for term in index.terms]
-    return _NORMALISED_PATHS[key]
-
-
-def search_index_terms(index: AlphabeticIndex, query: str, limit: int = INDEX_LIMIT) -> list[IndexTerm]:
-    """Index entries whose full path contains every word of the query; main-term hits and short paths first."""
-    words = normalize(query).split()
-    if not words:
-        return []
-    paths = _normalised_paths(index)
-    hits = [index.terms[i] for i, path in enumerate(paths) if all(w in path for w in words)]
-    hits.sort(key=lambda t: (SOURCE_ORDER.get(t.source, 1), len(t.path), t.id))
-    return hits[:limit]
 
 
 def _go(code: str) -> None:
@@ -145,7 +119,7 @@ def _index_results(kb: KnowledgeBase, query: str) -> None:
     index = kb.index
     if not index.official_loaded:
         st.warning("The official alphabetical index is not loaded: entries are derived from the tabular list.")
-    hits = search_index_terms(index, query)
+    hits = index.search(query, limit=INDEX_LIMIT)
     if not hits:
         st.caption("No index entry matches.")
         return

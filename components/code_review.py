@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.review import (
+from core.review import (
     STATE_LABELS,
     FinalCode,
     added_codes,

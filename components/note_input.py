@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components.note_io import (
+from core.note_io import (
     codiesp_case_ids,
     codiesp_splits,
     decode_note_bytes,

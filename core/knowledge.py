@@ -26,6 +26,7 @@ from core.textnorm import normalize
 
 log = logging.getLogger(__name__)
 LINKER_VERSION = "3"
+INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
 class KnowledgeBase:
@@ -60,7 +61,7 @@ class KnowledgeBase:
     def index(self) -> AlphabeticIndex:
         started = time.perf_counter()
         sources = self._index_sources()
-        parts = [self.tabular.info.key()]
+        parts = [INDEX_FORMAT, self.tabular.info.key()]
         for kind, path in sources:
             parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else 'missing'}")
         index = cached_pickle(
@@ -236,22 +237,28 @@ class KnowledgeBase:
         return self.retriever(language).search(query, k=k)
 
     def search_codes(self, query: str, limit: int = 20) -> list[Code]:
-        """Code browser search: a code prefix, or every word of the query in the description."""
+        """Code browser search: the code itself, then code prefixes, then descriptions holding every query word
+        (whole-word and shorter descriptions first, so "heart failure" shows I50 before I09.81)."""
         text = query.strip()
         if not text:
             return []
-        exact = self.tabular.get(text)
-        results: list[Code] = [exact] if exact else []
-        upper = text.upper()
+        upper = normalize_code(text)
         words = normalize(text).split()
+        scored: list[tuple[tuple[int, int, int], Code]] = []
         for item in self.tabular.codes.values():
-            if len(results) >= limit:
-                break
-            if item is exact:
+            if item.kind in ("chapter", "block"):
                 continue
-            if item.code.startswith(upper) or all(w in normalize(item.description) for w in words):
-                results.append(item)
-        return results
+            if item.code == upper:
+                scored.append(((0, 0, 0), item))
+            elif item.code.startswith(upper.rstrip(".")) and len(upper) >= 2:
+                scored.append(((1, len(item.code), 0), item))
+            else:
+                description = normalize(item.description)
+                if all(w in description for w in words):
+                    whole = all(f" {w} " in f" {description} " for w in words)
+                    scored.append(((2 if whole else 3, len(description), len(item.code)), item))
+        scored.sort(key=lambda pair: pair[0])
+        return [item for _, item in scored[:limit]]
 
     # -- provenance -------------------------------------------------------------------------------
     def resources(self) -> list[ResourceInfo]:

@@ -18,7 +18,10 @@ from pathlib import Path
 
 from core.kb.tabular import Tabular, normalize_code
 from core.resources import ResourceInfo, file_fingerprint
+from core.textnorm import strip_accents
 
+# Official index entries first; entries derived from tabular descriptions last.
+SEARCH_SOURCE_ORDER = {"cms-index": 0, "neoplasm": 1, "drug": 1, "external-cause": 1, "tabular": 2}
 CODE_LIKE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?-?$")
 
 
@@ -56,6 +59,7 @@ class AlphabeticIndex:
     infos: list[ResourceInfo]
     _by_path: dict[str, int] = field(default_factory=dict, repr=False)
     _main_by_head: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _search_paths: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         heads: dict[str, list[int]] = defaultdict(list)
@@ -98,12 +102,23 @@ class AlphabeticIndex:
                 return node
         return None
 
+    def search(self, query: str, limit: int = 100) -> list[IndexTerm]:
+        """Entries whose full path contains every word of the query; official entries and short paths first."""
+        words = _norm(query).split()
+        if not words:
+            return []
+        if not self._search_paths:
+            self._search_paths = [_norm(" ".join(term.path)) for term in self.terms]  # ~1 s once for 258k terms
+        hits = [self.terms[i] for i, path in enumerate(self._search_paths) if all(w in path for w in words)]
+        hits.sort(key=lambda t: (SEARCH_SOURCE_ORDER.get(t.source, 1), len(t.path), t.id))
+        return hits[:limit]
+
     def coded_terms(self) -> Iterator[IndexTerm]:
         return (term for term in self.terms if term.target_code)
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("'s", "").split())
+    return " ".join(strip_accents(text.lower()).replace("'s", "").split())
 
 
 class _Builder:
