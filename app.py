@@ -14,10 +14,10 @@ import streamlit as st
 from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
 from components.note_input import render_note_input
 from components.note_view import inject_css, render_highlighted_note
-from core.review import added_codes
 from components.run_panel import active_run, run_coding, show_run_error
 from components.sidebar import coder_name, current_settings, knowledge, render_sidebar
 from components.trace_panels import render_mentions, render_trace
+from core.review import added_codes
 from core.store import DecisionStore
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"

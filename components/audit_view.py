@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from components.highlight import build_annotations, render_note_html
-from core.review import added_codes, review_states
 from components.safe_text import md_escape
+from core.review import added_codes, review_states
 from core.store import ACTIONS, DecisionStore
 
 ANY = "(any)"

@@ -9,7 +9,6 @@ import streamlit as st
 
 from core.kb.tabular import NOTE_FIELDS, InstructionalNotes
 from core.knowledge import KnowledgeBase
-from core.textnorm import normalize
 
 CODE_KEY = "browser_code"
 QUERY_KEY = "browser_query"

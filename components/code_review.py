@@ -12,6 +12,10 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe_text import md_escape
+from components.sidebar import coder_name
+from core.edit_checks import run_edit_checks
+from core.knowledge import KnowledgeBase
 from core.review import (
     STATE_LABELS,
     FinalCode,
@@ -22,10 +26,6 @@ from core.review import (
     move_code,
     review_states,
 )
-from components.safe_text import md_escape
-from components.sidebar import coder_name
-from core.edit_checks import run_edit_checks
-from core.knowledge import KnowledgeBase
 from core.schema import CodeSuggestion, CodingResult, EditMessage, Span
 from core.store import DecisionStore
 

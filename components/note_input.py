@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from components.sidebar import LANGUAGE_KEY
 from core.note_io import (
     codiesp_case_ids,
     codiesp_splits,
@@ -13,7 +14,6 @@ from core.note_io import (
     list_samples,
     load_codiesp_case,
 )
-from components.sidebar import LANGUAGE_KEY
 from core.settings import Settings
 
 NOTE_TEXT_KEY = "note_text"

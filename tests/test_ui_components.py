@@ -7,9 +7,9 @@ import codecs
 import pytest
 
 from components.highlight import build_annotations, render_note_html
+from components.safe_text import md_escape
 from core.note_io import decode_note_bytes, list_samples
 from core.review import final_code_list, find_span, move_code, review_states
-from components.safe_text import md_escape
 from core.schema import CodeSuggestion, CodingResult, Mention, Span
 
 
