@@ -43,3 +43,54 @@ def tabular(base_settings: Settings):
     from core.kb.tabular import Tabular
 
     return Tabular.load(base_settings.cache_dir)
+
+
+# -- a small knowledge base for LLM-step tests (real tabular list, a handful of terms; no shared data needed) -----
+MINI_TERMS_EN = {
+    "type 2 diabetes mellitus": ["E11.9"],
+    "type 1 diabetes mellitus": ["E10.9"],
+    "hypertension": ["I10"],
+    "heart failure": ["I50.9", "I50"],
+    "chest pain": ["R07.9"],
+    "fever": ["R50.9"],
+    "alzheimer disease": ["G30.9"],
+    "dementia in alzheimer disease": ["F02.80"],
+}
+MINI_TERMS_ES = {
+    "diabetes mellitus tipo 2": ["E11.9"],
+    "hipertension": ["I10"],
+    "insuficiencia cardiaca": ["I50.9"],
+    "dolor toracico": ["R07.9"],
+    "fiebre": ["R50.9"],
+}
+MINI_CORPUS = [
+    ("Heart failure", "I50"), ("Heart failure, unspecified", "I50.9"), ("Failure, heart, acute", "I50.9"),
+    ("Acute systolic (congestive) heart failure", "I50.21"), ("Chest pain, unspecified", "R07.9"),
+    ("Pain, chest", "R07.9"), ("Essential (primary) hypertension", "I10"), ("Hypertension", "I10"),
+    ("Type 2 diabetes mellitus without complications", "E11.9"), ("Diabetes, type 2", "E11.9"),
+    ("Type 1 diabetes mellitus without complications", "E10.9"), ("Fever, unspecified", "R50.9"),
+    ("Dyspnea, unspecified", "R06.00"), ("Shortness of breath", "R06.02"), ("Cough, unspecified", "R05.9"),
+    ("Dependence on other enabling machines and devices", "Z99.89"), ("Alzheimer's disease, unspecified", "G30.9"),
+    ("Insuficiencia cardiaca", "I50.9"), ("Dolor toracico", "R07.9"), ("Disnea", "R06.00"),
+]
+
+
+@pytest.fixture(scope="session")
+def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
+    """A KnowledgeBase whose linkers and retrievers are built from the few terms above (fast, deterministic)."""
+    from core.kb.terms import TermEntry
+    from core.knowledge import KnowledgeBase
+    from core.linker import DictionaryLinker
+    from core.retrieval.hybrid import CorpusItem, HybridRetriever
+
+    root = tmp_path_factory.mktemp("mini-kb")
+    settings = load_settings(Path("/nonexistent-config.toml"), data_dir=root / "no-shared-data", embedding_model="none",
+                             backend="none", cache_dir=root / "cache")
+    knowledge = KnowledgeBase(settings)
+    knowledge.__dict__["tabular"] = tabular  # the cached_property, filled with the session's tabular list
+    corpus = [CorpusItem(text, code, "tabular") for text, code in MINI_CORPUS]
+    for language, terms in (("en", MINI_TERMS_EN), ("es", MINI_TERMS_ES)):
+        entries = [TermEntry(text=text, code=code, source="index") for text, codes in terms.items() for code in codes]
+        knowledge._linkers[(language, ())] = DictionaryLinker(language, entries)
+        knowledge._retrievers[(language, ())] = HybridRetriever.load_or_build(corpus, root / "cache", None)
+    return knowledge

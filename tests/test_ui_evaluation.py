@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.codiesp import Case, load_split
-from core.evaluate import run_evaluation
 from core.eval_runs import list_runs, new_run_folder
+from core.evaluate import run_evaluation
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import DecisionStore
 
@@ -39,7 +39,6 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings = {"strategy": "fake", "backend": "none", "language": "es", "split": "dev", "data_dir": str(FIXTURES),
                 "codiesp_dir": "codiesp_mini", "created_at": datetime(2025, 1, 2, 3, 4, 5).astimezone().isoformat()}
     folder = new_run_folder(state / "runs", settings)
-    # The note of case 1 carries markup, to check the drill-down escapes it.
     cases = load_split(MINI, "dev", "es")
     run_evaluation(cases, fake_code, folder, settings_dict=settings, train_codes={"e11.9"})
     monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))
@@ -155,3 +154,30 @@ def test_page_without_data_dir_still_opens_runs(state_dir: Path, tmp_path: Path,
     assert any("No CodiEsp data found" in w.value for w in at.warning)
     assert len(at.dataframe) >= 2  # the past run's tables still render (it names its own data dir)
     assert any("No coder decisions recorded yet" in i.value for i in at.info)
+
+
+def test_resume_interrupted_run(state_dir: Path) -> None:
+    settings = {"strategy": "deterministic", "backend": "none", "language": "es", "split": "dev",
+                "data_dir": str(FIXTURES), "codiesp_dir": "codiesp_mini", "limit": None,
+                "created_at": datetime(2031, 1, 1).astimezone().isoformat()}
+    folder = new_run_folder(state_dir / "runs", settings)
+    calls: list[str] = []
+
+    def interrupted_after_two(case: Case) -> CodingResult:
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(case.case_id)
+        return fake_code(case)
+
+    report = run_evaluation(load_split(MINI, "dev", "es"), interrupted_after_two, folder, settings_dict=settings)
+    assert report.partial and report.n_cases == 2
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="eval_run").value == folder.name  # newest first
+    assert any("Partial run: 2 of 4" in w.value for w in at.warning)
+    at.button(key="eval_resume").click().run()
+    assert not at.exception, at.exception
+    resumed = next(r for r in list_runs(state_dir / "runs") if r.name == folder.name)
+    assert (resumed.n_cases, resumed.n_total, resumed.partial) == (4, 4, False)
+    assert not any("Partial run" in w.value for w in at.warning)
