@@ -18,6 +18,7 @@ from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settin
 CODER_KEY = "coder_name"
 LANGUAGE_KEY = "cfg_language"
 STRATEGY_KEY = "cfg_strategy"
+LEARN_KEY = "cfg_learn_from_decisions"
 BACKEND_KEY = "cfg_backend"
 OLLAMA_HOST_KEY = "cfg_ollama_host"
 OPENAI_URL_KEY = "cfg_openai_base_url"
@@ -60,6 +61,7 @@ def current_settings() -> Settings:
         "ollama_host": st.session_state.get(OLLAMA_HOST_KEY),
         "openai_base_url": st.session_state.get(OPENAI_URL_KEY),
         "coder_name": coder_name() or None,
+        "learn_from_decisions": st.session_state.get(LEARN_KEY),
     }
     model_key = _model_key(overrides["backend"] or settings.backend)
     if model_key in st.session_state:
@@ -175,6 +177,7 @@ def render_sidebar() -> Settings:
     st.session_state.setdefault(LANGUAGE_KEY, settings.language)
     st.session_state.setdefault(STRATEGY_KEY, settings.strategy if settings.strategy in STRATEGIES else STRATEGIES[0])
     st.session_state.setdefault(BACKEND_KEY, settings.backend)
+    st.session_state.setdefault(LEARN_KEY, settings.learn_from_decisions)
     with st.sidebar:
         st.text_input(
             "Coder name",
@@ -189,6 +192,8 @@ def render_sidebar() -> Settings:
         st.selectbox("Strategy", STRATEGIES, key=STRATEGY_KEY, help=STRATEGY_HELP)
         st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x))
         _backend_options(settings)
+        st.toggle("Learn from coders' decisions", key=LEARN_KEY,
+                  help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
         chosen = current_settings()
         st.subheader("Resources")
         _resources(chosen)

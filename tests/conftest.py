@@ -63,6 +63,7 @@ MINI_TERMS_ES = {
     "dolor toracico": ["R07.9"],
     "fiebre": ["R50.9"],
 }
+MINI_LOW_CONFIDENCE = {"fever", "type 1 diabetes mellitus"}  # "index" prior 0.35 < code_threshold; others 0.8
 MINI_CORPUS = [
     ("Heart failure", "I50"), ("Heart failure, unspecified", "I50.9"), ("Failure, heart, acute", "I50.9"),
     ("Acute systolic (congestive) heart failure", "I50.21"), ("Chest pain, unspecified", "R07.9"),
@@ -90,7 +91,8 @@ def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
     knowledge.__dict__["tabular"] = tabular  # the cached_property, filled with the session's tabular list
     corpus = [CorpusItem(text, code, "tabular") for text, code in MINI_CORPUS]
     for language, terms in (("en", MINI_TERMS_EN), ("es", MINI_TERMS_ES)):
-        entries = [TermEntry(text=text, code=code, source="index") for text, codes in terms.items() for code in codes]
+        entries = [TermEntry(text=text, code=code, source="index" if text in MINI_LOW_CONFIDENCE else "learned")
+                   for text, codes in terms.items() for code in codes]
         knowledge._linkers[(language, ())] = DictionaryLinker(language, entries)
         knowledge._retrievers[(language, ())] = HybridRetriever.load_or_build(corpus, root / "cache", None)
     return knowledge

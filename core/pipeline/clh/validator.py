@@ -45,28 +45,53 @@ class Completion:
 
 def complete_to_billable(code: str, tabular: Tabular, learned_codes: Iterable[str] = ()) -> Completion:
     """A billable code for ``code``: itself; else a learned code below it or in its category; else its
-    'unspecified' descendant closest to it; else None (left for review)."""
+    unspecified descendant (:func:`unspecified_descendant`); else None (left for review)."""
     item = tabular.get(code)
     if item is None:
         return Completion(None, f"{code} is not in the tabular list")
     if item.billable:
         return Completion(item.code, "billable")
-    below = tabular.billable_descendants(item.code)
-    below_set = set(below)
+    below = set(tabular.billable_descendants(item.code))
     category = tabular.category(item.code)
     learned = [normalize_code(c) for c in learned_codes]
-    for wanted in (lambda c: c in below_set, lambda c: tabular.category(c) == category):
+    for wanted in (lambda c: c in below, lambda c: tabular.category(c) == category):
         for candidate in learned:
             if tabular.is_billable(candidate) and wanted(candidate):
                 return Completion(candidate, f"completed {item.code} → {candidate} from the dictionary's learned codes")
-    if len(below) == 1:
-        return Completion(below[0], f"completed {item.code} → {below[0]}: its only billable code")
-    order = {name: i for i, name in enumerate(below)}
-    unspecified = [c for c in below if "unspecified" in tabular.description(c).lower()]
-    if unspecified:
-        best = min(unspecified, key=lambda c: (len(c), order[c]))
-        return Completion(best, f"completed {item.code} → {best}: the unspecified code below it")
+    default = unspecified_descendant(item.code, tabular)
+    if default:
+        return Completion(default, f"completed {item.code} → {default}: the unspecified code below it")
     return Completion(None, f"{item.code} is not billable and has no unspecified code below it: left for review")
+
+
+def unspecified_descendant(code: str, tabular: Tabular) -> str | None:
+    """Walk down choosing, at each level, the child a coder takes when nothing more is documented.
+
+    In order: a child ending in 9 described as unspecified ("I50.9 Heart failure, unspecified"), a child whose
+    description starts or ends with "unspecified" ("J45.90 Unspecified asthma"), a child ending in 9 that is not
+    an "other" code ("E11.9 ... without complications"), the first 7th-character extension ("A", initial
+    encounter), a child mentioning "unspecified", an only child. None when no level offers one (e.g. Z99).
+    """
+    item = tabular.get(code)
+    for _ in range(6):
+        if item is None or item.billable:
+            break
+        children = [tabular.codes[c] for c in item.children]
+        rules = (
+            lambda c: c.code.endswith("9") and "unspecified" in c.description.lower(),
+            lambda c: _names_unspecified(c.description) and c.kind != "extended",
+            lambda c: c.code.endswith("9") and not c.description.lower().startswith("other"),
+            lambda c: c.kind == "extended",
+            lambda c: "unspecified" in c.description.lower(),
+        )
+        found = next((child for rule in rules for child in children if rule(child)), None)
+        item = found or (children[0] if len(children) == 1 else None)
+    return item.code if item is not None and item.billable else None
+
+
+def _names_unspecified(description: str) -> bool:
+    text = description.lower().strip()
+    return text.startswith("unspecified") or text.endswith("unspecified")
 
 
 def subtree_options(
