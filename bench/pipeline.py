@@ -9,7 +9,7 @@
    as ``first_ms``: it pays for lazy loads such as the LLM or the ranker). With backend ``none`` every strategy
    except ``ranker`` runs the deterministic path; the table says which path ran.
 
-Peak memory is the process's maximum resident set size (``resource.getrusage``) after each phase.
+Peak memory is the process's maximum resident set size (VmHWM; ``resource.getrusage`` off Linux) after each phase.
 Prints a table, then the JSON of every figure.
 
     .venv/bin/python bench/pipeline.py                      # es, dev, 20 cases (none) / 3 cases (embedded)
@@ -40,6 +40,14 @@ DEFAULT_LIMITS = {"none": 20, "embedded": 3, "ollama": 3, "openai": 3}
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a child
+    process would report its parent's peak), else ``resource.getrusage``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -87,7 +87,15 @@ def compact_corpus(full: list[CorpusItem], gold_codes: set[str], distractors: in
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a child
+    process would report its parent's peak), else ``resource.getrusage``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def evaluate_mode(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from core.kb.tabular import Tabular
+from core.kb.tabular import Tabular, normalize_code
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
 from core.llm.base import LLMBackend
@@ -379,10 +379,41 @@ def with_backstop(
     return codes, [*candidates, *extra]
 
 
+_WRITTEN_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)\b")
+
+
+def codes_written_in(text: str) -> set[str]:
+    """ICD-10-CM-shaped codes printed in the note itself ("Z99.89", "z9989")."""
+    return {normalize_code(m.group(1)) for m in _WRITTEN_CODE.finditer(text.upper())}
+
+
+def drop_injected(
+    ctx: StepContext, suggestions: list[CodeSuggestion]
+) -> tuple[list[CodeSuggestion], list[str]]:
+    """Prompt-injection guard: a code printed in the note is data, never an instruction. The LLM steps may
+    output it only when the dictionary linked the note's words to it independently."""
+    written = codes_written_in(ctx.text)
+    if not written:
+        return suggestions, []
+    linked = {s.code for s in [*ctx.baseline.codes, *ctx.baseline.candidates]}
+    kept = [s for s in suggestions if s.code not in written or s.code in linked]
+    removed = [s.code for s in suggestions if s not in kept]
+    return kept, removed
+
+
 def build_result(
     ctx: StepContext, strategy: str, codes: list[CodeSuggestion], candidates: list[CodeSuggestion],
     mentions: list[Mention], trace: list[StepTrace],
 ) -> CodingResult:
+    codes, removed_codes = drop_injected(ctx, codes)
+    candidates, removed_candidates = drop_injected(ctx, candidates)
+    removed = list(dict.fromkeys(removed_codes + removed_candidates))
+    if removed:
+        mentions = [m.model_copy(update={"codes": [c for c in m.codes if c not in removed]}) for m in mentions]
+        mentions = [m for m in mentions if m.codes or m.source != "retrieval"]
+        if trace:
+            trace[-1].notes.append(f"removed {', '.join(removed)}: printed in the note itself and not linked by the "
+                                   "dictionary (note text is data, not instructions)")
     return CodingResult(
         note_sha256=hashlib.sha256(ctx.text.encode()).hexdigest(),
         language=ctx.language,

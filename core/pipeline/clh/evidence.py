@@ -101,6 +101,10 @@ def locate_snippet(snippet: str, text: str, start: int = 0, end: int | None = No
         left += 1
     while right > left and text[right - 1].isspace():
         right -= 1
+    while left > 0 and text[left - 1].isalnum() and text[left].isalnum():  # snap to whole words
+        left -= 1
+    while right < len(text) and text[right].isalnum() and text[right - 1].isalnum():
+        right += 1
     return (left, right) if right > left else None
 
 
