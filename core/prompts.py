@@ -106,6 +106,12 @@ def template_info(step: str, language: str, *, root: Path = PROMPTS_DIR) -> Temp
     return TemplateInfo(name=name, version=version, template=path, language=path.split("/")[0])
 
 
+def template_version(template: str, *, root: Path = PROMPTS_DIR) -> str:
+    """The current version of a template named as traces record it (``"en/navigator.j2"``)."""
+    language, _, file_name = template.partition("/")
+    return template_info(file_name.removesuffix(".j2"), language, root=root).version
+
+
 def render_prompt(step: str, language: str, *, root: Path = PROMPTS_DIR, **variables: Any) -> RenderedPrompt:
     """Render ``prompts/<language>/<step>.j2`` (English when the language has no such template)."""
     info = template_info(step, language, root=root)

@@ -16,6 +16,7 @@ from core.pipeline.clh.evidence import CHUNK_CHARS, chunk_note, find_evidence, l
 from core.pipeline.clh.navigator import navigate
 from core.pipeline.clh.reconciler import find_relations, reconcile
 from core.pipeline.clh.validator import complete_to_billable, subtree_options, validate
+from core.prompts import template_version
 from core.schema import Mention, Span
 
 NOTE = (
@@ -98,7 +99,7 @@ def test_evidence_locates_snippets_and_keeps_negated_out(context) -> None:
     chest = next(m for m in result.mentions if m.span.text == "chest pain")
     assert chest.assertion == "negated" and chest not in result.codable
     assert any("'chest pain' not coded: negated" in n for n in result.trace.notes)
-    assert result.trace.prompt_template == "en/evidence.j2" and result.trace.prompt_version == "1.0.0"
+    assert result.trace.prompt_template == "en/evidence.j2" and result.trace.prompt_version == template_version(result.trace.prompt_template)
     assert result.trace.fallback is None and result.trace.parsed["confirmed_dictionary_mentions"] == 1
 
 
@@ -132,7 +133,7 @@ def test_navigator_valid_ids_choose_codes(context) -> None:
     assert by_code["I50.21"].origin == "navigator:retrieval" and by_code["E11.9"].origin == "navigator:dictionary"
     assert by_code["R06.00"].score == ctx.llm_only_score < ctx.settings.code_threshold  # model-only: needs confirming
     assert by_code["E11.9"].score == pytest.approx(0.8)
-    assert result.trace.fallback is None and result.trace.prompt_version == "1.0.0"
+    assert result.trace.fallback is None and result.trace.prompt_version == template_version(result.trace.prompt_template)
     assert any(r["snippet"] == "heart failure" and any("I50.21" in o for o in r["options"])
                for r in result.trace.candidates)
     assert "acute is documented" in result.trace.rationale
@@ -264,7 +265,7 @@ def test_run_clh_end_to_end(context, mini_kb, tabular) -> None:
     result = run_clh(NOTE, settings, mini_kb, backend, progress=lambda step, message: steps.append(step))
     assert steps == ["evidence", "navigator", "validator", "reconciler"]
     assert [t.step for t in result.trace] == steps
-    assert all(t.prompt_version == "1.0.0" and t.prompt_template for t in result.trace)
+    assert all(t.prompt_version == template_version(t.prompt_template) and t.prompt_template for t in result.trace)
     assert {s.code for s in result.codes} == {"E11.9", "I10", "I50.9"}
     assert all(tabular.is_billable(s.code) for s in result.codes)
     assert all(s.evidence for s in result.codes)

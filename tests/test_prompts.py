@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -33,7 +34,8 @@ def test_every_step_renders_with_a_versioned_header(step: str, language: str) ->
     assert (PROMPTS_DIR / language / f"{step}.j2").is_file()
     rendered = render_prompt(step, language, **VARIABLES[step])
     assert rendered.template == f"{language}/{step}.j2"
-    assert rendered.name == step and rendered.version == "1.0.0" and rendered.language == language
+    assert rendered.name == step and rendered.version == template_info(step, language).version
+    assert re.fullmatch(r"\d+\.\d+\.\d+", rendered.version) and rendered.language == language
     assert "{#" not in rendered.text and "version:" not in rendered.text.split("\n")[0]
     assert "<note>" in rendered.text and "</note>" in rendered.text  # note text is always delimited
     if "candidates" in VARIABLES[step] or step in ("validator", "dictionary_llm"):
