@@ -1,6 +1,6 @@
 """Rule-based assertion detection (negated, ruled out, possible, historical, family, hypothetical).
 
-A small ConText-style algorithm: a trigger phrase in the same sentence scopes forward (pre-triggers)
+A small ConText-style algorithm: a trigger phrase in the same clause (spaCy sentence, cut at ; and :) scopes forward (pre-triggers)
 or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero").
 Negated, family and hypothetical mentions are not coded; the reason stays in the trace.
 """
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from core.schema import Assertion
+from core.sentences import SentenceIndex
 from core.textnorm import normalize
 
 WINDOW_CHARS = 60  # how far a trigger reaches (about 6–8 words)
@@ -55,7 +56,6 @@ _TERMINATION = {
 }
 # Order matters: a negation outranks a possibility, which outranks history.
 _PRIORITY: tuple[Assertion, ...] = ("negated", "family", "hypothetical", "possible", "historical")
-_SENTENCE_BREAK = re.compile(r"[.;:!?\n]")
 
 
 def _pattern(words: list[str]) -> re.Pattern[str]:
@@ -80,12 +80,6 @@ _RULES = {
 }
 
 
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
-    right_match = _SENTENCE_BREAK.search(text, end)
-    return left, right_match.start() if right_match else len(text)
-
-
 class AssertionDetector:
     """Works on the normalised note (same length as the original for Latin text, so offsets carry over)."""
 
@@ -93,10 +87,11 @@ class AssertionDetector:
         self.text = text
         self.norm = _same_length_normalize(text)
         self.rules = _RULES.get(language, _RULES["en"])
+        self.sentences = SentenceIndex(text, language)
 
     def classify(self, start: int, end: int) -> tuple[Assertion, str]:
         """Assertion of the mention at [start, end) and the cue that set it ("" when present)."""
-        left, right = _sentence_bounds(self.norm, start, end)
+        left, right = self.sentences.clause_bounds(start, end)
         before = self.norm[max(left, start - WINDOW_CHARS) : start]
         after = self.norm[end : min(right, end + WINDOW_CHARS)]
         found: dict[str, str] = {}

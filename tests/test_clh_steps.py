@@ -85,8 +85,16 @@ def test_chunk_note_covers_text_in_bounded_pieces() -> None:
     chunks = chunk_note(text)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(text)
     assert all(end - start <= CHUNK_CHARS for start, end in chunks)
-    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:], strict=False))
-    assert all(text[:end].rstrip().endswith(".") for _, end in chunks[:-1])
+    assert all(text[a[1]:b[0]].isspace() for a, b in zip(chunks, chunks[1:], strict=False))  # only spaces left out
+    assert all(text[:end].endswith(".") for _, end in chunks[:-1])  # cut at sentence ends
+
+
+def test_chunks_keep_abbreviations_and_decimals_inside_sentences() -> None:
+    text = "Remitido por el Dr. Pérez con Hb 10.5 g/dl. Niega fiebre.\nAntecedentes: HTA"
+    assert [text[a:b] for a, b in chunk_note(text, 20, "es")] == [
+        "Remitido por el Dr.", "Pérez con Hb 10.5", "g/dl. Niega fiebre.", "Antecedentes: HTA"]  # a long one is cut
+    assert [text[a:b] for a, b in chunk_note(text, 60, "es")] == [
+        "Remitido por el Dr. Pérez con Hb 10.5 g/dl. Niega fiebre.", "Antecedentes: HTA"]
 
 
 def test_evidence_locates_snippets_and_keeps_negated_out(context) -> None:

@@ -26,6 +26,7 @@ from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_r
 from core.pipeline.deterministic import decide, link_mentions
 from core.prompts import RenderedPrompt
 from core.schema import CodeSuggestion, CodingResult, Mention, Span, StepTrace
+from core.sentences import SentenceIndex
 from core.settings import Settings
 from core.textnorm import normalize
 
@@ -39,7 +40,6 @@ Progress = Callable[[str, str], None]
 IDS_MAX_TOKENS_JSON = 48  # {"ids": [3, 12, 7]} and some slack
 IDS_MAX_TOKENS_TAGS = 256  # a short explanation, then <answer>...</answer>
 MAX_WORKERS = 4
-_SENTENCE_END = re.compile(r"[.!?;\n]")
 
 
 def noop_progress(step: str, message: str) -> None:
@@ -80,6 +80,10 @@ class StepContext:
         """The dictionary linker with the decision store's learned terms added."""
         base = self.kb.linker(self.language, self.splits)
         return base.with_terms(self.learned) if self.learned else base
+
+    @cached_property
+    def sentences(self) -> SentenceIndex:
+        return SentenceIndex(self.text, self.language)
 
     @cached_property
     def structured(self) -> bool:
@@ -181,13 +185,9 @@ def mention_key(mention: Mention) -> str:
     return normalize(mention.span.text)
 
 
-def sentence_around(text: str, start: int, end: int, max_chars: int = 240) -> str:
-    left = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, start - max_chars), start)),
-               default=max(0, start - max_chars // 2))
-    right_match = _SENTENCE_END.search(text, end)
-    right = right_match.end() if right_match else len(text)
-    right = min(right, end + max_chars)
-    return " ".join(text[left:right].split())
+def sentence_around(ctx: StepContext, start: int, end: int, max_chars: int = 240) -> str:
+    """The note's sentence holding ``[start, end)`` (spaCy sentence boundaries), trimmed around the mention."""
+    return ctx.sentences.around(start, end, max_chars)
 
 
 # -- numbered options and ID answers -----------------------------------------------------------------------------

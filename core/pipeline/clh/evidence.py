@@ -20,6 +20,7 @@ from core.pipeline.clh.common import StepContext, StepTimer, call_json, load_jso
 from core.pipeline.deterministic import codable
 from core.prompts import RenderedPrompt, render_prompt
 from core.schema import Mention, Span, StepTrace
+from core.sentences import SentenceIndex
 from core.textnorm import tokenize
 
 CHUNK_CHARS = 1500  # the embedded model's 4k-token context holds one chunk plus the instructions
@@ -36,7 +37,6 @@ SNIPPETS_SCHEMA: dict[str, Any] = {
     },
     "required": ["snippets"],
 }
-_BREAK = re.compile(r"\n|(?<=[.!?;])\s")
 
 
 @dataclass
@@ -47,19 +47,9 @@ class EvidenceResult:
     dropped: list[str] = field(default_factory=list)  # snippets not found in the note
 
 
-def chunk_note(text: str, max_chars: int = CHUNK_CHARS) -> list[tuple[int, int]]:
-    """(start, end) pieces of at most ``max_chars``, cut at a line or sentence end when there is one."""
-    chunks: list[tuple[int, int]] = []
-    start = 0
-    while start < len(text):
-        end = min(len(text), start + max_chars)
-        if end < len(text):
-            cuts = [m.end() for m in _BREAK.finditer(text, start + max_chars // 2, end)]
-            end = cuts[-1] if cuts else end
-        if text[start:end].strip():
-            chunks.append((start, end))
-        start = end
-    return chunks
+def chunk_note(text: str, max_chars: int = CHUNK_CHARS, language: str = "en") -> list[tuple[int, int]]:
+    """(start, end) pieces of at most ``max_chars``: whole sentences (spaCy boundaries) where they fit."""
+    return SentenceIndex(text, language).chunks(max_chars)
 
 
 def parse_snippets(raw: str) -> list[str]:
@@ -154,7 +144,7 @@ def _model_mentions(ctx: StepContext, answers: list[_ChunkAnswer], dictionary: l
 def find_evidence(ctx: StepContext) -> EvidenceResult:
     timer = StepTimer()
     dictionary = ctx.baseline.mentions
-    chunks = chunk_note(ctx.text)
+    chunks = ctx.sentences.chunks(CHUNK_CHARS)
     asked = chunks[:MAX_CHUNKS]
     answers = run_all(lambda bounds: _ask_chunk(ctx, bounds), asked, ctx.backend.supports_concurrency)
     model_mentions, dropped, confirmed = _model_mentions(ctx, answers, dictionary)

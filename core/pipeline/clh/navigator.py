@@ -93,7 +93,7 @@ def _ask(ctx: StepContext, lookup: Lookup) -> Lookup:
     mention = lookup.mention
     prompt = render_prompt(
         "navigator", ctx.language, snippet=mention.span.text,
-        context=sentence_around(ctx.text, mention.span.start, mention.span.end),
+        context=sentence_around(ctx, mention.span.start, mention.span.end),
         candidates=[o.prompt_dict() for o in lookup.options], structured=ctx.structured,
     )
     valid = {o.id for o in lookup.options}

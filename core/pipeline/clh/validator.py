@@ -166,7 +166,7 @@ def _prepare(ctx: StepContext, group: Group) -> dict[str, Any]:
         group.completions.append(completion)
         shown = []
         first = member.mentions[0].span if member.mentions else None
-        context = sentence_around(ctx.text, first.start, first.end) if first else ""
+        context = sentence_around(ctx, first.start, first.end) if first else ""
         for code in subtree_options(member.code, tabular, first=completion.code, context=context):
             group.options.append(Option(len(group.options) + 1, code, tabular.description(code), owner=index))
             shown.append(group.options[-1])

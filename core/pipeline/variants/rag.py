@@ -23,7 +23,6 @@ from core.pipeline.clh.common import (
     noop_progress,
     with_backstop,
 )
-from core.pipeline.clh.evidence import chunk_note
 from core.pipeline.clh.validator import complete_to_billable
 from core.prompts import render_prompt
 from core.schema import CodingResult, Mention, Span, StepTrace
@@ -55,7 +54,7 @@ def retrieve_codes(ctx: StepContext, limit: int = RAG_TOP_CODES) -> list[CodeHit
     """Codes found by searching with each sentence of the note, fused by reciprocal rank."""
     retriever = ctx.kb.retriever(ctx.language, ctx.splits)
     found: dict[str, CodeHit] = {}
-    for start, end in chunk_note(ctx.text, QUERY_CHARS)[:MAX_QUERIES]:
+    for start, end in ctx.sentences.chunks(QUERY_CHARS)[:MAX_QUERIES]:
         for hit in retriever.search(ctx.text[start:end], k=HITS_PER_QUERY):
             if not ctx.tabular.exists(hit.code):
                 continue
@@ -105,7 +104,7 @@ def run_rag(
     notify("retrieval", "searching the code set with the note's sentences")
     hits = retrieve_codes(ctx)
     options = [Option(i, h.code, ctx.tabular.description(h.code) or h.term) for i, h in enumerate(hits, start=1)]
-    trace = StepTrace(step="rag", inputs={"queries": len(chunk_note(text, QUERY_CHARS)[:MAX_QUERIES]),
+    trace = StepTrace(step="rag", inputs={"queries": len(ctx.sentences.chunks(QUERY_CHARS)[:MAX_QUERIES]),
                                           "codes_shown": len(hits), "structured_answers": ctx.structured},
                       candidates=[o.line() for o in options])
     if not hits:
