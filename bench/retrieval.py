@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=("es", "en"), default="es")
     parser.add_argument("--limit", type=int, default=300, help="number of queries (random sample; 0 = all)")
     parser.add_argument("--embedding", choices=("use-multilingual", "e5-small-multilingual", "none"),
-                        default="use-multilingual", help="dense model (none: lexical only)")
+                        default="e5-small-multilingual", help="dense model (none: lexical only)")
     parser.add_argument("--corpus", choices=("full", "compact"), default="compact")
     parser.add_argument("--distractors", type=int, default=2000, help="compact corpus: random items of other codes")
     parser.add_argument("--seed", type=int, default=13)

@@ -57,7 +57,7 @@ class Settings:
     threads: int = 1
 
     # Retrieval
-    embedding_model: str = "use-multilingual"
+    embedding_model: str = "e5-small-multilingual"  # chosen by recall on CodiEsp-X spans (bench/retrieval.py)
     retrieval_k: int = 10
 
     # Optional user-provided resources (absolute, or relative to data_dir)

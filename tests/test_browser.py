@@ -84,6 +84,7 @@ def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         **os.environ,
         "CODER_BACKEND": "none",
         "CODER_STATE_DIR": str(state_dir),
+        "CODER_EMBEDDING_MODEL": "none",
         "CODER_CONFIG": str(state_dir / "no-config.toml"),
         "PYTHONUNBUFFERED": "1",
     }

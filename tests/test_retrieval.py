@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import pytest
+
+from core.retrieval.embeddings import EMBEDDING_MODELS
 from core.retrieval.hybrid import CorpusItem, HybridRetriever
 
 
@@ -29,14 +32,15 @@ SMALL_CORPUS = [
 ]
 
 
-def test_dense_and_lexical_fused_and_cached(tmp_path: Path):
-    built = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, "use-multilingual")
+@pytest.mark.parametrize("model", sorted(EMBEDDING_MODELS))
+def test_dense_and_lexical_fused_and_cached(tmp_path: Path, model: str):
+    built = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, model)
     assert built.faiss is not None and "build_total_s" in built.timings
     hits = built.search("neumonía", k=3)  # Spanish query, English corpus: only the dense half can bridge it
     assert hits[0].code == "J18.9" and hits[0].dense_rank == 1 and hits[0].lexical_rank is None
     fused = built.search("right heart failure", k=3)
     assert fused[0].code.startswith("I50.81") and fused[0].lexical_rank and fused[0].dense_rank
-    loaded = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, "use-multilingual")
+    loaded = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, model)
     assert "load_s" in loaded.timings
     assert [h.code for h in loaded.search("right heart failure", k=3)] == [h.code for h in fused]
 

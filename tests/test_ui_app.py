@@ -19,6 +19,7 @@ TIMEOUT_S = 600
 @pytest.fixture
 def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CODER_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("CODER_EMBEDDING_MODEL", "none")  # lexical retrieval: no dense build in UI tests
     monkeypatch.setenv("CODER_BACKEND", "none")
     monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))  # ignore a developer's coder.toml
     for name in ("CODER_DB_URL", "CODER_LANGUAGE", "CODER_STRATEGY", "CODER_MODEL", "CODER_CODER_NAME"):

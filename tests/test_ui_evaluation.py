@@ -43,6 +43,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     run_evaluation(cases, fake_code, folder, settings_dict=settings, train_codes={"e11.9"})
     monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("CODER_STATE_DIR", str(state))
+    monkeypatch.setenv("CODER_EMBEDDING_MODEL", "none")  # lexical retrieval: no dense build in UI tests
     monkeypatch.setenv("CODER_DATA_DIR", str(FIXTURES))
     monkeypatch.setenv("CODER_CODIESP_DIR", "codiesp_mini")
     monkeypatch.setenv("CODER_EMBEDDING_MODEL", "none")
