@@ -191,6 +191,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_retrain(report) -> None:  # noqa: ANN001
+    """The before/after table of ``core.retrain.RetrainReport`` and what was saved."""
+    print(f"{report.language}: scored on {report.eval_split} ({report.n_eval_cases} cases), trained on "
+          f"{'+'.join(report.train_splits)}; ranker strategy, backend none")
+    print(f"{'metric':<14}{'before':>9}{'after':>9}{'delta':>9}")
+    for row in report.table():
+        print(f"{row['metric']:<14}{row['before']:>9.4f}{row['after']:>9.4f}{row['delta']:>+9.4f}")
+    print(f"decision notes: {report.decision_notes_used} used, {report.n_excluded} excluded "
+          f"(same text as a {report.eval_split} case)")
+    print(f"before: {report.before.model.name} ({', '.join(report.before.model.trained_on)})")
+    print(f"after:  {report.after.model.name} ({', '.join(report.after.model.trained_on)})")
+    print(f"active model: {report.active.name} ({', '.join(report.active.trained_on)}) saved to {report.active.path}")
+    if report.previous:
+        print(f"previous model {report.previous.name} kept at {report.previous.path} "
+              "(python -m core train --restore-previous puts it back)")
+    print("timings s: " + ", ".join(f"{k} {v}" for k, v in report.timings_s.items()))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the supervised ranker on coded notes (and, optionally, the decision store's submitted charts)."""
     from core.feedback import notes_from_store
@@ -199,6 +217,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     kb = get_knowledge(settings)
+    if args.restore_previous or args.from_decisions:
+        from core.retrain import RetrainError, restore_previous_ranker, retrain_from_decisions
+        from core.store import DecisionStore
+
+        try:
+            if args.restore_previous:
+                info = restore_previous_ranker(kb, settings.language)
+                print(json.dumps({"restored": info.name, "path": info.path, "trained_on": info.trained_on}, indent=2)
+                      if args.json else f"restored {info.name} ({', '.join(info.trained_on)}) at {info.path}")
+                return 0
+
+            shown: dict[str, float] = {}
+
+            def progress(message: str, fraction: float) -> None:
+                stage = message.split(":")[0]  # "Scoring the before model on dev: 12/250 cases" -> one stage
+                if args.verbose and (stage not in shown or fraction - shown[stage] >= 0.05 or fraction >= 1):
+                    shown[stage] = fraction
+                    print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+            report = retrain_from_decisions(kb, settings, DecisionStore(settings.database_url),
+                                            eval_split=args.eval_split, limit=args.limit, progress=progress)
+        except RetrainError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            _print_retrain(report)
+        return 0
     splits = tuple(args.split.split(","))
     notes = kb.coded_notes(splits, settings.language)
     if not notes:
@@ -251,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="(kept for symmetry with evaluate; data_dir/codiesp is used)")
     p.add_argument("--split", default="train", help="comma-separated CodiEsp splits to learn from")
     p.add_argument("--with-decisions", action="store_true", help="also learn from charts submitted in the app")
+    p.add_argument("--from-decisions", action="store_true",
+                   help="retrain the app's model from submitted charts and print before/after metrics on "
+                   "--eval-split (ranker strategy, backend none); the replaced model is kept (--split is not used)")
+    p.add_argument("--eval-split", default="dev", help="with --from-decisions: the split the change is measured on")
+    p.add_argument("--limit", type=int, help="with --from-decisions: score only the first N cases of --eval-split")
+    p.add_argument("--restore-previous", action="store_true",
+                   help="swap the app's model with the one the last --from-decisions replaced")
+    p.add_argument("--json", action="store_true", help="with --from-decisions / --restore-previous: JSON output")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a CodiEsp-style split (D codes; X spans when present)")

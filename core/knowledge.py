@@ -205,6 +205,15 @@ class KnowledgeBase:
                 self._rankers[memo_key] = model
             return model
 
+    def forget_ranker(self, language: str, splits: tuple[str, ...] | None = None) -> int:
+        """Drop the in-memory rankers of ``language`` (all splits, or only ``splits``) so the next use reloads the
+        model file; returns how many were dropped. Call after replacing a file under ``ranker_path``."""
+        with self._lock:
+            keys = [k for k in self._rankers if k[0] == language and (splits is None or k[1] == tuple(splits))]
+            for key in keys:
+                del self._rankers[key]
+            return len(keys)
+
     # -- retrieval --------------------------------------------------------------------------------
     def retrieval_corpus(self, language: str, splits: tuple[str, ...]) -> list[CorpusItem]:
         """Index paths and tabular descriptions (and Spanish terms for ``es``).

@@ -1,14 +1,17 @@
-"""Audit: who decided what and when, why each code was proposed, and exports of decisions and submissions."""
+"""Audit: who decided what and when, why each code was proposed, exports, and retraining from coder decisions."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components.audit_view import render_audit
+from components.retrain_panel import render_retrain_panel
 from components.sidebar import current_settings
 from core.store import DecisionStore
 
 st.title("Audit")
 settings = current_settings()
 st.caption(f"Decision store: `{settings.database_url}` (append-only: decisions are never changed or deleted).")
-render_audit(DecisionStore(settings.database_url))
+store = DecisionStore(settings.database_url)
+render_audit(store)
+render_retrain_panel(store, settings)
