@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,21 +33,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
+
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settings  # noqa: E402
 
 DEFAULT_LIMITS = {"none": 20, "embedded": 3, "ollama": 3, "openai": 3}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a child
-    process would report its parent's peak), else ``resource.getrusage``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _timed(timings: dict[str, float], name: str, load: Any) -> Any:

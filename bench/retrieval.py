@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +36,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
 
 from core.codiesp import gold_code_set, load_gold_x, load_split  # noqa: E402
 from core.metrics import category, norm  # noqa: E402
@@ -84,18 +85,6 @@ def compact_corpus(full: list[CorpusItem], gold_codes: set[str], distractors: in
     others = [item for item in descriptions if norm(item.code) not in gold_codes]
     extra = random.Random(seed).sample(others, min(distractors, len(others)))
     return [replace(item, dense=True) for item in kept + extra]
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a child
-    process would report its parent's peak), else ``resource.getrusage``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def evaluate_mode(
