@@ -71,9 +71,12 @@ def prediction_record(case_id: str, result: CodingResult, latency_ms: float) -> 
     """
     steps: dict[str, list[str]] = {}
     step_ms: dict[str, float] = {}
+    fallbacks: dict[str, str] = {}
     for trace in result.trace:
         steps[trace.step] = list(trace.output_codes)
         step_ms[trace.step] = step_ms.get(trace.step, 0.0) + float(trace.duration_ms)
+        if trace.fallback:
+            fallbacks[trace.step] = trace.fallback
     spans = [{"code": s.code, "start": e.start, "end": e.end, "text": e.text} for s in result.codes for e in s.evidence]
     return {
         "case_id": case_id,
@@ -84,6 +87,7 @@ def prediction_record(case_id: str, result: CodingResult, latency_ms: float) -> 
         "spans": spans,
         "timings_ms": dict(result.timings_ms),
         "step_ms": step_ms,
+        "fallbacks": fallbacks,  # step -> why its LLM answer was not used (the deterministic path ran instead)
         "latency_ms": latency_ms,
         "error": None,
     }
@@ -294,6 +298,7 @@ def compute_metrics(
         out["seen_unseen"] = m.seen_unseen(gold, pred, train_codes) if train_codes is not None else None
         out["span"] = _span_metrics(cases, records, task, valid_codes)
     out["latency_ms"] = m.latency_summary([records[c.case_id]["latency_ms"] for c in cases])
+    out["fallback_cases"] = _fallback_counts(cases, records)
     out["step_latency_ms"] = {
         step: m.latency_summary(values) for step, values in _per_step_values(cases, records, "step_ms").items()
     }
@@ -316,6 +321,15 @@ def _per_step_codes(cases: list[Case], records: dict[str, dict[str, Any]]) -> di
             c.case_id: set(records[c.case_id]["steps"][step]) for c in cases if step in records[c.case_id]["steps"]
         }
     return out
+
+
+def _fallback_counts(cases: list[Case], records: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Per step, the number of cases where the LLM's answer was not used and the step fell back."""
+    counts: dict[str, int] = {}
+    for case in cases:
+        for step in records[case.case_id].get("fallbacks") or {}:
+            counts[step] = counts.get(step, 0) + 1
+    return counts
 
 
 def _per_step_values(cases: list[Case], records: dict[str, dict[str, Any]], key: str) -> dict[str, list[float]]:

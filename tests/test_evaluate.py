@@ -60,7 +60,9 @@ def fake_result(case: Case) -> CodingResult:
         backend="none",
         codes=codes,
         candidates=[CodeSuggestion(code=c, status="candidate") for c in plan["candidates"]],
-        trace=[StepTrace(step=name, output_codes=out, duration_ms=ms) for name, out, ms in plan["steps"]],
+        trace=[StepTrace(step=name, output_codes=out, duration_ms=ms,
+                         fallback="unparseable answer" if (case.case_id, name) == (C2, "select") else None)
+               for name, out, ms in plan["steps"]],
         timings_ms={"total": 1.0},
     )
 
@@ -117,6 +119,8 @@ def test_full_run_metrics(cases: list[Case], tmp_path: Path) -> None:
     assert got["latency_ms"]["n"] == 4
     assert got["step_latency_ms"]["retrieve"] == {"n": 4, "p50": 25.0, "p95": approx(38.5), "mean": 25.0, "max": 40.0}
     assert got["step_latency_ms"]["select"]["mean"] == 8.0
+    assert got["fallback_cases"] == {"select": 1}  # C2's select step fell back
+    assert report.records[1]["fallbacks"] == {"select": "unparseable answer"} and not report.records[0]["fallbacks"]
     assert (got["task"], got["labeled"], got["n_errors"], got["partial"]) == ("D", True, 0, False)
     assert json.loads(report.to_json())["metrics"]["micro"]["tp"] == 8
 
