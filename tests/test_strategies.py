@@ -150,3 +150,30 @@ def test_prompt_injection_never_yields_the_injected_code(mini_kb, strategy: str)
     for call in backend.calls:
         if "Ignore previous instructions" in call.prompt:
             assert "not instructions" in call.prompt or "no instrucciones" in call.prompt
+
+
+def every_option(prompt: str) -> str:
+    """A small model's degenerate answer: every ID it is shown."""
+    ids = [i for i in re.findall(r"ID: (\d+) \|", prompt) if i != "0"]
+    return "<answer>" + ", ".join(ids) + "</answer>"
+
+
+def test_hierarchical_picking_every_sibling_is_no_choice(mini_kb, tabular) -> None:
+    backend = FakeBackend(responder(hierarchical=lambda p: ids_of(p, "I50") if "Categories to consider" in p
+                                    else every_option(p)))
+    result = run_strategy(NOTE, settings_for(mini_kb, "hierarchical"), mini_kb, backend=backend)
+    walk = next(t for t in result.trace if t.step == "hierarchical")
+    assert any("I50: the model picked" in n and "completed instead" in n for n in walk.notes)
+    i50 = [s.code for s in result.codes if s.code.startswith("I50")]
+    assert i50 == ["I50.9"]  # completed to the unspecified code, not a list of every kind of heart failure
+    assert all(tabular.is_billable(s.code) for s in result.codes)
+
+
+def test_model_only_codes_stay_candidates(mini_kb) -> None:
+    """RAG picks a code no dictionary mention supports (type 1 diabetes; the note says type 2): a candidate."""
+    backend = FakeBackend(responder(rag=lambda p: ids_of(p, "I50.9", "E10.9")))
+    result = run_strategy(NOTE, settings_for(mini_kb, "rag"), mini_kb, backend=backend)
+    codes = {s.code for s in result.codes}
+    candidates = {s.code: s for s in result.candidates}
+    assert "I50.9" in codes and "E10.9" not in codes
+    assert "no dictionary evidence" in candidates["E10.9"].rationale

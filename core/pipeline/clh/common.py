@@ -452,6 +452,24 @@ def mentions_supporting(ctx: StepContext, code: str) -> list[Mention]:
     return found
 
 
+def split_by_evidence(
+    ctx: StepContext, chosen: Sequence[CodeCandidate]
+) -> tuple[list[CodeSuggestion], list[CodeSuggestion]]:
+    """Codes the model chose note-wide are final only when the note's evidence backs them: the dictionary scored that
+    very code at or above the code threshold, or a codable dictionary mention links to its category (the model then
+    chose the specificity). A code only the model saw stays a candidate for the coder to confirm."""
+    codes: list[CodeSuggestion] = []
+    candidates: list[CodeSuggestion] = []
+    for candidate in chosen:
+        if candidate.score >= ctx.settings.code_threshold or mentions_supporting(ctx, candidate.code):
+            codes.append(candidate.suggestion(ctx.tabular))
+        else:
+            suggestion = candidate.suggestion(ctx.tabular, status="candidate")
+            suggestion.rationale = f"{suggestion.rationale} — no dictionary evidence in the note: for review"
+            candidates.append(suggestion)
+    return codes, candidates
+
+
 def baseline_score(ctx: StepContext, code: str) -> float:
     """The dictionary score of ``code`` for this note, or the model-only score when the dictionary lacks it."""
     for suggestion in [*ctx.baseline.codes, *ctx.baseline.candidates]:

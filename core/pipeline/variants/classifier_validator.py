@@ -31,6 +31,7 @@ from core.pipeline.clh.common import (
     mentions_supporting,
     noop_progress,
     run_all,
+    split_by_evidence,
     with_backstop,
 )
 from core.pipeline.clh.validator import complete_to_billable
@@ -150,7 +151,7 @@ def run_classifier_validator(
     if not survivors:
         return baseline_result(ctx, "classifier-validator", "validate-code", "no proposed code was confirmed",
                                [classifier, validation])
-    codes, candidates = with_backstop([c.suggestion(ctx.tabular) for c in survivors], [], ctx.baseline)
+    codes, candidates = with_backstop(*split_by_evidence(ctx, survivors), ctx.baseline)
     return build_result(ctx, "classifier-validator", codes, candidates, ctx.baseline.mentions,
                         [ctx.baseline.link_trace, classifier, validation])
 

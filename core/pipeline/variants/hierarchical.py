@@ -24,12 +24,13 @@ from core.pipeline.clh.common import (
     choose_ids,
     mentions_supporting,
     noop_progress,
+    split_by_evidence,
     with_backstop,
 )
 from core.pipeline.clh.validator import complete_to_billable
 from core.pipeline.variants.rag import NOTE_CHARS, retrieve_codes
 from core.prompts import render_prompt
-from core.schema import CodeSuggestion, CodingResult, StepTrace
+from core.schema import CodingResult, StepTrace
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ MAX_START_CATEGORIES = 30
 MAX_CHOSEN = 6  # nodes followed per level
 MAX_CHILDREN_SHOWN = 40
 MAX_LEVELS = 4  # category → subcategory → … → 7th character
+# Siblings are alternatives: a pick of more than this many children of one node (a small model listing every
+# option) says nothing about which one, so that node is completed deterministically instead.
+MAX_SIBLINGS = 2
 LEVEL_NAMES = {"en": ("categories", "subcategories"), "es": ("categorías", "subcategorías")}
 
 
@@ -47,6 +51,7 @@ class Walk:
     choices: list[IdChoice] = field(default_factory=list)
     final: list[tuple[str, str]] = field(default_factory=list)  # (billable code, how it was reached)
     review: list[str] = field(default_factory=list)  # nodes with no billable completion
+    notes: list[str] = field(default_factory=list)
 
 
 def start_categories(ctx: StepContext) -> list[str]:
@@ -95,10 +100,17 @@ def descend(ctx: StepContext, walk: Walk, chosen: list[str]) -> None:
         children = [c for node in open_nodes for c in ctx.tabular.get(node).children][:MAX_CHILDREN_SHOWN]
         choice, picked = _pick(ctx, children, LEVEL_NAMES.get(ctx.language, LEVEL_NAMES["en"])[1], f"level {depth + 1}")
         walk.choices.append(choice)
+        kept: list[str] = []
         for node in open_nodes:
-            if not any(p.startswith(node) for p in picked):
+            below = [p for p in picked if p.startswith(node) and p not in kept]
+            if not below:
                 _complete(ctx, walk, node, f"the model picked no code below {node}")
-        frontier = picked
+            elif len(below) > MAX_SIBLINGS:
+                walk.notes.append(f"{node}: the model picked {len(below)} of its children; completed instead")
+                _complete(ctx, walk, node, f"the model picked {len(below)} alternatives below {node}, not one")
+            else:
+                kept.extend(below)
+        frontier = kept
     for node in frontier:
         if not ctx.tabular.is_billable(node):
             _complete(ctx, walk, node, f"deepest level reached at {node}")
@@ -127,20 +139,21 @@ def run_hierarchical(
         descend(ctx, walk, chosen)
     apply_choices(trace, walk.choices, "deterministic completion below the last chosen node")
     trace.parsed = {"levels": trace.parsed, "final": walk.final, "review": walk.review}
-    codes = _suggestions(ctx, walk)
-    trace.output_codes = [s.code for s in codes]
+    trace.notes += walk.notes
+    chosen_codes = _candidates(ctx, walk)
+    trace.output_codes = [c.code for c in chosen_codes]
     trace.duration_ms = timer.ms()
-    if not codes:
+    if not chosen_codes:
         return baseline_result(ctx, "hierarchical", "hierarchical", choice.fallback or "the walk ended on no code",
                                [trace])
-    codes, candidates = with_backstop(codes, [], ctx.baseline)
+    codes, candidates = with_backstop(*split_by_evidence(ctx, chosen_codes), ctx.baseline)
     return build_result(ctx, "hierarchical", codes, candidates, ctx.baseline.mentions, [ctx.baseline.link_trace, trace])
 
 
-def _suggestions(ctx: StepContext, walk: Walk) -> list[CodeSuggestion]:
+def _candidates(ctx: StepContext, walk: Walk) -> list[CodeCandidate]:
     seen: dict[str, CodeCandidate] = {}
     for code, how in walk.final:
         if code not in seen:
             seen[code] = CodeCandidate(code, baseline_score(ctx, code), mentions_supporting(ctx, code),
                                        origin="hierarchical", step="hierarchical", rationale=how)
-    return [c.suggestion(ctx.tabular) for c in seen.values()]
+    return list(seen.values())

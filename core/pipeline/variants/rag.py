@@ -21,6 +21,7 @@ from core.pipeline.clh.common import (
     build_result,
     choose_ids,
     noop_progress,
+    split_by_evidence,
     with_backstop,
 )
 from core.pipeline.clh.validator import complete_to_billable
@@ -122,6 +123,6 @@ def run_rag(
     if not chosen:
         reason = choice.fallback or "no chosen code could be made billable"
         return baseline_result(ctx, "rag", "rag", reason, [trace])
-    codes, candidates = with_backstop([c.suggestion(ctx.tabular) for c in chosen], [], ctx.baseline)
+    codes, candidates = with_backstop(*split_by_evidence(ctx, chosen), ctx.baseline)
     mentions = [*ctx.baseline.mentions, *(m for c in chosen for m in c.mentions)]
     return build_result(ctx, "rag", codes, candidates, mentions, [ctx.baseline.link_trace, trace])
