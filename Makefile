@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 build: setup
-	$(BIN)/python -m core build
+	$(BIN)/python -m core -v build
 
 run: build
 	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)

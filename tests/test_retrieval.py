@@ -50,3 +50,33 @@ def test_lexical_only_when_no_embedding_model(tmp_path: Path):
     assert retriever.faiss is None
     assert retriever.search("hypertension", k=1)[0].code == "I10"
     assert retriever.search("   ", k=5) == []
+
+
+class CountingEmbeddings:
+    """Deterministic toy vectors; fails on the call numbered ``fail_on`` (an interrupted first build)."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        if self.fail_on is not None and len(self.calls) == self.fail_on:
+            raise KeyboardInterrupt
+        return [[float(len(t)), 1.0] for t in texts]
+
+
+def test_an_interrupted_embedding_resumes_where_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.retrieval.hybrid as hybrid
+
+    monkeypatch.setattr(hybrid, "EMBED_BLOCK", 2)
+    texts = [item.text for item in SMALL_CORPUS]  # 7 texts: blocks of 2, 2, 2, 1
+    with pytest.raises(KeyboardInterrupt):
+        hybrid._embed_with_cache(CountingEmbeddings(fail_on=3), texts, tmp_path, "toy")
+    resumed = CountingEmbeddings()
+    vectors = hybrid._embed_with_cache(resumed, texts, tmp_path, "toy")
+    assert sum(len(c) for c in resumed.calls) == 3  # the 4 texts of the first two blocks were kept
+    assert vectors == [[float(len(t)), 1.0] for t in texts]
+    again = CountingEmbeddings()
+    hybrid._embed_with_cache(again, texts, tmp_path, "toy")
+    assert again.calls == []

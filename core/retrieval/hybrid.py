@@ -59,6 +59,20 @@ def corpus_key(corpus: list[CorpusItem], model: str) -> str:
     return digest.hexdigest()[:20]
 
 
+EMBED_BLOCK = 5000  # texts embedded between two saves of the vector cache (a long first build can be interrupted)
+
+
+def _save_vectors(known: dict[str, list[float]], path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(known, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("could not write vector cache %s: %s", path, exc)
+
+
 def _embed_with_cache(embeddings, texts: list[str], cache_dir: Path, model: str) -> list[list[float]]:  # noqa: ANN001
     """Embed texts, reusing vectors computed for earlier corpora (the Spanish corpus repeats the English one)."""
     path = cache_dir / f"vectors-{model}.pkl"
@@ -71,16 +85,12 @@ def _embed_with_cache(embeddings, texts: list[str], cache_dir: Path, model: str)
             log.warning("vector cache %s unreadable (%s); recomputing", path, exc)
     missing = sorted({t for t in texts if t not in known})
     if missing:
-        log.info("embedding %d new texts with %s (once; cached)", len(missing), model)
-        known.update(zip(missing, embeddings.embed_documents(missing), strict=True))
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(known, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError as exc:
-            log.warning("could not write vector cache %s: %s", path, exc)
+        log.info("embedding %d new texts with %s (once; cached, resumed if interrupted)", len(missing), model)
+    for start in range(0, len(missing), EMBED_BLOCK):
+        block = missing[start : start + EMBED_BLOCK]
+        known.update(zip(block, embeddings.embed_documents(block), strict=True))
+        log.info("embedded %d / %d texts", start + len(block), len(missing))
+        _save_vectors(known, path)
     return [known[t] for t in texts]
 
 
