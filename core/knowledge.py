@@ -228,8 +228,13 @@ class KnowledgeBase:
             dense = term.source == "tabular" and len(term.target_code) <= 5
             corpus.append(CorpusItem(term.title, term.target_code, term.source, term.id, dense))
         if language == "es":
+            # One item per (term, code): CodiEsp repeats a span in many cases, and a coder wants each term once.
+            seen: set[tuple[str, str]] = set()
             for entry in self._term_entries("es", splits):
-                corpus.append(CorpusItem(entry.text, entry.code, entry.source))
+                key = (normalize(entry.text), entry.code)
+                if key not in seen:
+                    seen.add(key)
+                    corpus.append(CorpusItem(entry.text, entry.code, entry.source))
         return corpus
 
     def retriever(self, language: str, splits: tuple[str, ...] | None = None) -> HybridRetriever:

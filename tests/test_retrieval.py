@@ -80,3 +80,14 @@ def test_an_interrupted_embedding_resumes_where_it_stopped(tmp_path: Path, monke
     again = CountingEmbeddings()
     hybrid._embed_with_cache(again, texts, tmp_path, "toy")
     assert again.calls == []
+
+
+def test_spanish_corpus_lists_each_term_once(kb) -> None:
+    from core.textnorm import normalize
+
+    items = [item for item in kb.retrieval_corpus("es", ("train",)) if item.source.startswith("codiesp")]
+    keys = [(normalize(item.text), item.code) for item in items]
+    assert keys and len(keys) == len(set(keys))
+    hits = kb.retriever("es", ("train",)).search("insuficiencia cardiaca", k=10)
+    shown = [(normalize(h.text), h.code) for h in hits]
+    assert len(shown) == len(set(shown))
