@@ -279,3 +279,18 @@ def test_run_clh_end_to_end(context, mini_kb, tabular) -> None:
     assert all(s.evidence for s in result.codes)
     assert "R07.9" in {s.code for s in result.candidates}  # negated: kept for review by the backstop
     assert result.strategy == "clh" and result.model == "fake-model"
+
+
+def test_json_id_answers_get_room_for_every_id_they_may_hold(context) -> None:
+    """A schema-constrained answer listing 30 IDs must not be cut off by the token budget (it was at 48 tokens)."""
+    from core.pipeline.clh.common import Option, choose_ids
+    from core.prompts import render_prompt
+
+    backend = FakeBackend(['{"ids": [1, 2, 3]}'])
+    backend.structured_answers = True
+    ctx = context(backend)
+    options = [Option(i, "I10", "Hypertension") for i in range(1, 31)]
+    prompt = render_prompt("rag", "en", note=NOTE, candidates=[o.prompt_dict() for o in options], structured=True)
+    choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=30)
+    assert choice.ids == [1, 2, 3]
+    assert backend.calls[0].json_schema is not None and backend.calls[0].max_tokens >= 4 * 30

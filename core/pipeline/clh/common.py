@@ -37,7 +37,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 Progress = Callable[[str, str], None]
 
-IDS_MAX_TOKENS_JSON = 48  # {"ids": [3, 12, 7]} and some slack
+IDS_MAX_TOKENS_JSON = 16  # {"ids": []} and some slack ...
+IDS_TOKENS_PER_ITEM = 4  # ... plus about 4 tokens per ID ("12, " is 3 to 4 tokens): a long answer is not cut off
 IDS_MAX_TOKENS_TAGS = 256  # a short explanation, then <answer>...</answer>
 MAX_WORKERS = 4
 
@@ -279,7 +280,8 @@ def choose_ids(
     if ctx.structured:
         outcome = call_with_retries(
             ctx.backend, prompt.text, lambda raw: parse_ids(raw, valid), retries=settings.retries,
-            json_schema=ids_schema(valid, max_items), max_tokens=min(IDS_MAX_TOKENS_JSON, settings.max_tokens),
+            json_schema=ids_schema(valid, max_items),
+            max_tokens=min(IDS_MAX_TOKENS_JSON + IDS_TOKENS_PER_ITEM * max_items, settings.max_tokens),
         )
     else:
         outcome = call_with_retries(
