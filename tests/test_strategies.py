@@ -177,3 +177,19 @@ def test_model_only_codes_stay_candidates(mini_kb) -> None:
     candidates = {s.code: s for s in result.candidates}
     assert "I50.9" in codes and "E10.9" not in codes
     assert "no dictionary evidence" in candidates["E10.9"].rationale
+
+
+@pytest.mark.parametrize("strategy", ["rag", "hierarchical", "classifier-validator"])
+def test_a_code_the_model_leaves_out_is_not_dropped(mini_kb, strategy: str) -> None:
+    """The model only mentions heart failure: the dictionary's diabetes and hypertension codes stay codes."""
+    answers = {
+        "rag": responder(rag=lambda p: ids_of(p, "I50.9")),
+        "hierarchical": GOOD_ANSWERS["hierarchical"],
+        "classifier-validator": responder(classifier=json.dumps({"codes": ["I50.9"]}),
+                                          validate_code="<answer>yes</answer>"),
+    }
+    result = run_strategy(NOTE, settings_for(mini_kb, strategy), mini_kb, backend=FakeBackend(answers[strategy]))
+    by_code = {s.code: s for s in result.codes}
+    assert {"I50.9", "E11.9", "I10"} <= set(by_code)
+    assert "kept from the dictionary" in by_code["E11.9"].rationale
+    assert not any(c.startswith("I50") and c != "I50.9" for c in by_code)  # the model's I50.9 replaced the category

@@ -472,6 +472,22 @@ def split_by_evidence(
     return codes, candidates
 
 
+def keep_dictionary_codes(ctx: StepContext, codes: list[CodeSuggestion]) -> list[CodeSuggestion]:
+    """The seed variants add to the deterministic result and make it more specific; they do not drop it. A dictionary
+    code stays a code unless the model chose another code of its category (the model's choice then replaces it): a
+    small model's silence about a code is not a rejection."""
+    chosen = {s.code for s in codes}
+    categories = {ctx.tabular.category(s.code) for s in codes}
+    kept = list(codes)
+    for suggestion in ctx.baseline.codes:
+        if suggestion.code in chosen or ctx.tabular.category(suggestion.code) in categories:
+            continue
+        copy = suggestion.model_copy(deep=True)
+        copy.rationale = f"{suggestion.rationale} — kept from the dictionary: the model chose no code of its category"
+        kept.append(copy)
+    return kept
+
+
 def baseline_score(ctx: StepContext, code: str) -> float:
     """The dictionary score of ``code`` for this note, or the model-only score when the dictionary lacks it."""
     for suggestion in [*ctx.baseline.codes, *ctx.baseline.candidates]:

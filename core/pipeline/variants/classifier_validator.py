@@ -27,6 +27,7 @@ from core.pipeline.clh.common import (
     baseline_score,
     build_result,
     call_json,
+    keep_dictionary_codes,
     load_json_object,
     mentions_supporting,
     noop_progress,
@@ -151,7 +152,8 @@ def run_classifier_validator(
     if not survivors:
         return baseline_result(ctx, "classifier-validator", "validate-code", "no proposed code was confirmed",
                                [classifier, validation])
-    codes, candidates = with_backstop(*split_by_evidence(ctx, survivors), ctx.baseline)
+    codes, candidates = split_by_evidence(ctx, survivors)
+    codes, candidates = with_backstop(keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
     return build_result(ctx, "classifier-validator", codes, candidates, ctx.baseline.mentions,
                         [ctx.baseline.link_trace, classifier, validation])
 

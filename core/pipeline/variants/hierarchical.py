@@ -22,6 +22,7 @@ from core.pipeline.clh.common import (
     baseline_score,
     build_result,
     choose_ids,
+    keep_dictionary_codes,
     mentions_supporting,
     noop_progress,
     split_by_evidence,
@@ -146,7 +147,8 @@ def run_hierarchical(
     if not chosen_codes:
         return baseline_result(ctx, "hierarchical", "hierarchical", choice.fallback or "the walk ended on no code",
                                [trace])
-    codes, candidates = with_backstop(*split_by_evidence(ctx, chosen_codes), ctx.baseline)
+    codes, candidates = split_by_evidence(ctx, chosen_codes)
+    codes, candidates = with_backstop(keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
     return build_result(ctx, "hierarchical", codes, candidates, ctx.baseline.mentions, [ctx.baseline.link_trace, trace])
 
 
