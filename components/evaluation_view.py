@@ -125,7 +125,7 @@ def render_run_results(run: LoadedRun, settings: Settings) -> None:
         st.markdown("**Recall per ICD-10 chapter**")
         st.altair_chart(chapter_recall_chart(chapters), width="stretch")
 
-    st.markdown("**Latency per step**")
+    st.markdown("**Latency per step** (ms; *fell back*: cases where the step's LLM answer was not used)")
     latencies = step_latency_frame(run)
     left, right = st.columns([1, 2])
     left.dataframe(

@@ -477,13 +477,16 @@ def step_latency_frame(run: LoadedRun) -> pd.DataFrame:
 
 
 def latency_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
-    """``step, n, p50, p95, mean, max`` (ms) per step, then end to end."""
+    """``step, n, p50, p95, mean, max`` (ms) per step, then end to end, and in how many cases each step fell back
+    (its LLM answer was not used; absent from runs made before this was recorded)."""
     blocks = dict(metrics.get("step_latency_ms") or {})
     if metrics.get("latency_ms"):
         blocks["total"] = metrics["latency_ms"]
-    rows = [{"step": step, **{k: block.get(k) for k in ("n", "p50", "p95", "mean", "max")}} for step, block in
-            blocks.items()]
-    return pd.DataFrame(rows, columns=["step", "n", "p50", "p95", "mean", "max"])
+    fallbacks = metrics.get("fallback_cases")
+    rows = [{"step": step, **{k: block.get(k) for k in ("n", "p50", "p95", "mean", "max")},
+             "fell back": None if fallbacks is None or step == "total" else int(fallbacks.get(step, 0))}
+            for step, block in blocks.items()]
+    return pd.DataFrame(rows, columns=["step", "n", "p50", "p95", "mean", "max", "fell back"])
 
 
 # --------------------------------------------------------------------------- starting a run

@@ -141,6 +141,8 @@ def test_load_run_and_charts_frames(runs_root: Path) -> None:
     table = latency_table(run.metrics)
     assert list(table["step"]) == ["link", "decide", "total"]
     assert table.loc[0, "p50"] == pytest.approx(4.0)
+    with_fallbacks = latency_table({**run.metrics, "fallback_cases": {"decide": 2}})
+    assert list(with_fallbacks["fell back"][:2]) == [0, 2] and with_fallbacks["fell back"].isna().iloc[2]
 
 
 def test_load_run_without_metrics_is_partial(tmp_path: Path, runs_root: Path) -> None:
