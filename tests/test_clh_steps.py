@@ -294,3 +294,12 @@ def test_json_id_answers_get_room_for_every_id_they_may_hold(context) -> None:
     choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=30)
     assert choice.ids == [1, 2, 3]
     assert backend.calls[0].json_schema is not None and backend.calls[0].max_tokens >= 4 * 30
+
+
+def test_snippet_schema_rejects_the_format_placeholder() -> None:
+    """A small model copied '...' from the answer format; the grammar now makes each snippet start with a word."""
+    from core.pipeline.clh.evidence import SNIPPETS_SCHEMA
+
+    pattern = SNIPPETS_SCHEMA["properties"]["snippets"]["items"]["pattern"]
+    assert re.fullmatch(pattern, "dolor torácico") and re.fullmatch(pattern, "Type 2 diabetes")
+    assert not any(re.fullmatch(pattern, s) for s in ("...", "…", " fever", 'a"b', "ab", "x" * 81))

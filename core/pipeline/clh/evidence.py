@@ -32,8 +32,10 @@ FUZZY_MIN_SCORE = 85
 SNIPPETS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "snippets": {"type": "array", "items": {"type": "string", "maxLength": SNIPPET_MAX_CHARS},
-                     "maxItems": MAX_SNIPPETS},
+        # A phrase starts with a word, not "..." (a small model copies the format example otherwise), and holds no
+        # quote or backslash (the grammar then always closes the JSON string).
+        "snippets": {"type": "array", "maxItems": MAX_SNIPPETS,
+                     "items": {"type": "string", "pattern": f'^[^ .…"\\\\][^"\\\\]{{2,{SNIPPET_MAX_CHARS - 1}}}$'}},
     },
     "required": ["snippets"],
 }
