@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 PORT ?= 8501
 
-.PHONY: setup run build test lint browser-deps bench clean-cache
+.PHONY: setup run build test lint browser-deps postgres-deps bench clean-cache
 
 setup: $(VENV)/.installed
 
@@ -32,7 +32,15 @@ browser-deps:
 	    || echo "warning: could not install chromium; the browser test will be skipped"; \
 	  else echo "warning: chromium missing and apt-get unavailable; the browser test will be skipped"; fi; }
 
-test: setup browser-deps
+# PostgreSQL server binaries for the decision-store test on a real server; skipped quietly where apt is unavailable.
+postgres-deps:
+	@{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "warning: could not install postgresql; the PostgreSQL store test will be skipped"; \
+	  else echo "warning: PostgreSQL server missing and apt-get unavailable; the PostgreSQL store test will be skipped"; fi; }
+
+test: setup browser-deps postgres-deps
 	$(BIN)/python -m pytest
 
 lint: setup
