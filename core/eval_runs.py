@@ -24,7 +24,7 @@ import pandas as pd
 
 from core.codiesp import TASK_KIND, TEXT_DIRS, Case, load_split
 from core.evaluate import METRICS_FILE, PREDICTIONS_FILE, SETTINGS_FILE, load_predictions
-from core.metrics import CHAPTER_TITLES, norm
+from core.metrics import CHAPTER_TITLES, norm, value_at
 
 if TYPE_CHECKING:
     from core.knowledge import KnowledgeBase
@@ -144,19 +144,11 @@ def _created(folder: Path, settings: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(folder.stat().st_mtime, tz=UTC).astimezone()
 
 
-def _dig(data: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
 def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float | None]:
     """Every :data:`HEADLINE_METRICS` value of a metrics dict (``None`` where the run has none, e.g. no spans)."""
     out: dict[str, float | None] = {}
     for label, path in HEADLINE_METRICS:
-        value = _dig(metrics, path)
+        value = value_at(metrics, path)
         out[label] = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
     return out
 

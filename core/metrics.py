@@ -345,3 +345,13 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     low, high = math.floor(position), math.ceil(position)
     fraction = position - low
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def value_at(metrics: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a nested metrics dict (``("micro", "f1")``), or None where a key is missing."""
+    data: Any = metrics
+    for key in path:
+        if not isinstance(data, Mapping) or key not in data:
+            return None
+        data = data[key]
+    return data

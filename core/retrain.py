@@ -32,6 +32,7 @@ from core.codiesp import Case, load_split
 from core.evaluate import run_evaluation
 from core.feedback import notes_from_store
 from core.knowledge import KnowledgeBase
+from core.metrics import value_at
 from core.ranker import Note, RankerModel, notes_fingerprint, train_ranker
 from core.schema import CodingResult
 from core.settings import Settings
@@ -155,8 +156,10 @@ def split_leaking_notes(notes: list[Note], eval_cases: list[Case]) -> tuple[list
     """(kept, excluded): decision notes whose whitespace-normalised text equals a case of the evaluation split are
     excluded, since training on them would score the model on its own answers."""
     eval_texts = {normalise_text(case.text) for case in eval_cases}
-    kept = [note for note in notes if normalise_text(note[1]) not in eval_texts]
-    excluded = [note for note in notes if normalise_text(note[1]) in eval_texts]
+    kept: list[Note] = []
+    excluded: list[Note] = []
+    for note in notes:
+        (excluded if normalise_text(note[1]) in eval_texts else kept).append(note)
     return kept, excluded
 
 
@@ -181,9 +184,7 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The :data:`HEADLINE` figures of a ``compute_metrics`` dict (0.0 where absent), rounded to 4 places."""
     out: dict[str, float] = {}
     for label, path in HEADLINE:
-        value: Any = metrics
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
+        value = value_at(metrics, path)
         out[label] = round(float(value), 4) if isinstance(value, int | float) else 0.0
     return out
 

@@ -12,12 +12,13 @@ from core.llm.calls import ParseError
 from core.llm.fake import FakeBackend
 from core.pipeline.clh import run_clh
 from core.pipeline.clh.common import CodeCandidate, StepContext, parse_ids
-from core.pipeline.clh.evidence import CHUNK_CHARS, chunk_note, find_evidence, locate_snippet
+from core.pipeline.clh.evidence import CHUNK_CHARS, find_evidence, locate_snippet
 from core.pipeline.clh.navigator import navigate
 from core.pipeline.clh.reconciler import find_relations, reconcile
 from core.pipeline.clh.validator import complete_to_billable, subtree_options, validate
 from core.prompts import template_version
 from core.schema import Mention, Span
+from core.sentences import SentenceIndex
 
 NOTE = (
     "A 67-year-old man with type 2 diabetes mellitus and hypertension was admitted with acute heart failure. "
@@ -82,7 +83,7 @@ def test_locate_snippet_exact_fuzzy_and_missing() -> None:
 
 def test_chunk_note_covers_text_in_bounded_pieces() -> None:
     text = ("Sentence number one is here. " * 200).strip()
-    chunks = chunk_note(text)
+    chunks = SentenceIndex(text, "en").chunks(CHUNK_CHARS)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(text)
     assert all(end - start <= CHUNK_CHARS for start, end in chunks)
     assert all(text[a[1]:b[0]].isspace() for a, b in zip(chunks, chunks[1:], strict=False))  # only spaces left out
@@ -91,9 +92,9 @@ def test_chunk_note_covers_text_in_bounded_pieces() -> None:
 
 def test_chunks_keep_abbreviations_and_decimals_inside_sentences() -> None:
     text = "Remitido por el Dr. Pérez con Hb 10.5 g/dl. Niega fiebre.\nAntecedentes: HTA"
-    assert [text[a:b] for a, b in chunk_note(text, 20, "es")] == [
+    assert [text[a:b] for a, b in SentenceIndex(text, "es").chunks(20)] == [
         "Remitido por el Dr.", "Pérez con Hb 10.5", "g/dl. Niega fiebre.", "Antecedentes: HTA"]  # a long one is cut
-    assert [text[a:b] for a, b in chunk_note(text, 60, "es")] == [
+    assert [text[a:b] for a, b in SentenceIndex(text, "es").chunks(60)] == [
         "Remitido por el Dr. Pérez con Hb 10.5 g/dl. Niega fiebre.", "Antecedentes: HTA"]
 
 

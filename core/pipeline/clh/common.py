@@ -186,11 +186,6 @@ def mention_key(mention: Mention) -> str:
     return normalize(mention.span.text)
 
 
-def sentence_around(ctx: StepContext, start: int, end: int, max_chars: int = 240) -> str:
-    """The note's sentence holding ``[start, end)`` (spaCy sentence boundaries), trimmed around the mention."""
-    return ctx.sentences.around(start, end, max_chars)
-
-
 # -- numbered options and ID answers -----------------------------------------------------------------------------
 @dataclass
 class Option:
@@ -454,7 +449,7 @@ def mentions_supporting(ctx: StepContext, code: str) -> list[Mention]:
     return found
 
 
-def split_by_evidence(
+def _split_by_evidence(
     ctx: StepContext, chosen: Sequence[CodeCandidate]
 ) -> tuple[list[CodeSuggestion], list[CodeSuggestion]]:
     """Codes the model chose note-wide are final only when the note's evidence backs them: the dictionary scored that
@@ -472,7 +467,7 @@ def split_by_evidence(
     return codes, candidates
 
 
-def keep_dictionary_codes(ctx: StepContext, codes: list[CodeSuggestion]) -> list[CodeSuggestion]:
+def _keep_dictionary_codes(ctx: StepContext, codes: list[CodeSuggestion]) -> list[CodeSuggestion]:
     """The seed variants add to the deterministic result and make it more specific; they do not drop it. A dictionary
     code stays a code unless the model chose another code of its category (the model's choice then replaces it): a
     small model's silence about a code is not a rejection."""
@@ -486,6 +481,16 @@ def keep_dictionary_codes(ctx: StepContext, codes: list[CodeSuggestion]) -> list
         copy.rationale = f"{suggestion.rationale} — kept from the dictionary: the model chose no code of its category"
         kept.append(copy)
     return kept
+
+
+def settle_model_choices(
+    ctx: StepContext, chosen: Sequence[CodeCandidate]
+) -> tuple[list[CodeSuggestion], list[CodeSuggestion]]:
+    """Codes and candidates of a seed variant from the codes its model chose: evidence-backed choices are codes, the
+    dictionary's codes the model left alone stay codes, and the rest of the deterministic ranking follows as
+    candidates."""
+    codes, candidates = _split_by_evidence(ctx, chosen)
+    return with_backstop(_keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
 
 
 def baseline_score(ctx: StepContext, code: str) -> float:

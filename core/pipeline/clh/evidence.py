@@ -20,7 +20,6 @@ from core.pipeline.clh.common import StepContext, StepTimer, call_json, load_jso
 from core.pipeline.deterministic import codable
 from core.prompts import RenderedPrompt, render_prompt
 from core.schema import Mention, Span, StepTrace
-from core.sentences import SentenceIndex
 from core.textnorm import tokenize
 
 CHUNK_CHARS = 1500  # the embedded model's 4k-token context holds one chunk plus the instructions
@@ -47,11 +46,6 @@ class EvidenceResult:
     codable: list[Mention]  # the ones passed on to navigation
     trace: StepTrace
     dropped: list[str] = field(default_factory=list)  # snippets not found in the note
-
-
-def chunk_note(text: str, max_chars: int = CHUNK_CHARS, language: str = "en") -> list[tuple[int, int]]:
-    """(start, end) pieces of at most ``max_chars``: whole sentences (spaCy boundaries) where they fit."""
-    return SentenceIndex(text, language).chunks(max_chars)
 
 
 def parse_snippets(raw: str) -> list[str]:

@@ -23,7 +23,6 @@ from core.pipeline.clh.common import (
     mention_key,
     merge_by_code,
     run_all,
-    sentence_around,
 )
 from core.prompts import render_prompt
 from core.retrieval.hybrid import RetrievalHit
@@ -93,7 +92,7 @@ def _ask(ctx: StepContext, lookup: Lookup) -> Lookup:
     mention = lookup.mention
     prompt = render_prompt(
         "navigator", ctx.language, snippet=mention.span.text,
-        context=sentence_around(ctx, mention.span.start, mention.span.end),
+        context=ctx.sentences.around(mention.span.start, mention.span.end),
         candidates=[o.prompt_dict() for o in lookup.options], structured=ctx.structured,
     )
     valid = {o.id for o in lookup.options}

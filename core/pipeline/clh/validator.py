@@ -24,7 +24,6 @@ from core.pipeline.clh.common import (
     choose_ids,
     merge_by_code,
     run_all,
-    sentence_around,
 )
 from core.prompts import render_prompt
 from core.schema import StepTrace
@@ -166,7 +165,7 @@ def _prepare(ctx: StepContext, group: Group) -> dict[str, Any]:
         group.completions.append(completion)
         shown = []
         first = member.mentions[0].span if member.mentions else None
-        context = sentence_around(ctx, first.start, first.end) if first else ""
+        context = ctx.sentences.around(first.start, first.end) if first else ""
         for code in subtree_options(member.code, tabular, first=completion.code, context=context):
             group.options.append(Option(len(group.options) + 1, code, tabular.description(code), owner=index))
             shown.append(group.options[-1])

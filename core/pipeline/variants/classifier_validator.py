@@ -27,13 +27,11 @@ from core.pipeline.clh.common import (
     baseline_score,
     build_result,
     call_json,
-    keep_dictionary_codes,
     load_json_object,
     mentions_supporting,
     noop_progress,
     run_all,
-    split_by_evidence,
-    with_backstop,
+    settle_model_choices,
 )
 from core.pipeline.clh.validator import complete_to_billable
 from core.pipeline.variants.rag import NOTE_CHARS, retrieve_codes
@@ -152,8 +150,7 @@ def run_classifier_validator(
     if not survivors:
         return baseline_result(ctx, "classifier-validator", "validate-code", "no proposed code was confirmed",
                                [classifier, validation])
-    codes, candidates = split_by_evidence(ctx, survivors)
-    codes, candidates = with_backstop(keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
+    codes, candidates = settle_model_choices(ctx, survivors)
     return build_result(ctx, "classifier-validator", codes, candidates, ctx.baseline.mentions,
                         [ctx.baseline.link_trace, classifier, validation])
 

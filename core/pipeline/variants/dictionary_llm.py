@@ -23,7 +23,6 @@ from core.pipeline.clh.common import (
     dictionary_scores,
     mention_key,
     noop_progress,
-    sentence_around,
     with_backstop,
 )
 from core.pipeline.clh.validator import complete_to_billable
@@ -84,7 +83,7 @@ def _ask(ctx: StepContext, batch: list[Term], label: str) -> IdChoice:
             next_id += 1
         mention = term.mention
         entries.append({"snippet": mention.span.text, "options": [o.prompt_dict() for o in term.options],
-                        "context": sentence_around(ctx, mention.span.start, mention.span.end)})
+                        "context": ctx.sentences.around(mention.span.start, mention.span.end)})
     prompt = render_prompt("dictionary_llm", ctx.language, mentions=entries, structured=ctx.structured)
     valid = {o.id for term in batch for o in term.options}
     return choose_ids(ctx, prompt, valid, max_items=len(batch) + 2, label=label)

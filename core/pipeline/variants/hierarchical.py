@@ -22,11 +22,9 @@ from core.pipeline.clh.common import (
     baseline_score,
     build_result,
     choose_ids,
-    keep_dictionary_codes,
     mentions_supporting,
     noop_progress,
-    split_by_evidence,
-    with_backstop,
+    settle_model_choices,
 )
 from core.pipeline.clh.validator import complete_to_billable
 from core.pipeline.variants.rag import NOTE_CHARS, retrieve_codes
@@ -147,8 +145,7 @@ def run_hierarchical(
     if not chosen_codes:
         return baseline_result(ctx, "hierarchical", "hierarchical", choice.fallback or "the walk ended on no code",
                                [trace])
-    codes, candidates = split_by_evidence(ctx, chosen_codes)
-    codes, candidates = with_backstop(keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
+    codes, candidates = settle_model_choices(ctx, chosen_codes)
     return build_result(ctx, "hierarchical", codes, candidates, ctx.baseline.mentions, [ctx.baseline.link_trace, trace])
 
 

@@ -20,10 +20,8 @@ from core.pipeline.clh.common import (
     baseline_score,
     build_result,
     choose_ids,
-    keep_dictionary_codes,
     noop_progress,
-    split_by_evidence,
-    with_backstop,
+    settle_model_choices,
 )
 from core.pipeline.clh.validator import complete_to_billable
 from core.prompts import render_prompt
@@ -124,7 +122,6 @@ def run_rag(
     if not chosen:
         reason = choice.fallback or "no chosen code could be made billable"
         return baseline_result(ctx, "rag", "rag", reason, [trace])
-    codes, candidates = split_by_evidence(ctx, chosen)
-    codes, candidates = with_backstop(keep_dictionary_codes(ctx, codes), candidates, ctx.baseline)
+    codes, candidates = settle_model_choices(ctx, chosen)
     mentions = [*ctx.baseline.mentions, *(m for c in chosen for m in c.mentions)]
     return build_result(ctx, "rag", codes, candidates, mentions, [ctx.baseline.link_trace, trace])
