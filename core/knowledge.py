@@ -16,6 +16,7 @@ from typing import Any
 
 from core.cache import cached_pickle
 from core.kb import terms as term_sources
+from core.kb.bilingual import projected_span_terms
 from core.kb.index import AlphabeticIndex, build_index
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.linker import DictionaryLinker
@@ -25,7 +26,7 @@ from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "3"
+LINKER_VERSION = "4"
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
@@ -121,6 +122,9 @@ class KnowledgeBase:
         if language == "en":
             entries.extend(term_sources.tabular_terms(self.tabular))
             entries.extend(term_sources.index_terms(self.index))
+            root = self.codiesp_root
+            if root is not None:
+                entries.extend(projected_span_terms(root, splits))
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
@@ -165,7 +169,9 @@ class KnowledgeBase:
                     linker.fit(notes, label="codiesp:" + "+".join(splits))
                 return linker
 
-            linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", combined_key(*parts), build)
+            cache_key = combined_key(*parts)
+            linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", cache_key, build)
+            linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
             if language == "es" and "cie-who-es" not in self._extra_infos:
                 self._term_entries(language, ())  # fill resource infos without rebuilding
             self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
@@ -196,8 +202,11 @@ class KnowledgeBase:
                     model = RankerModel.load(path)
                 except (OSError, ValueError, EOFError) as exc:
                     log.warning("ignoring ranker %s: %s", path, exc)
-                if model is not None and model.base_fingerprint != notes_fingerprint(notes):
-                    model = None  # the coded notes changed: retrain
+                if model is not None and (
+                    model.base_fingerprint != notes_fingerprint(notes)
+                    or model.linker_key != self.linker(language, splits).cache_key
+                ):
+                    model = None  # the coded notes or the candidate generator changed: retrain
             if model is None and train_if_missing:
                 model = train_ranker(notes, self.linker(language, splits), self.tabular, label="codiesp:" + "+".join(splits))
                 model.save(path)
@@ -305,10 +314,12 @@ class KnowledgeBase:
 def _source_version() -> str:
     """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
     import core.assertion
+    import core.kb.bilingual
     import core.linker
     import core.textnorm
 
-    return combined_key(*(Path(m.__file__).read_text() for m in (core.linker, core.textnorm, core.assertion)))
+    modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual)
+    return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 
 _KB: dict[str, KnowledgeBase] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from core.assertion import AssertionDetector
@@ -62,6 +62,7 @@ class DictionaryLinker:
         self.rules: dict[tuple[str, ...], LinkRule] = {}
         self.stats = CodeStats()
         self.source_counts: Counter[str] = Counter()
+        self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
         for entry in entries:
             self.add(entry)
 
@@ -125,25 +126,30 @@ class DictionaryLinker:
         return sorted(matches, key=lambda m: m.start)
 
     # -- scoring ----------------------------------------------------------------------------------
-    def candidate_codes(self, key: tuple[str, ...], exclude_case: str = "") -> dict[str, set[str]]:
+    def candidate_codes(self, key: tuple[str, ...], exclude_cases: Collection[str] = ()) -> dict[str, set[str]]:
         rule = self.rules[key]
         out: dict[str, set[str]] = {}
         for code, sources in rule.codes.items():
-            if exclude_case and sources <= {s for s in sources if s.startswith("codiesp")}:
-                others = rule.cases.get(code, set()) - {exclude_case}
-                if not others:
+            annotated = {s for s in sources if s.startswith("codiesp")}
+            if exclude_cases and annotated and not rule.cases.get(code, set()).difference(exclude_cases):
+                # Annotated only in the excluded notes: the annotation is hidden, an index/tabular source stays.
+                sources = sources - annotated
+                if not sources:
                     continue
             out[code] = sources
         return out
 
-    def scored_codes(self, key: tuple[str, ...], *, exclude_case: str = "") -> list[tuple[str, float, str]]:
+    def scored_codes(
+        self, key: tuple[str, ...], *, exclude_cases: Collection[str] = ()
+    ) -> list[tuple[str, float, str]]:
         """(code, calibrated score, provenance) best first.
 
-        ``exclude_case`` drops codes known only from that note's own annotations (for training features).
+        ``exclude_cases`` drops codes known only from those notes' own annotations (for training features: a note
+        held out of a fold must not see terms annotated in that fold).
         """
         rule = self.rules[key]
         n = self.stats.docs.get(key, 0)
-        codes = self.candidate_codes(key, exclude_case=exclude_case) if exclude_case else rule.codes
+        codes = self.candidate_codes(key, exclude_cases=exclude_cases) if exclude_cases else rule.codes
         scored: dict[str, tuple[float, str]] = {}
         for code, sources in codes.items():
             prior = max(source_prior(s) for s in sources)
@@ -174,7 +180,7 @@ class DictionaryLinker:
             for match in self.find(text):
                 if match.key in seen:
                     continue
-                codes = self.candidate_codes(match.key, exclude_case=case_id)
+                codes = self.candidate_codes(match.key, exclude_cases=(case_id,))
                 if not codes:
                     continue
                 seen.add(match.key)

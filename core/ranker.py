@@ -16,7 +16,7 @@ import math
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from core.kb.tabular import Tabular
 from core.linker import DictionaryLinker
 from core.schema import Span
 
-RANKER_VERSION = "1"
+RANKER_VERSION = "2"
 SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
@@ -78,7 +78,7 @@ def extract_candidates(
     tabular: Tabular,
     priors: CodePriors,
     *,
-    exclude_case: str = "",
+    exclude_cases: Collection[str] = (),
     max_codes_per_mention: int = 3,
 ) -> list[Candidate]:
     """One row per candidate code of the note, aggregated over its mentions."""
@@ -86,7 +86,7 @@ def extract_candidates(
     rows: dict[str, Candidate] = {}
     length = max(len(text), 1)
     for match in linker.find(text):
-        scored = linker.scored_codes(match.key, exclude_case=exclude_case)[:max_codes_per_mention]
+        scored = linker.scored_codes(match.key, exclude_cases=exclude_cases)[:max_codes_per_mention]
         if not scored:
             continue
         assertion, _ = detector.classify(match.start, match.end)
@@ -130,18 +130,31 @@ def _matrix(rows: list[Candidate]) -> np.ndarray:
     return np.array([[r.features[name] for name in FEATURES] for r in rows], dtype=np.float32)
 
 
-def _best_threshold(probabilities: np.ndarray, labels: np.ndarray, missing_gold: int) -> tuple[float, float]:
-    """Threshold maximising micro-F1 when gold codes without any candidate count as misses."""
-    best = (0.5, 0.0)
+def _best_thresholds(
+    probabilities: np.ndarray, labels: np.ndarray, unseen: np.ndarray, missing_gold: int
+) -> tuple[float, float, float]:
+    """(threshold for codes seen in training, threshold for unseen codes, micro-F1), maximising micro-F1.
+
+    Gold codes without any candidate count as misses. Unseen codes get their own threshold: one shared threshold
+    lets the many confident seen codes set it, and the open-set path then never reaches the output.
+    """
+    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
     total_gold = int(labels.sum()) + missing_gold
-    for threshold in np.arange(0.05, 0.95, 0.01):
-        chosen = probabilities >= threshold
-        tp = int((chosen & (labels == 1)).sum())
-        fp = int((chosen & (labels == 0)).sum())
-        f1 = 2 * tp / (2 * tp + fp + (total_gold - tp)) if tp else 0.0
-        if f1 > best[1]:
-            best = (float(round(threshold, 2)), f1)
-    return best
+
+    def counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chosen = probabilities[mask][None, :] >= grid[:, None]
+        positive = labels[mask] == 1
+        return (chosen & positive).sum(axis=1), (chosen & ~positive).sum(axis=1)
+
+    tp_seen, fp_seen = counts(~unseen)
+    tp_unseen, fp_unseen = counts(unseen)
+    tp = tp_seen[:, None] + tp_unseen[None, :]
+    fp = fp_seen[:, None] + fp_unseen[None, :]
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + (total_gold - tp), 1), 0.0)
+    i, j = np.unravel_index(int(np.argmax(f1)), f1.shape)
+    if f1[i, j] <= 0:
+        return 0.5, 0.5, 0.0
+    return float(grid[i]), float(grid[j]), float(f1[i, j])
 
 
 @dataclass
@@ -151,15 +164,21 @@ class RankerModel:
     priors: CodePriors
     code_threshold: float
     candidate_threshold: float
+    open_set_threshold: float  # code threshold for codes never assigned in the training notes
     fingerprint: str  # all training notes, decision-store feedback included
     base_fingerprint: str  # the coded corpus notes only (decides whether a cached model is stale)
     trained_on: list[str]
     metrics: dict[str, float]
     version: str = RANKER_VERSION
+    linker_key: str = ""  # cache key of the dictionary linker whose candidates it was trained on
 
     @property
     def name(self) -> str:
         return f"ranker-{self.language}-v{self.version}-{self.fingerprint[:10]}"
+
+    def threshold_for(self, row: Candidate) -> float:
+        """The code threshold of the row's group: seen in training, or open-set (never assigned there)."""
+        return self.open_set_threshold if row.features["code_freq"] == 0 else self.code_threshold
 
     def score(self, rows: list[Candidate]) -> np.ndarray:
         if not rows:
@@ -184,6 +203,7 @@ class RankerModel:
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "language": self.language, "trained_on": self.trained_on,
                 "fingerprint": self.fingerprint, "code_threshold": self.code_threshold,
+                "open_set_threshold": self.open_set_threshold,
                 "candidate_threshold": self.candidate_threshold, "metrics": self.metrics, "features": list(FEATURES)}
 
 
@@ -222,10 +242,12 @@ def train_ranker(
         others = [note for i, note in enumerate(all_notes) if i % n_folds != fold]
         fold_linker = linker.refitted(others, label=f"fold {fold}")
         fold_priors = CodePriors.from_notes(others)
-        for number, (case_id, text, gold) in enumerate(all_notes):
+        held_out = {case_id for i, (case_id, _, _) in enumerate(all_notes) if i % n_folds == fold}
+        for number, (_, text, gold) in enumerate(all_notes):
             if number % n_folds != fold:
                 continue
-            candidates = extract_candidates(text, fold_linker, tabular, fold_priors, exclude_case=case_id)
+            # Terms annotated in any held-out note are hidden too, as codes unseen in training are at run time.
+            candidates = extract_candidates(text, fold_linker, tabular, fold_priors, exclude_cases=held_out)
             rows.extend(candidates)
             labels.extend(int(c.code in gold) for c in candidates)
             groups.extend([fold] * len(candidates))
@@ -243,17 +265,20 @@ def train_ranker(
                 continue
             fold_model = make_model().fit(x[train_idx], y[train_idx])
             out_of_fold[test_idx] = fold_model.predict_proba(x[test_idx])[:, 1]
-    threshold, oof_f1 = _best_threshold(out_of_fold, y, missing_gold)
+    unseen = x[:, FEATURES.index("code_freq")] == 0
+    threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold)
     model = make_model().fit(x, y) if len(set(y)) > 1 else _ConstantModel(float(y.mean()) if len(y) else 0.0)
     return RankerModel(
         language=linker.language,
         model=model,
         priors=priors,
         code_threshold=threshold,
-        candidate_threshold=round(max(0.05, threshold / 3), 2),
+        open_set_threshold=open_set_threshold,
+        candidate_threshold=round(max(0.05, min(threshold, open_set_threshold) / 3), 2),
         fingerprint=notes_fingerprint(all_notes),
         base_fingerprint=notes_fingerprint(notes),
         trained_on=[label] + (["decision-store"] if extra_notes else []),
+        linker_key=getattr(linker, "cache_key", ""),
         metrics={"out_of_fold_micro_f1": round(oof_f1, 4), "rows": len(y), "positives": int(y.sum()),
                  "notes": len(all_notes), "train_s": round(time.perf_counter() - started, 2)},
     )

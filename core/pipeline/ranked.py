@@ -33,11 +33,12 @@ def rank_codes(
         unseen = row.features["code_freq"] == 0  # the ranker never saw this code: keep the open-set path
         if probability < model.candidate_threshold and not unseen:
             continue
+        threshold = model.threshold_for(row)
         not_codable = policy != "codiesp" and all(a in NOT_CODED for a in row.assertions)
-        status = "code" if probability >= model.code_threshold and not not_codable else "candidate"
-        why = f"ranker p={probability:.2f} (code at ≥{model.code_threshold}) from terms {sorted(set(row.terms))[:3]}"
-        if unseen and probability < model.code_threshold:
-            why += "; code unseen in training, suggested through the open-set dictionary/index path"
+        status = "code" if probability >= threshold and not not_codable else "candidate"
+        why = f"ranker p={probability:.2f} (code at ≥{threshold}) from terms {sorted(set(row.terms))[:3]}"
+        if unseen:
+            why += "; code unseen in training, scored with the open-set threshold"
         if not_codable:
             why += f"; every mention is {'/'.join(sorted(set(row.assertions)))}: for review only"
         suggestion = CodeSuggestion(

@@ -1,0 +1,212 @@
+"""Spanish → English evidence projection over CodiEsp's sentence-aligned machine translations.
+
+CodiEsp annotates evidence spans in the Spanish text only; ``text_files_en`` holds a machine translation with one
+line per Spanish sentence and no spans. To give the English pipeline terms coders actually used, each Spanish
+sentence is aligned to its English line(s) (dynamic programming over length and shared anchors: numbers, word
+prefixes), a word lexicon is learned from the aligned pairs (Dice co-occurrence, plus spelling similarity for
+cognates such as "brucelosis"/"brucellosis"), and every Spanish evidence span is mapped to the shortest English
+window covering the translations of its words ("distensión abdominal" → "abdominal distension").
+
+Only the splits asked for are read, so dev/test text never teaches the dictionary that is evaluated on them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from core.kb.tabular import normalize_code
+from core.kb.terms import TermEntry
+from core.textnorm import Token, tokenize
+
+# Finer than the translation's sentence split on purpose: the alignment merges pieces (2-1, 3-1), never splits them.
+_SENTENCE = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
+# (Spanish sentences, English lines, penalty): 1-1 is free, merges and gaps cost.
+_MOVES = ((1, 1, 0.0), (2, 1, 0.3), (3, 1, 0.6), (1, 2, 0.3), (2, 2, 0.6), (1, 0, 1.0), (0, 1, 1.0))
+MIN_COOCCURRENCE = 2
+MIN_WORD_SCORE = 0.3
+MIN_COGNATE = 0.75
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def content_tokens(text: str, language: str) -> list[Token]:
+    return [t for t in tokenize(text, language) if not t.is_stop]
+
+
+def _anchors(tokens: list[Token]) -> set[str]:
+    return {t.norm if t.norm.isdigit() else t.norm[:5] for t in tokens if t.norm.isdigit() or len(t.norm) >= 5}
+
+
+@dataclass(frozen=True, slots=True)
+class SentencePair:
+    start: int  # Spanish character range covered by the aligned sentences
+    end: int
+    en_lines: tuple[int, ...]
+
+
+def align_sentences(es_text: str, en_lines: list[str]) -> list[SentencePair]:
+    """Monotonic alignment of Spanish sentences to English lines (Gale–Church style, with anchor overlap)."""
+    es_bounds = sentence_bounds(es_text)
+    es_anchors = [_anchors(content_tokens(es_text[a:b], "es")) for a, b in es_bounds]
+    en_anchors = [_anchors(content_tokens(line, "en")) for line in en_lines]
+    es_len = [b - a for a, b in es_bounds]
+    en_len = [len(line) for line in en_lines]
+    n, m = len(es_bounds), len(en_lines)
+    cost = [[math.inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if cost[i][j] == math.inf:
+                continue
+            for di, dj, penalty in _MOVES:
+                ii, jj = i + di, j + dj
+                if ii > n or jj > m:
+                    continue
+                step = penalty
+                if di and dj:
+                    left, right = set().union(*es_anchors[i:ii]), set().union(*en_anchors[j:jj])
+                    ratio = abs(math.log((sum(es_len[i:ii]) + 10) / (1.05 * sum(en_len[j:jj]) + 10)))
+                    step += 2 * ratio - 2 * len(left & right) / max(1, min(len(left), len(right)))
+                if cost[i][j] + step < cost[ii][jj]:
+                    cost[ii][jj] = cost[i][j] + step
+                    back[ii][jj] = (i, j)
+    pairs: list[SentencePair] = []
+    i, j = n, m
+    while (i, j) != (0, 0):
+        previous = back[i][j]
+        if previous is None:  # unreachable: (0, 1) and (1, 0) moves connect every cell
+            break
+        pi, pj = previous
+        if i > pi and j > pj:
+            pairs.append(SentencePair(es_bounds[pi][0], es_bounds[i - 1][1], tuple(range(pj, j))))
+        i, j = pi, pj
+    return pairs[::-1]
+
+
+@dataclass
+class WordLexicon:
+    """Spanish stem → English stem association learned from aligned sentence pairs."""
+
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    es_counts: Counter[str] = field(default_factory=Counter)
+    en_counts: Counter[str] = field(default_factory=Counter)
+    _cache: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+
+    def add(self, es_stems: set[str], en_stems: set[str]) -> None:
+        self.es_counts.update(es_stems)
+        self.en_counts.update(en_stems)
+        self.pairs.update((x, y) for x in es_stems for y in en_stems)
+
+    def score(self, es_stem: str, en_stem: str) -> float:
+        key = (es_stem, en_stem)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        together = self.pairs.get(key, 0)
+        dice = 2 * together / (self.es_counts[es_stem] + self.en_counts[en_stem]) if together >= MIN_COOCCURRENCE else 0
+        if es_stem == en_stem:
+            cognate = 1.0
+        elif min(len(es_stem), len(en_stem)) < 4:
+            cognate = 0.0
+        else:
+            cognate = SequenceMatcher(None, es_stem, en_stem).ratio()
+        value = max(dice, cognate if cognate >= MIN_COGNATE else 0.0)
+        self._cache[key] = value
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedCase:
+    case_id: str
+    es_text: str
+    en_lines: list[str]
+    pairs: list[SentencePair]
+
+
+def project_span(es_text: str, start: int, end: int, en_line: str, lexicon: WordLexicon) -> str | None:
+    """The English window of ``en_line`` translating ``es_text[start:end]``, or None when too few words match."""
+    es_tokens = content_tokens(es_text[start:end], "es")
+    en_tokens = content_tokens(en_line, "en")
+    if not es_tokens or not en_tokens:
+        return None
+    # Greedy one-to-one assignment, best word pairs first, so two Spanish words tied on the same English
+    # words ("dolor torácico" / "chest pain") take one each.
+    scored = sorted(
+        ((lexicon.score(x.stem, y.stem), i, k) for i, x in enumerate(es_tokens) for k, y in enumerate(en_tokens)),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    used_es: set[int] = set()
+    positions: list[int] = []
+    for score, i, k in scored:
+        if score < MIN_WORD_SCORE:
+            break
+        if i not in used_es and k not in positions:
+            used_es.add(i)
+            positions.append(k)
+    if not positions or 2 * len(positions) < len(es_tokens):
+        return None
+    first, last = min(positions), max(positions)
+    if last - first + 1 > 2 * len(es_tokens) + 2:
+        return None
+    return en_line[en_tokens[first].start : en_tokens[last].end]
+
+
+def _read_en_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+def _diagnosis_spans(path: Path) -> dict[str, list[tuple[str, int, int]]]:
+    spans: dict[str, list[tuple[str, int, int]]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle, delimiter="\t"):
+            if len(row) < 5 or row[1] != "DIAGNOSTICO":
+                continue
+            try:
+                positions = [tuple(int(v) for v in part.split()) for part in row[4].split(";")]
+                start, end = positions[0][0], positions[-1][1]
+            except (ValueError, IndexError):
+                continue
+            spans.setdefault(row[0], []).append((normalize_code(row[2]), start, end))
+    return spans
+
+
+def projected_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
+    """English evidence terms projected from the Spanish annotations of ``splits`` (source ``codiesp-<split>-en``)."""
+    cases: list[tuple[str, AlignedCase, list[tuple[str, int, int]]]] = []
+    lexicon = WordLexicon()
+    for split in splits:
+        folder = codiesp_root / split
+        x_path = folder / f"{split}X.tsv"
+        if not x_path.is_file():
+            continue
+        spans_by_case = _diagnosis_spans(x_path)
+        for es_path in sorted((folder / "text_files").glob("*.txt")):  # every case teaches the word lexicon
+            case_id = es_path.stem
+            en_path = folder / "text_files_en" / f"{case_id}.txt"
+            if not en_path.is_file():
+                continue
+            es_text, en_lines = es_path.read_text(encoding="utf-8"), _read_en_lines(en_path)
+            aligned = AlignedCase(case_id, es_text, en_lines, align_sentences(es_text, en_lines))
+            for pair in aligned.pairs:
+                lexicon.add({t.stem for t in content_tokens(es_text[pair.start : pair.end], "es")},
+                            {t.stem for k in pair.en_lines for t in content_tokens(en_lines[k], "en")})
+            cases.append((split, aligned, spans_by_case.get(case_id, [])))
+    for split, aligned, spans in cases:
+        for code, start, end in spans:
+            pair = next((p for p in aligned.pairs if p.start <= start and end <= p.end), None)
+            if pair is None:
+                continue
+            line = " ".join(aligned.en_lines[k] for k in pair.en_lines)
+            english = project_span(aligned.es_text, start, end, line, lexicon)
+            if english:
+                yield TermEntry(english, code, f"codiesp-{split}-en", aligned.case_id)
