@@ -16,7 +16,7 @@ from typing import Any
 
 from core.cache import cached_pickle
 from core.kb import terms as term_sources
-from core.kb.bilingual import projected_span_terms
+from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.index import AlphabeticIndex, build_index
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.linker import DictionaryLinker
@@ -140,7 +140,7 @@ class KnowledgeBase:
                 "annotations and WHO CIE-10 descriptions",
             )
             root = self.codiesp_root
-            if root is not None:
+            if root is not None and splits:
                 entries.extend(term_sources.codiesp_span_terms(root, splits))
         return entries
 
@@ -164,6 +164,11 @@ class KnowledgeBase:
 
             def build() -> DictionaryLinker:
                 linker = DictionaryLinker(language, self._term_entries(language, splits))
+                if language == "es" and root is not None and splits:
+                    lexicon, _ = learn_lexicon(root, splits)
+                    linker.add_translated(
+                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index)], lexicon
+                    )
                 notes = self.coded_notes(splits, language)
                 if notes:
                     linker.fit(notes, label="codiesp:" + "+".join(splits))

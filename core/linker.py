@@ -15,14 +15,18 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from core.assertion import AssertionDetector
-from core.kb.terms import TermEntry
+from core.kb.bilingual import OpenSetTranslation, WordLexicon
+from core.kb.terms import TRANSLATED_SOURCE, TermEntry
 from core.schema import Mention, Span
 from core.textnorm import Token, term_key, tokenize
 
 MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
 SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "tabular": 0.3,
-                "cie-who-es": 0.3}
+                "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
+FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)
+MAX_FOREIGN_TOKENS = 4
+MAX_VARIANTS = 4
 _BARRIER = re.compile(r"[.;:\n()\[\]]")
 
 
@@ -63,6 +67,7 @@ class DictionaryLinker:
         self.stats = CodeStats()
         self.source_counts: Counter[str] = Counter()
         self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
+        self.translation: OpenSetTranslation | None = None
         for entry in entries:
             self.add(entry)
 
@@ -77,6 +82,26 @@ class DictionaryLinker:
         if entry.case_id:
             rule.cases.setdefault(entry.code, set()).add(entry.case_id)
         self.source_counts[entry.source] += 1
+
+    def add_translated(self, entries: Iterable[TermEntry], lexicon: WordLexicon) -> None:
+        """Make English terms reachable from this linker's (Spanish) notes through word translation.
+
+        They are matched only on text no other rule matched, so they add codes no Spanish term knows about
+        without displacing the annotated terms.
+        """
+        keys: list[tuple[tuple[str, ...], TermEntry]] = []
+        for entry in entries:
+            key = term_key(entry.text, "en", drop_fillers=True)
+            if key and len(key) <= MAX_FOREIGN_TOKENS and (len(key) > 1 or len(key[0]) >= 4):
+                keys.append((key, entry))
+        self.translation = OpenSetTranslation.build(lexicon, (key for key, _ in keys))
+        for key, entry in keys:
+            foreign = (FOREIGN, *key)
+            rule = self.rules.get(foreign)
+            if rule is None:
+                rule = self.rules[foreign] = LinkRule(key=foreign, display=entry.text)
+            rule.codes.setdefault(entry.code, set()).add(TRANSLATED_SOURCE)
+            self.source_counts[TRANSLATED_SOURCE] += 1
 
     def with_terms(self, entries: Iterable[TermEntry]) -> DictionaryLinker:
         """A copy with extra (e.g. learned) terms; this linker, which may be cached and shared, is unchanged."""
@@ -123,7 +148,33 @@ class DictionaryLinker:
             if taken.isdisjoint(range(i, j + 1)):
                 taken.update(range(i, j + 1))
                 matches.append(RawMatch(content[i].start, content[j].end, key, gapped))
+        if self.translation is not None:
+            matches.extend(self._translated_matches(text, content, taken))
         return sorted(matches, key=lambda m: m.start)
+
+    def _translated_matches(self, text: str, content: list[Token], taken: set[int]) -> list[RawMatch]:
+        """Matches of English terms on the words no other rule took, longest first."""
+        assert self.translation is not None
+        english = [() if i in taken else self.translation.english(t.stem) for i, t in enumerate(content)]
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        for i in range(len(content)):
+            variants: list[tuple[str, ...]] = [()]
+            for j in range(i, min(len(content), i + MAX_FOREIGN_TOKENS)):
+                if not english[j] or (j > i and _BARRIER.search(text, content[j - 1].end, content[j].start)):
+                    break
+                variants = [(*v, word) for v in variants for word in english[j]][:MAX_VARIANTS]
+                for variant in variants:
+                    key = (FOREIGN, *sorted(set(variant)))
+                    if key in self.rules:
+                        found.append((i, j, key))
+                        break
+        found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
+        matches = []
+        for i, j, key in found:
+            if taken.isdisjoint(range(i, j + 1)):
+                taken.update(range(i, j + 1))
+                matches.append(RawMatch(content[i].start, content[j].end, key))
+        return matches
 
     # -- scoring ----------------------------------------------------------------------------------
     def candidate_codes(self, key: tuple[str, ...], exclude_cases: Collection[str] = ()) -> dict[str, set[str]]:

@@ -27,8 +27,8 @@ from core.kb.tabular import Tabular
 from core.linker import DictionaryLinker
 from core.schema import Span
 
-RANKER_VERSION = "2"
-SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes")
+RANKER_VERSION = "3"
+SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
@@ -67,7 +67,8 @@ def _source_flags(provenance: str) -> set[str]:
     flags = set()
     for part in provenance.split("+"):
         for name in SOURCES:
-            if part.startswith(name) or (name == "coded-notes" and part == "learned-from-coded-notes"):
+            if (part.startswith(name) or (name == "coded-notes" and part == "learned-from-coded-notes")
+                    or (name == "translated" and part.endswith("-translated"))):
                 flags.add(name)
     return flags
 

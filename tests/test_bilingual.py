@@ -72,3 +72,37 @@ def test_projected_terms_come_from_the_requested_split_with_case_ids(tmp_path: P
     assert {(t.text, t.code, t.source) for t in terms} == {("high fever", "R50.9", "codiesp-train-en")}
     assert sorted(t.case_id for t in terms) == ["C0", "C3"]
     assert list(projected_span_terms(tmp_path, ["dev"])) == []
+
+
+def test_cognates_share_a_spelling_skeleton() -> None:
+    from core.kb.bilingual import skeleton
+    from core.textnorm import stem
+
+    pairs = [("hiperbilirrubinemia", "hyperbilirubinemia"), ("esclerodermia", "scleroderma"),
+             ("esquizofrenia", "schizophrenia"), ("neumonia", "pneumonia"), ("cardiopatia", "cardiopathy"),
+             ("infeccion", "infection"), ("discinesias", "dyskinesia")]
+    for spanish, english in pairs:
+        assert skeleton(stem(spanish), "es") == skeleton(stem(english), "en"), (spanish, english)
+    assert skeleton(stem("fiebre"), "es") != skeleton(stem("fever"), "en")
+
+
+def test_spanish_linker_reaches_english_index_terms_only_where_no_spanish_term_matched() -> None:
+    from core.kb.terms import TRANSLATED_SOURCE, TermEntry
+    from core.linker import DictionaryLinker
+
+    lexicon = WordLexicon()
+    for _ in range(3):
+        lexicon.add(_stems("insuficiencia cardiaca derecha", "es"), _stems("right heart failure", "en"))
+        lexicon.add(_stems("insuficiencia renal", "es"), _stems("renal failure", "en"))
+        lexicon.add(_stems("lado derecho", "es"), _stems("right side", "en"))
+        lexicon.add(_stems("soplo cardiaco", "es"), _stems("heart murmur", "en"))
+    linker = DictionaryLinker("es", [TermEntry("insuficiencia renal", "N19", "codiesp-train", "C1")])
+    english = [TermEntry("Failure heart right", "I50.810", "index"), TermEntry("Failure renal", "N28.9", "index"),
+               TermEntry("Sclerodactyly", "L94.3", "index")]
+    linker.add_translated(english, lexicon)
+    text = "Presenta insuficiencia cardiaca derecha e insuficiencia renal, con esclerodactilia."
+    mentions = {m.span.text: m for m in linker.link(text)}
+    assert mentions["insuficiencia cardiaca derecha"].codes == ["I50.810"]
+    assert TRANSLATED_SOURCE in mentions["insuficiencia cardiaca derecha"].source
+    assert mentions["insuficiencia renal"].codes[0] == "N19"  # the Spanish term wins over the translated one
+    assert mentions["esclerodactilia"].codes == ["L94.3"]  # a cognate never seen in the aligned texts

@@ -180,29 +180,33 @@ def _diagnosis_spans(path: Path) -> dict[str, list[tuple[str, int, int]]]:
     return spans
 
 
-def projected_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
-    """English evidence terms projected from the Spanish annotations of ``splits`` (source ``codiesp-<split>-en``)."""
-    cases: list[tuple[str, AlignedCase, list[tuple[str, int, int]]]] = []
+def learn_lexicon(codiesp_root: Path, splits: Iterable[str]) -> tuple[WordLexicon, list[tuple[str, AlignedCase]]]:
+    """The word lexicon of every aligned case of ``splits``, and those cases (split, alignment)."""
     lexicon = WordLexicon()
+    cases: list[tuple[str, AlignedCase]] = []
     for split in splits:
         folder = codiesp_root / split
-        x_path = folder / f"{split}X.tsv"
-        if not x_path.is_file():
-            continue
-        spans_by_case = _diagnosis_spans(x_path)
-        for es_path in sorted((folder / "text_files").glob("*.txt")):  # every case teaches the word lexicon
-            case_id = es_path.stem
-            en_path = folder / "text_files_en" / f"{case_id}.txt"
+        for es_path in sorted((folder / "text_files").glob("*.txt")):
+            en_path = folder / "text_files_en" / es_path.name
             if not en_path.is_file():
                 continue
             es_text, en_lines = es_path.read_text(encoding="utf-8"), _read_en_lines(en_path)
-            aligned = AlignedCase(case_id, es_text, en_lines, align_sentences(es_text, en_lines))
+            aligned = AlignedCase(es_path.stem, es_text, en_lines, align_sentences(es_text, en_lines))
             for pair in aligned.pairs:
                 lexicon.add({t.stem for t in content_tokens(es_text[pair.start : pair.end], "es")},
                             {t.stem for k in pair.en_lines for t in content_tokens(en_lines[k], "en")})
-            cases.append((split, aligned, spans_by_case.get(case_id, [])))
-    for split, aligned, spans in cases:
-        for code, start, end in spans:
+            cases.append((split, aligned))
+    return lexicon, cases
+
+
+def projected_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
+    """English evidence terms projected from the Spanish annotations of ``splits`` (source ``codiesp-<split>-en``)."""
+    splits = list(splits)
+    lexicon, cases = learn_lexicon(codiesp_root, splits)
+    spans_by_split = {split: _diagnosis_spans(codiesp_root / split / f"{split}X.tsv") for split in splits
+                      if (codiesp_root / split / f"{split}X.tsv").is_file()}
+    for split, aligned in cases:
+        for code, start, end in spans_by_split.get(split, {}).get(aligned.case_id, []):
             pair = next((p for p in aligned.pairs if p.start <= start and end <= p.end), None)
             if pair is None:
                 continue
@@ -210,3 +214,69 @@ def projected_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[
             english = project_span(aligned.es_text, start, end, line, lexicon)
             if english:
                 yield TermEntry(english, code, f"codiesp-{split}-en", aligned.case_id)
+
+
+def english_words(lexicon: WordLexicon, *, min_score: float = 0.4) -> dict[str, tuple[str, ...]]:
+    """Spanish stem → English stems: the best co-occurring one, and the best cognate when it differs."""
+    by_dice: dict[str, tuple[float, str]] = {}
+    by_spelling: dict[str, tuple[float, str]] = {}
+    for (es_stem, en_stem), together in lexicon.pairs.items():
+        if together < MIN_COOCCURRENCE:
+            continue
+        dice = 2 * together / (lexicon.es_counts[es_stem] + lexicon.en_counts[en_stem])
+        if dice >= min_score and dice > by_dice.get(es_stem, (0.0, ""))[0]:
+            by_dice[es_stem] = (dice, en_stem)
+        if min(len(es_stem), len(en_stem)) >= 4 and es_stem[0] == en_stem[0]:
+            spelling = SequenceMatcher(None, es_stem, en_stem).ratio()
+            if spelling >= 0.8 and spelling > by_spelling.get(es_stem, (0.0, ""))[0]:
+                by_spelling[es_stem] = (spelling, en_stem)
+    return {
+        es_stem: tuple(dict.fromkeys(best[es_stem][1] for best in (by_dice, by_spelling) if es_stem in best))
+        for es_stem in by_dice.keys() | by_spelling.keys()
+    }
+
+
+_EN_SPELLING = (("ph", "f"), ("th", "t"), ("rh", "r"), ("ch", "c"), ("tion", "cion"), ("ity", "idad"))
+MIN_SKELETON = 5
+
+
+def skeleton(stem: str, language: str) -> str:
+    """A spelling skeleton shared by Spanish and English medical cognates (both "hiperbilirubinem" for
+    "hiperbilirrubinemia" and "hyperbilirubinemia"; "scleroderm" for "esclerodermia" and "scleroderma")."""
+    word = stem
+    if language == "en":
+        word = re.sub(r"^p(?=[ns])", "", word)
+        for old, new in _EN_SPELLING:
+            word = word.replace(old, new)
+    else:
+        word = re.sub(r"^es(?=[cptlmq])", "s", word).replace("qu", "c")
+    word = word.replace("y", "i").replace("k", "c")
+    word = re.sub(r"(.)\1", r"\1", word)
+    word = re.sub(r"s$", "", word)
+    return re.sub(r"[aeiou]+$", "", word)
+
+
+@dataclass
+class OpenSetTranslation:
+    """Spanish word → English stems, so a Spanish note can reach English index/tabular terms (the open-set path
+    without an LLM: codes no Spanish annotation ever used, "insuficiencia cardiaca derecha" → I50.810)."""
+
+    words: dict[str, tuple[str, ...]]  # learned from the aligned translations
+    skeletons: dict[str, tuple[str, ...]]  # spelling skeleton → English stems of the target terms (cognates)
+
+    def english(self, stem: str) -> tuple[str, ...]:
+        learned = self.words.get(stem)
+        if learned:
+            return learned
+        shape = skeleton(stem, "es")
+        return self.skeletons.get(shape, ()) if len(shape) >= MIN_SKELETON else ()
+
+    @classmethod
+    def build(cls, lexicon: WordLexicon, english_keys: Iterable[tuple[str, ...]]) -> OpenSetTranslation:
+        skeletons: dict[str, set[str]] = {}
+        for key in english_keys:
+            for stem in key:
+                shape = skeleton(stem, "en")
+                if len(shape) >= MIN_SKELETON:
+                    skeletons.setdefault(shape, set()).add(stem)
+        return cls(english_words(lexicon), {shape: tuple(sorted(stems))[:2] for shape, stems in skeletons.items()})

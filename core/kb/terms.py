@@ -6,6 +6,8 @@
 - ``cie-who-es``: Spanish WHO ICD-10 descriptions shipped by the PyPI package ``cie`` (mostly category level).
 - ``cie10es-user``: an official CIE-10-ES list, when a user provides one.
 - ``learned``: spans coders accepted or added in the app.
+- ``index-translated``: English index/tabular terms matched in a Spanish note through word translation (a lexicon
+  learned from CodiEsp's aligned translations, and cognate spelling; see ``core.kb.bilingual``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from core.kb.index import AlphabeticIndex
 from core.kb.tabular import Tabular, normalize_code
 from core.resources import ResourceInfo
+
+TRANSLATED_SOURCE = "index-translated"
 
 
 @dataclass(frozen=True, slots=True)
