@@ -177,11 +177,27 @@ class KnowledgeBase:
             cache_key = combined_key(*parts)
             linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", cache_key, build)
             linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
+            self._describe_bilingual(linker, splits)
             if language == "es" and "cie-who-es" not in self._extra_infos:
                 self._term_entries(language, ())  # fill resource infos without rebuilding
             self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
             self._linkers[memo_key] = linker
             return linker
+
+    def _describe_bilingual(self, linker: DictionaryLinker, splits: tuple[str, ...]) -> None:
+        """Resource lines for what the aligned translations gave this linker (English terms, Spanish open set)."""
+        projected = sum(n for source, n in linker.source_counts.items() if source.endswith("-en"))
+        if linker.language == "en" and projected:
+            self._extra_infos["codiesp-en"] = ResourceInfo(
+                name="CodiEsp evidence projected to English", edition="+".join(splits), items=projected,
+                source="Spanish spans mapped onto text_files_en through sentence alignment",
+            )
+        if linker.language == "es" and linker.translation is not None:
+            self._extra_infos["es-en-words"] = ResourceInfo(
+                name="Spanish→English word lexicon (open-set index path)", edition="+".join(splits),
+                items=len(linker.translation.words),
+                source=f"CodiEsp aligned translations; {len(linker.translation.skeletons)} cognate spellings",
+            )
 
     # -- supervised ranker ------------------------------------------------------------------------
     def ranker_path(self, language: str, splits: tuple[str, ...]) -> Path:
