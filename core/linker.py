@@ -48,6 +48,7 @@ class RawMatch:
     end: int
     key: tuple[str, ...]
     gapped: bool = False  # matched with one extra word inside the span
+    shadowed: bool = False  # overlaps a longer match that won (returned only on request)
 
 
 @dataclass
@@ -58,6 +59,21 @@ class CodeStats:
     hits: dict[tuple[tuple[str, ...], str], int] = field(default_factory=dict)
     remaps: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)  # codes learned beyond the rule
     fitted_on: list[str] = field(default_factory=list)
+
+
+class _RulesWithout:
+    """Membership view of a linker's rules minus those known only from some notes' annotations."""
+
+    def __init__(self, linker: DictionaryLinker, cases: Collection[str]) -> None:
+        self.linker, self.cases = linker, set(cases)
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self.linker.rules:
+            return False
+        rule = self.linker.rules[key]  # type: ignore[index]
+        if not any(rule.cases.get(code, set()) & self.cases for code in rule.codes):
+            return True
+        return bool(self.linker.candidate_codes(rule.key, exclude_cases=self.cases))
 
 
 class DictionaryLinker:
@@ -119,10 +135,22 @@ class DictionaryLinker:
         return clone
 
     # -- matching ---------------------------------------------------------------------------------
-    def find(self, text: str, tokens: list[Token] | None = None) -> list[RawMatch]:
-        """All non-overlapping matches, longest first, word-bounded, not crossing sentence punctuation."""
+    def find(
+        self, text: str, tokens: list[Token] | None = None, *, shadowed: bool = False,
+        exclude_cases: Collection[str] = (),
+    ) -> list[RawMatch]:
+        """All non-overlapping matches, longest first, word-bounded, not crossing sentence punctuation.
+
+        ``shadowed`` also returns the exact matches that lost to an overlapping longer one ("abdomen distendido"
+        inside "abdomen distendido y doloroso"): coders often code both, and the ranker decides.
+        ``exclude_cases`` ignores rules known only from those notes' annotations (fitting on a note must see the
+        matches a new note would get, not its own spans shadowing shorter terms).
+        """
         tokens = tokens if tokens is not None else tokenize(text, self.language)
         content = [t for t in tokens if not t.is_stop]
+        rules = self.rules
+        if exclude_cases:
+            rules = _RulesWithout(self, exclude_cases)
         found: list[tuple[int, int, tuple[str, ...], bool]] = []
         for i in range(len(content)):
             stems: list[str] = []
@@ -131,23 +159,27 @@ class DictionaryLinker:
                     break
                 stems.append(content[j].stem)
                 key = tuple(sorted(stems))
-                if key in self.rules:
+                if key in rules:
                     found.append((i, j, key, False))
                 elif len(stems) >= 3:
                     # One extra word inside a known term ("masa [inguinal] derecha") still matches.
                     for skip in range(1, len(stems) - 1):
                         gapped = tuple(sorted(stems[:skip] + stems[skip + 1 :]))
-                        if gapped in self.rules:
+                        if gapped in rules:
                             found.append((i, j, gapped, True))
                             break
         # Longest first; an exact match beats a gapped one of the same length.
         found.sort(key=lambda m: (-(m[1] - m[0]) + 0.5 * m[3], m[0]))
         taken: set[int] = set()
         matches: list[RawMatch] = []
+        losers: list[RawMatch] = []
         for i, j, key, gapped in found:
             if taken.isdisjoint(range(i, j + 1)):
                 taken.update(range(i, j + 1))
                 matches.append(RawMatch(content[i].start, content[j].end, key, gapped))
+            elif shadowed and not gapped:
+                losers.append(RawMatch(content[i].start, content[j].end, key, shadowed=True))
+        matches.extend(losers)
         if self.translation is not None:
             matches.extend(self._translated_matches(text, content, taken))
         return sorted(matches, key=lambda m: m.start)
@@ -210,6 +242,23 @@ class DictionaryLinker:
             scored.setdefault(code, (hits / (n + SMOOTHING), "learned-from-coded-notes"))
         return sorted(((c, s, p) for c, (s, p) in scored.items()), key=lambda x: (-x[1], x[0]))
 
+    def without_cases(self, cases: Collection[str]) -> DictionaryLinker:
+        """A copy as if the annotations of ``cases`` had never been read (out-of-fold training): their codes lose
+        the annotation source, and rules left without codes are gone, so they cannot shadow shorter matches."""
+        clone = DictionaryLinker.__new__(DictionaryLinker)
+        clone.__dict__.update(self.__dict__)
+        clone.rules = {}
+        hidden = set(cases)
+        for key, rule in self.rules.items():
+            if not any(rule.cases.get(code, set()) & hidden for code in rule.codes):
+                clone.rules[key] = rule
+                continue
+            codes = self.candidate_codes(key, exclude_cases=hidden)
+            if codes:
+                clone.rules[key] = LinkRule(key, rule.display, codes,
+                                            {c: rule.cases.get(c, set()) - hidden for c in codes})
+        return clone
+
     def refitted(self, notes: list[tuple[str, str, set[str]]], label: str) -> DictionaryLinker:
         """A copy sharing the rules, with statistics fitted on other notes (out-of-fold features)."""
         clone = DictionaryLinker.__new__(DictionaryLinker)
@@ -228,7 +277,7 @@ class DictionaryLinker:
         for case_id, text, gold in notes:
             gold_categories = {g[:3] for g in gold}
             seen: set[tuple[str, ...]] = set()
-            for match in self.find(text):
+            for match in self.find(text, exclude_cases=(case_id,)):
                 if match.key in seen:
                     continue
                 codes = self.candidate_codes(match.key, exclude_cases=(case_id,))

@@ -27,12 +27,12 @@ from core.kb.tabular import Tabular
 from core.linker import DictionaryLinker
 from core.schema import Span
 
-RANKER_VERSION = "3"
+RANKER_VERSION = "4"
 SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
-    "key_len", "span_len", "present", "negated_all", "possible", "historical", "family",
+    "key_len", "span_len", "present", "negated_all", "possible", "historical", "family", "shadowed_only",
     "code_freq", "category_freq", "billable", "first_pos", "code_len",
 )
 Note = tuple[str, str, set[str]]  # case id, text, gold codes
@@ -86,7 +86,8 @@ def extract_candidates(
     detector = AssertionDetector(text, linker.language)
     rows: dict[str, Candidate] = {}
     length = max(len(text), 1)
-    for match in linker.find(text):
+    shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
+    for match in linker.find(text, shadowed=True):
         scored = linker.scored_codes(match.key, exclude_cases=exclude_cases)[:max_codes_per_mention]
         if not scored:
             continue
@@ -119,11 +120,13 @@ def extract_candidates(
             f["possible"] = max(f["possible"], float(assertion == "possible"))
             f["historical"] = max(f["historical"], float(assertion == "historical"))
             f["family"] = max(f["family"], float(assertion == "family"))
+            shadowed[code] = shadowed.get(code, True) and match.shadowed
             row.evidence.append(Span(start=match.start, end=match.end, text=text[match.start : match.end]))
             row.terms.append(" ".join(match.key))
             row.assertions.append(assertion)
     for row in rows.values():
         row.features["negated_all"] = float(all(a == "negated" for a in row.assertions))
+        row.features["shadowed_only"] = float(shadowed[row.code])
     return list(rows.values())
 
 
@@ -241,14 +244,14 @@ def train_ranker(
     # otherwise the model learns the leave-one-out artefact instead of the evidence.
     for fold in range(n_folds):
         others = [note for i, note in enumerate(all_notes) if i % n_folds != fold]
-        fold_linker = linker.refitted(others, label=f"fold {fold}")
-        fold_priors = CodePriors.from_notes(others)
         held_out = {case_id for i, (case_id, _, _) in enumerate(all_notes) if i % n_folds == fold}
+        fold_linker = linker.without_cases(held_out).refitted(others, label=f"fold {fold}")
+        fold_priors = CodePriors.from_notes(others)
         for number, (_, text, gold) in enumerate(all_notes):
             if number % n_folds != fold:
                 continue
-            # Terms annotated in any held-out note are hidden too, as codes unseen in training are at run time.
-            candidates = extract_candidates(text, fold_linker, tabular, fold_priors, exclude_cases=held_out)
+            # Terms annotated in any held-out note are hidden, as a new note's own spans are at run time.
+            candidates = extract_candidates(text, fold_linker, tabular, fold_priors)
             rows.extend(candidates)
             labels.extend(int(c.code in gold) for c in candidates)
             groups.extend([fold] * len(candidates))

@@ -73,3 +73,34 @@ def test_one_extra_word_inside_a_term_still_matches():
     linker = DictionaryLinker("es", ENTRIES)
     mentions = linker.link("insuficiencia cardiaca grave derecha")
     assert mentions and mentions[0].codes[0] == "I50.810" and mentions[0].source.endswith(":gapped")
+
+
+def test_shadowed_matches_are_returned_only_on_request():
+    linker = DictionaryLinker("es", ENTRIES)
+    text = "Ingresa por insuficiencia cardiaca derecha."
+    assert [(m.key, m.shadowed) for m in linker.find(text)] == [(term_key("insuficiencia cardiaca derecha", "es"),
+                                                               False)]
+    found = {text[m.start : m.end]: m.shadowed for m in linker.find(text, shadowed=True)}
+    assert found == {"insuficiencia cardiaca derecha": False, "insuficiencia cardiaca": True}
+
+
+def test_a_notes_own_annotation_does_not_shadow_shorter_terms_when_excluded():
+    """Fitting on case-b must see what a new note would: "insuficiencia cardiaca", not case-b's own longer span."""
+    linker = DictionaryLinker("es", ENTRIES)
+    text = "Insuficiencia cardiaca derecha."
+    own = [text[m.start : m.end] for m in linker.find(text, exclude_cases=("case-b",))]
+    assert own == ["Insuficiencia cardiaca"]
+    assert [text[m.start : m.end] for m in linker.find(text)] == ["Insuficiencia cardiaca derecha"]
+
+
+def test_without_cases_hides_annotations_but_keeps_reference_sources():
+    linker = DictionaryLinker("es", ENTRIES)
+    hidden = linker.without_cases({"case-b"})
+    assert term_key("neumonía", "es") in hidden.rules  # still annotated in case-a
+    assert hidden.rules[term_key("dolor", "es")].codes == {"R52": {"codiesp-train"}}  # R10.9 came from case-b only
+    assert term_key("insuficiencia cardiaca derecha", "es") not in hidden.rules
+    english = DictionaryLinker("en", [TermEntry("right heart failure", "I50.810", "codiesp-train-en", "case-b"),
+                                      TermEntry("Right heart failure", "I50.810", "tabular")])
+    assert english.without_cases({"case-b"}).rules[term_key("right heart failure", "en")].codes == {
+        "I50.810": {"tabular"}}
+    assert linker.rules[term_key("dolor", "es")].codes.keys() == {"R52", "R10.9"}  # the original is unchanged

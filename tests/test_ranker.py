@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.feedback import notes_from_store
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
-from core.ranker import RankerModel, extract_candidates, train_ranker
+from core.ranker import RankerModel, _best_thresholds, extract_candidates, train_ranker
 from core.schema import CodeSuggestion, CodingResult, Span
 from core.store import DecisionStore
 
@@ -104,3 +105,13 @@ def test_decision_store_feedback_changes_the_score(tabular, tmp_path: Path):
     p_after = after.score(extract_candidates(text, linker, tabular, after.priors))[0]
     assert p_after > p_before + 0.2
     assert after.trained_on == ["toy", "decision-store"]
+
+
+def test_codes_unseen_in_training_get_their_own_threshold():
+    # Seen codes are right from p=0.6 up; unseen codes are right at p=0.2 and above, wrong below.
+    probabilities = np.array([0.9, 0.8, 0.6, 0.3, 0.25, 0.2, 0.1, 0.05])
+    labels = np.array([1, 1, 1, 0, 1, 1, 0, 0])
+    unseen = np.array([False, False, False, False, True, True, True, True])
+    seen_threshold, open_set_threshold, f1 = _best_thresholds(probabilities, labels, unseen, missing_gold=0)
+    assert 0.3 < seen_threshold <= 0.6 and 0.1 < open_set_threshold <= 0.2
+    assert f1 == 1.0
