@@ -68,12 +68,7 @@ class _RulesWithout:
         self.linker, self.cases = linker, set(cases)
 
     def __contains__(self, key: object) -> bool:
-        if key not in self.linker.rules:
-            return False
-        rule = self.linker.rules[key]  # type: ignore[index]
-        if not any(rule.cases.get(code, set()) & self.cases for code in rule.codes):
-            return True
-        return bool(self.linker.candidate_codes(rule.key, exclude_cases=self.cases))
+        return key in self.linker.rules and bool(self.linker.codes_without(key, self.cases))  # type: ignore[arg-type]
 
 
 class DictionaryLinker:
@@ -181,13 +176,14 @@ class DictionaryLinker:
                 losers.append(RawMatch(content[i].start, content[j].end, key, shadowed=True))
         matches.extend(losers)
         if self.translation is not None:
-            matches.extend(self._translated_matches(text, content, taken))
+            matches.extend(self._translated_matches(self.translation, text, content, taken))
         return sorted(matches, key=lambda m: m.start)
 
-    def _translated_matches(self, text: str, content: list[Token], taken: set[int]) -> list[RawMatch]:
+    def _translated_matches(
+        self, translation: OpenSetTranslation, text: str, content: list[Token], taken: set[int]
+    ) -> list[RawMatch]:
         """Matches of English terms on the words no other rule took, longest first."""
-        assert self.translation is not None
-        english = [() if i in taken else self.translation.english(t.stem) for i, t in enumerate(content)]
+        english = [() if i in taken else translation.english(t.stem) for i, t in enumerate(content)]
         found: list[tuple[int, int, tuple[str, ...]]] = []
         for i in range(len(content)):
             variants: list[tuple[str, ...]] = [()]
@@ -222,19 +218,11 @@ class DictionaryLinker:
             out[code] = sources
         return out
 
-    def scored_codes(
-        self, key: tuple[str, ...], *, exclude_cases: Collection[str] = ()
-    ) -> list[tuple[str, float, str]]:
-        """(code, calibrated score, provenance) best first.
-
-        ``exclude_cases`` drops codes known only from those notes' own annotations (for training features: a note
-        held out of a fold must not see terms annotated in that fold).
-        """
-        rule = self.rules[key]
+    def scored_codes(self, key: tuple[str, ...]) -> list[tuple[str, float, str]]:
+        """(code, calibrated score, provenance) best first."""
         n = self.stats.docs.get(key, 0)
-        codes = self.candidate_codes(key, exclude_cases=exclude_cases) if exclude_cases else rule.codes
         scored: dict[str, tuple[float, str]] = {}
-        for code, sources in codes.items():
+        for code, sources in self.rules[key].codes.items():
             prior = max(source_prior(s) for s in sources)
             hits = self.stats.hits.get((key, code), 0)
             scored[code] = ((hits + SMOOTHING * prior) / (n + SMOOTHING), "+".join(sorted(sources)))
@@ -250,14 +238,21 @@ class DictionaryLinker:
         clone.rules = {}
         hidden = set(cases)
         for key, rule in self.rules.items():
-            if not any(rule.cases.get(code, set()) & hidden for code in rule.codes):
+            codes = self.codes_without(key, hidden)
+            if codes is rule.codes:
                 clone.rules[key] = rule
-                continue
-            codes = self.candidate_codes(key, exclude_cases=hidden)
-            if codes:
+            elif codes:
                 clone.rules[key] = LinkRule(key, rule.display, codes,
                                             {c: rule.cases.get(c, set()) - hidden for c in codes})
         return clone
+
+    def codes_without(self, key: tuple[str, ...], hidden: set[str]) -> dict[str, set[str]]:
+        """The rule's codes as if ``hidden`` notes' annotations had never been read (the rule's own dict when
+        none of them annotated it)."""
+        rule = self.rules[key]
+        if not any(rule.cases.get(code, set()) & hidden for code in rule.codes):
+            return rule.codes
+        return self.candidate_codes(key, exclude_cases=hidden)
 
     def refitted(self, notes: list[tuple[str, str, set[str]]], label: str) -> DictionaryLinker:
         """A copy sharing the rules, with statistics fitted on other notes (out-of-fold features)."""

@@ -16,7 +16,7 @@ import math
 import pickle
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +79,6 @@ def extract_candidates(
     tabular: Tabular,
     priors: CodePriors,
     *,
-    exclude_cases: Collection[str] = (),
     max_codes_per_mention: int = 3,
 ) -> list[Candidate]:
     """One row per candidate code of the note, aggregated over its mentions."""
@@ -88,7 +87,7 @@ def extract_candidates(
     length = max(len(text), 1)
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
     for match in linker.find(text, shadowed=True):
-        scored = linker.scored_codes(match.key, exclude_cases=exclude_cases)[:max_codes_per_mention]
+        scored = linker.scored_codes(match.key)[:max_codes_per_mention]
         if not scored:
             continue
         assertion, _ = detector.classify(match.start, match.end)
