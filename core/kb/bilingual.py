@@ -220,15 +220,16 @@ def english_words(lexicon: WordLexicon, *, min_score: float = 0.4) -> dict[str, 
     """Spanish stem → English stems: the best co-occurring one, and the best cognate when it differs."""
     by_dice: dict[str, tuple[float, str]] = {}
     by_spelling: dict[str, tuple[float, str]] = {}
+    # Ties are broken by the English stem, so the lexicon does not depend on set iteration order (hash seed).
     for (es_stem, en_stem), together in lexicon.pairs.items():
         if together < MIN_COOCCURRENCE:
             continue
         dice = 2 * together / (lexicon.es_counts[es_stem] + lexicon.en_counts[en_stem])
-        if dice >= min_score and dice > by_dice.get(es_stem, (0.0, ""))[0]:
+        if dice >= min_score and (dice, en_stem) > by_dice.get(es_stem, (0.0, "")):
             by_dice[es_stem] = (dice, en_stem)
         if min(len(es_stem), len(en_stem)) >= 4 and es_stem[0] == en_stem[0]:
             spelling = SequenceMatcher(None, es_stem, en_stem).ratio()
-            if spelling >= 0.8 and spelling > by_spelling.get(es_stem, (0.0, ""))[0]:
+            if spelling >= 0.8 and (spelling, en_stem) > by_spelling.get(es_stem, (0.0, "")):
                 by_spelling[es_stem] = (spelling, en_stem)
     return {
         es_stem: tuple(dict.fromkeys(best[es_stem][1] for best in (by_dice, by_spelling) if es_stem in best))
