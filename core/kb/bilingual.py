@@ -7,6 +7,10 @@ prefixes), a word lexicon is learned from the aligned pairs (Dice co-occurrence,
 cognates such as "brucelosis"/"brucellosis"), and every Spanish evidence span is mapped to the shortest English
 window covering the translations of its words ("distensión abdominal" → "abdominal distension").
 
+The same lexicon, plus a spelling skeleton shared by cognates (``skeleton``), is the Spanish open-set path without
+an LLM: ``OpenSetTranslation`` maps the words of a Spanish note that no Spanish term matched to English stems, so the
+linker can reach English index and tabular terms (codes no Spanish annotation ever used).
+
 Only the splits asked for are read, so dev/test text never teaches the dictionary that is evaluated on them.
 """
 
