@@ -129,6 +129,11 @@ def extract_candidates(
     return list(rows.values())
 
 
+def unseen_in_training(row: Candidate) -> bool:
+    """The code was never assigned in the training notes (it reached the note through the open-set path)."""
+    return row.features["code_freq"] == 0
+
+
 def _matrix(rows: list[Candidate]) -> np.ndarray:
     return np.array([[r.features[name] for name in FEATURES] for r in rows], dtype=np.float32)
 
@@ -181,7 +186,7 @@ class RankerModel:
 
     def threshold_for(self, row: Candidate) -> float:
         """The code threshold of the row's group: seen in training, or open-set (never assigned there)."""
-        return self.open_set_threshold if row.features["code_freq"] == 0 else self.code_threshold
+        return self.open_set_threshold if unseen_in_training(row) else self.code_threshold
 
     def score(self, rows: list[Candidate]) -> np.ndarray:
         if not rows:

@@ -111,13 +111,19 @@ class WordLexicon:
         self.en_counts.update(en_stems)
         self.pairs.update((x, y) for x in es_stems for y in en_stems)
 
+    def dice(self, es_stem: str, en_stem: str) -> float:
+        """Dice co-occurrence over aligned pairs; 0 below ``MIN_COOCCURRENCE`` pairs."""
+        together = self.pairs.get((es_stem, en_stem), 0)
+        if together < MIN_COOCCURRENCE:
+            return 0.0
+        return 2 * together / (self.es_counts[es_stem] + self.en_counts[en_stem])
+
     def score(self, es_stem: str, en_stem: str) -> float:
         key = (es_stem, en_stem)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        together = self.pairs.get(key, 0)
-        dice = 2 * together / (self.es_counts[es_stem] + self.en_counts[en_stem]) if together >= MIN_COOCCURRENCE else 0
+        dice = self.dice(es_stem, en_stem)
         if es_stem == en_stem:
             cognate = 1.0
         elif min(len(es_stem), len(en_stem)) < 4:
@@ -225,10 +231,10 @@ def english_words(lexicon: WordLexicon, *, min_score: float = 0.4) -> dict[str, 
     by_dice: dict[str, tuple[float, str]] = {}
     by_spelling: dict[str, tuple[float, str]] = {}
     # Ties are broken by the English stem, so the lexicon does not depend on set iteration order (hash seed).
-    for (es_stem, en_stem), together in lexicon.pairs.items():
-        if together < MIN_COOCCURRENCE:
+    for es_stem, en_stem in lexicon.pairs:
+        dice = lexicon.dice(es_stem, en_stem)
+        if not dice:
             continue
-        dice = 2 * together / (lexicon.es_counts[es_stem] + lexicon.en_counts[en_stem])
         if dice >= min_score and (dice, en_stem) > by_dice.get(es_stem, (0.0, "")):
             by_dice[es_stem] = (dice, en_stem)
         if min(len(es_stem), len(en_stem)) >= 4 and es_stem[0] == en_stem[0]:

@@ -7,7 +7,7 @@ import time
 from core.kb.terms import TermEntry
 from core.knowledge import KnowledgeBase
 from core.pipeline.deterministic import NOT_CODED
-from core.ranker import RankerModel, extract_candidates
+from core.ranker import RankerModel, extract_candidates, unseen_in_training
 from core.schema import CodeSuggestion, StepTrace
 
 
@@ -30,7 +30,7 @@ def rank_codes(
     codes: list[CodeSuggestion] = []
     candidates: list[CodeSuggestion] = []
     for row, probability in sorted(zip(rows, probabilities, strict=True), key=lambda x: -x[1]):
-        unseen = row.features["code_freq"] == 0  # the ranker never saw this code: keep the open-set path
+        unseen = unseen_in_training(row)  # the ranker never saw this code: keep the open-set path
         if probability < model.candidate_threshold and not unseen:
             continue
         threshold = model.threshold_for(row)
