@@ -18,6 +18,7 @@ from core.cache import cached_pickle
 from core.kb import terms as term_sources
 from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.index import AlphabeticIndex, build_index
+from core.kb.neoplasm import DEFAULT_VOCABULARY, NEOPLASM_SOURCE, neoplasm_terms
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.linker import DictionaryLinker
 from core.resources import ResourceInfo, combined_key, file_fingerprint
@@ -26,7 +27,7 @@ from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "4"
+LINKER_VERSION = "5"
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
@@ -118,7 +119,7 @@ class KnowledgeBase:
 
     # -- dictionary linker ------------------------------------------------------------------------
     def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
-        entries: list[term_sources.TermEntry] = []
+        entries: list[term_sources.TermEntry] = neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY)
         if language == "en":
             entries.extend(term_sources.tabular_terms(self.tabular))
             entries.extend(term_sources.index_terms(self.index))
@@ -161,6 +162,7 @@ class KnowledgeBase:
                         parts.append(file_fingerprint(path) if path.is_file() else "-")
             user_file = self.settings.resolve(self.settings.cie10es_file)
             parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
+            parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
 
             def build() -> DictionaryLinker:
                 linker = DictionaryLinker(language, self._term_entries(language, splits))
@@ -178,6 +180,12 @@ class KnowledgeBase:
             linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", cache_key, build)
             linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
             self._describe_bilingual(linker, splits)
+            if linker.source_counts.get(NEOPLASM_SOURCE):
+                self._extra_infos[f"neoplasm-{language}"] = ResourceInfo(
+                    name=f"Neoplasm Table navigation ({language})", edition=DEFAULT_VOCABULARY.name,
+                    items=linker.source_counts[NEOPLASM_SOURCE],
+                    source="behaviour + site words mapped to the CMS Neoplasm Table's columns",
+                )
             if language == "es" and "cie-who-es" not in self._extra_infos:
                 self._term_entries(language, ())  # fill resource infos without rebuilding
             self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
@@ -336,10 +344,11 @@ def _source_version() -> str:
     """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
     import core.assertion
     import core.kb.bilingual
+    import core.kb.neoplasm
     import core.linker
     import core.textnorm
 
-    modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual)
+    modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual, core.kb.neoplasm)
     return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 

@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 
 from core.assertion import AssertionDetector
 from core.kb.bilingual import OpenSetTranslation, WordLexicon
+from core.kb.neoplasm import NEOPLASM_SOURCE
 from core.kb.terms import TRANSLATED_SOURCE, TermEntry
 from core.schema import Mention, Span
 from core.textnorm import Token, term_key, tokenize
 
 MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
-SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "tabular": 0.3,
-                "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
+SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "neoplasm-table": 0.35,
+                "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
 FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)
 MAX_FOREIGN_TOKENS = 4
 MAX_VARIANTS = 4
+MAX_PART_TOKENS = 3  # each half of a split term (behaviour words, site words)
+MAX_SPLIT_GAP = 5  # content words allowed between the halves
 _BARRIER = re.compile(r"[.;:\n()\[\]]")
 
 
@@ -79,6 +82,8 @@ class DictionaryLinker:
         self.source_counts: Counter[str] = Counter()
         self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
         self.translation: OpenSetTranslation | None = None
+        self.split_keys: set[tuple[str, ...]] = set()  # terms that may be written apart (Neoplasm Table terms)
+        self.split_words: set[str] = set()  # every word of those terms (filled on first use)
         for entry in entries:
             self.add(entry)
 
@@ -92,6 +97,8 @@ class DictionaryLinker:
         rule.codes.setdefault(entry.code, set()).add(entry.source)
         if entry.case_id:
             rule.cases.setdefault(entry.code, set()).add(entry.case_id)
+        if entry.source == NEOPLASM_SOURCE and len(key) > 1:
+            self.split_keys.add(key)
         self.source_counts[entry.source] += 1
 
     def add_translated(self, entries: Iterable[TermEntry], lexicon: WordLexicon) -> None:
@@ -175,9 +182,51 @@ class DictionaryLinker:
             elif shadowed and not gapped:
                 losers.append(RawMatch(content[i].start, content[j].end, key, shadowed=True))
         matches.extend(losers)
+        if self.split_keys:
+            matches.extend(self._split_matches(text, content, {m.key for m in matches}))
         if self.translation is not None:
             matches.extend(self._translated_matches(self.translation, text, content, taken))
         return sorted(matches, key=lambda m: m.start)
+
+    def _split_matches(self, text: str, content: list[Token], known: set[tuple[str, ...]]) -> list[RawMatch]:
+        """Terms written in two parts with a few words between, in one clause: "carcinoma de células escamosas
+        que afectaba al borde lingual" is a (behaviour, site) pair of the Neoplasm Table. They may overlap other
+        matches (the behaviour word alone is often a term too); the ranker weighs them."""
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        n = len(content)
+        if not self.split_words:
+            self.split_words = {stem for key in self.split_keys for stem in key}
+        useful = [t.stem in self.split_words for t in content]  # a part is made of words some split term has
+
+        def apart(a: int, b: int) -> bool:  # sentence punctuation between content words a and b
+            return bool(_BARRIER.search(text, content[a].end, content[b].start))
+
+        for i in range(n):
+            for j in range(i, min(n, i + MAX_PART_TOKENS)):
+                if not useful[j] or (j > i and apart(j - 1, j)):
+                    break
+                if j + 1 >= n or apart(j, j + 1):
+                    continue
+                first = [t.stem for t in content[i : j + 1]]
+                for k in range(j + 2, min(n, j + 2 + MAX_SPLIT_GAP)):
+                    if apart(k - 1, k):
+                        break
+                    for m in range(k, min(n, k + MAX_PART_TOKENS)):
+                        if not useful[m] or (m > k and apart(m - 1, m)):
+                            break
+                        key = tuple(sorted(first + [t.stem for t in content[k : m + 1]]))
+                        if key in self.split_keys and key not in known:
+                            found.append((i, m, key))
+        # The most words first; each word serves one split term.
+        found.sort(key=lambda f: (-len(f[2]), f[1] - f[0], f[0]))
+        used: set[int] = set()
+        matches = []
+        for i, m, key in found:
+            words = {i, m}
+            if used.isdisjoint(words):
+                used.update(words)
+                matches.append(RawMatch(content[i].start, content[m].end, key, gapped=True))
+        return matches
 
     def _translated_matches(
         self, translation: OpenSetTranslation, text: str, content: list[Token], taken: set[int]

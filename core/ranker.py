@@ -27,8 +27,8 @@ from core.kb.tabular import Tabular
 from core.linker import DictionaryLinker
 from core.schema import Span
 
-RANKER_VERSION = "4"
-SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated")
+RANKER_VERSION = "5"
+SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
