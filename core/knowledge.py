@@ -119,7 +119,7 @@ class KnowledgeBase:
 
     # -- dictionary linker ------------------------------------------------------------------------
     def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
-        entries: list[term_sources.TermEntry] = neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY)
+        entries: list[term_sources.TermEntry] = []
         if language == "en":
             entries.extend(term_sources.tabular_terms(self.tabular))
             entries.extend(term_sources.index_terms(self.index))
@@ -166,6 +166,8 @@ class KnowledgeBase:
 
             def build() -> DictionaryLinker:
                 linker = DictionaryLinker(language, self._term_entries(language, splits))
+                for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
+                    linker.add(entry)
                 if language == "es" and root is not None and splits:
                     lexicon, _ = learn_lexicon(root, splits)
                     linker.add_translated(
@@ -213,7 +215,7 @@ class KnowledgeBase:
 
     def ranker(self, language: str, splits: tuple[str, ...] | None = None, *, train_if_missing: bool = True):  # noqa: ANN201
         """The ranker trained on ``splits`` (loaded from the cache dir, or trained now); None without coded notes."""
-        from core.ranker import RankerModel, notes_fingerprint, train_ranker
+        from core.ranker import RankerModel, feature_code_version, notes_fingerprint, train_ranker
 
         splits = self.default_splits() if splits is None else tuple(splits)
         memo_key = (language, splits)
@@ -234,8 +236,9 @@ class KnowledgeBase:
                 if model is not None and (
                     model.base_fingerprint != notes_fingerprint(notes)
                     or model.linker_key != self.linker(language, splits).cache_key
+                    or model.code_version != feature_code_version()
                 ):
-                    model = None  # the coded notes or the candidate generator changed: retrain
+                    model = None  # the coded notes, the candidate generator or the feature code changed: retrain
             if model is None and train_if_missing:
                 model = train_ranker(notes, self.linker(language, splits), self.tabular, label="codiesp:" + "+".join(splits))
                 model.save(path)

@@ -83,7 +83,7 @@ class DictionaryLinker:
         self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
         self.translation: OpenSetTranslation | None = None
         self.split_keys: set[tuple[str, ...]] = set()  # terms that may be written apart (Neoplasm Table terms)
-        self.split_words: set[str] = set()  # every word of those terms (filled on first use)
+        self.split_words: set[str] = set()  # every word of those terms
         for entry in entries:
             self.add(entry)
 
@@ -99,6 +99,7 @@ class DictionaryLinker:
             rule.cases.setdefault(entry.code, set()).add(entry.case_id)
         if entry.source == NEOPLASM_SOURCE and len(key) > 1:
             self.split_keys.add(key)
+            self.split_words.update(key)
         self.source_counts[entry.source] += 1
 
     def add_translated(self, entries: Iterable[TermEntry], lexicon: WordLexicon) -> None:
@@ -194,8 +195,6 @@ class DictionaryLinker:
         matches (the behaviour word alone is often a term too); the ranker weighs them."""
         found: list[tuple[int, int, tuple[str, ...]]] = []
         n = len(content)
-        if not self.split_words:
-            self.split_words = {stem for key in self.split_keys for stem in key}
         useful = [t.stem in self.split_words for t in content]  # a part is made of words some split term has
 
         def apart(a: int, b: int) -> bool:  # sentence punctuation between content words a and b

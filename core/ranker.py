@@ -23,16 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from core.assertion import AssertionDetector
+from core.cache import gc_paused
 from core.kb.tabular import Tabular
+from core.laterality import side_near, sided_code
 from core.linker import DictionaryLinker
 from core.schema import Span
 
-RANKER_VERSION = "5"
-SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm")
+RANKER_VERSION = "6"
+SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
-    "key_len", "span_len", "present", "negated_all", "possible", "historical", "family", "shadowed_only",
+    "key_len", "span_len", "present", "negated_all", "possible", "historical", "family", "shadowed_only", "side_named",
     "code_freq", "category_freq", "billable", "first_pos", "code_len",
 )
 Note = tuple[str, str, set[str]]  # case id, text, gold codes
@@ -86,13 +88,24 @@ def extract_candidates(
     rows: dict[str, Candidate] = {}
     length = max(len(text), 1)
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
+    sided: dict[tuple[str, str], str] = {}
     for match in linker.find(text, shadowed=True):
         scored = linker.scored_codes(match.key)[:max_codes_per_mention]
         if not scored:
             continue
         assertion, _ = detector.classify(match.start, match.end)
         docs = linker.key_counts(match.key)
-        for rank, (code, score, provenance) in enumerate(scored):
+        side = side_near(text, match.start, match.end, detector.sentences.clause_bounds(match.start, match.end),
+                         linker.language)
+        candidates = [(code, score, provenance, rank) for rank, (code, score, provenance) in enumerate(scored)]
+        if side:  # the side named next to the mention picks the sided sibling of each code ("OD" → ...1)
+            for code, score, _, rank in list(candidates):
+                if (code, side) not in sided:
+                    sided[(code, side)] = sided_code(code, side, tabular)
+                other = sided[(code, side)]
+                if other and other != code and all(other != c[0] for c in candidates):
+                    candidates.append((other, score, "sided", rank))
+        for code, score, provenance, rank in candidates:
             row = rows.get(code)
             if row is None:
                 code_count = priors.code_counts.get(code, 0)
@@ -119,6 +132,7 @@ def extract_candidates(
             f["possible"] = max(f["possible"], float(assertion == "possible"))
             f["historical"] = max(f["historical"], float(assertion == "historical"))
             f["family"] = max(f["family"], float(assertion == "family"))
+            f["side_named"] = max(f["side_named"], float(bool(side)))
             shadowed[code] = shadowed.get(code, True) and match.shadowed
             row.evidence.append(Span(start=match.start, end=match.end, text=text[match.start : match.end]))
             row.terms.append(" ".join(match.key))
@@ -179,6 +193,7 @@ class RankerModel:
     metrics: dict[str, float]
     version: str = RANKER_VERSION
     linker_key: str = ""  # cache key of the dictionary linker whose candidates it was trained on
+    code_version: str = ""  # feature_code_version() of the code that computed its features
 
     @property
     def name(self) -> str:
@@ -202,7 +217,7 @@ class RankerModel:
 
     @staticmethod
     def load(path: Path) -> RankerModel:
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, gc_paused():
             model = pickle.load(handle)
         if not isinstance(model, RankerModel) or model.version != RANKER_VERSION:
             raise ValueError(f"{path} is not a ranker model of version {RANKER_VERSION}")
@@ -213,6 +228,14 @@ class RankerModel:
                 "fingerprint": self.fingerprint, "code_threshold": self.code_threshold,
                 "open_set_threshold": self.open_set_threshold,
                 "candidate_threshold": self.candidate_threshold, "metrics": self.metrics, "features": list(FEATURES)}
+
+
+def feature_code_version() -> str:
+    """Hash of the code that computes the features: a model trained by other code is stale, whatever its version."""
+    import core.laterality
+
+    sources = (Path(__file__), Path(core.laterality.__file__))
+    return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
 
 def notes_fingerprint(notes: list[Note]) -> str:
@@ -287,6 +310,7 @@ def train_ranker(
         base_fingerprint=notes_fingerprint(notes),
         trained_on=[label] + (["decision-store"] if extra_notes else []),
         linker_key=getattr(linker, "cache_key", ""),
+        code_version=feature_code_version(),
         metrics={"out_of_fold_micro_f1": round(oof_f1, 4), "rows": len(y), "positives": int(y.sum()),
                  "notes": len(all_notes), "train_s": round(time.perf_counter() - started, 2)},
     )

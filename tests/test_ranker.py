@@ -8,7 +8,7 @@ import pytest
 from core.feedback import notes_from_store
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
-from core.ranker import RankerModel, _best_thresholds, extract_candidates, train_ranker
+from core.ranker import RankerModel, _best_thresholds, extract_candidates, feature_code_version, train_ranker
 from core.schema import CodeSuggestion, CodingResult, Span
 from core.store import DecisionStore
 
@@ -55,6 +55,7 @@ def test_model_file_round_trips(toy_model, tabular, tmp_path: Path):
     rows = extract_candidates("tos", linker, tabular, model.priors)
     assert list(loaded.score(rows)) == list(model.score(rows))
     assert loaded.describe()["fingerprint"] == model.fingerprint
+    assert loaded.code_version == feature_code_version() != ""  # the knowledge base retrains on a mismatch
     assert (tmp_path / "ranker.json").is_file()
     (tmp_path / "junk.pkl").write_bytes(b"not a model")
     with pytest.raises(Exception):  # noqa: B017 - any unpickling error is fine, it must not load

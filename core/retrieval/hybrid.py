@@ -19,6 +19,7 @@ from langchain_community.retrievers import BM25Retriever
 from langchain_community.vectorstores import FAISS
 from langchain_core.documents import Document
 
+from core.cache import gc_paused
 from core.retrieval.embeddings import EmbeddingUnavailable, get_embeddings
 from core.textnorm import tokenize
 
@@ -79,7 +80,7 @@ def _embed_with_cache(embeddings, texts: list[str], cache_dir: Path, model: str)
     known: dict[str, list[float]] = {}
     if path.is_file():
         try:
-            with path.open("rb") as handle:
+            with path.open("rb") as handle, gc_paused():
                 known = pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError) as exc:
             log.warning("vector cache %s unreadable (%s); recomputing", path, exc)
@@ -111,7 +112,7 @@ class HybridRetriever:
         started = time.perf_counter()
         notices: list[str] = []
         if (folder / "bm25.pkl").is_file():
-            with (folder / "bm25.pkl").open("rb") as handle:
+            with (folder / "bm25.pkl").open("rb") as handle, gc_paused():
                 bm25 = pickle.load(handle)
             faiss = None
             if embedding_model and (folder / "faiss" / "index.faiss").is_file():

@@ -1,0 +1,79 @@
+"""Laterality: the side a mention names ("ojo izquierdo", "OD", "bilateral") and the sided code it leads to.
+
+Terms rarely carry the side ("pterigión" → H11.00-, unspecified eye), yet ICD-10-CM codes it in the last
+character (H11.001 right eye, H11.002 left, H11.003 bilateral). Coders read the side from the sentence; this
+module does the same: a side word in the mention's clause, close to it, picks the sibling code whose description
+names that side and otherwise reads most like the term's code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.kb.tabular import Tabular
+
+Side = str  # "right" | "left" | "bilateral" | ""
+WINDOW_CHARS = 50
+_SIDE_WORDS: dict[str, dict[Side, str]] = {
+    "es": {
+        "right": r"derech[oa]s?|OD",
+        "left": r"izquierd[oa]s?|OI",
+        "bilateral": r"bilateral(?:es)?|ambos ojos|ambos lados|los dos ojos|ambas mamas|ambos o[ií]dos|AO",
+    },
+    "en": {
+        "right": r"right|OD",
+        "left": r"left|OS",
+        "bilateral": r"bilateral(?:ly)?|both eyes|both sides|both ears|OU",
+    },
+}
+_PATTERNS = {
+    lang: [(side, re.compile(r"(?<!\w)(?:" + words + r")(?!\w)", re.IGNORECASE)) for side, words in sides.items()]
+    for lang, sides in _SIDE_WORDS.items()
+}
+_ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO"}  # count only in capitals ("os" is a word)
+_WORD = re.compile(r"[a-z]+")
+
+
+def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language: str) -> Side:
+    """The side word closest to the mention at [start, end) within its clause ``bounds`` and a short window.
+
+    Closest, not "first after" for Spanish and "last before" for English: on CodiEsp dev that ordering rule gave a
+    lower MAP in both languages (es 0.624 → 0.621, en 0.542 → 0.541)."""
+    left = max(bounds[0], start - WINDOW_CHARS)
+    right = min(bounds[1], end + WINDOW_CHARS)
+    best: tuple[int, Side] | None = None
+    for side, pattern in _PATTERNS.get(language, _PATTERNS["en"]):
+        for match in pattern.finditer(text, left, right):
+            word = match.group()
+            if word.upper() in _ABBREVIATIONS and word != word.upper():
+                continue  # "od", "os" in lower case are not eye abbreviations
+            distance = start - match.end() if match.end() <= start else max(0, match.start() - end)
+            if best is None or distance < best[0]:
+                best = (distance, side)
+    return best[1] if best else ""
+
+
+def _words(description: str) -> set[str]:
+    return set(_WORD.findall(description.lower())) - {"unspecified", "right", "left", "bilateral", "eye", "side"}
+
+
+def sided_code(code: str, side: Side, tabular: Tabular) -> str:
+    """The billable code next to ``code`` (its own descendants, else its parent's) that names ``side`` and shares
+    the most words with ``code``'s description; "" when the family has no such code."""
+    item = tabular.get(code)
+    if item is None or not side:
+        return ""
+    family = tabular.billable_descendants(code) if not item.billable else []
+    if not family and item.parent:
+        family = tabular.billable_descendants(item.parent)
+    reference = _words(item.description)
+    best: tuple[int, int, str] | None = None
+    for option in family:
+        words = _WORD.findall(tabular.description(option).lower())
+        named = [w for w in words if w in ("right", "left", "bilateral")]
+        if not named or named[0] != side:
+            continue  # "visual loss, right eye, normal vision left eye" is a right-eye code
+        rank = (len(reference & set(words)), -len(set(named)), option)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else ""
