@@ -179,7 +179,10 @@ class KnowledgeBase:
                 return linker
 
             cache_key = combined_key(*parts)
-            linker = cached_pickle(self.settings.cache_dir, f"linker-{language}", cache_key, build)
+            # One file per (language, splits): evaluation (train only) and the app (train+dev) each keep theirs
+            # instead of replacing each other's (a 40 s rebuild every time one follows the other).
+            name = f"linker-{language}-{'+'.join(splits) or 'none'}"
+            linker = cached_pickle(self.settings.cache_dir, name, cache_key, build)
             linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
             self._describe_bilingual(linker, splits)
             if linker.source_counts.get(NEOPLASM_SOURCE):
