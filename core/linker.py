@@ -33,6 +33,11 @@ MAX_SPLIT_GAP = 5  # content words allowed between the halves
 _BARRIER = re.compile(r"[.;:\n()\[\]]")
 
 
+def _apart(text: str, first: Token, second: Token) -> bool:
+    """Sentence punctuation between two words: no term is matched across it."""
+    return bool(_BARRIER.search(text, first.end, second.start))
+
+
 def source_prior(source: str) -> float:
     return SOURCE_PRIOR.get(source.split("-")[0] if source.startswith("codiesp") else source, 0.3)
 
@@ -158,7 +163,7 @@ class DictionaryLinker:
         for i in range(len(content)):
             stems: list[str] = []
             for j in range(i, min(len(content), i + MAX_KEY_TOKENS)):
-                if j > i and _BARRIER.search(text, content[j - 1].end, content[j].start):
+                if j > i and _apart(text, content[j - 1], content[j]):
                     break
                 stems.append(content[j].stem)
                 key = tuple(sorted(stems))
@@ -197,8 +202,8 @@ class DictionaryLinker:
         n = len(content)
         useful = [t.stem in self.split_words for t in content]  # a part is made of words some split term has
 
-        def apart(a: int, b: int) -> bool:  # sentence punctuation between content words a and b
-            return bool(_BARRIER.search(text, content[a].end, content[b].start))
+        def apart(a: int, b: int) -> bool:
+            return _apart(text, content[a], content[b])
 
         for i in range(n):
             for j in range(i, min(n, i + MAX_PART_TOKENS)):
@@ -216,7 +221,7 @@ class DictionaryLinker:
                         key = tuple(sorted(first + [t.stem for t in content[k : m + 1]]))
                         if key in self.split_keys and key not in known:
                             found.append((i, m, key))
-        # The most words first; each word serves one split term.
+        # The most words first; a word that starts or ends one split term starts or ends no other.
         found.sort(key=lambda f: (-len(f[2]), f[1] - f[0], f[0]))
         used: set[int] = set()
         matches = []
@@ -236,7 +241,7 @@ class DictionaryLinker:
         for i in range(len(content)):
             variants: list[tuple[str, ...]] = [()]
             for j in range(i, min(len(content), i + MAX_FOREIGN_TOKENS)):
-                if not english[j] or (j > i and _BARRIER.search(text, content[j - 1].end, content[j].start)):
+                if not english[j] or (j > i and _apart(text, content[j - 1], content[j])):
                     break
                 variants = [(*v, word) for v in variants for word in english[j]][:MAX_VARIANTS]
                 for variant in variants:

@@ -25,6 +25,11 @@ SEARCH_SOURCE_ORDER = {"cms-index": 0, "neoplasm": 1, "drug": 1, "external-cause
 CODE_LIKE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?-?$")
 
 
+def printed_code_target(code: str) -> str:
+    """A code as the index prints it, dash removed and dotted (``'C50.91-'`` → ``'C50.91'``); "" for "-" or text."""
+    return normalize_code(code) if code and CODE_LIKE.match(code) else ""
+
+
 @dataclass(slots=True)
 class IndexTerm:
     id: int
@@ -44,8 +49,7 @@ class IndexTerm:
 
     @property
     def target_code(self) -> str:
-        """The code with any trailing dash removed and dotted (``'C50.91-'`` → ``'C50.91'``)."""
-        return normalize_code(self.code) if self.code and CODE_LIKE.match(self.code) else ""
+        return printed_code_target(self.code)
 
     @property
     def needs_completion(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.kb.index import AlphabeticIndex, IndexTerm
+from core.kb.index import AlphabeticIndex, printed_code_target
 from core.kb.tabular import Tabular
 from core.kb.terms import TermEntry
 
@@ -90,7 +90,7 @@ def find_row(rows: dict[tuple[str, ...], dict[str, str]], key: tuple[str, ...]) 
 
 def complete_code(code: str, tabular: Tabular, side: str = "") -> str:
     """The billable code a coder would pick below a table code: the named side, else the "unspecified" child."""
-    target = IndexTerm(id=0, path=(), code=code).target_code
+    target = printed_code_target(code)
     if not target or not tabular.exists(target):
         return ""
     options = tabular.billable_descendants(target)
@@ -115,7 +115,7 @@ def _english_sites(rows: dict[tuple[str, ...], dict[str, str]]) -> Iterator[tupl
     for key in rows:
         if len(key) != 1:
             continue
-        for word in _alternatives(key[0]):
+        for word in sorted(_alternatives(key[0])):  # sorted: the same terms in the same order in every process
             if len(word) >= 3:
                 yield word, key
 
