@@ -120,8 +120,10 @@ def extract_candidates(
             f["score_sum"] += score
             f["n_mentions"] += 1
             f["rank_min"] = min(f["rank_min"], float(rank))
-            if match.key not in {tuple(t) for t in row.terms}:
-                f["n_keys"] += 1
+            # Counts mentions, as it always has: the distinct-term test it replaces compared a key with a term
+            # string's characters and never matched, while costing O(mentions²) per code. A true distinct-term
+            # count changes the model and is left for a measured change.
+            f["n_keys"] += 1
             f["key_docs"] = max(f["key_docs"], math.log1p(max(docs, 0)))
             f["n_alternatives"] = max(f["n_alternatives"], float(len(scored)))
             for flag in _source_flags(provenance):
