@@ -166,12 +166,18 @@ class KnowledgeBase:
 
             def build() -> DictionaryLinker:
                 linker = DictionaryLinker(language, self._term_entries(language, splits))
+                # Neoplasm Table and see-reference terms feed the linker only (the retrieval corpus stays as is).
                 for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
                     linker.add(entry)
+                see_terms = list(term_sources.see_reference_terms(self.index))
+                if language == "en":
+                    for entry in see_terms:
+                        linker.add(entry)
                 if language == "es" and root is not None and splits:
                     lexicon, _ = learn_lexicon(root, splits)
                     linker.add_translated(
-                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index)], lexicon
+                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index), *see_terms],
+                        lexicon,
                     )
                 notes = self.coded_notes(splits, language)
                 if notes:
@@ -350,11 +356,14 @@ def _source_version() -> str:
     """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
     import core.assertion
     import core.kb.bilingual
+    import core.kb.index
     import core.kb.neoplasm
+    import core.kb.terms
     import core.linker
     import core.textnorm
 
-    modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual, core.kb.neoplasm)
+    modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual, core.kb.neoplasm, core.kb.terms,
+               core.kb.index)
     return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 

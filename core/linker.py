@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from core.assertion import AssertionDetector
 from core.kb.bilingual import OpenSetTranslation, WordLexicon
 from core.kb.neoplasm import NEOPLASM_SOURCE
-from core.kb.terms import TRANSLATED_SOURCE, TermEntry
+from core.kb.terms import SEE_SOURCE, TRANSLATED_SOURCE, TermEntry
 from core.schema import Mention, Span
 from core.textnorm import Token, term_key, tokenize
 
 MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
-SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "neoplasm-table": 0.35,
+SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, SEE_SOURCE: 0.3, "neoplasm-table": 0.35,
                 "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
 FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)
 MAX_FOREIGN_TOKENS = 4
@@ -93,7 +93,7 @@ class DictionaryLinker:
             self.add(entry)
 
     def add(self, entry: TermEntry) -> None:
-        key = term_key(entry.text, self.language, drop_fillers=entry.source in ("tabular", "index"))
+        key = term_key(entry.text, self.language, drop_fillers=entry.source in ("tabular", "index", SEE_SOURCE))
         if not key or len(key) > MAX_KEY_TOKENS or (len(key) == 1 and len(key[0]) < 3):
             return
         rule = self.rules.get(key)
@@ -180,18 +180,29 @@ class DictionaryLinker:
         found.sort(key=lambda m: (-(m[1] - m[0]) + 0.5 * m[3], m[0]))
         taken: set[int] = set()
         matches: list[RawMatch] = []
+        ranges: list[tuple[int, int]] = []  # content-token range of each match
         losers: list[RawMatch] = []
         for i, j, key, gapped in found:
             if taken.isdisjoint(range(i, j + 1)):
                 taken.update(range(i, j + 1))
                 matches.append(RawMatch(content[i].start, content[j].end, key, gapped))
+                ranges.append((i, j))
             elif shadowed and not gapped:
                 losers.append(RawMatch(content[i].start, content[j].end, key, shadowed=True))
+        translated: list[RawMatch] = []
+        if self.translation is not None:
+            # Only the ranker (``shadowed``) weighs an English term against the shorter Spanish ones it contains;
+            # otherwise the terms coders used keep their words.
+            translated, beaten = self._translated_matches(self.translation, text, content, ranges,
+                                                          contain=shadowed)
+            for number in sorted(beaten, reverse=True):  # a longer English term won these words
+                loser = matches.pop(number)
+                if shadowed:
+                    losers.append(RawMatch(loser.start, loser.end, loser.key, loser.gapped, shadowed=True))
         matches.extend(losers)
         if self.split_keys:
             matches.extend(self._split_matches(text, content, {m.key for m in matches}))
-        if self.translation is not None:
-            matches.extend(self._translated_matches(self.translation, text, content, taken))
+        matches.extend(translated)
         return sorted(matches, key=lambda m: m.start)
 
     def _split_matches(self, text: str, content: list[Token], known: set[tuple[str, ...]]) -> list[RawMatch]:
@@ -233,10 +244,16 @@ class DictionaryLinker:
         return matches
 
     def _translated_matches(
-        self, translation: OpenSetTranslation, text: str, content: list[Token], taken: set[int]
-    ) -> list[RawMatch]:
-        """Matches of English terms on the words no other rule took, longest first."""
-        english = [() if i in taken else translation.english(t.stem) for i, t in enumerate(content)]
+        self, translation: OpenSetTranslation, text: str, content: list[Token], ranges: list[tuple[int, int]],
+        *, contain: bool = True,
+    ) -> tuple[list[RawMatch], set[int]]:
+        """Matches of English terms, longest first, and the numbers of the (Spanish) matches they beat.
+
+        An English term takes words no other rule took, or (``contain``) words of shorter matches it contains
+        entirely ("absceso pulmonar" is "abscess, lung", not the skin abscess of "absceso" alone).
+        """
+        owner = {token: number for number, (i, j) in enumerate(ranges) for token in range(i, j + 1)}
+        english = [translation.english(t.stem) for t in content]
         found: list[tuple[int, int, tuple[str, ...]]] = []
         for i in range(len(content)):
             variants: list[tuple[str, ...]] = [()]
@@ -250,12 +267,22 @@ class DictionaryLinker:
                         found.append((i, j, key))
                         break
         found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
-        matches = []
+        used: set[int] = set()
+        matches: list[RawMatch] = []
+        beaten: set[int] = set()
         for i, j, key in found:
-            if taken.isdisjoint(range(i, j + 1)):
-                taken.update(range(i, j + 1))
-                matches.append(RawMatch(content[i].start, content[j].end, key))
-        return matches
+            if not used.isdisjoint(range(i, j + 1)):
+                continue
+            overlapped = {owner[t] for t in range(i, j + 1) if t in owner}
+            if overlapped and not contain:
+                continue
+            if any(not (i <= ranges[n][0] and ranges[n][1] <= j and ranges[n][1] - ranges[n][0] < j - i)
+                   for n in overlapped):
+                continue
+            used.update(range(i, j + 1))
+            beaten |= overlapped
+            matches.append(RawMatch(content[i].start, content[j].end, key))
+        return matches, beaten
 
     # -- scoring ----------------------------------------------------------------------------------
     def candidate_codes(self, key: tuple[str, ...], exclude_cases: Collection[str] = ()) -> dict[str, set[str]]:

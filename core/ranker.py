@@ -87,6 +87,9 @@ def extract_candidates(
     detector = AssertionDetector(text, linker.language)
     rows: dict[str, Candidate] = {}
     length = max(len(text), 1)
+    # Counts per 100 training notes: the out-of-fold models (tuned on 4/5 of the notes) and the final one read
+    # the same scale.
+    per_note = 100.0 / max(priors.n_notes, 1)
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
     sided: dict[tuple[str, str], str] = {}
     for match in linker.find(text, shadowed=True):
@@ -112,7 +115,8 @@ def extract_candidates(
                 category_count = priors.category_counts.get(code[:3], 0)
                 row = rows[code] = Candidate(code, {name: 0.0 for name in FEATURES}, [], [], [])
                 f = row.features
-                f.update(code_freq=math.log1p(max(code_count, 0)), category_freq=math.log1p(max(category_count, 0)),
+                f.update(code_freq=math.log1p(per_note * max(code_count, 0)),
+                         category_freq=math.log1p(per_note * max(category_count, 0)),
                          billable=float(tabular.is_billable(code)), first_pos=match.start / length,
                          code_len=float(len(code.replace(".", ""))), rank_min=float(rank))
             f = row.features
@@ -124,7 +128,7 @@ def extract_candidates(
             # string's characters and never matched, while costing O(mentions²) per code. A true distinct-term
             # count changes the model and is left for a measured change.
             f["n_keys"] += 1
-            f["key_docs"] = max(f["key_docs"], math.log1p(max(docs, 0)))
+            f["key_docs"] = max(f["key_docs"], math.log1p(per_note * max(docs, 0)))
             f["n_alternatives"] = max(f["n_alternatives"], float(len(scored)))
             for flag in _source_flags(provenance):
                 f[f"src_{flag}"] = 1.0
@@ -292,15 +296,25 @@ def train_ranker(
                                               l2_regularization=1.0, random_state=seed)
 
     out_of_fold = np.zeros(len(y))
+    fold_models: list[HistGradientBoostingClassifier] = []
     if len(set(y)) > 1 and len(all_notes) >= 2:
         for train_idx, test_idx in GroupKFold(n_splits=n_folds).split(x, y, g):
             if len(set(y[train_idx])) < 2:
                 continue
             fold_model = make_model().fit(x[train_idx], y[train_idx])
             out_of_fold[test_idx] = fold_model.predict_proba(x[test_idx])[:, 1]
+            fold_models.append(fold_model)
     unseen = x[:, FEATURES.index("code_freq")] == 0
     threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold)
-    model = make_model().fit(x, y) if len(set(y)) > 1 else _ConstantModel(float(y.mean()) if len(y) else 0.0)
+    # The fold models, averaged, are the model: its scores are on the scale the thresholds were tuned on
+    # (a model refitted on every note is more confident than the out-of-fold ones it was tuned with).
+    model: object
+    if len(fold_models) == n_folds:
+        model = _AveragedModel(fold_models)
+    elif len(set(y)) > 1:
+        model = make_model().fit(x, y)
+    else:
+        model = _ConstantModel(float(y.mean()) if len(y) else 0.0)
     return RankerModel(
         language=linker.language,
         model=model,
@@ -316,6 +330,14 @@ def train_ranker(
         metrics={"out_of_fold_micro_f1": round(oof_f1, 4), "rows": len(y), "positives": int(y.sum()),
                  "notes": len(all_notes), "train_s": round(time.perf_counter() - started, 2)},
     )
+
+
+@dataclass
+class _AveragedModel:
+    models: list[object]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([m.predict_proba(x) for m in self.models], axis=0)
 
 
 @dataclass

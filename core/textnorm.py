@@ -34,6 +34,19 @@ DESCRIPTION_FILLERS = {
 }
 
 
+# Relational adjectives and the organ nouns they stand for share one stem, so "pulmonary abscess" meets the index's
+# "Abscess, lung" and "absceso pulmonar" the WHO's "absceso del pulmón". Keyed by the output of ``stem``; only
+# unambiguous pairs ("cervical" is neck or cervix, "spinal" is spine or spinal cord: left out).
+ORGAN_STEMS = {
+    "en": {"pulmonary": "lung", "renal": "kidney", "hepatic": "liver", "cardiac": "heart", "gastric": "stomach",
+           "cerebral": "brain", "dental": "tooth", "teeth": "tooth", "intestinal": "intestin", "venou": "vein",
+           "arterial": "artery", "arteri": "artery", "ocular": "eye", "eyes": "eye", "cutaneou": "skin", "osseou": "bone"},
+    "es": {"pulmonar": "pulmon", "renal": "rinon", "hepatic": "higad", "cardiac": "corazon", "gastric": "estomag",
+           "cerebral": "cerebr", "dental": "dient", "intestinal": "intestin", "venos": "vena", "arterial": "arteri",
+           "ocular": "ojo", "cutane": "piel"},
+}
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -69,10 +82,13 @@ class Token:
 
 def tokenize(text: str, language: str) -> list[Token]:
     stops = STOPWORDS.get(language, STOPWORDS["en"])
+    organs = ORGAN_STEMS.get(language, {})
     tokens: list[Token] = []
     for match in TOKEN_RE.finditer(text):
         norm = strip_accents(match.group().lower())
-        tokens.append(Token(match.group(), match.start(), match.end(), norm, stem(norm), norm in stops))
+        stemmed = stem(norm)
+        tokens.append(Token(match.group(), match.start(), match.end(), norm, organs.get(stemmed, stemmed),
+                            norm in stops))
     return tokens
 
 

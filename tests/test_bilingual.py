@@ -106,3 +106,21 @@ def test_spanish_linker_reaches_english_index_terms_only_where_no_spanish_term_m
     assert TRANSLATED_SOURCE in mentions["insuficiencia cardiaca derecha"].source
     assert mentions["insuficiencia renal"].codes[0] == "N19"  # the Spanish term wins over the translated one
     assert mentions["esclerodactilia"].codes == ["L94.3"]  # a cognate never seen in the aligned texts
+
+
+def test_a_longer_english_term_beats_the_shorter_spanish_one_it_contains_for_the_ranker_only() -> None:
+    from core.kb.terms import TermEntry
+    from core.linker import FOREIGN, DictionaryLinker
+
+    lexicon = WordLexicon()
+    for _ in range(3):
+        lexicon.add(_stems("absceso pulmonar", "es"), _stems("lung abscess", "en"))
+    linker = DictionaryLinker("es", [TermEntry("absceso", "L02.91", "codiesp-train", "C1")])
+    linker.add_translated([TermEntry("Abscess, lung", "J85.2", "index")], lexicon)
+    text = "Absceso pulmonar derecho."
+    ranked = linker.find(text, shadowed=True)
+    winner = next(m for m in ranked if not m.shadowed)
+    assert winner.key[0] == FOREIGN and text[winner.start : winner.end] == "Absceso pulmonar"
+    assert [text[m.start : m.end] for m in ranked if m.shadowed] == ["Absceso"]  # kept for the ranker to weigh
+    plain = linker.find(text)  # the deterministic path keeps the term coders used
+    assert [(text[m.start : m.end], m.key) for m in plain] == [("Absceso", ("absces",))]

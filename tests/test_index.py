@@ -24,6 +24,29 @@ def test_see_and_see_also_are_kept_and_resolved(kb):
     assert kb.index.resolve(cardiac.see_also).code == "I50.810"
 
 
+def test_see_references_lend_the_code_only_when_found_in_full(tmp_path: Path, tabular):
+    from core.kb.terms import SEE_SOURCE, see_reference_terms
+
+    csv_path = tmp_path / "index.csv"
+    csv_path.write_text(
+        CSV_HEADER
+        + '1,O,0,"Obstruction, obstructed",,,,\n'
+        + "2,O,1,intestine,,,,K56.609\n"
+        + '3,O,1,ileum,"Obstruction, intestine",,,\n'
+        + "4,O,0,Occlusion,,,,\n"
+        + '5,O,1,ileum,"Obstruction, ileum",,,\n'
+        + '6,O,1,wrist,"Obstruction, by site",,,\n'
+    )
+    index = build_index([("cms-index-csv", csv_path)], tabular, include_tabular=False)
+    found = {" ".join(term.path): code for term, code in index.see_reference_codes()}
+    assert found == {"Obstruction, obstructed ileum": "K56.609", "Occlusion ileum": "K56.609"}  # a chain of two
+    assert index.resolve("Obstruction, by site").path == ("Obstruction, obstructed",)  # shown to a coder
+    assert index.resolve("Obstruction, by site", exact=True) is None  # never lends the main term's code
+    entries = list(see_reference_terms(index))
+    assert {(e.text, e.code, e.source) for e in entries} == {
+        ("Obstruction ileum", "K56.609", SEE_SOURCE), ("Occlusion ileum", "K56.609", SEE_SOURCE)}
+
+
 def test_tree_rebuilt_from_levels_and_notes_skipped(tmp_path: Path, tabular):
     csv_path = tmp_path / "index.csv"
     csv_path.write_text(

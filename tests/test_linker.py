@@ -22,6 +22,14 @@ def test_term_keys_are_accent_case_and_order_insensitive():
     assert term_key("edemas", "es") == term_key("edema", "es")
 
 
+def test_organ_adjectives_meet_their_nouns():
+    assert term_key("pulmonary abscess", "en") == term_key("Abscess, lung", "en")
+    assert term_key("renal transplant", "en") == term_key("kidney transplant", "en")
+    assert term_key("absceso pulmonar", "es") == term_key("absceso del pulmón", "es")
+    assert term_key("insuficiencia hepática", "es") == term_key("insuficiencia del hígado", "es")
+    assert term_key("cervical pain", "en") != term_key("neck pain", "en")  # ambiguous adjectives stay apart
+
+
 def test_longest_match_wins_and_offsets_point_at_text():
     linker = DictionaryLinker("es", ENTRIES)
     text = "Ingresa por INSUFICIENCIA CARDIACA DERECHA y neumonía basal."

@@ -88,8 +88,13 @@ class AlphabeticIndex:
     def children(self, term: IndexTerm) -> list[IndexTerm]:
         return [self.terms[i] for i in term.children]
 
-    def resolve(self, reference: str) -> IndexTerm | None:
-        """Follow a See / See also reference such as ``'Failure, heart, right'`` down the tree."""
+    def resolve(self, reference: str, *, exact: bool = False) -> IndexTerm | None:
+        """Follow a See / See also reference such as ``'Failure, heart, right'`` down the tree.
+
+        A reference whose later parts are not all found stops at the deepest term reached ("Abscess, upper limb"
+        → "Abscess"), fine for showing a coder where to look; ``exact`` returns None instead, for uses that take
+        the code of the term reached.
+        """
         parts = [p.strip() for p in reference.split(",") if p.strip()]
         for cut in range(len(parts), 0, -1):
             head = _norm(", ".join(parts[:cut]))
@@ -103,8 +108,23 @@ class AlphabeticIndex:
                     if nxt is None:
                         break
                     node, rest = nxt, rest[1:]
-                return node
+                return None if exact and rest else node
         return None
+
+    def see_reference_codes(self, max_hops: int = 3) -> Iterator[tuple[IndexTerm, str]]:
+        """(term, code) for every term printed without a code that sends the coder elsewhere with "see"
+        ("Obstruction, ileum — see Obstruction, intestine" → K56.609), following chains of references; only
+        references found in full, so "see Abscess, by site" never lends the plain "Abscess" code."""
+        for term in self.terms:
+            if term.target_code or not term.see:
+                continue
+            target: IndexTerm | None = term
+            for _ in range(max_hops):
+                target = self.resolve(target.see, exact=True) if target is not None else None
+                if target is None or target.target_code or not target.see:
+                    break
+            if target is not None and target.target_code:
+                yield term, target.target_code
 
     def search(self, query: str, limit: int = 100) -> list[IndexTerm]:
         """Entries whose full path contains every word of the query; official entries and short paths first."""

@@ -2,6 +2,7 @@
 
 - ``tabular``: ICD-10-CM descriptions and inclusion terms (English).
 - ``index``: alphabetical-index paths, order-insensitive ("Failure, heart, right" ↔ "right heart failure").
+- ``index-see``: index paths printed without a code, with the code of the term their "see" reference names.
 - ``codiesp-<split>``: evidence spans annotated by CodiEsp coders (Spanish).
 - ``cie-who-es``: Spanish WHO ICD-10 descriptions shipped by the PyPI package ``cie`` (mostly category level).
 - ``cie10es-user``: an official CIE-10-ES list, when a user provides one.
@@ -25,6 +26,7 @@ from core.kb.tabular import Tabular, normalize_code
 from core.resources import ResourceInfo
 
 TRANSLATED_SOURCE = "index-translated"
+SEE_SOURCE = "index-see"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,15 @@ def index_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
         head = term.path[0].split(",")[0]
         pieces = [head, *term.path[1:]]
         yield TermEntry(" ".join(pieces), term.target_code, "index")
+
+
+def see_reference_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
+    """Index terms printed without a code, linked to the code of the term their "see" reference names."""
+    for term, code in index.see_reference_codes():
+        if term.source in ("drug", "external-cause"):
+            continue
+        head = term.path[0].split(",")[0]
+        yield TermEntry(" ".join([head, *term.path[1:]]), code, SEE_SOURCE)
 
 
 def codiesp_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
