@@ -38,6 +38,7 @@ RUN_SETTINGS = (
     "model",
     "embedding_model",
     "assertion_policy",
+    "ranker_merge",
     "code_threshold",
     "candidate_threshold",
     "temperature",
@@ -147,6 +148,7 @@ def render_resume_button(run: LoadedRun, settings: Settings) -> None:
     if not st.button("Resume this run (code the remaining cases)", key="eval_resume"):
         return
     overrides = {name: run.settings[name] for name in RUN_SETTINGS if run.settings.get(name) not in (None, "")}
+    overrides.setdefault("ranker_merge", False)  # runs recorded before the merge existed coded without it
     try:
         run_settings = settings.with_overrides(**overrides)
         limit = run.settings.get("limit")

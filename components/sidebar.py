@@ -19,6 +19,7 @@ CODER_KEY = "coder_name"
 LANGUAGE_KEY = "cfg_language"
 STRATEGY_KEY = "cfg_strategy"
 LEARN_KEY = "cfg_learn_from_decisions"
+MERGE_KEY = "cfg_ranker_merge"
 BACKEND_KEY = "cfg_backend"
 OLLAMA_HOST_KEY = "cfg_ollama_host"
 OPENAI_URL_KEY = "cfg_openai_base_url"
@@ -62,6 +63,7 @@ def current_settings() -> Settings:
         "openai_base_url": st.session_state.get(OPENAI_URL_KEY),
         "coder_name": coder_name() or None,
         "learn_from_decisions": st.session_state.get(LEARN_KEY),
+        "ranker_merge": st.session_state.get(MERGE_KEY),
     }
     model_key = _model_key(overrides["backend"] or settings.backend)
     if model_key in st.session_state:
@@ -178,6 +180,7 @@ def render_sidebar() -> Settings:
     st.session_state.setdefault(STRATEGY_KEY, settings.strategy if settings.strategy in STRATEGIES else STRATEGIES[0])
     st.session_state.setdefault(BACKEND_KEY, settings.backend)
     st.session_state.setdefault(LEARN_KEY, settings.learn_from_decisions)
+    st.session_state.setdefault(MERGE_KEY, settings.ranker_merge)
     with st.sidebar:
         st.text_input(
             "Coder name",
@@ -194,6 +197,10 @@ def render_sidebar() -> Settings:
         _backend_options(settings)
         st.toggle("Learn from coders' decisions", key=LEARN_KEY,
                   help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
+        st.toggle("Merge with the supervised ranker", key=MERGE_KEY,
+                  help="The ranker trained on coded charts decides the codes it has evidence for in the chosen "
+                  "strategy's result; codes it never scored keep the strategy's decision. Not used by the "
+                  "'deterministic' and 'ranker' strategies.")
         chosen = current_settings()
         st.subheader("Resources")
         _resources(chosen)

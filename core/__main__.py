@@ -25,6 +25,9 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name for the backend")
     parser.add_argument("--assertion-policy", choices=("coding", "codiesp"),
                         help="coding: negated mentions are never coded (default); codiesp: mimic CodiEsp's gold")
+    parser.add_argument("--no-ranker-merge", dest="ranker_merge", action="store_const", const=False,
+                        help="keep the strategy's own decisions (default: the supervised ranker decides the codes it "
+                        "has evidence for; the deterministic and ranker strategies never merge)")
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202
@@ -37,6 +40,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
         strategy=getattr(args, "strategy", None),
         model=getattr(args, "model", None),
         assertion_policy=getattr(args, "assertion_policy", None),
+        ranker_merge=getattr(args, "ranker_merge", None),
     )
 
 

@@ -77,6 +77,9 @@ class Settings:
     # "codiesp": CodiEsp annotators also coded many negated findings; use only to mimic that gold standard.
     assertion_policy: str = "coding"
     dictionary_splits: str = ""  # CodiEsp splits the dictionary learns from; empty: every labelled split found
+    # The supervised ranker decides the codes it has evidence for in every other strategy's result (open-set codes
+    # keep the strategy's decision); off: the strategy's own decisions only. Needs coded notes to train on.
+    ranker_merge: bool = True
 
     learn_from_decisions: bool = True
     coder_name: str = ""

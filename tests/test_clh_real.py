@@ -39,9 +39,10 @@ def test_clh_with_the_embedded_model(kb, base_settings: Settings, language: str)
     steps: list[str] = []
     result = code_note(NOTES[language], settings, kb=kb, progress=lambda step, message: steps.append(step))
     assert result.strategy == "clh" and result.backend == "embedded" and result.model
-    assert [t.step for t in result.trace] == list(CLH_STEPS)
+    # The four CLH steps, then the supervised ranker merged in (it decides the codes it has evidence for).
+    assert [t.step for t in result.trace] == [*CLH_STEPS, "ranker", "ranker-merge"]
     assert [s for s in steps if s in CLH_STEPS] == list(CLH_STEPS)
-    for trace in result.trace:
+    for trace in result.trace[: len(CLH_STEPS)]:
         assert trace.prompt_template == f"{language}/{trace.step}.j2" and trace.prompt_version == template_version(trace.prompt_template)
         assert trace.raw_answer is not None and trace.duration_ms > 0
         assert trace.inputs["llm_attempts"] >= 1

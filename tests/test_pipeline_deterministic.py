@@ -81,3 +81,15 @@ def test_learned_terms_from_coders_feed_the_linker(kb, base_settings):
     assert "Q87.89" in {c.code for c in [*with_learning.codes, *with_learning.candidates]}
     switched_off = code_note(text, settings.with_overrides(learn_from_decisions=False), kb=kb, learned_terms=learned)
     assert "Q87.89" not in {c.code for c in [*switched_off.codes, *switched_off.candidates]}
+
+
+def test_default_strategy_without_llm_is_merged_with_the_ranker(kb, base_settings):
+    settings = base_settings.with_overrides(language="es", strategy="clh")  # backend none: the deterministic path
+    result = code_note(SPANISH_NOTE, settings, kb=kb)
+    assert [t.step for t in result.trace] == ["dictionary", "decide", "ranker", "ranker-merge"]
+    coded = {c.code for c in result.codes}
+    assert {"I10", "E11.9"} <= coded and "R50.9" not in coded and not any(c.startswith("I26") for c in coded)
+    assert all("ranker p=" in c.rationale or "open set" in c.rationale for c in result.codes)
+    assert result.trace[-1].inputs["model"].startswith("ranker-es-")
+    plain = code_note(SPANISH_NOTE, settings.with_overrides(ranker_merge=False), kb=kb)
+    assert [t.step for t in plain.trace] == ["dictionary", "decide"]

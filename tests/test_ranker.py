@@ -116,3 +116,38 @@ def test_codes_unseen_in_training_get_their_own_threshold():
     seen_threshold, open_set_threshold, f1 = _best_thresholds(probabilities, labels, unseen, missing_gold=0)
     assert 0.3 < seen_threshold <= 0.6 and 0.1 < open_set_threshold <= 0.2
     assert f1 == 1.0
+
+
+class _ToyKnowledge:
+    """What the merge reads from a knowledge base: the linker of the note's language and the tabular list."""
+
+    def __init__(self, linker: DictionaryLinker, tabular) -> None:  # noqa: ANN001
+        self._linker, self.tabular = linker, tabular
+
+    def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
+        return self._linker
+
+
+def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_open_set(toy_model, tabular):
+    from core.pipeline.merge import STEP, merge_with_ranker
+
+    linker, model = toy_model
+    text = "Paciente con tos y ruido; neumonía en la radiografía."
+    strategy_result = CodingResult(
+        note_sha256="n", language="es", strategy="clh", backend="ollama",
+        codes=[CodeSuggestion(code="R09.89", source="clh", evidence=[Span(start=17, end=22, text="ruido")]),
+               CodeSuggestion(code="J18.9", source="clh", evidence=[Span(start=24, end=32, text="neumonía")])],
+    )
+    merged = merge_with_ranker(text, strategy_result, _ToyKnowledge(linker, tabular), model, splits=None,
+                               learned=[], policy="coding")
+    codes = {s.code: s for s in merged.codes}
+    candidates = {s.code: s for s in merged.candidates}
+    assert "R05.9" in codes and "ranker p=" in codes["R05.9"].rationale  # confident, missed by the strategy: added
+    assert "J18.9" in codes and "open set" in codes["J18.9"].rationale  # no ranker evidence: the strategy decides
+    assert "R09.89" not in codes  # the ranker has evidence and a low score: never coded
+    assert "R09.89" not in candidates or candidates["R09.89"].status == "candidate"
+    assert [s.code for s in merged.codes][0] == "J18.9"  # the strategy's order first
+    assert merged.strategy == "clh" and merged.trace[-1].step == STEP
+    decisions = {d["code"]: d for d in merged.trace[-1].candidates}
+    assert decisions["R09.89"]["strategy"] == "code" and decisions["R09.89"]["final"] == "candidate"
+    assert strategy_result.codes[0].code == "R09.89" and len(strategy_result.trace) == 0  # input left untouched

@@ -90,6 +90,8 @@ def code_note(
             mentions=mentions,
             trace=trace,
         )
+    if settings.ranker_merge and strategy not in ("ranker", "deterministic"):
+        result = _merge_ranker(text, result, settings, kb, learned=learned, notify=notify, splits=splits)
     notify("edit-checks", "checking the final code list")
     result.model = result.model or (settings.model if settings.backend != "none" else "")
     result.messages = run_edit_checks(result.codes, kb.tabular)
@@ -123,3 +125,20 @@ def _run_ranker(
         backend=settings.backend, model=model.name if model else "", codes=codes, candidates=candidates,
         mentions=mentions, trace=[link_trace, trace],
     )
+
+
+def _merge_ranker(
+    text: str, result: CodingResult, settings: Settings, kb: KnowledgeBase, *, learned: list[TermEntry],
+    notify: Progress, splits: tuple[str, ...] | None,
+) -> CodingResult:
+    """The strategy's result merged with the supervised ranker's scores; unchanged (with a trace note) when no
+    ranker can be trained (no coded notes on this machine)."""
+    from core.pipeline.merge import merge_with_ranker
+
+    notify("ranker-merge", "scoring the strategy's codes with the supervised ranker")
+    model = kb.ranker(settings.language, splits)
+    if model is None:
+        if result.trace:
+            result.trace[-1].notes.append("no coded notes to train the ranker on: the strategy's decisions stand")
+        return result
+    return merge_with_ranker(text, result, kb, model, splits=splits, learned=learned, policy=settings.assertion_policy)
