@@ -33,7 +33,9 @@ BACKEND_LABELS = {
 }
 STRATEGY_HELP = (
     "How codes are found. 'deterministic' uses the dictionary and rules only; the others add an LLM and fall "
-    "back to the deterministic path when the model fails. With backend 'none' every strategy runs deterministic."
+    "back to the deterministic path when the model fails. With backend 'none' every strategy runs deterministic. "
+    "'ranker' scores the dictionary's candidates with the model trained on coded charts; with the merge toggle on, "
+    "that model also decides, in every other strategy, the codes it has evidence for."
 )
 MODEL_LIST_TIMEOUT_S = 3.0
 

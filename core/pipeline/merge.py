@@ -36,10 +36,10 @@ def merge_with_ranker(
     policy: str,
 ) -> CodingResult:
     """``result`` with its codes / candidates decided by the ranker where it has evidence, open set elsewhere."""
-    started = time.perf_counter()
     ranked_codes, ranked_candidates, rank_trace = rank_codes(
         text, kb, model, language=result.language, splits=splits, learned=learned, policy=policy
     )
+    started = time.perf_counter()  # the ranker's own time is in its trace
     scored = {row["code"]: row["p"] for row in rank_trace.candidates}  # every code the ranker has a row for
     proposed = {s.code: s for s in [*result.codes, *result.candidates]}
     codes: list[CodeSuggestion] = []
