@@ -169,14 +169,14 @@ class KnowledgeBase:
                 # Neoplasm Table and see-reference terms feed the linker only (the retrieval corpus stays as is).
                 for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
                     linker.add(entry)
-                see_terms = list(term_sources.see_reference_terms(self.index))
                 if language == "en":
-                    for entry in see_terms:
+                    for entry in term_sources.see_reference_terms(self.index):
                         linker.add(entry)
                 if language == "es" and root is not None and splits:
                     lexicon, _ = learn_lexicon(root, splits)
                     linker.add_translated(
-                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index), *see_terms],
+                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index),
+                         *term_sources.see_reference_terms(self.index)],
                         lexicon,
                     )
                 notes = self.coded_notes(splits, language)

@@ -23,8 +23,8 @@ from core.textnorm import Token, term_key, tokenize
 
 MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
-SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, SEE_SOURCE: 0.3, "neoplasm-table": 0.35,
-                "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
+SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "neoplasm-table": 0.35,
+                SEE_SOURCE: 0.3, "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
 FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)
 MAX_FOREIGN_TOKENS = 4
 MAX_VARIANTS = 4

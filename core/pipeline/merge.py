@@ -41,7 +41,7 @@ def merge_with_ranker(
     )
     started = time.perf_counter()  # the ranker's own time is in its trace
     scored = {row["code"]: row["p"] for row in rank_trace.candidates}  # every code the ranker has a row for
-    proposed = {s.code: s for s in [*result.codes, *result.candidates]}
+    proposed = {s.code: s for s in [*result.candidates, *result.codes]}  # a code listed twice: as coded
     codes: list[CodeSuggestion] = []
     candidates: list[CodeSuggestion] = []
     decisions: list[dict[str, object]] = []
