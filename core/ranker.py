@@ -30,7 +30,8 @@ from core.linker import DictionaryLinker
 from core.schema import Span
 
 RANKER_VERSION = "6"
-SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided")
+SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided",
+           "completed")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
@@ -92,6 +93,7 @@ def extract_candidates(
     per_note = 100.0 / max(priors.n_notes, 1)
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
     sided: dict[tuple[str, str], str] = {}
+    completed: dict[tuple[str, str], str] = {}
     for match in linker.find(text, shadowed=True):
         scored = linker.scored_codes(match.key)[:max_codes_per_mention]
         if not scored:
@@ -108,6 +110,16 @@ def extract_candidates(
                 other = sided[(code, side)]
                 if other and other != code and all(other != c[0] for c in candidates):
                     candidates.append((other, score, "sided", rank))
+        for code, score, _, rank in list(candidates):
+            # A category-level term (WHO Spanish descriptions, incomplete index codes: "infarto cerebral" → I63)
+            # also proposes the code a coder would complete it to (I63.9), the side named if any.
+            if tabular.is_billable(code):
+                continue
+            if (code, side) not in completed:
+                completed[(code, side)] = tabular.unspecified_code(code, side)
+            other = completed[(code, side)]
+            if other and other != code and all(other != c[0] for c in candidates):
+                candidates.append((other, score, "completed", rank))
         for code, score, provenance, rank in candidates:
             row = rows.get(code)
             if row is None:
@@ -238,9 +250,10 @@ class RankerModel:
 
 def feature_code_version() -> str:
     """Hash of the code that computes the features: a model trained by other code is stale, whatever its version."""
+    import core.kb.tabular
     import core.laterality
 
-    sources = (Path(__file__), Path(core.laterality.__file__))
+    sources = (Path(__file__), Path(core.laterality.__file__), Path(core.kb.tabular.__file__))
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
 

@@ -8,7 +8,14 @@ import pytest
 from core.feedback import notes_from_store
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
-from core.ranker import RankerModel, _best_thresholds, extract_candidates, feature_code_version, train_ranker
+from core.ranker import (
+    CodePriors,
+    RankerModel,
+    _best_thresholds,
+    extract_candidates,
+    feature_code_version,
+    train_ranker,
+)
 from core.schema import CodeSuggestion, CodingResult, Span
 from core.store import DecisionStore
 
@@ -151,3 +158,10 @@ def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_ope
     decisions = {d["code"]: d for d in merged.trace[-1].candidates}
     assert decisions["R09.89"]["strategy"] == "code" and decisions["R09.89"]["final"] == "candidate"
     assert strategy_result.codes[0].code == "R09.89" and len(strategy_result.trace) == 0  # input left untouched
+
+
+def test_a_category_level_term_also_proposes_the_code_a_coder_completes_it_to(tabular):
+    linker = DictionaryLinker("es", [TermEntry("infarto cerebral", "I63", "cie-who-es")])
+    rows = {r.code: r for r in extract_candidates("Ingresa por infarto cerebral.", linker, tabular, CodePriors())}
+    assert {"I63", "I63.9"} <= set(rows)
+    assert rows["I63.9"].features["src_completed"] == 1.0 and rows["I63"].features["billable"] == 0.0

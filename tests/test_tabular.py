@@ -42,3 +42,13 @@ def test_seventh_character_rules_are_inherited(tabular):
 def test_use_additional_and_code_first_references(tabular):
     assert "Z79.4" in tabular.inherited_notes("E11.9").referenced_codes("use_additional")
     assert tabular.inherited_notes("E11.9").use_additional
+
+
+def test_unspecified_code_is_the_one_a_coder_completes_a_category_to(tabular):
+    assert tabular.unspecified_code("I63") == "I63.9"  # nearest level first, not I63.20 (two "unspecified")
+    assert tabular.unspecified_code("K26") == "K26.9"  # the .9 child, not K26.4 "chronic or unspecified ... with"
+    assert tabular.unspecified_code("C64", "left") == "C64.2"  # a sibling naming the side
+    assert tabular.unspecified_code("H46", "right") == "H46.9"  # H46.01 is papillitis: not a sibling of H46.9
+    assert tabular.unspecified_code("M54.5") == "M54.50"
+    assert tabular.unspecified_code("E11.9") == "E11.9"  # billable already
+    assert tabular.unspecified_code("Z99.99") == ""  # unknown code

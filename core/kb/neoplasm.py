@@ -93,21 +93,7 @@ def complete_code(code: str, tabular: Tabular, side: str = "") -> str:
     target = printed_code_target(code)
     if not target or not tabular.exists(target):
         return ""
-    options = tabular.billable_descendants(target)
-    if not options:
-        return ""
-    if len(options) == 1:
-        return options[0]
-
-    def vagueness(c: str) -> tuple[int, int, str]:  # the least specific child first
-        return -tabular.description(c).lower().count("unspecified"), len(c), c
-
-    if side:
-        sided = [c for c in options if side in tabular.description(c).lower().replace(",", " ").split()]
-        if sided:
-            return min(sided, key=vagueness)
-    unspecified = [c for c in options if "unspecified" in tabular.description(c).lower()]
-    return min(unspecified, key=vagueness) if unspecified else ""
+    return tabular.unspecified_code(target, side)
 
 
 def _english_sites(rows: dict[tuple[str, ...], dict[str, str]]) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -148,6 +148,7 @@ class Tabular:
     codes: dict[str, Code]
     info: ResourceInfo
     _inherited: dict[str, InstructionalNotes] = field(default_factory=dict, repr=False)
+    _unspecified: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, cache_dir: Path) -> Tabular:
@@ -204,6 +205,40 @@ class Tabular:
         if item.billable:
             return [item.code]
         return [name for name in self.descendants(item.code) if self.codes[name].billable]
+
+    def unspecified_code(self, code: str, side: str = "") -> str:
+        """The billable code a coder picks below ``code`` when nothing more is known: the code itself when billable,
+        else the least specific "unspecified" descendant (nearest level first: "I63" → I63.9, not I63.20; "K26" →
+        K26.9 rather than K26.4; "H46" → H46.9), or its sibling naming ``side`` ("C64" + left → C64.2; "H46" + right
+        stays H46.9: the sided codes there are papillitis, a different condition); "" when there is none."""
+        key = (normalize_code(code), side)
+        if key not in self._unspecified:
+            self._unspecified[key] = self._unspecified_code(*key)
+        return self._unspecified[key]
+
+    def _unspecified_code(self, code: str, side: str) -> str:
+        options = self.billable_descendants(code)
+        if len(options) <= 1:
+            return options[0] if options else ""
+
+        def vagueness(c: str) -> tuple[int, int, int, bool, str]:
+            return (len(self.ancestors(c)), -self.description(c).lower().count("unspecified"), len(c),
+                    not c.endswith("9"), c)
+
+        def names_side(c: str) -> bool:
+            return side in self.description(c).lower().replace(",", " ").split()
+
+        unspecified = [c for c in options if "unspecified" in self.description(c).lower()]
+        if not unspecified:
+            sided = [c for c in options if side and names_side(c)]
+            return min(sided, key=vagueness) if sided else ""
+        pick = min(unspecified, key=vagueness)
+        if side:
+            parent = self.codes[pick].parent
+            sided = [c for c in options if self.codes[c].parent == parent and names_side(c)]
+            if sided:
+                return min(sided, key=vagueness)
+        return pick
 
     def category(self, code: str) -> str:
         item = self.get(code)
