@@ -16,7 +16,7 @@ import math
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +26,14 @@ from core.assertion import AssertionDetector
 from core.cache import gc_paused
 from core.kb.tabular import Tabular
 from core.laterality import side_near, sided_code
-from core.linker import DictionaryLinker
+from core.linker import DictionaryLinker, RawMatch
 from core.schema import Span
+from core.status_codes import DRUGS_FILE, STATUS_SOURCE, status_matches
 
 RANKER_VERSION = "6"
+STATUS_PRIOR = 0.5  # score of a status-code rule's candidate (no term statistics: the ranker learns its worth)
 SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided",
-           "completed")
+           "completed", "status")
 FEATURES = (
     "score_max", "score_sum", "n_mentions", "n_keys", "key_docs", "rank_min", "n_alternatives",
     *(f"src_{s}" for s in SOURCES),
@@ -94,12 +96,8 @@ def extract_candidates(
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
     sided: dict[tuple[str, str], str] = {}
     completed: dict[tuple[str, str], str] = {}
-    for match in linker.find(text, shadowed=True):
-        scored = linker.scored_codes(match.key)[:max_codes_per_mention]
-        if not scored:
-            continue
+    for match, scored, docs in _mentions(text, linker, max_codes_per_mention):
         assertion, _ = detector.classify(match.start, match.end)
-        docs = linker.key_counts(match.key)
         side = side_near(text, match.start, match.end, detector.sentences.clause_bounds(match.start, match.end),
                          linker.language)
         candidates = [(code, score, provenance, rank) for rank, (code, score, provenance) in enumerate(scored)]
@@ -159,6 +157,18 @@ def extract_candidates(
         row.features["negated_all"] = float(all(a == "negated" for a in row.assertions))
         row.features["shadowed_only"] = float(shadowed[row.code])
     return list(rows.values())
+
+
+def _mentions(
+    text: str, linker: DictionaryLinker, max_codes: int
+) -> Iterator[tuple[RawMatch, list[tuple[str, float, str]], int]]:
+    """(match, scored codes, notes containing its term) for the linker's matches, then the status-code rules'."""
+    for match in linker.find(text, shadowed=True):
+        scored = linker.scored_codes(match.key)[:max_codes]
+        if scored:
+            yield match, scored, linker.key_counts(match.key)
+    for found in status_matches(text, linker.language):
+        yield RawMatch(found.start, found.end, (STATUS_SOURCE, found.code)), [(found.code, STATUS_PRIOR, STATUS_SOURCE)], 0
 
 
 def unseen_in_training(row: Candidate) -> bool:
@@ -252,8 +262,11 @@ def feature_code_version() -> str:
     """Hash of the code that computes the features: a model trained by other code is stale, whatever its version."""
     import core.kb.tabular
     import core.laterality
+    import core.status_codes
 
-    sources = (Path(__file__), Path(core.laterality.__file__), Path(core.kb.tabular.__file__))
+    sources = (Path(__file__), Path(core.laterality.__file__), Path(core.kb.tabular.__file__),
+               Path(core.status_codes.__file__), DRUGS_FILE)
+    sources = tuple(path for path in sources if path.is_file())
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
 

@@ -1,0 +1,35 @@
+"""Status codes read from numbers and treatments: weeks of gestation, body-mass index, long-term drug therapy."""
+
+from core.kb.terms import TermEntry
+from core.linker import DictionaryLinker
+from core.ranker import CodePriors, extract_candidates
+from core.status_codes import status_matches
+
+
+def _codes(text: str, language: str) -> dict[str, str]:
+    return {m.code: text[m.start : m.end] for m in status_matches(text, language)}
+
+
+def test_weeks_of_gestation_and_bmi_in_both_languages():
+    assert _codes("Gestante de 38 semanas de gestación, IMC de 36,5.", "es") == {
+        "Z3A.38": "38 semanas de gestación", "Z68.36": "IMC de 36,5"}
+    assert _codes("Semana 35 de gestación. Índice de masa corporal 17.", "es") == {
+        "Z3A.35": "Semana 35 de gestación", "Z68.1": "Índice de masa corporal 17"}
+    assert _codes("At 24 weeks of gestation; BMI 41.", "en") == {"Z3A.24": "24 weeks of gestation", "Z68.41": "BMI 41"}
+    assert _codes("IMC de 74", "es") == {"Z68.45": "IMC de 74"}
+    assert _codes("semana 3 de gestación; hace 50 semanas de embarazo", "es") == {}  # outside Z3A.08–Z3A.42
+
+
+def test_long_term_drugs_need_a_sentence_that_says_the_patient_takes_them():
+    text = "En tratamiento crónico con prednisona y AAS. Se administró dexametasona en urgencias."
+    assert _codes(text, "es") == {"Z79.52": "prednisona", "Z79.82": "AAS"}  # a one-off dose is not long-term use
+    assert _codes("Paciente anticoagulado con acenocumarol.", "es") == {"Z79.01": "acenocumarol"}
+    assert _codes("She takes warfarin daily. Dexamethasone was given once.", "en") == {"Z79.01": "warfarin"}
+
+
+def test_status_codes_are_ranker_candidates_with_their_own_source(tabular):
+    text = "Mujer de 31 años, embarazada de 38 semanas de gestación."
+    linker = DictionaryLinker("es", [TermEntry("embarazada", "Z33.1", "codiesp-train", "c1")])
+    rows = {r.code: r for r in extract_candidates(text, linker, tabular, CodePriors())}
+    assert rows["Z3A.38"].features["src_status"] == 1.0
+    assert text[rows["Z3A.38"].evidence[0].start : rows["Z3A.38"].evidence[0].end] == "38 semanas de gestación"
