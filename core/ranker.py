@@ -28,7 +28,7 @@ from core.kb.tabular import Tabular
 from core.laterality import side_near, sided_code
 from core.linker import DictionaryLinker, RawMatch
 from core.schema import Span
-from core.status_codes import DRUGS_FILE, STATUS_SOURCE, status_matches
+from core.status_codes import STATUS_FILE, STATUS_SOURCE, status_matches
 
 RANKER_VERSION = "6"
 STATUS_PRIOR = 0.5  # score of a status-code rule's candidate (no term statistics: the ranker learns its worth)
@@ -265,7 +265,7 @@ def feature_code_version() -> str:
     import core.status_codes
 
     sources = (Path(__file__), Path(core.laterality.__file__), Path(core.kb.tabular.__file__),
-               Path(core.status_codes.__file__), DRUGS_FILE)
+               Path(core.status_codes.__file__), STATUS_FILE)
     sources = tuple(path for path in sources if path.is_file())
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 

@@ -2,8 +2,9 @@
 
 - Weeks of gestation, Z3A.08–Z3A.42: "38 semanas de gestación", "semana 35 de gestación", "24 weeks' gestation".
 - Adult body-mass index, Z68.1–Z68.45: "IMC de 36" → Z68.36, "BMI 41" → Z68.41.
-- Long-term (current) drug therapy, Z79.x: a drug word from ``data/long_term_drugs.toml`` in a sentence that says the
-  patient is treated with / takes it ("en tratamiento con prednisona" → Z79.52).
+- Words from ``data/status_codes.toml`` in a sentence with their group's cue: long-term drug therapy, Z79.x ("en
+  tratamiento con prednisona" → Z79.52), acquired absence after an operation, Z90.x ("histerectomía previa" →
+  Z90.710), dependence on a machine, Z99.x ("en programa de hemodiálisis" → Z99.2).
 
 They are ranker candidates (source ``status-rule``): the ranker learns from coded notes how often coders use them.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from core.textnorm import strip_accents
 
 STATUS_SOURCE = "status-rule"
-DRUGS_FILE = Path(__file__).resolve().parent.parent / "data" / "long_term_drugs.toml"
+STATUS_FILE = Path(__file__).resolve().parent.parent / "data" / "status_codes.toml"
 
 _WEEKS = {
     "es": (r"(?P<n>\d{1,2})\s*(?:\+\s*\d\s*)?semanas?\s+de\s+(?:gestacion|embarazo|amenorrea|edad gestacional)",
@@ -32,11 +33,6 @@ _WEEKS = {
 _BMI = {
     "es": r"\b(?:imc|indice\s+de\s+masa\s+corporal)\b(?:\s*(?:de|era|fue|en|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
     "en": r"\b(?:bmi|body\s+mass\s+index)\b(?:\s*(?:of|was|is|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
-}
-_TREATED = {
-    "es": r"tratamiento|tratad[oa]s?|terapia|\btoma\b|tomaba|recibe|recibia|habitual|cronic|mantenimiento|dependiente"
-          r"|anticoagulad|antiagregad|insulinoterapia|corticoterapia",
-    "en": r"treat|therapy|\btakes?\b|taking|\bon\b|long-term|chronic|maintenance|dependent|anticoagulated",
 }
 _SENTENCE_END = re.compile(r"[.;\n]")
 
@@ -59,21 +55,29 @@ def _bmi_code(value: float) -> str:
     return "Z68.45"
 
 
+@dataclass(frozen=True)
+class _Group:
+    cue: re.Pattern[str]
+    words: re.Pattern[str]
+    codes: dict[str, str]  # folded word -> code
+
+
 @lru_cache(maxsize=4)
-def _drug_pattern(language: str, path: Path = DRUGS_FILE) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One alternation of every drug word (longest first) and word → code; (None, {}) without the file."""
+def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
+    """The vocabulary's groups for ``language`` (none without the file)."""
     if not path.is_file():
-        return None, {}
+        return ()
     with path.open("rb") as handle:
         table = tomllib.load(handle)
-    words: dict[str, str] = {}
-    for code, entry in table.items():
-        for word in entry.get(language, []):
-            words[strip_accents(word.lower())] = code
-    if not words:
-        return None, {}
-    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternation})\b"), words
+    groups = []
+    for group in table.values():
+        cue = group.get("cue", {}).get(language)
+        codes = {strip_accents(word.lower()): code for code, entry in group.get("codes", {}).items()
+                 for word in entry.get(language, [])}
+        if cue and codes:
+            alternation = "|".join(re.escape(w) for w in sorted(codes, key=len, reverse=True))
+            groups.append(_Group(re.compile(cue), re.compile(rf"\b(?:{alternation})\b"), codes))
+    return tuple(groups)
 
 
 def _sentence(folded: str, start: int, end: int) -> str:
@@ -99,10 +103,8 @@ def status_matches(text: str, language: str) -> list[StatusMatch]:
             value = float(match.group("v").replace(",", "."))
             if 10 <= value < 100:
                 found.append(StatusMatch(match.start(), match.end(), _bmi_code(value)))
-    drugs, words = _drug_pattern(language)
-    treated = _TREATED.get(language)
-    if drugs is not None and treated:
-        for match in drugs.finditer(folded):
-            if re.search(treated, _sentence(folded, match.start(), match.end())):
-                found.append(StatusMatch(match.start(), match.end(), words[match.group()]))
+    for group in _groups(language):
+        for match in group.words.finditer(folded):
+            if group.cue.search(_sentence(folded, match.start(), match.end())):
+                found.append(StatusMatch(match.start(), match.end(), group.codes[match.group()]))
     return sorted(found, key=lambda m: (m.start, m.code))

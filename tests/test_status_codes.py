@@ -33,3 +33,13 @@ def test_status_codes_are_ranker_candidates_with_their_own_source(tabular):
     rows = {r.code: r for r in extract_candidates(text, linker, tabular, CodePriors())}
     assert rows["Z3A.38"].features["src_status"] == 1.0
     assert text[rows["Z3A.38"].evidence[0].start : rows["Z3A.38"].evidence[0].end] == "38 semanas de gestación"
+
+
+def test_past_operations_and_dependence_on_a_machine():
+    assert _codes("Antecedentes de histerectomía y colecistectomía.", "es") == {
+        "Z90.710": "histerectomía", "Z90.49": "colecistectomía"}
+    assert _codes("Se programa colecistectomía.", "es") == {}  # a planned operation: no cue of a past one
+    assert _codes("En programa de hemodiálisis periódica; precisa silla de ruedas.", "es") == {
+        "Z99.2": "hemodiálisis", "Z99.3": "silla de ruedas"}
+    assert _codes("History of splenectomy. On home oxygen.", "en") == {"Z90.81": "splenectomy",
+                                                                         "Z99.81": "home oxygen"}
