@@ -151,7 +151,9 @@ def extract_candidates(
             f["side_named"] = max(f["side_named"], float(bool(side)))
             shadowed[code] = shadowed.get(code, True) and match.shadowed
             row.evidence.append(Span(start=match.start, end=match.end, text=text[match.start : match.end]))
-            row.terms.append(" ".join(match.key))
+            # A status rule has no term: the words it read stand in ("status rule: semana 35 de gestación").
+            status = match.key[0] == STATUS_SOURCE
+            row.terms.append(f"status rule: {text[match.start:match.end]}" if status else " ".join(match.key))
             row.assertions.append(assertion)
     for row in rows.values():
         row.features["negated_all"] = float(all(a == "negated" for a in row.assertions))

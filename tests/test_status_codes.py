@@ -32,6 +32,7 @@ def test_status_codes_are_ranker_candidates_with_their_own_source(tabular):
     linker = DictionaryLinker("es", [TermEntry("embarazada", "Z33.1", "codiesp-train", "c1")])
     rows = {r.code: r for r in extract_candidates(text, linker, tabular, CodePriors())}
     assert rows["Z3A.38"].features["src_status"] == 1.0
+    assert rows["Z3A.38"].terms == ["status rule: 38 semanas de gestación"]  # what the rationale shows a coder
     assert text[rows["Z3A.38"].evidence[0].start : rows["Z3A.38"].evidence[0].end] == "38 semanas de gestación"
 
 
