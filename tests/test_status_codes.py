@@ -44,3 +44,15 @@ def test_past_operations_and_dependence_on_a_machine():
         "Z99.2": "hemodiálisis", "Z99.3": "silla de ruedas"}
     assert _codes("History of splenectomy. On home oxygen.", "en") == {"Z90.81": "splenectomy",
                                                                          "Z99.81": "home oxygen"}
+
+
+def test_every_code_the_rules_can_produce_is_billable(tabular):
+    import tomllib
+
+    from core.status_codes import STATUS_FILE, _bmi_code
+
+    with STATUS_FILE.open("rb") as handle:
+        table = tomllib.load(handle)
+    codes = {code for group in table.values() for code in group["codes"]}
+    codes |= {f"Z3A.{weeks:02d}" for weeks in range(8, 43)} | {_bmi_code(v / 2) for v in range(20, 200)}
+    assert [code for code in sorted(codes) if not tabular.is_billable(code)] == []
