@@ -81,7 +81,7 @@ def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
 
 
 def _sentence(folded: str, start: int, end: int) -> str:
-    left = max((m.end() for m in _SENTENCE_END.finditer(folded, 0, start)), default=0)
+    left = max(folded.rfind(mark, 0, start) for mark in ".;\n") + 1
     right = _SENTENCE_END.search(folded, end)
     return folded[left : right.start() if right else len(folded)]
 
