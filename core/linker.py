@@ -253,7 +253,9 @@ class DictionaryLinker:
         entirely ("absceso pulmonar" is "abscess, lung", not the skin abscess of "absceso" alone).
         """
         owner = {token: number for number, (i, j) in enumerate(ranges) for token in range(i, j + 1)}
-        english = [translation.english(t.stem) for t in content]
+        # Without ``contain`` a taken word ends every window (and is not looked up at all): the dictionary path and
+        # fitting, which run on every note, do no work for English terms that could not win.
+        english = [() if not contain and k in owner else translation.english(t.stem) for k, t in enumerate(content)]
         found: list[tuple[int, int, tuple[str, ...]]] = []
         for i in range(len(content)):
             variants: list[tuple[str, ...]] = [()]
@@ -273,9 +275,7 @@ class DictionaryLinker:
         for i, j, key in found:
             if not used.isdisjoint(range(i, j + 1)):
                 continue
-            overlapped = {owner[t] for t in range(i, j + 1) if t in owner}
-            if overlapped and not contain:
-                continue
+            overlapped = {owner[t] for t in range(i, j + 1) if t in owner}  # empty without ``contain``
             if any(not (i <= ranges[n][0] and ranges[n][1] <= j and ranges[n][1] - ranges[n][0] < j - i)
                    for n in overlapped):
                 continue
