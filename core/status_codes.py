@@ -1,7 +1,9 @@
 """Status codes a coder reads from a number or a treatment rather than from a diagnosis term.
 
-- Weeks of gestation, Z3A.08–Z3A.42: "38 semanas de gestación", "semana 35 de gestación", "24 weeks' gestation".
-- Adult body-mass index, Z68.1–Z68.45: "IMC de 36" → Z68.36, "BMI 41" → Z68.41.
+- Weeks of gestation, Z3A.08–Z3A.42: "38 semanas de gestación", "19,6 semanas de gestación" (Z3A.19), "semana 35
+  de gestación", "24 weeks' gestation".
+- Adult body-mass index, Z68.1–Z68.45: "IMC de 36" → Z68.36, "índice de masa corporal [IMC] 52" → Z68.43, "BMI 41"
+  → Z68.41.
 - Words from ``data/status_codes.toml`` in a sentence with their group's cue: long-term drug therapy, Z79.x ("en
   tratamiento con prednisona" → Z79.52), acquired absence after an operation, Z90.x ("histerectomía previa" →
   Z90.710), dependence on a machine, Z99.x ("en programa de hemodiálisis" → Z99.2).
@@ -23,16 +25,17 @@ STATUS_SOURCE = "status-rule"
 STATUS_FILE = Path(__file__).resolve().parent.parent / "data" / "status_codes.toml"
 
 _WEEKS = {
-    "es": (r"(?P<n>\d{1,2})\s*(?:\+\s*\d\s*)?semanas?\s+de\s+(?:gestacion|embarazo|amenorrea|edad gestacional)",
-           r"semana\s+(?P<n>\d{1,2})\s+de\s+(?:gestacion|embarazo)",
-           r"(?:gestacion|embarazo|edad gestacional)\s+de\s+(?P<n>\d{1,2})\s*(?:\+\s*\d\s*)?semanas"),
-    "en": (r"(?P<n>\d{1,2})\s*(?:\+\s*\d\s*)?weeks?'?\s+(?:of\s+)?(?:gestation|pregnancy|gestational age)",
-           r"(?:gestation|pregnancy|gestational age)\s+of\s+(?P<n>\d{1,2})\s+weeks",
-           r"week\s+(?P<n>\d{1,2})\s+of\s+(?:gestation|pregnancy)"),
+    "es": (r"\b(?P<n>\d{1,2})(?:[.,]\d)?\s*(?:\+\s*\d\s*)?semanas?\s+de\s+(?:gestacion|embarazo|amenorrea|edad gestacional)",
+           r"semana\s+(?P<n>\d{1,2})(?:[.,]\d)?\s+de\s+(?:gestacion|embarazo)",
+           r"(?:gestacion|embarazo|edad gestacional|gestante|embarazada)\s+de\s+\b(?P<n>\d{1,2})(?:[.,]\d)?\s*(?:\+\s*\d\s*)?semanas"),
+    "en": (r"\b(?P<n>\d{1,2})(?:[.,]\d)?\s*(?:\+\s*\d\s*)?weeks?'?\s+(?:of\s+)?(?:gestation|pregnancy|gestational age)",
+           r"(?:gestation|pregnancy|gestational age)\s+of\s+(?P<n>\d{1,2})(?:[.,]\d)?\s+weeks",
+           r"week\s+(?P<n>\d{1,2})\s+of\s+(?:gestation|pregnancy)",
+           r"\b(?P<n>\d{1,2})(?:[.,]\d)?[\s-]*weeks?\s+pregnant"),
 }
 _BMI = {
-    "es": r"\b(?:imc|indice\s+de\s+masa\s+corporal)\b(?:\s*(?:de|era|fue|en|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
-    "en": r"\b(?:bmi|body\s+mass\s+index)\b(?:\s*(?:of|was|is|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
+    "es": r"\b(?:imc|indice\s+de\s+masa\s+corporal)\b(?:\s*[\[(]imc[\])])?(?:\s*(?:de|era|fue|en|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
+    "en": r"\b(?:bmi|body\s+mass\s+index)\b(?:\s*[\[(]bmi[\])])?(?:\s*(?:of|was|is|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
 }
 _SENTENCE_END = re.compile(r"[.;\n]")
 
@@ -95,7 +98,8 @@ def status_matches(text: str, language: str) -> list[StatusMatch]:
     for pattern in _WEEKS.get(language, ()):
         for match in re.finditer(pattern, folded):
             weeks = int(match.group("n"))
-            if 8 <= weeks <= 42:
+            overlaps = any(m.start < match.end() and match.start() < m.end for m in found)
+            if 8 <= weeks <= 42 and not overlaps:  # "embarazada de 38 semanas de gestación": read once
                 found.append(StatusMatch(match.start(), match.end(), f"Z3A.{weeks:02d}"))
     bmi = _BMI.get(language)
     if bmi:

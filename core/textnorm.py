@@ -11,7 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-TOKEN_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+# "Wilson's" / "Wilson’s" and "Wilson" share a stem: the index writes eponyms with the possessive, notes often not.
+POSSESSIVE_RE = re.compile(r"['’]s$")
 
 STOPWORDS = {
     "es": set(
@@ -31,19 +33,6 @@ DESCRIPTION_FILLERS = {
     "site",
     "encounter",
     "initial",
-}
-
-
-# Relational adjectives and the organ nouns they stand for share one stem, so "pulmonary abscess" meets the index's
-# "Abscess, lung" and "absceso pulmonar" the WHO's "absceso del pulmón". Keyed by the output of ``stem``; only
-# unambiguous pairs ("cervical" is neck or cervix, "spinal" is spine or spinal cord: left out).
-ORGAN_STEMS = {
-    "en": {"pulmonary": "lung", "renal": "kidney", "hepatic": "liver", "cardiac": "heart", "gastric": "stomach",
-           "cerebral": "brain", "dental": "tooth", "teeth": "tooth", "intestinal": "intestin", "venou": "vein",
-           "arterial": "artery", "arteri": "artery", "ocular": "eye", "eyes": "eye", "cutaneou": "skin", "osseou": "bone"},
-    "es": {"pulmonar": "pulmon", "renal": "rinon", "hepatic": "higad", "cardiac": "corazon", "gastric": "estomag",
-           "cerebral": "cerebr", "dental": "dient", "intestinal": "intestin", "venos": "vena", "arterial": "arteri",
-           "ocular": "ojo", "cutane": "piel"},
 }
 
 
@@ -70,6 +59,57 @@ def stem(word: str) -> str:
     return word
 
 
+# Relational adjectives and the organ nouns they stand for share one stem, so "pulmonary abscess" meets the index's
+# "Abscess, lung" and "absceso pulmonar" the WHO's "absceso del pulmón". Only unambiguous pairs ("cervical" is neck
+# or cervix, "spinal" is spine or spinal cord, Spanish "cólico" is also colic: left out).
+_ORGAN_WORDS = {  # adjective=noun
+    "en": (
+        "pulmonary=lung renal=kidney hepatic=liver cardiac=heart gastric=stomach cerebral=brain dental=tooth "
+        "teeth=tooth intestinal=intestine venous=vein arterial=artery arteries=artery ocular=eye eyes=eye "
+        "cutaneous=skin osseous=bone urethral=urethra prostatic=prostate vesical=bladder palpebral=eyelid "
+        "splenic=spleen pancreatic=pancreas esophageal=esophagus duodenal=duodenum laryngeal=larynx "
+        "pharyngeal=pharynx tracheal=trachea bronchial=bronchus pleural=pleura pericardial=pericardium "
+        "peritoneal=peritoneum ureteral=ureter vaginal=vagina vulvar=vulva penile=penis scrotal=scrotum "
+        "testicular=testis retinal=retina corneal=cornea conjunctival=conjunctiva mandibular=mandible "
+        "maxillary=maxilla femoral=femur cerebellar=cerebellum aortic=aorta uterine=uterus ovarian=ovary "
+        "mammary=breast rectal=rectum colonic=colon gingival=gingiva lingual=tongue palatal=palate "
+    ),
+    "es": (
+        "pulmonar=pulmon renal=riñon hepático=hígado cardíaco=corazón gástrico=estómago cerebral=cerebro "
+        "dental=diente intestinal=intestino venoso=vena arterial=arteria ocular=ojo cutáneo=piel "
+        "uretral=uretra prostático=próstata vesical=vejiga palpebral=párpado esplénico=bazo "
+        "pancreático=páncreas esofágico=esófago duodenal=duodeno laríngeo=laringe faríngeo=faringe "
+        "traqueal=tráquea bronquial=bronquio pleural=pleura pericárdico=pericardio peritoneal=peritoneo "
+        "ureteral=uréter vaginal=vagina vulvar=vulva peneano=pene escrotal=escroto testicular=testículo "
+        "retiniano=retina corneal=córnea conjuntival=conjuntiva mandibular=mandíbula maxilar=maxila "
+        "femoral=fémur cerebeloso=cerebelo aórtico=aorta uterino=útero ovárico=ovario mamario=mama "
+        "rectal=recto gingival=encía lingual=lengua palatino=paladar "
+    ),
+}
+# Spanish words coders use interchangeably, read as the word the dictionaries know best ("adenomegalias" and
+# "linfadenopatía" as "adenopatía", "fallo renal" as "insuficiencia renal", "sangrado" as "hemorragia").
+_SYNONYM_WORDS = {  # word=canonical word
+    "en": "",
+    "es": (
+        "adenomegalia=adenopatía linfadenopatía=adenopatía linfoadenopatía=adenopatía fallo=insuficiencia "
+        "sangrado=hemorragia neoformación=neoplasia ulceración=úlcera cálculo=litiasis "
+    ),
+}
+
+
+def _stem_pairs(pairs: str) -> dict[str, str]:
+    return {
+        stem(strip_accents(word)): stem(strip_accents(canonical))
+        for word, canonical in (pair.split("=") for pair in pairs.split())
+    }
+
+
+# Stem → the stem it is read as (organ adjectives and synonyms), applied by ``tokenize``.
+STEM_ALIASES = {
+    language: _stem_pairs(_ORGAN_WORDS[language]) | _stem_pairs(_SYNONYM_WORDS[language]) for language in _ORGAN_WORDS
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str  # original text
@@ -82,13 +122,14 @@ class Token:
 
 def tokenize(text: str, language: str) -> list[Token]:
     stops = STOPWORDS.get(language, STOPWORDS["en"])
-    organs = ORGAN_STEMS.get(language, {})
+    aliases = STEM_ALIASES.get(language, {})
     tokens: list[Token] = []
     for match in TOKEN_RE.finditer(text):
-        norm = strip_accents(match.group().lower())
+        norm = POSSESSIVE_RE.sub("", strip_accents(match.group().lower()))
         stemmed = stem(norm)
-        tokens.append(Token(match.group(), match.start(), match.end(), norm, organs.get(stemmed, stemmed),
-                            norm in stops))
+        tokens.append(
+            Token(match.group(), match.start(), match.end(), norm, aliases.get(stemmed, stemmed), norm in stops)
+        )
     return tokens
 
 

@@ -28,6 +28,16 @@ def test_organ_adjectives_meet_their_nouns():
     assert term_key("absceso pulmonar", "es") == term_key("absceso del pulmón", "es")
     assert term_key("insuficiencia hepática", "es") == term_key("insuficiencia del hígado", "es")
     assert term_key("cervical pain", "en") != term_key("neck pain", "en")  # ambiguous adjectives stay apart
+    assert term_key("prostatic abscess", "en") == term_key("Abscess, prostate", "en")
+    assert term_key("absceso prostático", "es") == term_key("absceso de próstata", "es")
+    assert term_key("cólico renal", "es") != term_key("colon renal", "es")  # "cólico" is also colic
+
+
+def test_possessives_and_synonyms_share_a_key():
+    assert term_key("Wilson's disease", "en") == term_key("Disease, Wilson\u2019s", "en") == term_key("Wilson disease", "en")
+    assert term_key("adenomegalias cervicales", "es") == term_key("adenopatías cervicales", "es")
+    assert term_key("fallo renal agudo", "es") == term_key("insuficiencia renal aguda", "es")
+    assert term_key("sangrado digestivo", "es") == term_key("hemorragia digestiva", "es")
 
 
 def test_longest_match_wins_and_offsets_point_at_text():

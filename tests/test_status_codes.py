@@ -17,6 +17,10 @@ def test_weeks_of_gestation_and_bmi_in_both_languages():
         "Z3A.35": "Semana 35 de gestación", "Z68.1": "Índice de masa corporal 17"}
     assert _codes("At 24 weeks of gestation; BMI 41.", "en") == {"Z3A.24": "24 weeks of gestation", "Z68.41": "BMI 41"}
     assert _codes("IMC de 74", "es") == {"Z68.45": "IMC de 74"}
+    assert _codes("Gestante de 34 semanas con 19,6 semanas de gestación por ecografía", "es") == {
+        "Z3A.34": "Gestante de 34 semanas", "Z3A.19": "19,6 semanas de gestación"}  # not "6 semanas"
+    assert _codes("índice de masa corporal [IMC] 52", "es") == {"Z68.43": "índice de masa corporal [IMC] 52"}
+    assert _codes("She was 30 weeks pregnant.", "en") == {"Z3A.30": "30 weeks pregnant"}
     assert _codes("semana 3 de gestación; hace 50 semanas de embarazo", "es") == {}  # outside Z3A.08–Z3A.42
 
 
