@@ -1,7 +1,10 @@
 """Rule-based assertion detection (negated, ruled out, possible, historical, family, hypothetical).
 
 A small ConText-style algorithm: a trigger phrase in the same clause (spaCy sentence, cut at ; and :) scopes forward (pre-triggers)
-or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero").
+or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero") or, in Spanish,
+at a new verb after a comma or "y" ("sin antecedentes de interés, consultó por una tumoración"). Pseudo-triggers are
+phrases that contain a trigger word but close on themselves ("no obstante", "no alérgico", "sin antecedentes de
+interés"): their words trigger nothing after them.
 Negated, family and hypothetical mentions are not coded; the reason stays in the trace.
 """
 
@@ -52,8 +55,33 @@ _POST: dict[str, dict[str, list[str]]] = {
 }
 _TERMINATION = {
     "en": ["but", "however", "although", "except", "which", "aside from", "apart from", "presented with", "with"],
-    "es": ["pero", "aunque", "sin embargo", "excepto", "salvo", "que presenta", "presentando", "con", "y presenta"],
+    "es": ["pero", "aunque", "sin embargo", "excepto", "salvo", "que presenta", "presentando", "con", "y presenta",
+           "consulta por", "que consulta", "acude por", "que acude", "ingresa por"],
 }
+_PSEUDO = {
+    "en": ["not only", "no further", "no change", "no known allergies", "no known drug allergies", "nothing else",
+           "no other relevant history", "no relevant history", "no past history of interest"],
+    "es": ["no obstante", "sin embargo", "no solo", "no solamente", "no alergico", "no alergica", "no alergicos",
+           "no alergias conocidas", "no alergias medicamentosas conocidas", "sin alergias conocidas",
+           "sin alergias medicamentosas conocidas", "sin alergias medicamentosas", "sin antecedentes de interes",
+           "sin antecedentes personales de interes", "sin antecedentes medicos de interes",
+           "sin antecedentes patologicos de interes", "sin antecedentes medico-quirurgicos de interes",
+           "sin otros antecedentes de interes", "sin antecedentes familiares de interes",
+           "sin antecedentes personales ni familiares de interes", "no antecedentes de interes",
+           "sin antecedentes clinicos de interes", "sin cambios", "sin incidencias", "no celula pequena",
+           "no celulas pequenas", "no microcitico", "no hodgkin", "no doloroso", "no dolorosa", "no dolorosos",
+           "no dolorosas", "sin conseguir", "sin lograr"],
+}
+# A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
+# "no se realizó tratamiento y el paciente ingresó en ...". Read on the original text: "-ó" needs its accent.
+_NEW_STATEMENT = {
+    "es": re.compile(
+        r"(?:,|\by\b)\s*(?:[^\W\d_]+\s+){0,3}?"
+        r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"
+    ),
+}
+# "negativo para/de X" is a pre-trigger for X, not a post-trigger for what came before it.
+_POST_NOT_BEFORE = re.compile(r"\s*(?:de|para|for)\b")
 # Order matters: a negation outranks a possibility, which outranks history.
 _PRIORITY: tuple[Assertion, ...] = ("negated", "family", "hypothetical", "possible", "historical")
 
@@ -68,6 +96,8 @@ class _Rules:
     pre: dict[str, re.Pattern[str]]
     post: dict[str, re.Pattern[str]]
     termination: re.Pattern[str]
+    pseudo: re.Pattern[str]
+    new_statement: re.Pattern[str] | None
 
 
 _RULES = {
@@ -75,6 +105,8 @@ _RULES = {
         pre={k: _pattern(v) for k, v in _PRE[lang].items()},
         post={k: _pattern(v) for k, v in _POST[lang].items()},
         termination=_pattern(_TERMINATION[lang]),
+        pseudo=_pattern(_PSEUDO[lang]),
+        new_statement=_NEW_STATEMENT.get(lang),
     )
     for lang in _PRE
 }
@@ -92,22 +124,32 @@ class AssertionDetector:
     def classify(self, start: int, end: int) -> tuple[Assertion, str]:
         """Assertion of the mention at [start, end) and the cue that set it ("" when present)."""
         left, right = self.sentences.clause_bounds(start, end)
-        before = self.norm[max(left, start - WINDOW_CHARS) : start]
-        after = self.norm[end : min(right, end + WINDOW_CHARS)]
+        window_start = max(left, start - WINDOW_CHARS)
+        before = self.rules.pseudo.sub(lambda m: " " * len(m.group()), self.norm[window_start:start])
+        after_end = min(right, end + WINDOW_CHARS)
+        after = self.norm[end:after_end]
         found: dict[str, str] = {}
         for kind, pattern in self.rules.pre.items():
             for match in pattern.finditer(before):
-                between = before[match.end() :]
-                if not self.rules.termination.search(between):
+                if not self._scope_ends(before[match.end() :], self.text[window_start + match.end() : start]):
                     found.setdefault(kind, match.group(1))
         for kind, pattern in self.rules.post.items():
-            match = pattern.search(after)
-            if match and not self.rules.termination.search(after[: match.start()]):
-                found.setdefault(kind, match.group(1))
+            for match in pattern.finditer(after):
+                if _POST_NOT_BEFORE.match(after, match.end()):
+                    continue
+                if not self._scope_ends(after[: match.start()], self.text[end : end + match.start()]):
+                    found.setdefault(kind, match.group(1))
+                break
         for kind in _PRIORITY:
             if kind in found:
                 return kind, found[kind]
         return "present", ""
+
+    def _scope_ends(self, between: str, between_original: str) -> bool:
+        """A termination word, or a new statement, lies between a trigger and the mention."""
+        if self.rules.termination.search(between):
+            return True
+        return bool(self.rules.new_statement and self.rules.new_statement.search(between_original))
 
 
 def _same_length_normalize(text: str) -> str:

@@ -262,12 +262,15 @@ class RankerModel:
 
 def feature_code_version() -> str:
     """Hash of the code that computes the features: a model trained by other code is stale, whatever its version."""
+    import core.assertion
     import core.kb.tabular
     import core.laterality
+    import core.sentences
     import core.status_codes
 
     sources = (Path(__file__), Path(core.laterality.__file__), Path(core.kb.tabular.__file__),
-               Path(core.status_codes.__file__), STATUS_FILE)
+               Path(core.status_codes.__file__), STATUS_FILE, Path(core.assertion.__file__),
+               Path(core.sentences.__file__))
     sources = tuple(path for path in sources if path.is_file())
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 

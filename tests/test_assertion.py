@@ -20,6 +20,19 @@ CASES = [
     ("es", "Sin fiebre, con dolor abdominal.", "dolor abdominal", "present"),
     ("es", "Antecedentes familiares de cáncer de mama.", "cáncer de mama", "family"),
     ("es", "Antecedentes de hipertensión arterial.", "hipertensión arterial", "historical"),
+    # A new statement ends a negation's scope; pseudo-triggers negate nothing after them.
+    ("es", "Varón sin antecedentes de interés, consultó por una tumoración malar.", "tumoración malar", "present"),
+    ("es", "Mujer sin fiebre, de seis meses de evolución, que consulta por dolor en el muslo.", "dolor", "present"),
+    ("es", "No se realizó tratamiento y el paciente ingresó en cuidados paliativos.", "cuidados paliativos",
+     "present"),
+    ("es", "No obstante, se inicia tratamiento para cardiopatía isquémica.", "cardiopatía isquémica", "present"),
+    ("es", "Paciente no alérgico, exfumador, con cardiopatía.", "exfumador", "present"),
+    ("es", "Carcinoma no célula pequeña tratado con quimioterapia.", "quimioterapia", "present"),
+    ("es", "Tras la resolución del cuadro diarreico y un resultado negativo de toxina.", "cuadro diarreico",
+     "present"),
+    ("es", "Sin fiebre, tos ni expectoración.", "expectoración", "negated"),
+    ("es", "No refería hematuria ni dolor en fosas renales.", "dolor en fosas renales", "negated"),
+    ("es", "Serología de hepatitis A, B y C negativas.", "hepatitis", "negated"),
 ]
 
 
