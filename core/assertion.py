@@ -75,6 +75,7 @@ _PSEUDO = {
 # A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
 # "no se realizó tratamiento y el paciente ingresó en ...". Read on the original text: "-ó" needs its accent.
 _NEW_STATEMENT = {
+    "en": re.compile(r"(?:,|\band\b)\s*(?:[^\W\d_]+\s+){0,3}?(?:[^\W\d_]+ed|was|were|shows|presents|consults|reports)\b"),
     "es": re.compile(
         r"(?:,|\by\b)\s*(?:[^\W\d_]+\s+){0,3}?"
         r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"

@@ -33,6 +33,8 @@ CASES = [
     ("es", "Sin fiebre, tos ni expectoración.", "expectoración", "negated"),
     ("es", "No refería hematuria ni dolor en fosas renales.", "dolor en fosas renales", "negated"),
     ("es", "Serología de hepatitis A, B y C negativas.", "hepatitis", "negated"),
+    ("en", "Man without fever, who consulted for chest pain.", "chest pain", "present"),
+    ("en", "No fever, chills or weight loss.", "weight loss", "negated"),
 ]
 
 
