@@ -1,8 +1,8 @@
 """Rule-based assertion detection (negated, ruled out, possible, historical, family, hypothetical).
 
 A small ConText-style algorithm: a trigger phrase in the same clause (spaCy sentence, cut at ; and :) scopes forward (pre-triggers)
-or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero") or, in Spanish,
-at a new verb after a comma or "y" ("sin antecedentes de interés, consultó por una tumoración"). Pseudo-triggers are
+or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero") or at a new verb
+after a comma or "y" / "and" ("sin antecedentes de interés, consultó por una tumoración"). Pseudo-triggers are
 phrases that contain a trigger word but close on themselves ("no obstante", "no alérgico", "sin antecedentes de
 interés"): their words trigger nothing after them.
 Negated, family and hypothetical mentions are not coded; the reason stays in the trace.
