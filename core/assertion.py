@@ -126,13 +126,15 @@ class AssertionDetector:
         """Assertion of the mention at [start, end) and the cue that set it ("" when present)."""
         left, right = self.sentences.clause_bounds(start, end)
         window_start = max(left, start - WINDOW_CHARS)
-        before = self.rules.pseudo.sub(lambda m: " " * len(m.group()), self.norm[window_start:start])
+        unmasked = self.norm[window_start:start]
+        # Pseudo-triggers are blanked for finding triggers only: "sin embargo" still ends a scope.
+        before = self.rules.pseudo.sub(lambda m: " " * len(m.group()), unmasked)
         after_end = min(right, end + WINDOW_CHARS)
         after = self.norm[end:after_end]
         found: dict[str, str] = {}
         for kind, pattern in self.rules.pre.items():
             for match in pattern.finditer(before):
-                if not self._scope_ends(before[match.end() :], self.text[window_start + match.end() : start]):
+                if not self._scope_ends(unmasked[match.end() :], self.text[window_start + match.end() : start]):
                     found.setdefault(kind, match.group(1))
         for kind, pattern in self.rules.post.items():
             for match in pattern.finditer(after):

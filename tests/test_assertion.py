@@ -31,6 +31,7 @@ CASES = [
     ("es", "Tras la resolución del cuadro diarreico y un resultado negativo de toxina.", "cuadro diarreico",
      "present"),
     ("es", "Sin fiebre, tos ni expectoración.", "expectoración", "negated"),
+    ("es", "No fiebre, sin embargo presenta tos.", "tos", "present"),  # a pseudo-trigger still ends a scope
     ("es", "No refería hematuria ni dolor en fosas renales.", "dolor en fosas renales", "negated"),
     ("es", "Serología de hepatitis A, B y C negativas.", "hepatitis", "negated"),
     ("en", "Man without fever, who consulted for chest pain.", "chest pain", "present"),
