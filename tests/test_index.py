@@ -43,8 +43,29 @@ def test_see_references_lend_the_code_only_when_found_in_full(tmp_path: Path, ta
     assert index.resolve("Obstruction, by site").path == ("Obstruction, obstructed",)  # shown to a coder
     assert index.resolve("Obstruction, by site", exact=True) is None  # never lends the main term's code
     entries = list(see_reference_terms(index))
-    assert {(e.text, e.code, e.source) for e in entries} == {
-        ("Obstruction ileum", "K56.609", SEE_SOURCE), ("Occlusion ileum", "K56.609", SEE_SOURCE)}
+    assert {(e.text, e.code, e.source) for e in entries} == {  # "Obstruction, obstructed": two forms of one word
+        ("Obstruction ileum", "K56.609", SEE_SOURCE), ("obstructed ileum", "K56.609", SEE_SOURCE),
+        ("Occlusion ileum", "K56.609", SEE_SOURCE)}
+
+
+def test_comma_forms_of_one_word_are_alternatives_not_words_to_match_together():
+    from core.kb.terms import path_variants
+
+    assert path_variants(("Infarct, infarction", "myocardium, myocardial")) == [
+        "Infarct myocardium", "Infarct myocardial", "infarction myocardium", "infarction myocardial"]
+    assert path_variants(("Failure, failed", "heart", "right")) == ["Failure heart right", "failed heart right"]
+    assert path_variants(("Fracture", "femur, femoral")) == ["Fracture femur", "Fracture femoral"]
+    # A comma joining a modifier: the main term keeps its first word (as printed), a subterm all of its words.
+    assert path_variants(("Bridge, myocardial",)) == ["Bridge"]
+    assert path_variants(("Hematoma", "hematoma, subdural")) == ["Hematoma hematoma, subdural"]
+    assert len(path_variants(("Abnormal, abnormality, abnormalities", "heart, hearts", "rhythm, rhythms"))) == 4
+
+
+def test_myocardial_infarction_is_found_without_the_index_s_second_form(kb):
+    linker = kb.linker("en", ())
+    text = "History of myocardial infarction."
+    codes = {code for match in linker.find(text) for code, _, _ in linker.scored_codes(match.key)}
+    assert "I21.9" in codes
 
 
 def test_tree_rebuilt_from_levels_and_notes_skipped(tmp_path: Path, tabular):

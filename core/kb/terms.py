@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import itertools
+import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,13 +48,43 @@ def tabular_terms(tabular: Tabular) -> Iterator[TermEntry]:
             yield TermEntry(inclusion, item.code, "tabular")
 
 
+MAX_PATH_VARIANTS = 4
+
+
+def _alternatives(piece: str) -> list[str] | None:
+    """The words of an index piece that lists forms of one word ("Infarct, infarction", "myocardium,
+    myocardial", "femur, femoral"), or None when its comma joins a modifier ("Bridge, myocardial")."""
+    parts = [part.strip() for part in piece.split(",")]
+    if len(parts) < 2 or any(not part or len(part.split()) > 2 or " - " in part for part in parts):
+        return None
+    first = parts[0].lower()
+    if all(len(os.path.commonprefix([first, part.lower()])) >= 3 for part in parts[1:]):
+        return parts
+    return None
+
+
+def path_variants(path: tuple[str, ...]) -> list[str]:
+    """The texts an index path can be written as: a comma inside a piece lists alternative forms of one word,
+    each enough on its own ("Infarct, infarction > myocardium, myocardial" is found as "myocardial infarction").
+
+    A main term whose comma joins a modifier keeps only its first word, as before (its subterms carry the rest).
+    """
+    options: list[list[str]] = []
+    for number, piece in enumerate(path):
+        forms = _alternatives(piece)
+        if forms is None:
+            forms = [piece.split(",")[0]] if number == 0 else [piece]
+        options.append(forms)
+    variants = [" ".join(combo) for combo in itertools.product(*options)]
+    return variants[:MAX_PATH_VARIANTS]
+
+
 def index_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
     for term in index.coded_terms():
         if term.source == "tabular" or term.source in ("drug", "external-cause"):
             continue
-        head = term.path[0].split(",")[0]
-        pieces = [head, *term.path[1:]]
-        yield TermEntry(" ".join(pieces), term.target_code, "index")
+        for text in path_variants(term.path):
+            yield TermEntry(text, term.target_code, "index")
 
 
 def see_reference_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
@@ -60,8 +92,8 @@ def see_reference_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
     for term, code in index.see_reference_codes():
         if term.source in ("drug", "external-cause"):
             continue
-        head = term.path[0].split(",")[0]
-        yield TermEntry(" ".join([head, *term.path[1:]]), code, SEE_SOURCE)
+        for text in path_variants(term.path):
+            yield TermEntry(text, code, SEE_SOURCE)
 
 
 def codiesp_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
