@@ -248,7 +248,11 @@ class RankerModel:
     @staticmethod
     def load(path: Path) -> RankerModel:
         with path.open("rb") as handle, gc_paused():
-            model = pickle.load(handle)
+            try:
+                model = pickle.load(handle)
+            except (pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError) as exc:
+                # Written by another version of this code (a class it names is gone) or cut short.
+                raise ValueError(f"{path} cannot be read by this version of the code: {exc}") from exc
         if not isinstance(model, RankerModel) or model.version != RANKER_VERSION:
             raise ValueError(f"{path} is not a ranker model of version {RANKER_VERSION}")
         return model

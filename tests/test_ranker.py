@@ -64,9 +64,14 @@ def test_model_file_round_trips(toy_model, tabular, tmp_path: Path):
     assert loaded.describe()["fingerprint"] == model.fingerprint
     assert loaded.code_version == feature_code_version() != ""  # the knowledge base retrains on a mismatch
     assert (tmp_path / "ranker.json").is_file()
+    # Unreadable files are a ValueError, which the knowledge base and the retrain page answer by retraining /
+    # refusing: junk, a file cut short, and one written by another code version (it names a class now gone).
     (tmp_path / "junk.pkl").write_bytes(b"not a model")
-    with pytest.raises(Exception):  # noqa: B017 - any unpickling error is fine, it must not load
-        RankerModel.load(tmp_path / "junk.pkl")
+    (tmp_path / "short.pkl").write_bytes(path.read_bytes()[:100])
+    (tmp_path / "other-version.pkl").write_bytes(b"ccore.ranker\nClassOfAnotherVersion\n)\x81.")
+    for name in ("junk.pkl", "short.pkl", "other-version.pkl"):
+        with pytest.raises(ValueError):
+            RankerModel.load(tmp_path / name)
 
 
 def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tabular):

@@ -52,6 +52,15 @@ def test_lexical_only_when_no_embedding_model(tmp_path: Path):
     assert retriever.search("   ", k=5) == []
 
 
+def test_an_unreadable_cached_retriever_is_rebuilt(tmp_path: Path):
+    HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, None)
+    (cached,) = tmp_path.glob("retriever-*/bm25.pkl")
+    cached.write_bytes(cached.read_bytes()[:50])  # cut short, as by a full disk or a killed process
+    rebuilt = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, None)
+    assert "build_total_s" in rebuilt.timings and rebuilt.search("hypertension", k=1)[0].code == "I10"
+    assert "load_s" in HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, None).timings  # rewritten whole
+
+
 class CountingEmbeddings:
     """Deterministic toy vectors; fails on the call numbered ``fail_on`` (an interrupted first build)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import time
 from dataclasses import dataclass, field
@@ -95,6 +96,27 @@ def _embed_with_cache(embeddings, texts: list[str], cache_dir: Path, model: str)
     return [known[t] for t in texts]
 
 
+def _load_cached(
+    folder: Path, embedding_model: str | None, notices: list[str]
+) -> tuple[BM25Retriever, FAISS | None] | None:
+    """The retriever cached in ``folder``, or None when a file there cannot be read (rebuilt then)."""
+    try:
+        with (folder / "bm25.pkl").open("rb") as handle, gc_paused():
+            bm25 = pickle.load(handle)
+        faiss = None
+        if embedding_model and (folder / "faiss" / "index.faiss").is_file():
+            try:
+                faiss = FAISS.load_local(
+                    str(folder / "faiss"), get_embeddings(embedding_model), allow_dangerous_deserialization=True
+                )  # our own file, written by load_or_build
+            except EmbeddingUnavailable as exc:
+                notices.append(f"dense retrieval off: {exc}")
+    except Exception as exc:  # truncated, or written by another version of a library: rebuild
+        log.warning("retriever cache in %s unreadable (%s); rebuilding", folder, exc)
+        return None
+    return bm25, faiss
+
+
 @dataclass
 class HybridRetriever:
     corpus: list[CorpusItem]
@@ -111,19 +133,10 @@ class HybridRetriever:
         folder = cache_dir / f"retriever-{key}"
         started = time.perf_counter()
         notices: list[str] = []
-        if (folder / "bm25.pkl").is_file():
-            with (folder / "bm25.pkl").open("rb") as handle, gc_paused():
-                bm25 = pickle.load(handle)
-            faiss = None
-            if embedding_model and (folder / "faiss" / "index.faiss").is_file():
-                try:
-                    faiss = FAISS.load_local(
-                        str(folder / "faiss"), get_embeddings(embedding_model), allow_dangerous_deserialization=True
-                    )  # our own file, written below
-                except EmbeddingUnavailable as exc:
-                    notices.append(f"dense retrieval off: {exc}")
+        loaded = _load_cached(folder, embedding_model, notices) if (folder / "bm25.pkl").is_file() else None
+        if loaded is not None:
             timings = {"load_s": round(time.perf_counter() - started, 3)}
-            return cls(corpus, bm25, faiss, model, notices, timings)
+            return cls(corpus, loaded[0], loaded[1], model, notices, timings)
         docs = [Document(page_content=item.text, metadata={"doc_id": i}) for i, item in enumerate(corpus)]
         bm25 = BM25Retriever.from_documents(docs, preprocess_func=lexical_tokens)
         lexical_s = time.perf_counter() - started
@@ -143,8 +156,10 @@ class HybridRetriever:
         timings = {"build_lexical_s": round(lexical_s, 3), "build_total_s": round(time.perf_counter() - started, 3)}
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            with (folder / "bm25.pkl").open("wb") as handle:
+            staged = folder / "bm25.pkl.tmp"  # written whole, then renamed: an interrupted build leaves no half file
+            with staged.open("wb") as handle:
                 pickle.dump(bm25, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(staged, folder / "bm25.pkl")
             if faiss is not None:
                 faiss.save_local(str(folder / "faiss"))
         except OSError as exc:
