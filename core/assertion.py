@@ -27,7 +27,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
             "no history of", "unremarkable for", "resolved",
         ],
         "possible": ["possible", "probable", "suspected", "suspicion of", "rule out", "r/o", "cannot exclude",
-                     "questionable", "likely", "differential diagnosis"],
+                     "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
+                     "could not rule out", "could not be ruled out", "cannot be ruled out"],
         "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post"],
@@ -39,7 +40,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
             "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere",
         ],
         "possible": ["posible", "probable", "sospecha de", "sospecha", "dudoso", "dudosa", "a descartar",
-                     "diagnostico diferencial"],
+                     "diagnostico diferencial", "no se descarta", "no se puede descartar", "no se pudo descartar",
+                     "sin poder descartar", "sin descartar", "no descartandose"],
         "family": ["antecedentes familiares de", "madre", "padre", "hermano", "hermana", "familiar"],
         "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
         "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa"],
@@ -48,7 +50,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
 _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
                        "unlikely", "not seen", "not found", "was not", "were not"],
-           "possible": ["is suspected", "was suspected", "cannot be excluded"]},
+           "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
+                        "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
                        "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente"],
            "possible": ["a descartar", "en estudio"]},
@@ -70,7 +73,7 @@ _PSEUDO = {
            "sin antecedentes personales ni familiares de interes", "no antecedentes de interes",
            "sin antecedentes clinicos de interes", "sin cambios", "sin incidencias", "no celula pequena",
            "no celulas pequenas", "no microcitico", "no hodgkin", "no doloroso", "no dolorosa", "no dolorosos",
-           "no dolorosas", "sin conseguir", "sin lograr"],
+           "no dolorosas", "sin conseguir", "sin lograr", "sin contraste", "con y sin contraste"],
 }
 # A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
 # "no se realizó tratamiento y el paciente ingresó en ...". Read on the original text: "-ó" needs its accent.
@@ -132,12 +135,12 @@ class AssertionDetector:
         after_end = min(right, end + WINDOW_CHARS)
         after = self.norm[end:after_end]
         found: dict[str, str] = {}
-        for kind, pattern in self.rules.pre.items():
-            for match in pattern.finditer(before):
-                if not self._scope_ends(unmasked[match.end() :], self.text[window_start + match.end() : start]):
-                    found.setdefault(kind, match.group(1))
-        for kind, pattern in self.rules.post.items():
-            for match in pattern.finditer(after):
+        for kind, match in _outermost(self.rules.pre, before):
+            if not self._scope_ends(unmasked[match.end() :], self.text[window_start + match.end() : start]):
+                found.setdefault(kind, match.group(1))
+        post = _outermost(self.rules.post, after)
+        for kind in self.rules.post:
+            for match in (m for k, m in post if k == kind):
                 if _POST_NOT_BEFORE.match(after, match.end()):
                     continue
                 if not self._scope_ends(after[: match.start()], self.text[end : end + match.start()]):
@@ -153,6 +156,16 @@ class AssertionDetector:
         if self.rules.termination.search(between):
             return True
         return bool(self.rules.new_statement and self.rules.new_statement.search(between_original))
+
+
+def _outermost(patterns: dict[str, re.Pattern[str]], text: str) -> list[tuple[str, re.Match[str]]]:
+    """Trigger matches of every kind, in text order, without those inside a longer one: "no se descarta" is a
+    possibility, not the negations "no" and "se descarta"; "cannot be ruled out" is not "ruled out"."""
+    matches = [(kind, match) for kind, pattern in patterns.items() for match in pattern.finditer(text)]
+    kept = [(kind, match) for kind, match in matches
+            if not any(other.start() <= match.start() and match.end() <= other.end()
+                       and other.end() - other.start() > match.end() - match.start() for _, other in matches)]
+    return sorted(kept, key=lambda item: item[1].start())
 
 
 def _same_length_normalize(text: str) -> str:

@@ -34,6 +34,13 @@ CASES = [
     ("es", "No fiebre, sin embargo presenta tos.", "tos", "present"),  # a pseudo-trigger still ends a scope
     ("es", "No refería hematuria ni dolor en fosas renales.", "dolor en fosas renales", "negated"),
     ("es", "Serología de hepatitis A, B y C negativas.", "hepatitis", "negated"),
+    # A longer trigger outranks the shorter ones inside it: not ruling something out makes it possible.
+    ("es", "No se descarta neumonía.", "neumonía", "possible"),
+    ("es", "Sin poder descartar una perforación duodenal, se decide intervenir.", "perforación duodenal",
+     "possible"),
+    ("es", "La TAC sin contraste muestra una lesión frontal izquierda.", "lesión frontal", "present"),
+    ("en", "Pneumonia cannot be ruled out.", "Pneumonia", "possible"),
+    ("en", "We could not rule out appendicitis.", "appendicitis", "possible"),
     ("en", "Man without fever, who consulted for chest pain.", "chest pain", "present"),
     ("en", "No fever, chills or weight loss.", "weight loss", "negated"),
 ]
