@@ -130,6 +130,15 @@ def test_codes_unseen_in_training_get_their_own_threshold():
     assert f1 == 1.0
 
 
+def test_of_thresholds_as_good_as_the_best_the_one_showing_more_codes_wins():
+    # Above 0.5 one right code (F1 2/3); from 0.4 down both right codes and two wrong ones (F1 2/3 too).
+    probabilities = np.array([0.9, 0.5, 0.45, 0.4])
+    labels = np.array([1, 0, 0, 1])
+    unseen = np.zeros(4, dtype=bool)
+    seen_threshold, _, f1 = _best_thresholds(probabilities, labels, unseen, missing_gold=0)
+    assert seen_threshold <= 0.4 and f1 == pytest.approx(2 / 3)
+
+
 class _ToyKnowledge:
     """What the merge reads from a knowledge base: the linker of the note's language and the tabular list."""
 
