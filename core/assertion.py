@@ -18,6 +18,7 @@ from core.sentences import SentenceIndex
 from core.textnorm import normalize
 
 WINDOW_CHARS = 60  # how far a trigger reaches (about 6–8 words)
+NOT_CODED = frozenset({"negated", "family", "hypothetical"})  # the product's policy: listed for review, never coded
 
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.assertion import AssertionDetector
+from core.assertion import NOT_CODED, AssertionDetector
 from core.cache import gc_paused
 from core.kb.tabular import Tabular
 from core.laterality import side_near, sided_code
@@ -30,7 +30,7 @@ from core.linker import DictionaryLinker, RawMatch
 from core.schema import Span
 from core.status_codes import STATUS_FILE, STATUS_SOURCE, status_matches
 
-RANKER_VERSION = "6"
+RANKER_VERSION = "7"
 F1_TOLERANCE = 0.001  # out-of-fold F1 differences below this do not choose between thresholds
 STATUS_PRIOR = 0.5  # score of a status-code rule's candidate (no term statistics: the ranker learns its worth)
 SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided",
@@ -184,17 +184,22 @@ def _matrix(rows: list[Candidate]) -> np.ndarray:
 
 
 def _best_thresholds(
-    probabilities: np.ndarray, labels: np.ndarray, unseen: np.ndarray, missing_gold: int
+    probabilities: np.ndarray, labels: np.ndarray, unseen: np.ndarray, missing_gold: int,
+    never_coded: np.ndarray | None = None,
 ) -> tuple[float, float, float]:
     """(threshold for codes seen in training, threshold for unseen codes, micro-F1), maximising micro-F1.
 
-    Gold codes without any candidate count as misses. Unseen codes get their own threshold: one shared threshold
-    lets the many confident seen codes set it, and the open-set path then never reaches the output.
+    Gold codes without any candidate count as misses, and so do rows the assertion policy never codes
+    (``never_coded``: every mention negated, family or hypothetical), whatever their score. Unseen codes get their
+    own threshold: one shared threshold lets the many confident seen codes set it, and the open-set path then
+    never reaches the output.
     """
     grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
     total_gold = int(labels.sum()) + missing_gold
+    shown = np.ones(len(labels), dtype=bool) if never_coded is None else ~never_coded
 
     def counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mask = mask & shown
         chosen = probabilities[mask][None, :] >= grid[:, None]
         positive = labels[mask] == 1
         return (chosen & positive).sum(axis=1), (chosen & ~positive).sum(axis=1)
@@ -210,8 +215,8 @@ def _best_thresholds(
     # The out-of-fold curve is flat near its top (±0.001 between 0.30 and 0.42 on CodiEsp), so its highest point
     # is chance. Among the pairs as good as the best, take the one that shows the coder the most codes: a wrong
     # code is rejected in one click, a missing one has to be found in the note.
-    shown = np.where(f1 >= best - F1_TOLERANCE, tp + fp, -1)
-    i, j = np.unravel_index(int(np.argmax(shown)), shown.shape)
+    codes_shown = np.where(f1 >= best - F1_TOLERANCE, tp + fp, -1)
+    i, j = np.unravel_index(int(np.argmax(codes_shown)), codes_shown.shape)
     return float(grid[i]), float(grid[j]), float(f1[i, j])
 
 
@@ -220,7 +225,7 @@ class RankerModel:
     language: str
     model: object
     priors: CodePriors
-    code_threshold: float
+    code_threshold: float  # tuned for the product's assertion policy ("coding")
     candidate_threshold: float
     open_set_threshold: float  # code threshold for codes never assigned in the training notes
     fingerprint: str  # all training notes, decision-store feedback included
@@ -230,14 +235,21 @@ class RankerModel:
     version: str = RANKER_VERSION
     linker_key: str = ""  # cache key of the dictionary linker whose candidates it was trained on
     code_version: str = ""  # feature_code_version() of the code that computed its features
+    # (code, open-set) thresholds tuned for other assertion policies: under "codiesp" negated mentions are coded too
+    policy_thresholds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return f"ranker-{self.language}-v{self.version}-{self.fingerprint[:10]}"
 
-    def threshold_for(self, row: Candidate) -> float:
+    def thresholds(self, policy: str = "coding") -> tuple[float, float]:
+        """(code threshold, open-set threshold) tuned for the assertion policy the codes are decided under."""
+        return self.policy_thresholds.get(policy, (self.code_threshold, self.open_set_threshold))
+
+    def threshold_for(self, row: Candidate, policy: str = "coding") -> float:
         """The code threshold of the row's group: seen in training, or open-set (never assigned there)."""
-        return self.open_set_threshold if unseen_in_training(row) else self.code_threshold
+        seen, open_set = self.thresholds(policy)
+        return open_set if unseen_in_training(row) else seen
 
     def score(self, rows: list[Candidate]) -> np.ndarray:
         if not rows:
@@ -266,7 +278,7 @@ class RankerModel:
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "language": self.language, "trained_on": self.trained_on,
                 "fingerprint": self.fingerprint, "code_threshold": self.code_threshold,
-                "open_set_threshold": self.open_set_threshold,
+                "open_set_threshold": self.open_set_threshold, "policy_thresholds": self.policy_thresholds,
                 "candidate_threshold": self.candidate_threshold, "metrics": self.metrics, "features": list(FEATURES)}
 
 
@@ -346,7 +358,10 @@ def train_ranker(
             out_of_fold[test_idx] = fold_model.predict_proba(x[test_idx])[:, 1]
             fold_models.append(fold_model)
     unseen = x[:, FEATURES.index("code_freq")] == 0
-    threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold)
+    # Tuned under the policy the product codes with: rows it never codes are misses at any threshold.
+    never_coded = np.array([all(a in NOT_CODED for a in row.assertions) for row in rows], dtype=bool)
+    threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold, never_coded)
+    codiesp_threshold, codiesp_open_set, codiesp_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold)
     # The fold models, averaged, are the model: its scores are on the scale the thresholds were tuned on
     # (a model refitted on every note is more confident than the out-of-fold ones it was tuned with).
     model: object
@@ -362,13 +377,16 @@ def train_ranker(
         priors=priors,
         code_threshold=threshold,
         open_set_threshold=open_set_threshold,
-        candidate_threshold=round(max(0.05, min(threshold, open_set_threshold) / 3), 2),
+        candidate_threshold=round(max(0.05, min(threshold, open_set_threshold, codiesp_threshold, codiesp_open_set) / 3),
+                                  2),
         fingerprint=notes_fingerprint(all_notes),
         base_fingerprint=notes_fingerprint(notes),
         trained_on=[label] + (["decision-store"] if extra_notes else []),
         linker_key=getattr(linker, "cache_key", ""),
         code_version=feature_code_version(),
-        metrics={"out_of_fold_micro_f1": round(oof_f1, 4), "rows": len(y), "positives": int(y.sum()),
+        policy_thresholds={"codiesp": (codiesp_threshold, codiesp_open_set)},
+        metrics={"out_of_fold_micro_f1": round(oof_f1, 4), "out_of_fold_micro_f1_codiesp": round(codiesp_f1, 4),
+                 "rows": len(y), "positives": int(y.sum()),
                  "notes": len(all_notes), "train_s": round(time.perf_counter() - started, 2)},
     )
 

@@ -48,6 +48,19 @@ def test_see_references_lend_the_code_only_when_found_in_full(tmp_path: Path, ta
         ("Occlusion ileum", "K56.609", SEE_SOURCE)}
 
 
+def test_a_term_without_code_or_see_follows_its_see_also(tmp_path: Path, tabular):
+    csv_path = tmp_path / "index.csv"
+    csv_path.write_text(
+        CSV_HEADER
+        + "1,E,0,Elephantiasis,,,(nonfilarial),I89.0\n"
+        + "2,L,0,Lymphedema,,Elephantiasis,(acquired),\n"
+        + "3,L,1,congenital,,,,Q82.0\n"
+        + "4,A,0,Abdomen,,condition,,\n"  # "see also condition": names no term, lends nothing
+    )
+    index = build_index([("cms-index-csv", csv_path)], tabular, include_tabular=False)
+    assert {" ".join(term.path): code for term, code in index.see_reference_codes()} == {"Lymphedema": "I89.0"}
+
+
 def test_comma_forms_of_one_word_are_alternatives_not_words_to_match_together():
     from core.kb.terms import path_variants
 

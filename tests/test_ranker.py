@@ -139,6 +139,25 @@ def test_of_thresholds_as_good_as_the_best_the_one_showing_more_codes_wins():
     assert seen_threshold <= 0.4 and f1 == pytest.approx(2 / 3)
 
 
+def test_thresholds_are_tuned_under_the_assertion_policy_that_codes():
+    # A negated mention coders coded anyway (CodiEsp's convention): the product never codes it, so under its policy
+    # it is a miss at every threshold and the out-of-fold F1 says so.
+    probabilities = np.array([0.9, 0.5, 0.2])
+    labels = np.array([1, 1, 0])
+    unseen = np.zeros(3, dtype=bool)
+    never_coded = np.array([True, False, False])
+    *_, f1_coding = _best_thresholds(probabilities, labels, unseen, 0, never_coded)
+    *_, f1_codiesp = _best_thresholds(probabilities, labels, unseen, 0)
+    assert f1_coding == pytest.approx(2 / 3) and f1_codiesp == 1.0
+
+
+def test_the_model_keeps_thresholds_per_policy(toy_model):
+    _, model = toy_model
+    assert model.thresholds() == (model.code_threshold, model.open_set_threshold)
+    assert set(model.policy_thresholds) == {"codiesp"} and model.thresholds("codiesp") == model.policy_thresholds["codiesp"]
+    assert "out_of_fold_micro_f1_codiesp" in model.metrics
+
+
 class _ToyKnowledge:
     """What the merge reads from a knowledge base: the linker of the note's language and the tabular list."""
 

@@ -114,13 +114,15 @@ class AlphabeticIndex:
     def see_reference_codes(self, max_hops: int = 3) -> Iterator[tuple[IndexTerm, str]]:
         """(term, code) for every term printed without a code that sends the coder elsewhere with "see"
         ("Obstruction, ileum — see Obstruction, intestine" → K56.609), following chains of references; only
-        references found in full, so "see Abscess, by site" never lends the plain "Abscess" code."""
+        references found in full, so "see Abscess, by site" never lends the plain "Abscess" code. A term with
+        neither code nor "see" follows its "see also" ("Lymphedema — see also Elephantiasis" → I89.0)."""
         for term in self.terms:
-            if term.target_code or not term.see:
+            if term.target_code or not (term.see or term.see_also):
                 continue
             target: IndexTerm | None = term
             for _ in range(max_hops):
-                target = self.resolve(target.see, exact=True) if target is not None else None
+                reference = (target.see or target.see_also) if target is not None else ""
+                target = self.resolve(reference, exact=True) if target is not None else None
                 if target is None or target.target_code or not target.see:
                     break
             if target is not None and target.target_code:

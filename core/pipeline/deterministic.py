@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from core.assertion import NOT_CODED
 from core.kb.tabular import Tabular
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
 from core.schema import CodeSuggestion, Mention, StepTrace
-
-NOT_CODED = {"negated", "family", "hypothetical"}
 
 
 def link_mentions(

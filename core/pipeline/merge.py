@@ -72,7 +72,7 @@ def merge_with_ranker(
     trace = StepTrace(
         step=STEP,
         inputs={"model": model.name, "strategy": result.strategy, "policy": policy,
-                "code_threshold": model.code_threshold, "open_set_threshold": model.open_set_threshold},
+                "code_threshold": model.thresholds(policy)[0], "open_set_threshold": model.thresholds(policy)[1]},
         candidates=decisions,
         output_codes=[c.code for c in codes],
         rationale="the ranker decides the codes it has evidence for; codes it never scored keep the strategy's decision",

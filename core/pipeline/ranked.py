@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from core.assertion import NOT_CODED
 from core.kb.terms import TermEntry
 from core.knowledge import KnowledgeBase
-from core.pipeline.deterministic import NOT_CODED
 from core.ranker import RankerModel, extract_candidates, unseen_in_training
 from core.schema import CodeSuggestion, StepTrace
 
@@ -33,7 +33,7 @@ def rank_codes(
         unseen = unseen_in_training(row)  # the ranker never saw this code: keep the open-set path
         if probability < model.candidate_threshold and not unseen:
             continue
-        threshold = model.threshold_for(row)
+        threshold = model.threshold_for(row, policy)
         not_codable = policy != "codiesp" and all(a in NOT_CODED for a in row.assertions)
         status = "code" if probability >= threshold and not not_codable else "candidate"
         why = f"ranker p={probability:.2f} (code at ≥{threshold}) from terms {sorted(set(row.terms))[:3]}"
