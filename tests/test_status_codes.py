@@ -60,3 +60,22 @@ def test_every_code_the_rules_can_produce_is_billable(tabular):
     codes = {code for group in table.values() for code in group["codes"]}
     codes |= {f"Z3A.{weeks:02d}" for weeks in range(8, 43)} | {_bmi_code(v / 2) for v in range(20, 200)}
     assert [code for code in sorted(codes) if not tabular.is_billable(code)] == []
+
+
+def test_allergy_status_only_when_the_allergy_is_stated():
+    assert _codes("Alérgico a penicilina y a contrastes yodados.", "es") == {
+        "Z88.0": "penicilina", "Z91.041": "contrastes yodados"}
+    assert _codes("No alergias medicamentosas conocidas. Tratado con amoxicilina.", "es") == {}
+    assert _codes("No alérgico a penicilina.", "es") == {}
+    assert _codes("Allergic to sulfa drugs.", "en") == {"Z88.2": "sulfa"}
+
+
+def test_resistance_implants_devices_and_past_treatments():
+    assert _codes("Staphylococcus aureus meticilin-resistente.", "es") == {"Z16.11": "meticilin-resistente"}
+    assert _codes("Sensible a penicilina.", "es") == {}  # susceptible, not resistant
+    assert _codes("Portador de prótesis valvular mecánica y DIU.", "es") == {
+        "Z95.2": "prótesis valvular mecánica", "Z97.5": "DIU"}
+    assert _codes("Antecedentes de quimioterapia y radioterapia.", "es") == {"Z92.21": "quimioterapia",
+                                                                          "Z92.3": "radioterapia"}
+    assert _codes("Se inicia quimioterapia.", "es") == {}  # treatment of this episode, not a history
+    assert _codes("Diabetes mellitus insulino dependiente.", "es") == {"Z79.4": "insulino dependiente"}
