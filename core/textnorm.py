@@ -11,7 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+# "ex fumador" / "ex-smoker" is one word, read as "exfumador" / "exsmoker" (a former smoker, not a smoker).
+TOKEN_RE = re.compile(r"(?:\b[Ee][Xx][-\s](?=[^\W\d_]{4}))?[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_EX_PREFIX = re.compile(r"^ex[-\s]")
 # "Wilson's" / "Wilson’s" and "Wilson" share a stem: the index writes eponyms with the possessive, notes often not.
 POSSESSIVE_RE = re.compile(r"['’]s$")
 
@@ -125,7 +127,7 @@ def tokenize(text: str, language: str) -> list[Token]:
     aliases = STEM_ALIASES.get(language, {})
     tokens: list[Token] = []
     for match in TOKEN_RE.finditer(text):
-        norm = POSSESSIVE_RE.sub("", strip_accents(match.group().lower()))
+        norm = _EX_PREFIX.sub("ex", POSSESSIVE_RE.sub("", strip_accents(match.group().lower())))
         stemmed = stem(norm)
         tokens.append(
             Token(match.group(), match.start(), match.end(), norm, aliases.get(stemmed, stemmed), norm in stops)

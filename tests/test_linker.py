@@ -40,6 +40,17 @@ def test_possessives_and_synonyms_share_a_key():
     assert term_key("sangrado digestivo", "es") == term_key("hemorragia digestiva", "es")
 
 
+def test_ex_prefix_makes_one_word():
+    assert term_key("Ex fumador", "es") == term_key("ex-fumador", "es") == term_key("exfumador", "es")
+    assert term_key("ex-smoker", "en") == term_key("exsmoker", "en")
+    assert term_key("Ex fumador", "es") != term_key("fumador", "es")  # a former smoker is not a smoker
+    assert term_key("complex fumador", "es") == term_key("fumador complex", "es")  # "ex" inside a word: untouched
+    linker = DictionaryLinker("es", [TermEntry("exfumador", "Z87.891", "codiesp-train", "c1")])
+    text = "Varón, Ex fumador de 20 cigarrillos."
+    (mention,) = linker.link(text)
+    assert mention.span.text == "Ex fumador" and mention.codes == ["Z87.891"]
+
+
 def test_longest_match_wins_and_offsets_point_at_text():
     linker = DictionaryLinker("es", ENTRIES)
     text = "Ingresa por INSUFICIENCIA CARDIACA DERECHA y neumonía basal."
