@@ -32,6 +32,10 @@ from core.status_codes import STATUS_FILE, STATUS_SOURCE, status_matches
 
 RANKER_VERSION = "7"
 F1_TOLERANCE = 0.001  # out-of-fold F1 differences below this do not choose between thresholds
+# Below the code threshold but this likely: listed for review. Fixed rather than a share of the tuned thresholds,
+# so the review list (and the MAP read from it) does not move when the thresholds do.
+CANDIDATE_THRESHOLD = 0.1
+READ_FROM_NUMBERS = ("Z3A.", "Z68.")  # categories whose code a number decides (status rules)
 STATUS_PRIOR = 0.5  # score of a status-code rule's candidate (no term statistics: the ranker learns its worth)
 SOURCES = ("codiesp", "index", "tabular", "cie", "learned", "coded-notes", "translated", "neoplasm", "sided",
            "completed", "status")
@@ -167,7 +171,9 @@ def _mentions(
 ) -> Iterator[tuple[RawMatch, list[tuple[str, float, str]], int]]:
     """(match, scored codes, notes containing its term) for the linker's matches, then the status-code rules'."""
     for match in linker.find(text, shadowed=True):
-        scored = linker.scored_codes(match.key)[:max_codes]
+        # Weeks of gestation and BMI codes come from the number the status rules read, never from the words
+        # around it ("semanas de gestación" was annotated Z3A.20 in one note, Z3A.39 in another).
+        scored = [s for s in linker.scored_codes(match.key) if not s[0].startswith(READ_FROM_NUMBERS)][:max_codes]
         if scored:
             yield match, scored, linker.key_counts(match.key)
     for found in status_matches(text, linker.language):
@@ -377,8 +383,7 @@ def train_ranker(
         priors=priors,
         code_threshold=threshold,
         open_set_threshold=open_set_threshold,
-        candidate_threshold=round(max(0.05, min(threshold, open_set_threshold, codiesp_threshold, codiesp_open_set) / 3),
-                                  2),
+        candidate_threshold=min(CANDIDATE_THRESHOLD, threshold, open_set_threshold, codiesp_threshold, codiesp_open_set),
         fingerprint=notes_fingerprint(all_notes),
         base_fingerprint=notes_fingerprint(notes),
         trained_on=[label] + (["decision-store"] if extra_notes else []),

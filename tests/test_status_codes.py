@@ -79,3 +79,11 @@ def test_resistance_implants_devices_and_past_treatments():
                                                                           "Z92.3": "radioterapia"}
     assert _codes("Se inicia quimioterapia.", "es") == {}  # treatment of this episode, not a history
     assert _codes("Diabetes mellitus insulino dependiente.", "es") == {"Z79.4": "insulino dependiente"}
+
+
+def test_weeks_and_bmi_codes_come_from_the_number_not_from_the_words(tabular):
+    # A coder annotated "semanas de gestación" as Z3A.20 in one note: the words do not say 20 in another.
+    linker = DictionaryLinker("es", [TermEntry("semanas de gestación", "Z3A.20", "codiesp-train", "c1"),
+                                     TermEntry("gestación", "Z33.1", "codiesp-train", "c2")])
+    rows = {r.code for r in extract_candidates("Gestante con 23 semanas de gestación.", linker, tabular, CodePriors())}
+    assert "Z3A.23" in rows and "Z3A.20" not in rows
