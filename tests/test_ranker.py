@@ -8,7 +8,10 @@ import pytest
 from core.feedback import notes_from_store
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
+from core.pipeline.ranked import likely_categories
 from core.ranker import (
+    FEATURES,
+    Candidate,
     CodePriors,
     RankerModel,
     _best_thresholds,
@@ -156,6 +159,25 @@ def test_the_model_keeps_thresholds_per_policy(toy_model):
     assert model.thresholds() == (model.code_threshold, model.open_set_threshold)
     assert set(model.policy_thresholds) == {"codiesp"} and model.thresholds("codiesp") == model.policy_thresholds["codiesp"]
     assert "out_of_fold_micro_f1_codiesp" in model.metrics
+
+
+class _FixedThreshold:
+    def threshold_for(self, row: Candidate, policy: str = "coding") -> float:
+        return 0.34
+
+
+def _row(code: str, *assertions: str) -> Candidate:
+    return Candidate(code, {name: 1.0 for name in FEATURES}, [], [], list(assertions or ["present"]))
+
+
+def test_a_likely_category_codes_its_most_probable_code():
+    rows = [_row("C64.9"), _row("C64.1"), _row("R52"), _row("N28.9"), _row("N28.89"),
+            _row("R50.9", "negated"), _row("R50.81", "negated"), _row("I10"), _row("I11.9")]
+    probabilities = np.array([0.20, 0.19, 0.30, 0.10, 0.05, 0.30, 0.30, 0.50, 0.10])
+    picks = likely_categories(rows, probabilities, _FixedThreshold(), "coding")
+    # C64: 0.39 together; R52 alone is no category evidence; N28 0.15 is too little; R50 is negated; I10 is coded.
+    assert picks == {"C64.9": pytest.approx(0.39)}
+    assert set(likely_categories(rows, probabilities, _FixedThreshold(), "codiesp")) == {"C64.9", "R50.9"}
 
 
 class _ToyKnowledge:

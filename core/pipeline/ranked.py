@@ -4,11 +4,39 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from core.assertion import NOT_CODED
 from core.kb.terms import TermEntry
 from core.knowledge import KnowledgeBase
-from core.ranker import RankerModel, extract_candidates, unseen_in_training
+from core.ranker import Candidate, RankerModel, extract_candidates, unseen_in_training
 from core.schema import CodeSuggestion, StepTrace
+
+
+def likely_categories(
+    rows: list[Candidate], probabilities: np.ndarray, model: RankerModel, policy: str
+) -> dict[str, float]:
+    """Codes to code because their category is likely although no code of it reaches its threshold: the summed
+    probability of a category's codable candidates (its codes mostly exclude each other: "adenocarcinoma renal"
+    scores C64.9 0.35 and C64.1 0.19) reaches the threshold of its most probable code, which is coded. Code → sum.
+
+    Measured out of fold on CodiEsp train (es): full-code F1 −0.003, category F1 +0.009; the coder sees the right
+    category more often, and the rationale says the exact code needs checking.
+    """
+    by_category: dict[str, list[tuple[float, Candidate]]] = {}
+    for row, probability in zip(rows, probabilities, strict=True):
+        if policy != "codiesp" and all(a in NOT_CODED for a in row.assertions):
+            continue
+        by_category.setdefault(row.code[:3], []).append((float(probability), row))
+    picks: dict[str, float] = {}
+    for scored in by_category.values():
+        if len(scored) < 2 or any(p >= model.threshold_for(row, policy) for p, row in scored):
+            continue
+        _, best = max(scored, key=lambda item: item[0])
+        total = sum(p for p, _ in scored)
+        if total >= model.threshold_for(best, policy):
+            picks[best.code] = total
+    return picks
 
 
 def rank_codes(
@@ -27,16 +55,20 @@ def rank_codes(
         linker = linker.with_terms(learned)
     rows = extract_candidates(text, linker, kb.tabular, model.priors)
     probabilities = model.score(rows)
+    category_picks = likely_categories(rows, probabilities, model, policy)
     codes: list[CodeSuggestion] = []
     candidates: list[CodeSuggestion] = []
     for row, probability in sorted(zip(rows, probabilities, strict=True), key=lambda x: -x[1]):
         unseen = unseen_in_training(row)  # the ranker never saw this code: keep the open-set path
-        if probability < model.candidate_threshold and not unseen:
+        if probability < model.candidate_threshold and not unseen and row.code not in category_picks:
             continue
         threshold = model.threshold_for(row, policy)
         not_codable = policy != "codiesp" and all(a in NOT_CODED for a in row.assertions)
-        status = "code" if probability >= threshold and not not_codable else "candidate"
+        status = "code" if (probability >= threshold or row.code in category_picks) and not not_codable else "candidate"
         why = f"ranker p={probability:.2f} (code at ≥{threshold}) from terms {sorted(set(row.terms))[:3]}"
+        if row.code in category_picks:
+            why += (f"; category {row.code[:3]} is likely (its candidates together p={category_picks[row.code]:.2f}): "
+                    "its most probable code is coded, check the exact code")
         if unseen:
             why += "; code unseen in training, scored with the open-set threshold"
         if not_codable:
@@ -54,7 +86,8 @@ def rank_codes(
         (codes if status == "code" else candidates).append(suggestion)
     trace = StepTrace(
         step="ranker",
-        inputs={"model": model.describe(), "rows": len(rows), "policy": policy},
+        inputs={"model": model.describe(), "rows": len(rows), "policy": policy,
+                "category_picks": {code: round(total, 4) for code, total in category_picks.items()}},
         candidates=[{"code": r.code, "p": round(float(p), 4), **{k: round(v, 3) for k, v in r.features.items()}}
                     for r, p in zip(rows, probabilities, strict=True)],
         output_codes=[c.code for c in codes],
