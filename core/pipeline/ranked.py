@@ -17,8 +17,9 @@ def likely_categories(
     rows: list[Candidate], probabilities: np.ndarray, model: RankerModel, policy: str
 ) -> dict[str, float]:
     """Codes to code because their category is likely although no code of it reaches its threshold: the summed
-    probability of a category's codable candidates (its codes mostly exclude each other: "adenocarcinoma renal"
-    scores C64.9 0.35 and C64.1 0.19) reaches the threshold of its most probable code, which is coded. Code → sum.
+    probability of a category's codable candidates (its codes mostly exclude each other: "adenocarcinoma renal
+    ... derecha" scores C64.9 0.20 and C64.1 0.19 against 0.34) reaches the threshold of its most probable code,
+    which is coded. Code → sum.
 
     Measured out of fold on CodiEsp train (es): full-code F1 −0.003, category F1 +0.009; the coder sees the right
     category more often, and the rationale says the exact code needs checking.
