@@ -87,3 +87,15 @@ def test_weeks_and_bmi_codes_come_from_the_number_not_from_the_words(tabular):
                                      TermEntry("gestación", "Z33.1", "codiesp-train", "c2")])
     rows = {r.code for r in extract_candidates("Gestante con 23 semanas de gestación.", linker, tabular, CodePriors())}
     assert "Z3A.23" in rows and "Z3A.20" not in rows
+
+
+def test_transplants_openings_and_other_statuses():
+    assert _codes("Trasplantada bipulmonar en 2005; portador de colostomía.", "es") == {
+        "Z94.2": "Trasplantada bipulmonar", "Z93.3": "colostomía"}
+    assert _codes("Se realizó colostomía de descarga.", "es") == {}  # an operation of this episode, not a status
+    assert _codes("Antecedentes de cirugía bariátrica y vasectomía.", "es") == {"Z98.84": "cirugía bariátrica",
+                                                                             "Z98.52": "vasectomía"}
+    assert _codes("Portador de catéter doble J; pseudofaquia.", "es") == {"Z96.0": "catéter doble J",
+                                                                        "Z96.1": "pseudofaquia"}
+    assert _codes("He has a colostomy after a kidney transplant.", "en") == {"Z93.3": "colostomy",
+                                                                             "Z94.0": "kidney transplant"}
