@@ -11,6 +11,7 @@ Negated, family and hypothetical mentions are not coded; the reason stays in the
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.schema import Assertion
@@ -19,6 +20,12 @@ from core.textnorm import normalize
 
 WINDOW_CHARS = 60  # how far a trigger reaches (about 6–8 words)
 NOT_CODED = frozenset({"negated", "family", "hypothetical"})  # the product's policy: listed for review, never coded
+
+
+def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
+    """Every mention of a code is negated, family or hypothetical: under the product's policy ("coding") it is listed
+    for review only; CodiEsp's convention ("codiesp") codes it anyway."""
+    return policy != "codiesp" and all(a in NOT_CODED for a in assertions)
 
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.assertion import NOT_CODED, AssertionDetector
+from core.assertion import AssertionDetector, never_coded
 from core.cache import gc_paused
 from core.kb.tabular import Tabular
 from core.laterality import side_near, sided_code
@@ -365,8 +365,8 @@ def train_ranker(
             fold_models.append(fold_model)
     unseen = x[:, FEATURES.index("code_freq")] == 0
     # Tuned under the policy the product codes with: rows it never codes are misses at any threshold.
-    never_coded = np.array([all(a in NOT_CODED for a in row.assertions) for row in rows], dtype=bool)
-    threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold, never_coded)
+    not_coded = np.array([never_coded(row.assertions) for row in rows], dtype=bool)
+    threshold, open_set_threshold, oof_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold, not_coded)
     codiesp_threshold, codiesp_open_set, codiesp_f1 = _best_thresholds(out_of_fold, y, unseen, missing_gold)
     # The fold models, averaged, are the model: its scores are on the scale the thresholds were tuned on
     # (a model refitted on every note is more confident than the out-of-fold ones it was tuned with).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from core.assertion import NOT_CODED
+from core.assertion import NOT_CODED, never_coded
 from core.kb.tabular import Tabular
 from core.kb.terms import TermEntry
 from core.linker import DictionaryLinker
@@ -38,7 +38,7 @@ def link_mentions(
 
 
 def codable(mention: Mention, policy: str) -> bool:
-    return policy == "codiesp" or mention.assertion not in NOT_CODED
+    return not never_coded((mention.assertion,), policy)
 
 
 def decide(

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from core.assertion import NOT_CODED
+from core.assertion import never_coded
 from core.kb.terms import TermEntry
 from core.knowledge import KnowledgeBase
 from core.ranker import Candidate, RankerModel, extract_candidates, unseen_in_training
@@ -26,7 +26,7 @@ def likely_categories(
     """
     by_category: dict[str, list[tuple[float, Candidate]]] = {}
     for row, probability in zip(rows, probabilities, strict=True):
-        if policy != "codiesp" and all(a in NOT_CODED for a in row.assertions):
+        if never_coded(row.assertions, policy):
             continue
         by_category.setdefault(row.code[:3], []).append((float(probability), row))
     picks: dict[str, float] = {}
@@ -64,7 +64,7 @@ def rank_codes(
         if probability < model.candidate_threshold and not unseen and row.code not in category_picks:
             continue
         threshold = model.threshold_for(row, policy)
-        not_codable = policy != "codiesp" and all(a in NOT_CODED for a in row.assertions)
+        not_codable = never_coded(row.assertions, policy)
         status = "code" if (probability >= threshold or row.code in category_picks) and not not_codable else "candidate"
         why = f"ranker p={probability:.2f} (code at ≥{threshold}) from terms {sorted(set(row.terms))[:3]}"
         if row.code in category_picks:
