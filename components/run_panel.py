@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.llm import BackendError
-from core.pipeline.runner import code_note, validate_note_text
+from core.pipeline.runner import code_note, compose_accents, validate_note_text
 from core.schema import CodingResult
 from core.settings import Settings
 from core.store import DecisionStore
@@ -57,6 +57,7 @@ def run_coding(
 ) -> None:
     """Code the note (or reuse this session's result), then store the run; errors are shown, never raised."""
     st.session_state.pop(RUN_ERROR_KEY, None)
+    text = compose_accents(text)  # stored, coded and highlighted in this one form
     try:
         validate_note_text(text)
     except ValueError as exc:

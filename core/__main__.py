@@ -108,7 +108,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from core.pipeline.runner import code_note
+    from core.pipeline.runner import code_note, compose_accents
 
     settings = _settings(args)
     try:
@@ -119,8 +119,12 @@ def cmd_code(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.note}: {exc}", file=sys.stderr)
         return 2
+    composed = compose_accents(text)
+    if composed != text:
+        print("note: the note's decomposed accents were composed (Unicode NFC); evidence offsets refer to that form",
+              file=sys.stderr)
     try:
-        result = code_note(text, settings)
+        result = code_note(composed, settings)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import threading
 import time
 from functools import cached_property
@@ -319,7 +320,8 @@ class KnowledgeBase:
             else:
                 description = normalize(item.description)
                 if all(w in description for w in words):
-                    whole = all(f" {w} " in f" {description} " for w in words)
+                    # Whole words whatever the punctuation after them ("Heart failure, unspecified").
+                    whole = all(w in set(re.findall(r"\w+", description)) for w in words)
                     scored.append(((2 if whole else 3, len(description), len(item.code)), item))
         scored.sort(key=lambda pair: pair[0])
         return [item for _, item in scored[:limit]]

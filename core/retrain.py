@@ -144,11 +144,10 @@ def normalise_text(text: str) -> str:
 
 def submitted_chart_counts(store: Any) -> dict[str, int]:
     """{language: notes with at least one submitted chart}, from the store's summaries (no note text read)."""
-    submitted = {row["note_id"] for row in store.submissions()}
+    charted = {(row["note_id"], row.get("language", "")) for row in store.submissions()}  # the run's language
     counts: dict[str, int] = {}
-    for note in store.notes():
-        if note["id"] in submitted:
-            counts[note["language"]] = counts.get(note["language"], 0) + 1
+    for _, language in charted:
+        counts[language] = counts.get(language, 0) + 1
     return counts
 
 

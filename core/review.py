@@ -60,7 +60,8 @@ def final_code_list(
     """The chart's code set as it stands: what "Submit chart" saves.
 
     Suggested codes count unless rejected (unreviewed ones are flagged), candidates only once accepted, a
-    replaced code counts as its replacement, added codes count. ``order`` (codes) overrides the default order
+    replaced code counts as its replacement (unless that code was rejected after the replacement), added codes
+    count. ``order`` (codes) overrides the default order
     (pipeline codes, accepted candidates, added codes); codes missing from it keep their default place after it.
     """
     describe = describe or (lambda code: "")
@@ -79,6 +80,9 @@ def final_code_list(
             continue
         if action == "edit":
             replacement = decision["replacement_code"]
+            later = current_state.get(replacement)
+            if later and later["action"] == "reject" and later.get("id", 0) > decision.get("id", 0):
+                continue  # the coder rejected the replacement code itself afterwards
             push(FinalCode(replacement, describe(replacement), "edited", _evidence(item), True, item.code))
             continue
         push(

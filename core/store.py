@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     or_,
     select,
 )
@@ -293,6 +294,13 @@ def get_engine(url: str) -> Engine:
 # --------------------------------------------------------------------------- row -> dict
 
 
+def _run_language(run: Run, note_language: str | None) -> str:
+    """The language a run coded its note in. A note keeps the language it was first stored with, and the same
+    text coded again in another language is another run: its decisions and charts belong to that language."""
+    settings = run.settings if isinstance(run.settings, dict) else {}
+    return str(settings.get("language") or (run.trace or {}).get("language") or note_language or "")
+
+
 def _note_dict(note: Note, *, with_text: bool = True) -> dict[str, Any]:
     out = {
         "id": note.id,
@@ -361,11 +369,12 @@ def _decision_dict(dec: Decision, sug: Suggestion | None = None) -> dict[str, An
     }
 
 
-def _submission_dict(sub: Submission) -> dict[str, Any]:
+def _submission_dict(sub: Submission, language: str = "") -> dict[str, Any]:
     return {
         "id": sub.id,
         "run_id": sub.run_id,
         "note_id": sub.note_id,
+        "language": language,  # of the run: the note's own is the first language it was coded in
         "user": sub.user,
         "created_at": _iso(sub.created_at),
         "codes": sub.codes or [],
@@ -634,7 +643,7 @@ class DecisionStore:
             session.add(decision)
             session.flush()
             if action in LEARNING_ACTIONS and spans:
-                language = session.scalar(select(Note.language).where(Note.id == run.note_id)) or ""
+                language = _run_language(run, session.scalar(select(Note.language).where(Note.id == run.note_id)))
                 seen: set[str] = set()
                 for span in spans:
                     normalised = normalise_term(span["text"])
@@ -743,7 +752,11 @@ class DecisionStore:
         date_to: date | datetime | str | None = None,
     ) -> list[dict[str, Any]]:
         """Submission rows, oldest first (the latest per run is the coder's final answer)."""
-        query = select(Submission)
+        query = (
+            select(Submission, Run, Note.language)
+            .join(Run, Submission.run_id == Run.id)
+            .join(Note, Submission.note_id == Note.id)
+        )
         if note_id is not None:
             query = query.where(Submission.note_id == note_id)
         if run_id is not None:
@@ -752,13 +765,29 @@ class DecisionStore:
             query = query.where(Submission.user == user)
         query = query.where(*_date_clauses(Submission.created_at, date_from, date_to))
         with self._read() as session:
-            return [_submission_dict(s) for s in session.scalars(query.order_by(Submission.id))]
+            return [_submission_dict(sub, _run_language(run, note_language))
+                    for sub, run, note_language in session.execute(query.order_by(Submission.id)).all()]
 
     # ---- learned terms
 
     def learned_terms(self, language: str | None = None) -> list[dict[str, Any]]:
-        """Terms coders confirmed (accepted evidence) or added, oldest first, for the dictionary linker."""
-        query = select(LearnedTerm).order_by(LearnedTerm.id)
+        """Terms coders confirmed (accepted evidence) or added, oldest first, for the dictionary linker.
+
+        A term stands while the decision that taught it is the latest decision on its code for its note: a
+        code rejected, removed or replaced afterwards (in any run of the note) no longer teaches its evidence.
+        """
+        latest = (
+            select(Decision.note_id, Decision.code, func.max(Decision.id).label("latest_id"))
+            .group_by(Decision.note_id, Decision.code)
+            .subquery()
+        )
+        query = (
+            select(LearnedTerm)
+            .join(Decision, LearnedTerm.decision_id == Decision.id)
+            .join(latest, (latest.c.note_id == Decision.note_id) & (latest.c.code == Decision.code))
+            .where(latest.c.latest_id == Decision.id)
+            .order_by(LearnedTerm.id)
+        )
         if language:
             query = query.where(LearnedTerm.language == language)
         with self._read() as session:

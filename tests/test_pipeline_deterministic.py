@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.pipeline.runner import code_note, validate_note_text
+from core.pipeline.runner import code_note, compose_accents, validate_note_text
 
 SPANISH_NOTE = (
     "Varón de 67 años con hipertensión arterial y diabetes mellitus tipo 2. "
@@ -60,11 +60,25 @@ def test_result_is_json_with_required_fields(kb, es_settings):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "empty"), ("   \n", "empty"), ("abc\x00def", "binary"), ("x" * 200_001, "limit")],
+    [("", "empty"), ("   \n", "empty"), ("\u200b\ufeff \u200e", "empty"), ("abc\x00def", "binary"),
+     ("x" * 200_001, "limit")],
 )
 def test_bad_input_is_refused_clearly(text, message):
     with pytest.raises(ValueError, match=message):
         validate_note_text(text)
+
+
+def test_decomposed_accents_code_like_composed_ones(kb, base_settings):
+    """Text pasted from a PDF writes "ó" as "o" + U+0301; intake composes it, so the same codes come out."""
+    import unicodedata
+
+    composed = "Mujer con hipertensión arterial, insuficiencia cardíaca y neumonía."
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed and compose_accents(decomposed) == composed
+    settings = base_settings.with_overrides(language="es", strategy="deterministic")
+    codes = {c.code for c in code_note(composed, settings, kb=kb).codes}
+    assert "I10" in codes
+    assert {c.code for c in code_note(compose_accents(decomposed), settings, kb=kb).codes} == codes
 
 
 def test_prompt_injection_text_is_just_text(kb, base_settings):
@@ -93,3 +107,10 @@ def test_default_strategy_without_llm_is_merged_with_the_ranker(kb, base_setting
     assert result.trace[-1].inputs["model"].startswith("ranker-es-")
     plain = code_note(SPANISH_NOTE, settings.with_overrides(ranker_merge=False), kb=kb)
     assert [t.step for t in plain.trace] == ["dictionary", "decide"]
+
+
+def test_code_search_counts_whole_words_before_punctuation(kb):
+    """ "heart failure" finds "Heart failure, unspecified" among the first results a picker shows."""
+    first = [item.code for item in kb.search_codes("heart failure", limit=25)]
+    assert first[0] == "I50" and "I50.9" in first
+    assert "R31.9" in [item.code for item in kb.search_codes("hematuria", limit=25)]

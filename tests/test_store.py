@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core import store as store_module
+from core.feedback import notes_from_store
+from core.retrain import submitted_chart_counts
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import Decision, DecisionStore, LearnedTerm, Submission, normalise_term, note_sha256
 
@@ -178,6 +180,36 @@ def test_learned_terms_for_accept_and_add_with_spans(db: DecisionStore, run_id: 
     assert all(t["language"] == "es" and t["user"] == "ana" for t in terms)
     assert db.learned_terms("en") == []
     assert len(db.learned_terms()) == 3
+
+
+def test_learned_term_retracted_by_a_later_reject_or_replacement(db: DecisionStore, run_id: int) -> None:
+    """A code added by mistake and removed, or accepted then replaced, no longer teaches its evidence."""
+    db.record_decision(run_id, "J18.9", "add", user="ana", evidence=[_span(NOTE, "hipertensión arterial")])
+    db.record_decision(run_id, "J18.9", "reject", user="ana", reason="added by mistake")
+    db.record_decision(run_id, "E11.9", "accept", user="ana")
+    db.record_decision(run_id, "E11.9", "edit", user="ana", replacement_code="E11.65")
+    assert db.learned_terms() == []
+    # In a later run of the same note the coder adds it again: the term teaches again.
+    note_id = db.get_run(run_id)["note_id"]
+    later_run = db.save_run(note_id, make_result(), {}, user="ana")
+    db.record_decision(later_run, "E11.9", "accept", user="ana")
+    assert [(t["term"], t["code"]) for t in db.learned_terms("es")] == [("diabetes mellitus tipo 2", "E11.9")]
+    # ... and a reject in any run of the note takes it back.
+    db.record_decision(run_id, "E11.9", "reject", user="ana")
+    assert db.learned_terms() == []
+
+
+def test_decisions_and_charts_belong_to_the_language_of_their_run(db: DecisionStore) -> None:
+    """A note first stored as English and then coded as Spanish teaches Spanish terms and makes a Spanish chart."""
+    note_id = db.add_note(NOTE, "paste", "en")
+    run_id = db.save_run(note_id, make_result(), {"language": "es"}, user="ana")  # make_result codes in Spanish
+    db.record_decision(run_id, "E11.9", "accept", user="ana")
+    db.submit(run_id, [{"code": "E11.9"}], user="ana")
+    assert [t["language"] for t in db.learned_terms()] == ["es"] and db.learned_terms("en") == []
+    [submission] = db.submissions()
+    assert submission["language"] == "es" and db.get_note(note_id)["language"] == "en"
+    assert [codes for _, _, codes in notes_from_store(db, "es")] == [{"E11.9"}] and notes_from_store(db, "en") == []
+    assert submitted_chart_counts(db) == {"es": 1}
 
 
 def test_submit_and_submissions(db: DecisionStore, run_id: int) -> None:

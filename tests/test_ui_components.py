@@ -129,6 +129,16 @@ def test_final_code_list_applies_decisions() -> None:
     assert [f.code for f in reordered][:2] == ["Z80.3", "I10"]
 
 
+def test_replacement_rejected_afterwards_is_not_submitted() -> None:
+    """Replace I50.9 with J18.9 (itself a candidate), then reject J18.9: the latest word on J18.9 wins."""
+    result = make_result(NOTE)
+    edit = decision("edit", "I50.9", replacement_code="J18.9", id=1)
+    later_reject = {"I50.9": edit, "J18.9": decision("reject", "J18.9", id=2)}
+    assert "J18.9" not in [f.code for f in final_code_list(result, later_reject)]
+    earlier_reject = {"J18.9": decision("reject", "J18.9", id=1), "I50.9": {**edit, "id": 2}}
+    assert ("J18.9", "edited") in [(f.code, f.origin) for f in final_code_list(result, earlier_reject)]
+
+
 def test_unreviewed_codes_are_kept_and_flagged_candidates_are_not() -> None:
     final = final_code_list(make_result(NOTE), {})
     assert [f.code for f in final] == ["I10", "E11.9", "I50.9"]

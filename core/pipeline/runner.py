@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +20,21 @@ MAX_NOTE_CHARS = 200_000
 Progress = Callable[[str, str], None]
 
 
+def compose_accents(text: str) -> str:
+    """The note in Unicode NFC. Text copied from some PDFs and macOS apps writes "ó" as "o" plus a combining
+    accent; the dictionaries, cue words and rules are written composed and would miss those words silently.
+    Intake (the app, the CLI) stores and codes this form, so evidence offsets point into the text kept."""
+    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
+
+
+def _has_visible_text(text: str) -> bool:
+    """Anything besides whitespace, control and invisible format characters (zero-width space, BOM, marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
+
+
 def validate_note_text(text: str) -> str:
     """Reject input that cannot be a clinical note, with a message a coder understands."""
-    if text is None or not str(text).strip():
+    if text is None or not _has_visible_text(str(text)):
         raise ValueError("The note is empty: paste or upload the text of a clinical note.")
     if "\x00" in text:
         raise ValueError("The note looks like a binary file (it contains NUL bytes): upload plain UTF-8 text.")
