@@ -17,7 +17,7 @@ from components.note_view import inject_css, render_highlighted_note
 from components.run_panel import active_run, run_coding, show_run_error
 from components.sidebar import coder_name, current_settings, knowledge, render_sidebar
 from components.trace_panels import render_mentions, render_trace
-from core.review import added_codes
+from core.review import added_codes, earlier_reviews
 from core.store import DecisionStore
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -56,6 +56,13 @@ def code_a_note() -> None:
             )
         if run.from_cache:
             st.caption(f"Result reused from this session (run #{run.run_id}); “Run again” recomputes it.")
+        earlier = earlier_reviews(store, run.note_id, run.run_id)
+        if earlier:
+            st.info(
+                f"This note was reviewed before ({'; '.join(earlier[-3:])}). Those decisions are kept; this run "
+                f"#{run.run_id} starts unreviewed. The Audit page shows the earlier runs.",
+                icon=":material/history:",
+            )
         fallbacks = [step for step in run.result.trace if step.fallback]
         if fallbacks:
             st.warning(

@@ -1,7 +1,8 @@
 """The code list a coder reviews: codes, candidates, added codes, the final ordered list and "Submit chart".
 
 Every button writes one decision to the store at once (append-only); what is shown is re-read from the store
-on every run, so a refresh or a second tab shows the same state.
+on every rerun, so a second tab on the same run shows the same state. Coding the note again (after a browser
+refresh, or "Run again") makes a new run that starts unreviewed; the page then names the earlier reviewed runs.
 """
 
 from __future__ import annotations
@@ -154,19 +155,20 @@ def _submit(url: str, run_id: int, items: list[dict[str, Any]]) -> None:
 # --------------------------------------------------------------------------- rendering
 
 
-def _code_options(kb: KnowledgeBase, query: str) -> dict[str, str]:
-    """Search results as code → label (non-billable codes say so)."""
+def _code_options(kb: KnowledgeBase, query: str, language: str) -> dict[str, str]:
+    """Search results as code → label (non-billable codes say so); words are also looked up as terms of the
+    note's language."""
     if not query.strip():
         return {}
     return {
         item.code: f"{item.code} — {item.description}" + ("" if item.billable else " (not billable)")
-        for item in kb.search_codes(query, limit=SEARCH_LIMIT)
+        for item in kb.search_codes(query, limit=SEARCH_LIMIT, language=language)
     }
 
 
-def _code_search(kb: KnowledgeBase, label: str, query_key: str, choice_key: str) -> None:
+def _code_search(kb: KnowledgeBase, label: str, query_key: str, choice_key: str, language: str) -> None:
     query = st.text_input(label, key=query_key, placeholder="code (I50.9) or words (heart failure)")
-    options = _code_options(kb, query)
+    options = _code_options(kb, query, language)
     if query.strip() and not options:
         st.caption("No code matches.")
     if options:
@@ -244,7 +246,8 @@ def _code_card(ctx: ReviewContext, item: CodeSuggestion, messages: list[EditMess
         with st.expander("Reason · replace with another code", expanded=False, key=f"more-{run_id}-{code}"):
             st.text_input("Reason (optional, kept with a reject or a replacement)", key=reason_key)
             choice_key = f"replace-choice-{run_id}-{code}"
-            _code_search(ctx.kb, "Search the replacement code", f"replace-q-{run_id}-{code}", choice_key)
+            _code_search(ctx.kb, "Search the replacement code", f"replace-q-{run_id}-{code}", choice_key,
+                         ctx.result.language)
             st.button(
                 "Replace with the selected code",
                 key=f"replace-{run_id}-{code}",
@@ -275,7 +278,7 @@ def _added_card(ctx: ReviewContext, row: dict[str, Any], can_decide: bool) -> No
 
 def _add_missed_code(ctx: ReviewContext, can_decide: bool) -> None:
     with st.expander("➕ Add a missed code", expanded=False, key="add_missed_code"):
-        _code_search(ctx.kb, "Search the code to add", "add_code_query", "add_code_choice")
+        _code_search(ctx.kb, "Search the code to add", "add_code_query", "add_code_choice", ctx.result.language)
         snippet = st.text_input(
             "Evidence: the words in the note that support it",
             key="add_evidence",

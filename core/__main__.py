@@ -151,6 +151,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.pipeline.runner import code_note
 
     settings = _settings(args)
+    if args.data is not None:  # the dictionary learns from the same CodiEsp folder the cases come from
+        settings = settings.with_overrides(codiesp_dir=str(Path(args.data).resolve()))
     data = args.data or (settings.data_dir / settings.codiesp_dir)
     try:
         cases = load_split(Path(data), args.split, settings.language)
@@ -224,6 +226,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.ranker import train_ranker
 
     settings = _settings(args)
+    if args.data is not None:  # the CodiEsp folder to learn from (default data_dir/codiesp)
+        if not args.data.is_dir():
+            print(f"error: --data {args.data} is not a directory (expected CodiEsp's <split>/ folders)", file=sys.stderr)
+            return 2
+        settings = settings.with_overrides(codiesp_dir=str(args.data.resolve()))
     kb = get_knowledge(settings)
     if args.restore_previous or args.from_decisions:
         from core.retrain import RetrainError, restore_previous_ranker, retrain_from_decisions
@@ -303,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the supervised code ranker on coded notes")
     _common(p)
-    p.add_argument("--data", type=Path, help="(kept for symmetry with evaluate; data_dir/codiesp is used)")
+    p.add_argument("--data", type=Path, help="directory holding CodiEsp's <split>/ folders (default data_dir/codiesp)")
     p.add_argument("--split", default="train", help="comma-separated CodiEsp splits to learn from")
     p.add_argument("--with-decisions", action="store_true", help="also learn from charts submitted in the app")
     p.add_argument("--from-decisions", action="store_true",

@@ -21,11 +21,11 @@ from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.index import AlphabeticIndex, build_index
 from core.kb.neoplasm import DEFAULT_VOCABULARY, NEOPLASM_SOURCE, neoplasm_terms
 from core.kb.tabular import Code, Tabular, normalize_code
-from core.linker import DictionaryLinker
+from core.linker import UNCALIBRATED_PRIORS, DictionaryLinker
 from core.resources import ResourceInfo, combined_key, file_fingerprint
 from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
 from core.settings import PROJECT_ROOT, Settings
-from core.textnorm import normalize
+from core.textnorm import normalize, term_key
 
 log = logging.getLogger(__name__)
 LINKER_VERSION = "5"
@@ -66,7 +66,8 @@ class KnowledgeBase:
         sources = self._index_sources()
         parts = [INDEX_FORMAT, self.tabular.info.key()]
         for kind, path in sources:
-            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else 'missing'}")
+            # A missing file's path is part of the key: the cached index's notices name the path looked at.
+            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else f'missing:{path}'}")
         index = cached_pickle(
             self.settings.cache_dir, "index", combined_key(*parts), lambda: build_index(sources, self.tabular)
         )
@@ -124,12 +125,20 @@ class KnowledgeBase:
         if language == "en":
             entries.extend(term_sources.tabular_terms(self.tabular))
             entries.extend(term_sources.index_terms(self.index))
+            if not self.official_index_loaded:
+                # The official index lists "Hypertension" → I10; the tabular list only writes "hypertension
+                # (arterial) (benign) ...": without the index, its nonessential words in parentheses are optional.
+                official = [*term_sources.tabular_terms(self.tabular), *term_sources.includes_terms(self.tabular)]
+                entries.extend(term_sources.includes_terms(self.tabular))
+                entries.extend(term_sources.without_parenthesised_words(official))
             root = self.codiesp_root
             if root is not None:
                 entries.extend(projected_span_terms(root, splits))
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
+            if self.codiesp_root is None:  # no annotated Spanish terms: the WHO titles are all there is
+                entries.extend(term_sources.without_unspecified_words(who))
             self._extra_infos["cie-who-es"] = info
             user, user_info = term_sources.user_code_list_terms(
                 self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
@@ -138,8 +147,9 @@ class KnowledgeBase:
             self._extra_infos["cie10es-user"] = user_info or ResourceInfo(
                 name="CIE-10-ES 2024 official code list",
                 loaded=False,
-                notice="official CIE-10-ES list not provided (set cie10es_file); Spanish terms come from CodiEsp "
-                "annotations and WHO CIE-10 descriptions",
+                notice="official CIE-10-ES list not provided (set cie10es_file); Spanish terms come from "
+                + ("CodiEsp annotations and " if self.codiesp_root is not None else "")
+                + "WHO CIE-10 descriptions",
             )
             root = self.codiesp_root
             if root is not None and splits:
@@ -183,6 +193,13 @@ class KnowledgeBase:
                 notes = self.coded_notes(splits, language)
                 if notes:
                     linker.fit(notes, label="codiesp:" + "+".join(splits))
+                else:
+                    # No coded notes to calibrate scores: the source priors would keep every match below the code
+                    # threshold, and a fresh machine would code nothing. Official terms are coded (uncalibrated).
+                    linker.priors = dict(UNCALIBRATED_PRIORS)
+                    # ... and category-level terms ("Pneumonia" → J18) propose the code a coder completes them
+                    # to (J18.9). With coded notes, the statistics say which codes coders use instead.
+                    linker.complete_codes(self.tabular.is_billable, self.tabular.default_code)
                 return linker
 
             cache_key = combined_key(*parts)
@@ -203,6 +220,10 @@ class KnowledgeBase:
             self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
             self._linkers[memo_key] = linker
             return linker
+
+    @property
+    def official_index_loaded(self) -> bool:
+        return any(info.loaded and info.name.startswith("ICD-10-CM index (cms-index") for info in self.index.infos)
 
     def _describe_bilingual(self, linker: DictionaryLinker, splits: tuple[str, ...]) -> None:
         """Resource lines for what the aligned translations gave this linker (English terms, Spanish open set)."""
@@ -251,7 +272,10 @@ class KnowledgeBase:
                     model = None  # the coded notes, the candidate generator or the feature code changed: retrain
             if model is None and train_if_missing:
                 model = train_ranker(notes, self.linker(language, splits), self.tabular, label="codiesp:" + "+".join(splits))
-                model.save(path)
+                try:
+                    model.save(path)
+                except OSError as exc:  # read-only or unusable cache dir: keep the model for this process
+                    log.warning("could not save ranker %s (%s); it will be retrained next time", path, exc)
             if model is not None:
                 self._rankers[memo_key] = model
             return model
@@ -301,15 +325,25 @@ class KnowledgeBase:
     def search(self, query: str, language: str = "en", k: int = 10) -> list[RetrievalHit]:
         return self.retriever(language).search(query, k=k)
 
-    def search_codes(self, query: str, limit: int = 20) -> list[Code]:
-        """Code browser search: the code itself, then code prefixes, then descriptions holding every query word
-        (whole-word and shorter descriptions first, so "heart failure" shows I50 before I09.81)."""
+    def search_codes(self, query: str, limit: int = 20, *, language: str | None = None) -> list[Code]:
+        """Code browser search: the code itself, then code prefixes, then, with ``language``, the codes of the
+        dictionary term the words are ("hipertensión arterial" → I10: the tabular list is English), then
+        descriptions holding every query word (whole-word and shorter descriptions first, so "heart failure"
+        shows I50 before I09.81)."""
         text = query.strip()
         if not text:
             return []
         upper = normalize_code(text)
         words = normalize(text).split()
         scored: list[tuple[tuple[int, int, int], Code]] = []
+        if language:
+            linker = self.linker(language)
+            key = term_key(text, language)
+            if key in linker.rules:
+                for rank, (code, _, _) in enumerate(linker.scored_codes(key)):
+                    item = self.tabular.get(code)
+                    if item is not None:
+                        scored.append(((1, 999, rank), item))  # after exact codes and code prefixes
         for item in self.tabular.codes.values():
             if item.kind in ("chapter", "block"):
                 continue
@@ -324,7 +358,12 @@ class KnowledgeBase:
                     whole = all(w in set(re.findall(r"\w+", description)) for w in words)
                     scored.append(((2 if whole else 3, len(description), len(item.code)), item))
         scored.sort(key=lambda pair: pair[0])
-        return [item for _, item in scored[:limit]]
+        unique: dict[str, Code] = {}  # each code once, at its best place
+        for _, item in scored:
+            unique.setdefault(item.code, item)
+            if len(unique) == limit:
+                break
+        return list(unique.values())
 
     # -- provenance -------------------------------------------------------------------------------
     def resources(self) -> list[ResourceInfo]:
@@ -340,8 +379,9 @@ class KnowledgeBase:
             else ResourceInfo(
                 name="CodiEsp corpus",
                 loaded=False,
-                notice=f"not found under {self.settings.data_dir}: no Spanish annotated terms and no learned "
-                "statistics; English uses index and tabular terms with default scores",
+                notice=f"not found under {self.settings.data_dir}: no Spanish annotated terms, no learned "
+                "statistics and no ranker; exact matches of official terms (index, tabular list, WHO Spanish titles) "
+                "are coded at a fixed, uncalibrated score: review every code",
             )
         )
         infos.extend(self._extra_infos.values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from core.assertion import AssertionDetector
@@ -25,6 +25,11 @@ MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
 SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0.35, "neoplasm-table": 0.35,
                 SEE_SOURCE: 0.3, "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
+# Without coded notes to fit statistics (a machine without CodiEsp), an exact match of an official term scores this,
+# above the default code threshold (0.4): the coder gets codes to review, and the notices say scores are uncalibrated.
+UNCALIBRATED_PRIORS = {"index": 0.5, "neoplasm-table": 0.5, "tabular": 0.45, "cie-who-es": 0.45}
+OTHER_WORD = "other"
+OTHER_SUFFIX = "-other"  # an official term whose "Other" was dropped with the fillers (scored as its source)
 FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)
 MAX_FOREIGN_TOKENS = 4
 MAX_VARIANTS = 4
@@ -39,6 +44,7 @@ def _apart(text: str, first: Token, second: Token) -> bool:
 
 
 def source_prior(source: str) -> float:
+    source = source.removesuffix(OTHER_SUFFIX)
     return SOURCE_PRIOR.get(source.split("-")[0] if source.startswith("codiesp") else source, 0.3)
 
 
@@ -87,15 +93,21 @@ class DictionaryLinker:
         self.source_counts: Counter[str] = Counter()
         self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
         self.translation: OpenSetTranslation | None = None
+        self.priors: dict[str, float] = {}  # source → prior, replacing SOURCE_PRIOR (set when nothing is fitted)
         self.split_keys: set[tuple[str, ...]] = set()  # terms that may be written apart (Neoplasm Table terms)
         self.split_words: set[str] = set()  # every word of those terms
         for entry in entries:
             self.add(entry)
 
     def add(self, entry: TermEntry) -> None:
-        key = term_key(entry.text, self.language, drop_fillers=entry.source in ("tabular", "index", SEE_SOURCE))
+        official = entry.source in ("tabular", "index", SEE_SOURCE)
+        key = term_key(entry.text, self.language, drop_fillers=official)
         if not key or len(key) > MAX_KEY_TOKENS or (len(key) == 1 and len(key[0]) < 3):
             return
+        if official and OTHER_WORD in term_key(entry.text, self.language):
+            # "Other specified fever" shares the key "fever" with "Fever, unspecified" once fillers are dropped;
+            # the source says so, so that uncalibrated scores prefer the title that means the bare word.
+            entry = TermEntry(entry.text, entry.code, entry.source + OTHER_SUFFIX, entry.case_id)
         rule = self.rules.get(key)
         if rule is None:
             rule = self.rules[key] = LinkRule(key=key, display=entry.text)
@@ -126,6 +138,15 @@ class DictionaryLinker:
                 rule = self.rules[foreign] = LinkRule(key=foreign, display=entry.text)
             rule.codes.setdefault(entry.code, set()).add(TRANSLATED_SOURCE)
             self.source_counts[TRANSLATED_SOURCE] += 1
+
+    def complete_codes(self, is_billable: Callable[[str], bool], complete: Callable[[str], str]) -> None:
+        """Replace every non-billable code of the rules with the billable code ``complete`` gives (its
+        unspecified descendant), keeping its sources; codes with no such descendant stay."""
+        for rule in self.rules.values():
+            for code in [c for c in rule.codes if not is_billable(c)]:
+                target = complete(code)
+                if target and target != code:
+                    rule.codes.setdefault(target, set()).update(rule.codes.pop(code))
 
     def with_terms(self, entries: Iterable[TermEntry]) -> DictionaryLinker:
         """A copy with extra (e.g. learned) terms; this linker, which may be cached and shared, is unchanged."""
@@ -303,7 +324,8 @@ class DictionaryLinker:
         n = self.stats.docs.get(key, 0)
         scored: dict[str, tuple[float, str]] = {}
         for code, sources in self.rules[key].codes.items():
-            prior = max(source_prior(s) for s in sources)
+            overrides = getattr(self, "priors", {})  # linkers pickled before the attribute existed
+            prior = max(overrides.get(s, source_prior(s)) for s in sources)
             hits = self.stats.hits.get((key, code), 0)
             scored[code] = ((hits + SMOOTHING * prior) / (n + SMOOTHING), "+".join(sorted(sources)))
         for code, hits in self.stats.remaps.get(key, {}).items():

@@ -263,9 +263,12 @@ class RankerModel:
         return self.model.predict_proba(_matrix(rows))[:, 1]
 
     def save(self, path: Path) -> Path:
+        """Write the model whole, then rename it into place: an interrupted save leaves the old file intact."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
+        partial = path.with_suffix(".pkl.partial")
+        with partial.open("wb") as handle:
             pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)
         path.with_suffix(".json").write_text(json.dumps(self.describe(), indent=2))
         return path
 

@@ -98,6 +98,25 @@ def final_code_list(
     return out
 
 
+def earlier_reviews(store: Any, note_id: int, run_id: int) -> list[str]:
+    """One line per earlier run of the same note that a coder worked on ("run #3: 4 decisions, chart submitted by
+    Ana"): a new run of a note starts unreviewed, and the coder should know the earlier work exists."""
+    lines = []
+    for run in sorted(store.runs_for_note(note_id), key=lambda r: r["id"]):
+        if run["id"] >= run_id:
+            continue
+        decisions = store.decisions(run_id=run["id"])
+        submissions = store.submissions(run_id=run["id"])
+        if not decisions and not submissions:
+            continue
+        line = f"run #{run['id']}: {len(decisions)} decision(s)"
+        if submissions:
+            last = submissions[-1]
+            line += f", chart submitted by {last['user']} at {str(last['created_at'])[:16]} UTC"
+        lines.append(line)
+    return lines
+
+
 def move_code(order: list[str], code: str, step: int) -> list[str]:
     """A copy of ``order`` with ``code`` moved ``step`` places (negative: towards the top)."""
     out = list(order)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,18 @@ def test_code_json_and_bad_file(tmp_path: Path, base_settings):
     binary.write_bytes(b"%PDF\x00\xff\xfe")
     bad = run_cli("code", str(binary), "--backend", "none", cache_dir=base_settings.cache_dir)
     assert bad.returncode == 2 and "error" in bad.stderr
+    # Decomposed accents (text copied from a PDF) are composed before coding, and the user is told.
+    decomposed = tmp_path / "nfd.txt"
+    decomposed.write_text(unicodedata.normalize("NFD", "Paciente con hipertensión arterial."), encoding="utf-8")
+    out = run_cli("code", str(decomposed), "--lang", "es", "--backend", "none", "--json",
+                  cache_dir=base_settings.cache_dir)
+    assert out.returncode == 0 and "NFC" in out.stderr
+    assert "I10" in [c["code"] for c in json.loads(out.stdout)["codes"]]
+
+
+def test_train_reads_the_data_folder_it_is_given(tmp_path: Path, base_settings):
+    out = run_cli("train", "--data", str(tmp_path / "missing"), "--lang", "es", cache_dir=base_settings.cache_dir)
+    assert out.returncode == 2 and "is not a directory" in out.stderr
 
 
 @needs_shared_data

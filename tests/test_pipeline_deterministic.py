@@ -114,3 +114,11 @@ def test_code_search_counts_whole_words_before_punctuation(kb):
     first = [item.code for item in kb.search_codes("heart failure", limit=25)]
     assert first[0] == "I50" and "I50.9" in first
     assert "R31.9" in [item.code for item in kb.search_codes("hematuria", limit=25)]
+
+
+def test_code_search_reads_words_as_terms_of_the_note_language(kb):
+    """The tabular list is English: Spanish words are looked up as dictionary terms ("hipertensión" → I10)."""
+    assert kb.search_codes("hipertensión", limit=25) == []
+    found = [item.code for item in kb.search_codes("hipertensión", limit=25, language="es")]
+    assert found[0] == "I10" and len(found) == len(set(found))
+    assert kb.search_codes("I10", limit=5, language="es")[0].code == "I10"  # a code stays a code

@@ -50,6 +50,17 @@ def env(tmp_path: Path, tabular) -> Env:  # noqa: ANN001
     return Env(make_kb(settings, tabular), settings, DecisionStore(settings.database_url), dev_text)
 
 
+def test_an_unusable_cache_dir_keeps_the_trained_ranker_in_memory(tmp_path: Path, tabular) -> None:  # noqa: ANN001
+    """The cache dir is a file (or read-only): the ranker is trained and used, its save only warns."""
+    write_codiesp(tmp_path / "data")
+    (tmp_path / "not-a-dir").write_text("x")
+    settings = load_settings(Path("/nonexistent-config.toml"), data_dir=tmp_path / "data",
+                             cache_dir=tmp_path / "not-a-dir", state_dir=tmp_path / "state", embedding_model="none",
+                             backend="none", language="es")
+    model = make_kb(settings, tabular).ranker("es")
+    assert model is not None and model.metrics["notes"] == 30
+
+
 def test_no_submitted_charts_is_a_clear_error(env: Env) -> None:
     with pytest.raises(RetrainError, match="No submitted charts in 'es'"):
         retrain_from_decisions(env.kb, env.settings, env.store)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from core import store as store_module
 from core.feedback import notes_from_store
 from core.retrain import submitted_chart_counts
+from core.review import earlier_reviews
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import Decision, DecisionStore, LearnedTerm, Submission, normalise_term, note_sha256
 
@@ -356,3 +357,14 @@ def test_concurrent_writers_lose_nothing(url: str, separate_engines: bool, monke
 def test_normalise_term() -> None:
     assert normalise_term("  Dolor  TORÁCICO, agudo ") == "dolor toracico agudo"
     assert normalise_term("...") == ""
+
+
+def test_a_new_run_of_a_reviewed_note_names_the_earlier_work(db: DecisionStore, run_id: int) -> None:
+    note_id = db.get_run(run_id)["note_id"]
+    untouched = db.save_run(note_id, make_result(), {}, user="ana")  # run, never reviewed
+    db.record_decision(run_id, "E11.9", "accept", user="ana")
+    db.submit(run_id, [{"code": "E11.9"}], user="ana")
+    latest = db.save_run(note_id, make_result(), {}, user="ana")
+    [line] = earlier_reviews(db, note_id, latest)
+    assert line.startswith(f"run #{run_id}: 1 decision(s), chart submitted by ana")
+    assert earlier_reviews(db, note_id, run_id) == [] and untouched > run_id

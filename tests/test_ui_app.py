@@ -111,6 +111,10 @@ def test_review_workflow_records_decisions_and_submission(app_env: Path) -> None
     assert second not in submitted
     assert store.get_note(submission["note_id"])["source"] == "sample:en_01_heart_failure"
 
+    # "Run again" makes a new, unreviewed run: the coder is told the earlier review exists.
+    at.button(key="run_again").click().run()
+    assert any(f"run #{run_id}: 3 decision(s), chart submitted" in i.value for i in at.info), [i.value for i in at.info]
+
 
 def test_decisions_need_a_coder_name(app_env: Path) -> None:
     at = start_app()

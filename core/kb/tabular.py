@@ -216,6 +216,18 @@ class Tabular:
             self._unspecified[key] = self._unspecified_code(*key)
         return self._unspecified[key]
 
+    def default_code(self, code: str) -> str:
+        """The billable code an index entry gives for a bare category term, when no coded notes say what coders
+        use: a nearest-level "without complications" code ("Type 2 diabetes mellitus" → E11.9, as the index's
+        "Diabetes, type 2"), else ``unspecified_code`` (E11 alone would give E11.8 "with unspecified
+        complications")."""
+        if self.is_billable(code):
+            return normalize_code(code)
+        item = self.get(code)
+        children = [c for c in (item.children if item else []) if self.is_billable(c)]
+        plain = [c for c in children if "without complication" in self.description(c).lower()]
+        return min(plain) if plain else self.unspecified_code(code)
+
     def _unspecified_code(self, code: str, side: str) -> str:
         options = self.billable_descendants(code)
         if len(options) <= 1:

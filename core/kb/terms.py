@@ -18,6 +18,7 @@ import importlib.util
 import io
 import itertools
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -47,6 +48,15 @@ def tabular_terms(tabular: Tabular) -> Iterator[TermEntry]:
         for inclusion in item.notes.inclusion_terms:
             yield TermEntry(inclusion, item.code, "tabular")
 
+
+
+def includes_terms(tabular: Tabular) -> Iterator[TermEntry]:
+    """The "Includes" notes of billable codes: synonyms of that one code ("high blood pressure" → I10). The
+    official index carries them; without it they are the only way from a bare "hypertension" to I10."""
+    for item in tabular.codes.values():
+        if item.kind not in ("chapter", "block") and tabular.is_billable(item.code):
+            for synonym in item.notes.includes:
+                yield TermEntry(synonym, item.code, "tabular")
 
 MAX_PATH_VARIANTS = 4
 
@@ -105,6 +115,27 @@ def codiesp_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[Te
             for row in csv.reader(handle, delimiter="\t"):
                 if len(row) >= 4 and row[1] == "DIAGNOSTICO":
                     yield TermEntry(row[3], normalize_code(row[2]), f"codiesp-{split}", row[0])
+
+
+_PARENTHESISED = re.compile(r"\s*\([^()]*\)")
+# WHO Spanish titles end unspecified codes with "no especificada": a note writes "neumonía", not the title.
+_SPANISH_UNSPECIFIED = re.compile(r"[,\s]+(?:no especificad[oa]s?|sin otra especificaci[oó]n)\b", re.IGNORECASE)
+
+
+def without_unspecified_words(entries: Iterable[TermEntry]) -> Iterator[TermEntry]:
+    """Variants of WHO Spanish titles without "no especificada" / "sin otra especificación"."""
+    for entry in entries:
+        shorter = _SPANISH_UNSPECIFIED.sub("", entry.text).strip(" ,")
+        if shorter and shorter != entry.text:
+            yield TermEntry(shorter, entry.code, entry.source, entry.case_id)
+
+
+def without_parenthesised_words(entries: Iterable[TermEntry]) -> Iterator[TermEntry]:
+    """Variants of terms with their parenthesised (nonessential) words left out; terms without any are skipped."""
+    for entry in entries:
+        shorter = " ".join(_PARENTHESISED.sub(" ", entry.text).split())
+        if shorter and shorter != entry.text:
+            yield TermEntry(shorter, entry.code, entry.source, entry.case_id)
 
 
 def cie_who_spanish_terms(tabular: Tabular) -> tuple[list[TermEntry], ResourceInfo]:
