@@ -15,7 +15,7 @@ from components.code_review import FOCUS_KEY, ReviewContext, focus_options, rend
 from components.note_input import render_note_input
 from components.note_view import inject_css, render_highlighted_note
 from components.run_panel import active_run, run_coding, show_run_error
-from components.sidebar import coder_name, current_settings, knowledge, render_sidebar
+from components.sidebar import base_settings, coder_name, current_settings, knowledge, render_sidebar
 from components.trace_panels import render_mentions, render_trace
 from core.review import added_codes, earlier_reviews
 from core.store import DecisionStore
@@ -104,6 +104,12 @@ def main() -> None:
     pages = [st.Page(code_a_note, title="Code a note", icon="📝", default=True)]
     pages += [st.Page(str(path), title=_page_title(path)) for path in sorted(PAGES_DIR.glob("[0-9]*_*.py"))]
     navigation = st.navigation(pages)
+    try:
+        base_settings()
+    except ValueError as exc:  # coder.toml or a CODER_* variable holds a value the app cannot use
+        st.error(f"The app's settings are invalid: {exc}. Fix coder.toml or the CODER_* environment variable and "
+                 "restart. Nothing was changed.")
+        st.stop()
     render_sidebar()
     navigation.run()
 

@@ -138,6 +138,9 @@ def cmd_code(args: argparse.Namespace) -> int:
                 print(f"  {item.code:<9} {item.score:.2f} {item.description}  <- {spans}")
         for message in result.messages:
             print(f"{message.level}: {message.message}")
+    for step in result.trace:  # the language model was not used here: the dictionary and rules stood in
+        if step.fallback:
+            print(f"warning: {step.step} fell back to the deterministic path: {step.fallback}", file=sys.stderr)
     from core.knowledge import get_knowledge
 
     _print_notices(get_knowledge(settings))
@@ -181,6 +184,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
                                               "limit": args.limit}
+    if settings.strategy == "ranker" or (settings.ranker_merge and settings.strategy != "deterministic"):
+        model = kb.ranker(settings.language, train_splits)  # trained now if missing, as the first case would
+        if model is not None:
+            settings_dict["ranker"] = {"name": model.name, "trained_on": list(model.trained_on)}
+            if "decision-store" in model.trained_on:
+                print(f"warning: the ranker {model.name} was also trained on charts submitted in the app; if any of "
+                      f"them is a {args.split} case, these figures score the model on its own answers "
+                      "(`train --split ... ` without --with-decisions gives a clean model)", file=sys.stderr)
+    problem = _out_folder_problem(args, settings_dict)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     report = run_evaluation(cases, code_case, args.out, settings_dict=settings_dict, train_codes=train_codes,
                             resume=args.resume, progress=progress)
     print(file=sys.stderr)
@@ -198,7 +213,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"latency ms: {metrics.get('latency_ms')}")
         if report.out_dir:
             print(f"run folder: {report.out_dir}")
+    if report.partial and report.n_cases < report.n_total:
+        print(f"interrupted: {report.n_cases}/{report.n_total} cases scored"
+              + (f"; `--resume --out {args.out}` codes the rest" if args.out else ""), file=sys.stderr)
+        return 130
     return 0
+
+
+# Settings that decide a run's predictions: resuming with others would mix two systems in one set of figures.
+RUN_DEFINING = ("language", "strategy", "backend", "model", "assertion_policy", "ranker_merge", "embedding_model",
+                "code_threshold", "candidate_threshold", "split", "train_splits")
+
+
+def _out_folder_problem(args: argparse.Namespace, settings_dict: dict) -> str:
+    """Why ``--out`` cannot be used as asked ("" when it can): a finished or interrupted run is never overwritten
+    without --overwrite, and is resumed only with the settings it was started with."""
+    if args.out is None:
+        return ""
+    if args.out.exists() and not args.out.is_dir():
+        return f"--out {args.out} is a file, not a run folder"
+    predictions, recorded = args.out / "predictions.jsonl", args.out / "settings.json"
+    if args.resume:
+        if not recorded.is_file():
+            return ""
+        try:
+            before = json.loads(recorded.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return ""
+        now = json.loads(json.dumps(settings_dict, default=str))
+        changed = [k for k in RUN_DEFINING if k in before and before.get(k) != now.get(k)]
+        return (f"{args.out} holds a run made with other settings ({', '.join(f'{k}={before[k]!r}' for k in changed)}):"
+                " resume it with those, or write to another --out") if changed else ""
+    if predictions.is_file() and predictions.stat().st_size and not args.overwrite:
+        return f"{args.out} already holds a run: --resume continues it, --overwrite replaces it, or choose another --out"
+    return ""
 
 
 def _print_retrain(report) -> None:  # noqa: ANN001
@@ -268,13 +316,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     extra = []
     if args.with_decisions:
+        from core.codiesp import load_split
+        from core.retrain import split_leaking_notes
         from core.store import DecisionStore
 
         extra = notes_from_store(DecisionStore(settings.database_url), settings.language)
+        # A chart of a note that is a case of another labelled split (dev) would let an evaluation on that split
+        # score the model on its own answers: left out, and said.
+        held_out = [case for split in kb.labelled_splits() if split not in splits
+                    for case in load_split(kb.codiesp_root, split, settings.language)]  # type: ignore[arg-type]
+        extra, leaking = split_leaking_notes(extra, held_out)
+        if leaking:
+            print(f"note: {len(leaking)} submitted chart(s) left out: same text as a case of "
+                  f"{', '.join(s for s in kb.labelled_splits() if s not in splits)}", file=sys.stderr)
     model = train_ranker(notes, kb.linker(settings.language, splits), kb.tabular, label="codiesp:" + "+".join(splits),
                          extra_notes=extra)
-    path = model.save(kb.ranker_path(settings.language, splits))
-    print(json.dumps(model.describe() | {"path": str(path), "decision_store_notes": len(extra)}, indent=2))
+    from core.retrain import active_ranker_path, save_active
+
+    path = kb.ranker_path(settings.language, splits)
+    previous = save_active(model, path)  # the model there before (maybe trained on coders' charts) is kept
+    print(json.dumps(model.describe() | {"path": str(path), "decision_store_notes": len(extra),
+                                         "previous": previous.name if previous else None}, indent=2))
+    if previous is not None:
+        undo = (f"`train --lang {settings.language} --restore-previous` puts it back"
+                if path == active_ranker_path(kb, settings.language) else f"as {path.stem}.previous.pkl")
+        print(f"note: the model it replaced ({previous.name}, {', '.join(previous.trained_on)}) is kept; {undo}",
+              file=sys.stderr)
     return 0
 
 
@@ -333,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N cases")
     p.add_argument("--out", type=Path, help="run folder for predictions, metrics and submission files")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
     return parser
@@ -341,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        _settings(args)  # a bad setting (coder.toml, CODER_* variable) is one clear line, not a traceback
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "CODER_"
 
 BACKENDS = ("none", "embedded", "ollama", "openai")
+ASSERTION_POLICIES = ("coding", "codiesp")  # the product's policy; CodiEsp's annotation convention
 STRATEGIES = ("clh", "deterministic", "rag", "hierarchical", "classifier-validator", "dictionary-llm", "ranker")
 LANGUAGES = ("en", "es")
 
@@ -117,10 +118,12 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             out[name] = Path(str(value)).expanduser()
         elif kind == "bool":
             out[name] = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
-        elif kind == "int":
-            out[name] = int(value)
-        elif kind == "float":
-            out[name] = float(value)
+        elif kind in ("int", "float"):
+            try:
+                out[name] = int(value) if kind == "int" else float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"setting {name} must be a{'n integer' if kind == 'int' else ' number'}, "
+                                 f"got {value!r}") from None
         else:
             out[name] = str(value)
     return out
@@ -143,4 +146,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ValueError(f"backend must be one of {BACKENDS}, got {settings.backend!r}")
     if settings.language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {settings.language!r}")
+    if settings.strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {settings.strategy!r}")
+    if settings.assertion_policy not in ASSERTION_POLICIES:
+        raise ValueError(f"assertion_policy must be one of {ASSERTION_POLICIES}, got {settings.assertion_policy!r}")
     return settings

@@ -76,3 +76,24 @@ def test_evaluate_writes_run_folder(tmp_path: Path, base_settings):
     assert {"metrics.json", "predictions.jsonl", "pred_D.tsv", "settings.json"} <= {p.name for p in out_dir.iterdir()}
     recorded = json.loads((out_dir / "settings.json").read_text())
     assert recorded["split"] == "dev" and recorded["train_splits"] == ["train"]  # the dictionary never sees dev
+    assert recorded["ranker"]["name"].startswith("ranker-es-") and recorded["ranker"]["trained_on"] == ["codiesp:train"]
+    # A run folder is not overwritten by accident, nor resumed with other settings (two systems in one figure).
+    again = ("evaluate", "--data", str(SHARED_DATA / "codiesp"), "--split", "dev", "--lang", "es", "--backend", "none",
+             "--limit", "6", "--out", str(out_dir))
+    refused = run_cli(*again, cache_dir=base_settings.cache_dir)
+    assert refused.returncode == 2 and "already holds a run" in refused.stderr
+    other = run_cli(*again, "--resume", "--strategy", "deterministic", cache_dir=base_settings.cache_dir)
+    assert other.returncode == 2 and "other settings" in other.stderr and "strategy='clh'" in other.stderr
+    resumed = run_cli(*again, "--resume", "--json", cache_dir=base_settings.cache_dir)
+    assert resumed.returncode == 0 and json.loads(resumed.stdout)["n_cases"] == 6
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("CODER_STRATEGY", "bogus", "strategy must be one of"),
+    ("CODER_LANGUAGE", "fr", "language must be one of"),
+    ("CODER_RETRIEVAL_K", "abc", "retrieval_k must be an integer"),
+])
+def test_a_bad_setting_is_one_clear_error(variable, value, message, base_settings, monkeypatch):
+    monkeypatch.setenv(variable, value)
+    out = run_cli("resources", cache_dir=base_settings.cache_dir)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr

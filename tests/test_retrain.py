@@ -168,3 +168,9 @@ def test_cli_from_decisions_and_restore(env: Env, monkeypatch: pytest.MonkeyPatc
     assert set(data["deltas"]) == {label for label, _ in HEADLINE}
     assert main([*base, "--restore-previous", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["restored"] == data["previous"]["name"]
+    # Plain training over the app's model keeps the one it replaces (here: trained on coders' charts).
+    active = env.kb.ranker_path("es", ("dev", "train"))
+    before = RankerModel.load(active)
+    assert main([*base, "--split", "dev,train"]) == 0
+    assert "--restore-previous` puts it back" in capsys.readouterr().err
+    assert previous_ranker_info(env.kb, "es").fingerprint == before.fingerprint
