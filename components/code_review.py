@@ -114,11 +114,15 @@ def _replace(url: str, run_id: int, code: str, choice_key: str, reason_key: str,
     )
 
 
-def _add(url: str, run_id: int, note_text: str) -> None:
+def _add(url: str, run_id: int, note_text: str, suggested: tuple[str, ...]) -> None:
     code = st.session_state.get("add_code_choice")
     snippet = str(st.session_state.get("add_evidence") or "")
     if not code:
         _flash("error", "Search for the missed code and pick it first.")
+        return
+    latest = DecisionStore(url).current_state(run_id).get(code)
+    if latest and latest["action"] in ("add", "accept"):
+        _flash("error", f"{code} is already in this chart ({'added' if latest['action'] == 'add' else 'accepted'}).")
         return
     spans = find_span(note_text, snippet) if snippet.strip() else []
     if snippet.strip() and not spans:
@@ -126,7 +130,13 @@ def _add(url: str, run_id: int, note_text: str) -> None:
         return
     occurrence = int(st.session_state.get("add_occurrence") or 0)
     evidence = [spans[min(occurrence, len(spans) - 1)]] if spans else []
-    _record(url, run_id, code, "add", evidence=evidence, reason=str(st.session_state.get("add_reason") or "").strip())
+    reason = str(st.session_state.get("add_reason") or "").strip()
+    if code in suggested:  # the pipeline listed it: accepting it keeps its card, evidence and rationale
+        _record(url, run_id, code, "accept", evidence=evidence, reason=reason)
+        if st.session_state.get(FLASH_KEY, ("",))[0] == "success":
+            _flash("success", f"{code} was already suggested: accepted it.")
+    else:
+        _record(url, run_id, code, "add", evidence=evidence, reason=reason)
     st.session_state["add_evidence"] = ""
     st.session_state["add_reason"] = ""
 
@@ -297,7 +307,8 @@ def _add_missed_code(ctx: ReviewContext, can_decide: bool) -> None:
             "Add code",
             key="add_code",
             on_click=_add,
-            args=(ctx.store.url, ctx.run_id, ctx.note_text),
+            args=(ctx.store.url, ctx.run_id, ctx.note_text,
+                  tuple(item.code for item in [*ctx.result.codes, *ctx.result.candidates])),
             disabled=not can_decide,
             help=None if can_decide else "Enter your name in the sidebar first.",
         )

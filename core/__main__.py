@@ -12,7 +12,16 @@ from pathlib import Path
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, load_settings
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
+    # -v after the subcommand too ("train ... -v"); SUPPRESS keeps the top-level value when it is not given here.
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress")
     parser.add_argument("--lang", choices=LANGUAGES, help="note language (default from settings: en)")
     parser.add_argument("--data-dir", type=Path, help="read-only reference data (default ../shared/data)")
     parser.add_argument("--cache-dir", type=Path, help="where built indexes are cached")
@@ -364,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="hybrid search of index terms and tabular descriptions")
     _common(p)
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -384,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retrain the app's model from submitted charts and print before/after metrics on "
                    "--eval-split (ranker strategy, backend none); the replaced model is kept (--split is not used)")
     p.add_argument("--eval-split", default="dev", help="with --from-decisions: the split the change is measured on")
-    p.add_argument("--limit", type=int, help="with --from-decisions: score only the first N cases of --eval-split")
+    p.add_argument("--limit", type=_positive, help="with --from-decisions: score only the first N cases of --eval-split")
     p.add_argument("--restore-previous", action="store_true",
                    help="swap the app's model with the one the last --from-decisions replaced")
     p.add_argument("--json", action="store_true", help="with --from-decisions / --restore-previous: JSON output")
@@ -397,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev")
     p.add_argument("--train-splits", help="comma-separated splits the dictionary learns from "
                    "(default: every labelled split except --split)")
-    p.add_argument("--limit", type=int, help="only the first N cases")
+    p.add_argument("--limit", type=_positive, help="only the first N cases")
     p.add_argument("--out", type=Path, help="run folder for predictions, metrics and submission files")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")

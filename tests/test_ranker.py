@@ -96,6 +96,29 @@ def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tab
     assert trace.step == "ranker"
 
 
+def test_an_unseen_code_whose_term_coders_always_pass_over_is_not_listed(tabular):
+    """"ambiental" is in every training note and never coded: its code is not listed, while "apendicitis aguda"
+    (never seen, so nothing says coders pass it over) still is."""
+    from core.pipeline.ranked import rank_codes
+
+    linker = DictionaryLinker("es", [*ENTRIES, TermEntry("ambiental", "Z77.9", "tabular")])
+    notes = toy_notes()
+    linker.fit(notes, "toy")
+    model = train_ranker(notes, linker, tabular, label="toy", folds=3)
+
+    class ToyKB:
+        def __init__(self) -> None:
+            self.tabular = tabular
+
+        def linker(self, language, splits):  # noqa: ANN001, ANN202
+            return linker
+
+    codes, candidates, _ = rank_codes("Ruido ambiental. Apendicitis aguda.", ToyKB(), model, language="es",
+                                      splits=None, learned=[], policy="coding")
+    listed = {c.code for c in [*codes, *candidates]}
+    assert "K35.80" in listed and "Z77.9" not in listed
+
+
 def test_decision_store_feedback_changes_the_score(tabular, tmp_path: Path):
     linker = DictionaryLinker("es", ENTRIES)
     notes = toy_notes(30)

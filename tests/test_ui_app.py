@@ -116,6 +116,29 @@ def test_review_workflow_records_decisions_and_submission(app_env: Path) -> None
     assert any(f"run #{run_id}: 3 decision(s), chart submitted" in i.value for i in at.info), [i.value for i in at.info]
 
 
+def test_adding_a_code_twice_or_a_suggested_one(app_env: Path) -> None:
+    """Adding a code already added is refused; "adding" a code the pipeline suggested accepts that suggestion."""
+    at = start_app()
+    sign_in(at)
+    load_sample(at, "en_01_heart_failure")
+    code_note(at)
+    accept = decision_buttons(at, "accept")
+    suggested = next(iter(accept))
+    run_id = int(accept[suggested].split("-")[1])
+
+    def add(code: str) -> None:
+        at.text_input(key="add_code_query").input(code).run()
+        at.button(key="add_code").click().run()
+
+    add("Z80.3")
+    add("Z80.3")
+    assert any("already in this chart" in text for text in error_texts(at)), error_texts(at)
+    add(suggested)
+    assert any("already suggested: accepted it" in s.value for s in at.success)
+    decisions = store_for_env().decisions(run_id=run_id)
+    assert [(d["action"], d["code"]) for d in decisions] == [("add", "Z80.3"), ("accept", suggested)]
+
+
 def test_decisions_need_a_coder_name(app_env: Path) -> None:
     at = start_app()
     load_sample(at, "en_01_heart_failure")
