@@ -54,6 +54,16 @@ def code_a_note() -> None:
                 "The note was changed after this result was computed: press “Code this note” to code the new "
                 "text. The result below belongs to the previous text."
             )
+        changed = [name for name in ("language", "strategy", "backend")
+                   if getattr(run.settings, name) != getattr(settings, name)]
+        if changed:
+            st.info(
+                "This result was coded with "
+                + ", ".join(f"{name} {getattr(run.settings, name)}" for name in changed)
+                + "; the sidebar now says "
+                + ", ".join(f"{name} {getattr(settings, name)}" for name in changed)
+                + ". Press “Code this note” to code it with the new settings."
+            )
         if run.from_cache:
             st.caption(f"Result reused from this session (run #{run.run_id}); “Run again” recomputes it.")
         earlier = earlier_reviews(store, run.note_id, run.run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -121,10 +122,10 @@ def _run_choices(store: DecisionStore, filters: dict[str, Any], rows: list[dict[
     return sorted({row["run_id"] for row in rows}, reverse=True)
 
 
-def _code_audit(store: DecisionStore, run_id: int, code: str) -> None:
+def _code_audit(store: DecisionStore, run_id: int, code: str, describe: Callable[[str], str]) -> None:
     audit = store.code_audit(run_id, code)
     status = audit["status"] or "not suggested (added by a coder)"
-    st.markdown(f"### {md_escape(code)} {md_escape(audit['description'])}")
+    st.markdown(f"### {md_escape(code)} {md_escape(audit['description'] or describe(code))}")
     score = f" · score {audit['score']:.2f}" if audit["score"] is not None else ""
     rank = f" · rank {audit['rank']}" if audit["rank"] else ""
     st.markdown(
@@ -183,7 +184,8 @@ def _code_audit(store: DecisionStore, run_id: int, code: str) -> None:
         st.markdown(render_note_html(note["text"], annotations, focus_code=code), unsafe_allow_html=True)
 
 
-def render_audit(store: DecisionStore) -> None:
+def render_audit(store: DecisionStore, describe: Callable[[str], str] = lambda code: "") -> None:
+    """``describe`` gives a code's title where the run has none (a code only a coder added)."""
     filters = _filters(store)
     try:
         rows = store.decisions(**{k: v for k, v in filters.items() if v is not None})
@@ -212,4 +214,4 @@ def render_audit(store: DecisionStore) -> None:
         return
     labels = {s["code"]: f"{s['code']} · {s['status']} · {s['description']}" for s in run["suggestions"]}
     code = code_col.selectbox("Code", codes, key="audit_code_pick", format_func=lambda c: labels.get(c, f"{c} · added"))
-    _code_audit(store, run_id, code)
+    _code_audit(store, run_id, code, describe)

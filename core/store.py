@@ -842,6 +842,11 @@ class DecisionStore:
         ]
         history = self.decisions(run_id=run_id, code=code)
         current = self.current_state(run_id).get(code)
+        # A code only a coder proposed: its evidence and reason are those of the latest decision that gave any.
+        given = next((d for d in reversed(history) if d["code"] == code and d["action"] == "add"), None)
+        coder_evidence = given["evidence"] if given else []
+        coder_rationale = (f"added by {given['user']}" + (f": {given['reason']}" if given["reason"] else "")
+                           if given else "")
         return {
             "run_id": run_id,
             "note_id": run["note_id"],
@@ -850,8 +855,8 @@ class DecisionStore:
             "status": suggestion["status"] if suggestion else None,
             "rank": suggestion["rank"] if suggestion else None,
             "description": suggestion["description"] if suggestion else "",
-            "evidence": suggestion["evidence"] if suggestion else [],
-            "rationale": suggestion["rationale"] if suggestion else "",
+            "evidence": suggestion["evidence"] if suggestion else coder_evidence,
+            "rationale": suggestion["rationale"] if suggestion else coder_rationale,
             "source": suggestion["source"] if suggestion else "",
             "step": suggestion["step"] if suggestion else "",
             "score": suggestion["score"] if suggestion else None,

@@ -6,12 +6,12 @@ import streamlit as st
 
 from components.audit_view import render_audit
 from components.retrain_panel import render_retrain_panel
-from components.sidebar import current_settings
+from components.sidebar import current_settings, knowledge
 from core.store import DecisionStore
 
 st.title("Audit")
 settings = current_settings()
 st.caption(f"Decision store: `{settings.database_url}` (append-only: decisions are never changed or deleted).")
 store = DecisionStore(settings.database_url)
-render_audit(store)
+render_audit(store, lambda code: knowledge(settings).tabular.description(code))  # the tabular list only, on demand
 render_retrain_panel(store, settings)

@@ -368,3 +368,10 @@ def test_a_new_run_of_a_reviewed_note_names_the_earlier_work(db: DecisionStore, 
     [line] = earlier_reviews(db, note_id, latest)
     assert line.startswith(f"run #{run_id}: 1 decision(s), chart submitted by ana")
     assert earlier_reviews(db, note_id, run_id) == [] and untouched > run_id
+
+
+def test_audit_of_a_code_only_the_coder_added(db: DecisionStore, run_id: int) -> None:
+    db.record_decision(run_id, "Z87.891", "add", user="ana", evidence=[_span(NOTE, "Paciente")], reason="ex-smoker")
+    added = db.code_audit(run_id, "Z87.891")
+    assert not added["suggested"] and added["evidence"][0]["text"] == "Paciente"
+    assert added["rationale"] == "added by ana: ex-smoker"

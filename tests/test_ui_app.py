@@ -135,6 +135,9 @@ def test_adding_a_code_twice_or_a_suggested_one(app_env: Path) -> None:
     assert any("already in this chart" in text for text in error_texts(at)), error_texts(at)
     add(suggested)
     assert any("already suggested: accepted it" in s.value for s in at.success)
+    # The sidebar's language changed with an English result on screen: the page says the result is English.
+    at.sidebar.selectbox(key="cfg_language").select("es").run()
+    assert any("coded with language en" in i.value for i in at.info), [i.value for i in at.info]
     decisions = store_for_env().decisions(run_id=run_id)
     assert [(d["action"], d["code"]) for d in decisions] == [("add", "Z80.3"), ("accept", suggested)]
 
