@@ -259,6 +259,7 @@ class KnowledgeBase:
                 return None
             path = self.ranker_path(language, splits)
             model = None
+            with_feedback = False  # the model being replaced had also learned from coders' submitted charts
             if path.is_file():
                 try:
                     model = RankerModel.load(path)
@@ -269,9 +270,14 @@ class KnowledgeBase:
                     or model.linker_key != self.linker(language, splits).cache_key
                     or model.code_version != feature_code_version()
                 ):
-                    model = None  # the coded notes, the candidate generator or the feature code changed: retrain
+                    # The coded notes, the candidate generator or the feature code changed: retrain, keeping the
+                    # coders' feedback the old model had (an upgrade must not silently drop it).
+                    with_feedback = "decision-store" in model.trained_on
+                    model = None
             if model is None and train_if_missing:
-                model = train_ranker(notes, self.linker(language, splits), self.tabular, label="codiesp:" + "+".join(splits))
+                extra = self._decision_notes(language, splits) if with_feedback else []
+                model = train_ranker(notes, self.linker(language, splits), self.tabular,
+                                     label="codiesp:" + "+".join(splits), extra_notes=extra or None)
                 try:
                     model.save(path)
                 except OSError as exc:  # read-only or unusable cache dir: keep the model for this process
@@ -279,6 +285,24 @@ class KnowledgeBase:
             if model is not None:
                 self._rankers[memo_key] = model
             return model
+
+    def _decision_notes(self, language: str, splits: tuple[str, ...]) -> list[tuple[str, str, set[str]]]:
+        """Submitted charts of ``language``, minus those whose text is a case of a labelled split the model does
+        not learn from (an evaluation there would score the model on its own answers)."""
+        from core.codiesp import load_split
+        from core.feedback import notes_from_store
+        from core.retrain import split_leaking_notes
+        from core.store import DecisionStore
+
+        try:
+            notes = notes_from_store(DecisionStore(self.settings.database_url), language)
+        except Exception as exc:  # noqa: BLE001 - an unreachable store must not stop the app from coding
+            log.warning("could not read the decision store for the ranker's feedback: %s", exc)
+            return []
+        root = self.codiesp_root
+        held_out = [case for split in self.labelled_splits() if split not in splits and root is not None
+                    for case in load_split(root, split, language)]  # type: ignore[arg-type]
+        return split_leaking_notes(notes, held_out)[0]
 
     def forget_ranker(self, language: str, splits: tuple[str, ...] | None = None) -> int:
         """Drop the in-memory rankers of ``language`` (all splits, or only ``splits``) so the next use reloads the

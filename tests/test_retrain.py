@@ -145,6 +145,23 @@ def test_restore_without_previous_is_a_clear_error(env: Env) -> None:
     assert previous_ranker_info(env.kb, "es") is None
 
 
+def test_an_upgrade_retrains_the_active_model_with_the_coders_feedback(env: Env) -> None:
+    """The feature code changed since the active model (trained on submitted charts) was saved: the knowledge base
+    retrains it, and the charts stay in its training data."""
+    env.kb.ranker("es")
+    add_decisions(env.store)
+    retrain_from_decisions(env.kb, env.settings, env.store)
+    path = env.kb.ranker_path("es", ("dev", "train"))
+    model = RankerModel.load(path)
+    assert "decision-store" in model.trained_on
+    model.code_version = "written-by-an-older-version"
+    model.save(path)
+    env.kb.forget_ranker("es")
+    retrained = env.kb.ranker("es")
+    assert retrained.code_version != "written-by-an-older-version"
+    assert retrained.trained_on == ["codiesp:dev+train", "decision-store"] and retrained.metrics["notes"] == 40
+
+
 def test_cli_from_decisions_and_restore(env: Env, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     import core.knowledge
