@@ -200,7 +200,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if "decision-store" in model.trained_on:
                 print(f"warning: the ranker {model.name} was also trained on charts submitted in the app; if any of "
                       f"them is a {args.split} case, these figures score the model on its own answers "
-                      "(`train --split ... ` without --with-decisions gives a clean model)", file=sys.stderr)
+                      "(`train --split S` without --with-decisions gives a clean model)", file=sys.stderr)
     problem = _out_folder_problem(args, settings_dict)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -278,7 +278,6 @@ def _print_retrain(report) -> None:  # noqa: ANN001
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the supervised ranker on coded notes (and, optionally, the decision store's submitted charts)."""
-    from core.feedback import notes_from_store
     from core.knowledge import get_knowledge
     from core.ranker import train_ranker
 
@@ -325,16 +324,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     extra = []
     if args.with_decisions:
-        from core.codiesp import load_split
-        from core.retrain import split_leaking_notes
-        from core.store import DecisionStore
-
-        extra = notes_from_store(DecisionStore(settings.database_url), settings.language)
         # A chart of a note that is a case of another labelled split (dev) would let an evaluation on that split
         # score the model on its own answers: left out, and said.
-        held_out = [case for split in kb.labelled_splits() if split not in splits
-                    for case in load_split(kb.codiesp_root, split, settings.language)]  # type: ignore[arg-type]
-        extra, leaking = split_leaking_notes(extra, held_out)
+        extra, leaking = kb.decision_notes(settings.language, splits)
         if leaking:
             print(f"note: {len(leaking)} submitted chart(s) left out: same text as a case of "
                   f"{', '.join(s for s in kb.labelled_splits() if s not in splits)}", file=sys.stderr)

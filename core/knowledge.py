@@ -128,9 +128,10 @@ class KnowledgeBase:
             if not self.official_index_loaded:
                 # The official index lists "Hypertension" → I10; the tabular list only writes "hypertension
                 # (arterial) (benign) ...": without the index, its nonessential words in parentheses are optional.
-                official = [*term_sources.tabular_terms(self.tabular), *term_sources.includes_terms(self.tabular)]
-                entries.extend(term_sources.includes_terms(self.tabular))
-                entries.extend(term_sources.without_parenthesised_words(official))
+                includes = list(term_sources.includes_terms(self.tabular))
+                entries.extend(includes)
+                entries.extend(term_sources.without_parenthesised_words([*term_sources.tabular_terms(self.tabular),
+                                                                         *includes]))
             root = self.codiesp_root
             if root is not None:
                 entries.extend(projected_span_terms(root, splits))
@@ -275,7 +276,7 @@ class KnowledgeBase:
                     with_feedback = "decision-store" in model.trained_on
                     model = None
             if model is None and train_if_missing:
-                extra = self._decision_notes(language, splits) if with_feedback else []
+                extra = self.decision_notes(language, splits)[0] if with_feedback else []
                 model = train_ranker(notes, self.linker(language, splits), self.tabular,
                                      label="codiesp:" + "+".join(splits), extra_notes=extra or None)
                 try:
@@ -286,9 +287,12 @@ class KnowledgeBase:
                 self._rankers[memo_key] = model
             return model
 
-    def _decision_notes(self, language: str, splits: tuple[str, ...]) -> list[tuple[str, str, set[str]]]:
-        """Submitted charts of ``language``, minus those whose text is a case of a labelled split the model does
-        not learn from (an evaluation there would score the model on its own answers)."""
+    def decision_notes(
+        self, language: str, splits: tuple[str, ...]
+    ) -> tuple[list[tuple[str, str, set[str]]], list[tuple[str, str, set[str]]]]:
+        """(kept, left out): submitted charts of ``language`` for a model learning from ``splits``; a chart whose
+        text is a case of another labelled split is left out (an evaluation there would score the model on its own
+        answers)."""
         from core.codiesp import load_split
         from core.feedback import notes_from_store
         from core.retrain import split_leaking_notes
@@ -298,11 +302,11 @@ class KnowledgeBase:
             notes = notes_from_store(DecisionStore(self.settings.database_url), language)
         except Exception as exc:  # noqa: BLE001 - an unreachable store must not stop the app from coding
             log.warning("could not read the decision store for the ranker's feedback: %s", exc)
-            return []
+            return [], []
         root = self.codiesp_root
         held_out = [case for split in self.labelled_splits() if split not in splits and root is not None
                     for case in load_split(root, split, language)]  # type: ignore[arg-type]
-        return split_leaking_notes(notes, held_out)[0]
+        return split_leaking_notes(notes, held_out)
 
     def forget_ranker(self, language: str, splits: tuple[str, ...] | None = None) -> int:
         """Drop the in-memory rankers of ``language`` (all splits, or only ``splits``) so the next use reloads the

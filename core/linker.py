@@ -323,8 +323,8 @@ class DictionaryLinker:
         """(code, calibrated score, provenance) best first."""
         n = self.stats.docs.get(key, 0)
         scored: dict[str, tuple[float, str]] = {}
+        overrides = getattr(self, "priors", {})  # linkers pickled before the attribute existed
         for code, sources in self.rules[key].codes.items():
-            overrides = getattr(self, "priors", {})  # linkers pickled before the attribute existed
             prior = max(overrides.get(s, source_prior(s)) for s in sources)
             hits = self.stats.hits.get((key, code), 0)
             scored[code] = ((hits + SMOOTHING * prior) / (n + SMOOTHING), "+".join(sorted(sources)))

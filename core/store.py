@@ -842,7 +842,7 @@ class DecisionStore:
         ]
         history = self.decisions(run_id=run_id, code=code)
         current = self.current_state(run_id).get(code)
-        # A code only a coder proposed: its evidence and reason are those of the latest decision that gave any.
+        # A code only a coder proposed: its evidence and reason are those of its latest "add" decision.
         given = next((d for d in reversed(history) if d["code"] == code and d["action"] == "add"), None)
         coder_evidence = given["evidence"] if given else []
         coder_rationale = (f"added by {given['user']}" + (f": {given['reason']}" if given["reason"] else "")

@@ -191,3 +191,8 @@ def test_cli_from_decisions_and_restore(env: Env, monkeypatch: pytest.MonkeyPatc
     assert main([*base, "--split", "dev,train"]) == 0
     assert "--restore-previous` puts it back" in capsys.readouterr().err
     assert previous_ranker_info(env.kb, "es").fingerprint == before.fingerprint
+    # --with-decisions learns from the charts; a chart of a dev case is left out of a model trained on train only.
+    submit(env.store, env.dev_text, ["R05.9", "R09.89"])
+    assert main([*base, "--split", "train", "--with-decisions"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["decision_store_notes"] == 6 and "1 submitted chart(s) left out" in captured.err
