@@ -28,7 +28,7 @@ from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize, term_key
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "5"
+LINKER_VERSION = "6"  # 6: uncalibrated priors, completed codes and Includes terms without coded notes / index
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
