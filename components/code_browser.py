@@ -97,8 +97,9 @@ def render_code_details(kb: KnowledgeBase, code: str) -> None:
         st.caption("No instructional notes on this code or its ancestors.")
 
 
-def _tabular_results(kb: KnowledgeBase, query: str) -> None:
-    results = kb.search_codes(query, limit=50)
+def _tabular_results(kb: KnowledgeBase, query: str, language: str) -> None:
+    with st.spinner("Searching (the first search loads the dictionary)…"):
+        results = kb.search_codes(query, limit=50, language=language)  # words also as terms of the language
     if not results:
         st.caption("No code matches.")
         return
@@ -150,7 +151,8 @@ def _index_results(kb: KnowledgeBase, query: str) -> None:
             _go(picked)
 
 
-def render_code_browser(kb: KnowledgeBase) -> None:
+def render_code_browser(kb: KnowledgeBase, language: str = "en") -> None:
+    """``language``: the one words are also looked up in as dictionary terms ("hipertensión arterial" → I10)."""
     search_col, detail_col = st.columns([1, 1], gap="large")
     with search_col:
         mode = st.radio(
@@ -167,7 +169,10 @@ def render_code_browser(kb: KnowledgeBase) -> None:
             on_change=lambda: st.session_state.pop(CODE_KEY, None),
         )
         if query.strip():
-            (_tabular_results if mode == "Tabular list" else _index_results)(kb, query)
+            if mode == "Tabular list":
+                _tabular_results(kb, query, language)
+            else:
+                _index_results(kb, query)
         else:
             st.caption("Chapters")
             for chapter in kb.tabular.chapters():

@@ -199,10 +199,17 @@ def render_evaluation_page() -> None:
 
     results, new_run, compare, decisions = st.tabs(["Results", "New run", "Compare runs", "Decision metrics"])
     with results:
-        render_results_tab(summaries, settings, runs_root)
+        try:
+            render_results_tab(summaries, settings, runs_root)
+        except (KeyError, TypeError, ValueError) as exc:  # a hand-edited or foreign metrics.json / predictions file
+            st.error(f"This run's files could not be read ({type(exc).__name__}: {exc}). The other tabs still work; "
+                     "pick another run, or resume or re-run this one.")
     with new_run:
         render_new_run_form(settings, runs_root)
     with compare:
-        render_compare_tab(summaries)
+        try:
+            render_compare_tab(summaries)
+        except (KeyError, TypeError, ValueError) as exc:
+            st.error(f"A run's files could not be read ({type(exc).__name__}: {exc}): pick other runs to compare.")
     with decisions:
         render_decision_metrics(settings)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 PREDICTIONS_FILE = "predictions.jsonl"
 SETTINGS_FILE = "settings.json"
+RECORD_FIELDS = ("codes", "candidates", "ranked")  # what scoring reads from a prediction record
 METRICS_FILE = "metrics.json"
 
 __all__ = ["EvaluationReport", "chapter_of", "load_predictions", "prediction_record", "run_evaluation"]
@@ -120,9 +121,17 @@ def load_predictions(path: Path) -> dict[str, dict[str, Any]]:
                 continue
             try:
                 record = json.loads(line)
-                records[str(record["case_id"])] = record
+                case_id = str(record["case_id"])
             except (json.JSONDecodeError, KeyError, TypeError):
                 log.warning("%s:%d: skipping unreadable prediction line", path, lineno)
+                continue
+            missing = [name for name in RECORD_FIELDS if name not in record]
+            if missing and not record.get("error"):
+                # Not a prediction the metrics can read: kept as an error, so a resume codes the case again.
+                log.warning("%s:%d: prediction of %s lacks %s: treated as an error", path, lineno, case_id,
+                            ", ".join(missing))
+                record = _error_record(case_id, ValueError(f"incomplete record (no {', '.join(missing)})"), 0.0)
+            records[case_id] = record
     return records
 
 

@@ -362,9 +362,9 @@ class KnowledgeBase:
         if not text:
             return []
         upper = normalize_code(text)
-        words = normalize(text).split()
+        words = re.findall(r"\w+", normalize(text))  # punctuation typed in the query ("heart (failure") is not a word
         scored: list[tuple[tuple[int, int, int], Code]] = []
-        if language:
+        if language and words:
             linker = self.linker(language)
             key = term_key(text, language)
             if key in linker.rules:

@@ -12,4 +12,5 @@ st.caption(
     "Search the tabular list by code or words, or the alphabetical index by term; open a code to see its "
     "place in the hierarchy and every instructional note that applies to it."
 )
-render_code_browser(knowledge(current_settings()))
+settings = current_settings()
+render_code_browser(knowledge(settings), settings.language)

@@ -209,6 +209,21 @@ def test_errors_are_recorded_and_retried_on_resume(cases: list[Case], tmp_path: 
     assert resumed.metrics["n_errors"] == 0 and resumed.metrics["micro"]["tp"] == 8
 
 
+def test_an_incomplete_record_is_retried_on_resume(cases: list[Case], tmp_path: Path) -> None:
+    """A hand-edited or half-written record ({"case_id": ...} only) must not block scoring or resuming."""
+    run_evaluation(cases, fake_result, tmp_path, settings_dict=SETTINGS)
+    path = tmp_path / "predictions.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = json.dumps({"case_id": json.loads(lines[1])["case_id"]})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert "incomplete record" in load_predictions(path)[C2]["error"]
+    called: list[str] = []
+    resumed = run_evaluation(
+        cases, lambda c: called.append(c.case_id) or fake_result(c), tmp_path, settings_dict=SETTINGS, resume=True
+    )
+    assert called == [C2] and resumed.metrics["micro"]["tp"] == 8
+
+
 def test_no_out_dir_unlabelled_and_english(cases: list[Case], tmp_path: Path) -> None:
     report = run_evaluation(cases, fake_result, None, settings_dict=SETTINGS)
     assert report.out_dir is None and report.n_cases == 4 and len(report.records) == 4

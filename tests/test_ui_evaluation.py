@@ -182,3 +182,18 @@ def test_resume_interrupted_run(state_dir: Path) -> None:
     resumed = next(r for r in list_runs(state_dir / "runs") if r.name == folder.name)
     assert (resumed.n_cases, resumed.n_total, resumed.partial) == (4, 4, False)
     assert not any("Partial run" in w.value for w in at.warning)
+
+
+def test_a_damaged_metrics_file_leaves_the_other_tabs_working(state_dir: Path) -> None:
+    """A hand-edited metrics.json (a count that is not a number) is an error in Results, not a broken page."""
+    import json
+
+    [summary] = list_runs(state_dir / "runs")
+    metrics_path = Path(summary.folder) / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics["recall_by_chapter"] = {"X": {"gold": "a"}}
+    metrics_path.write_text(json.dumps(metrics), encoding="utf-8")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("could not be read" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(at.tabs) == 4 and any(b.label == "Run evaluation" for b in at.button)  # New run still renders

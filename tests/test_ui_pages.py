@@ -64,9 +64,18 @@ def test_code_browser_shows_hierarchy_and_inherited_notes(app_env: Path) -> None
     assert any(label.startswith("From I50 ") for label in expanders), expanders  # notes inherited from I50
 
     at.radio(key="browser_mode").set_value("Alphabetical index").run()
-    at.text_input(key="browser_query").input("failure heart right").run()
+    at.text_input(key="browser_query").input("Failure, heart, right").run()  # written the way the index writes it
     assert not at.exception, at.exception
-    assert at.dataframe, "index entries are listed"
+    assert at.dataframe and len(at.dataframe[0].value) > 0, "index entries are listed"
+
+
+def test_code_browser_reads_words_in_the_app_language(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODER_LANGUAGE", "es")
+    at = open_page("pages/2_Code_browser.py")
+    at.text_input(key="browser_query").input("hipertensión").run()
+    assert not at.exception, at.exception
+    options = at.selectbox(key="browser_pick").options
+    assert options and options[0].startswith("I10"), options
 
 
 def test_audit_filters_inspects_and_exports(app_env: Path) -> None:

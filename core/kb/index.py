@@ -130,7 +130,7 @@ class AlphabeticIndex:
 
     def search(self, query: str, limit: int = 100) -> list[IndexTerm]:
         """Entries whose full path contains every word of the query; official entries and short paths first."""
-        words = _norm(query).split()
+        words = re.findall(r"\w+", _norm(query))  # "Failure, heart, right" as the index writes it: the words
         if not words:
             return []
         if not self._search_paths:
