@@ -179,7 +179,7 @@ class RunSummary:
         f1 = self.headline.get("micro F1")
         score = f"F1 {f1:.3f}" if f1 is not None else "no metrics"
         state = " (partial)" if self.partial else ""
-        return (f"{self.created:%Y-%m-%d %H:%M} · {self.split or '?'} {self.language} · {self.strategy}/{self.backend}"
+        return (f"{self.created:%Y-%m-%d %H:%M:%S} · {self.split or '?'} {self.language} · {self.strategy}/{self.backend}"
                 f" · {self.n_cases} cases{state} · {score}")
 
 
