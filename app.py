@@ -17,6 +17,7 @@ from components.note_view import inject_css, render_highlighted_note
 from components.run_panel import active_run, run_coding, show_run_error
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, render_sidebar
 from components.trace_panels import render_mentions, render_trace
+from core.pipeline.runner import compose_accents
 from core.review import added_codes, earlier_reviews
 from core.store import DecisionStore
 
@@ -49,7 +50,7 @@ def code_a_note() -> None:
         run = active_run()
         if run is None:
             return
-        if run.note_text != note.text:
+        if run.note_text != compose_accents(note.text):  # the stored form of the note (accents composed)
             st.info(
                 "The note was changed after this result was computed: press “Code this note” to code the new "
                 "text. The result below belongs to the previous text."

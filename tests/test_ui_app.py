@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.settings import load_settings
-from core.store import DecisionStore
+from core.store import DecisionStore, note_sha256
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # The first run in a fresh process loads the tabular list, the index and the dictionary (minutes on a cold cache).
@@ -251,3 +251,18 @@ def test_a_run_stopped_half_way_stores_nothing(app_env: Path, monkeypatch: pytes
     assert any("Nothing was stored" in text for text in error_texts(at))
     store = store_for_env()
     assert store.notes() == [] and store.decisions() == []
+
+
+def test_decomposed_accents_are_coded_and_stored_composed(app_env: Path) -> None:
+    """Text pasted from a PDF ("ó" as "o" + U+0301) codes like typed text, and is not reported as changed."""
+    import unicodedata
+
+    at = start_app()
+    sign_in(at)
+    at.sidebar.selectbox(key="cfg_language").select("es").run()
+    composed = "Paciente con hipertensión arterial y neumonía."
+    at.text_area(key="note_text").input(unicodedata.normalize("NFD", composed)).run()
+    code_note(at)
+    assert "I10" in decision_buttons(at, "accept"), list(decision_buttons(at, "accept"))
+    assert not any("was changed" in i.value for i in at.info)
+    assert [n["sha256"] for n in store_for_env().notes()] == [note_sha256(composed)]  # stored composed
