@@ -72,19 +72,21 @@ def _flash(level: str, message: str) -> None:
     st.session_state[FLASH_KEY] = (level, message)
 
 
-def _record(url: str, run_id: int, code: str, action: str, **fields: Any) -> None:
+def _record(url: str, run_id: int, code: str, action: str, **fields: Any) -> bool:
+    """Write one decision and flash what happened; True when it was recorded."""
     user = coder_name()
     if not user:
         _flash("error", "Enter your name in the sidebar first: every decision records who made it.")
-        return
+        return False
     try:
         DecisionStore(url).record_decision(run_id, code, action, user=user, **fields)
     except ValueError as exc:
         _flash("error", f"Not recorded: {exc}")
-        return
+        return False
     verb = {"accept": "Accepted", "reject": "Rejected", "edit": "Replaced", "add": "Added"}[action]
     detail = f" with {fields['replacement_code']}" if fields.get("replacement_code") else ""
     _flash("success", f"{verb} {code}{detail}.")
+    return True
 
 
 def _accept(url: str, run_id: int, code: str) -> None:
@@ -132,8 +134,7 @@ def _add(url: str, run_id: int, note_text: str, suggested: tuple[str, ...]) -> N
     evidence = [spans[min(occurrence, len(spans) - 1)]] if spans else []
     reason = str(st.session_state.get("add_reason") or "").strip()
     if code in suggested:  # the pipeline listed it: accepting it keeps its card, evidence and rationale
-        _record(url, run_id, code, "accept", evidence=evidence, reason=reason)
-        if st.session_state.get(FLASH_KEY, ("",))[0] == "success":
+        if _record(url, run_id, code, "accept", evidence=evidence, reason=reason):
             _flash("success", f"{code} was already suggested: accepted it.")
     else:
         _record(url, run_id, code, "add", evidence=evidence, reason=reason)

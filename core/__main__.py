@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.settings import BACKENDS, LANGUAGES, STRATEGIES, load_settings
+from core.settings import ASSERTION_POLICIES, BACKENDS, LANGUAGES, STRATEGIES, load_settings
 
 
 def _positive(value: str) -> int:
@@ -32,7 +32,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="LLM backend (default embedded; none = deterministic)")
     parser.add_argument("--strategy", choices=STRATEGIES, help="coding strategy (default clh)")
     parser.add_argument("--model", help="model name for the backend")
-    parser.add_argument("--assertion-policy", choices=("coding", "codiesp"),
+    parser.add_argument("--assertion-policy", choices=ASSERTION_POLICIES,
                         help="coding: negated mentions are never coded (default); codiesp: mimic CodiEsp's gold")
     parser.add_argument("--no-ranker-merge", dest="ranker_merge", action="store_const", const=False,
                         help="keep the strategy's own decisions (default: the supervised ranker decides the codes it "
@@ -241,18 +241,14 @@ def _out_folder_problem(args: argparse.Namespace, settings_dict: dict) -> str:
         return ""
     if args.out.exists() and not args.out.is_dir():
         return f"--out {args.out} is a file, not a run folder"
-    predictions, recorded = args.out / "predictions.jsonl", args.out / "settings.json"
+    from core.evaluate import PREDICTIONS_FILE, SETTINGS_FILE, settings_changes
+
     if args.resume:
-        if not recorded.is_file():
-            return ""
-        try:
-            before = json.loads(recorded.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return ""
-        now = json.loads(json.dumps(settings_dict, default=str))
-        changed = [k for k in RUN_DEFINING if k in before and before.get(k) != now.get(k)]
-        return (f"{args.out} holds a run made with other settings ({', '.join(f'{k}={before[k]!r}' for k in changed)}):"
+        recorded = settings_changes(args.out / SETTINGS_FILE, settings_dict)
+        changed = {k: recorded[k] for k in RUN_DEFINING if recorded.get(k) is not None}  # set then, other now
+        return (f"{args.out} holds a run made with other settings ({', '.join(f'{k}={v!r}' for k, v in changed.items())}):"
                 " resume it with those, or write to another --out") if changed else ""
+    predictions = args.out / PREDICTIONS_FILE
     if predictions.is_file() and predictions.stat().st_size and not args.overwrite:
         return f"{args.out} already holds a run: --resume continues it, --overwrite replaces it, or choose another --out"
     return ""

@@ -36,7 +36,8 @@ SETTINGS_FILE = "settings.json"
 RECORD_FIELDS = ("codes", "candidates", "ranked")  # what scoring reads from a prediction record
 METRICS_FILE = "metrics.json"
 
-__all__ = ["EvaluationReport", "chapter_of", "load_predictions", "prediction_record", "run_evaluation"]
+__all__ = ["EvaluationReport", "chapter_of", "load_predictions", "prediction_record", "run_evaluation",
+           "settings_changes"]
 
 
 @dataclass
@@ -243,15 +244,21 @@ def run_evaluation(
     )
 
 
-def _warn_if_settings_changed(path: Path, settings_dict: dict[str, Any]) -> None:
+def settings_changes(path: Path, settings_dict: dict[str, Any]) -> dict[str, Any]:
+    """{name: value recorded} for every setting a run folder's ``settings.json`` records differently from
+    ``settings_dict`` (a setting only one side has counts); {} when the file is missing or unreadable."""
     if not path.is_file():
-        return
+        return {}
     try:
         before = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return
+    except (OSError, json.JSONDecodeError):
+        return {}
     now = json.loads(json.dumps(settings_dict, default=str))
-    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    return {k: before.get(k) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+
+
+def _warn_if_settings_changed(path: Path, settings_dict: dict[str, Any]) -> None:
+    changed = settings_changes(path, settings_dict)
     if changed:
         log.warning("resuming with different settings (%s): earlier cases used the old ones", ", ".join(changed))
 

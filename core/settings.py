@@ -142,12 +142,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             values[name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**_coerce(values))
-    if settings.backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {settings.backend!r}")
-    if settings.language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {settings.language!r}")
-    if settings.strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {settings.strategy!r}")
-    if settings.assertion_policy not in ASSERTION_POLICIES:
-        raise ValueError(f"assertion_policy must be one of {ASSERTION_POLICIES}, got {settings.assertion_policy!r}")
+    for name, allowed in (("backend", BACKENDS), ("language", LANGUAGES), ("strategy", STRATEGIES),
+                          ("assertion_policy", ASSERTION_POLICIES)):
+        if getattr(settings, name) not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {getattr(settings, name)!r}")
     return settings

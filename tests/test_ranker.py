@@ -42,6 +42,16 @@ def toy_notes(n: int = 30) -> list[tuple[str, str, set[str]]]:
     return notes
 
 
+class ToyKB:
+    """The knowledge base surface ``rank_codes`` uses: the tabular list and one linker."""
+
+    def __init__(self, linker: DictionaryLinker, tabular) -> None:  # noqa: ANN001
+        self.tabular, self._linker = tabular, linker
+
+    def linker(self, language, splits):  # noqa: ANN001, ANN202
+        return self._linker
+
+
 @pytest.fixture(scope="module")
 def toy_model(tabular):
     linker = DictionaryLinker("es", ENTRIES)
@@ -81,15 +91,7 @@ def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tab
     from core.pipeline.ranked import rank_codes
 
     linker, model = toy_model
-
-    class ToyKB:  # the knowledge base surface rank_codes uses
-        def __init__(self) -> None:
-            self.tabular = tabular
-
-        def linker(self, language, splits):  # noqa: ANN001, ANN202
-            return linker
-
-    codes, candidates, trace = rank_codes("Apendicitis aguda.", ToyKB(), model, language="es", splits=None,
+    codes, candidates, trace = rank_codes("Apendicitis aguda.", ToyKB(linker, tabular), model, language="es", splits=None,
                                           learned=[], policy="coding")
     suggested = {c.code: c for c in [*codes, *candidates]}
     assert "K35.80" in suggested
@@ -105,15 +107,7 @@ def test_an_unseen_code_whose_term_coders_always_pass_over_is_not_listed(tabular
     notes = toy_notes()
     linker.fit(notes, "toy")
     model = train_ranker(notes, linker, tabular, label="toy", folds=3)
-
-    class ToyKB:
-        def __init__(self) -> None:
-            self.tabular = tabular
-
-        def linker(self, language, splits):  # noqa: ANN001, ANN202
-            return linker
-
-    codes, candidates, _ = rank_codes("Ruido ambiental. Apendicitis aguda.", ToyKB(), model, language="es",
+    codes, candidates, _ = rank_codes("Ruido ambiental. Apendicitis aguda.", ToyKB(linker, tabular), model, language="es",
                                       splits=None, learned=[], policy="coding")
     listed = {c.code for c in [*codes, *candidates]}
     assert "K35.80" in listed and "Z77.9" not in listed

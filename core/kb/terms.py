@@ -20,7 +20,7 @@ import itertools
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,6 @@ def tabular_terms(tabular: Tabular) -> Iterator[TermEntry]:
             yield TermEntry(inclusion, item.code, "tabular")
 
 
-
 def includes_terms(tabular: Tabular) -> Iterator[TermEntry]:
     """The "Includes" notes of billable codes: synonyms of that one code ("high blood pressure" → I10). The
     official index carries them; without it they are the only way from a bare "hypertension" to I10."""
@@ -57,6 +56,7 @@ def includes_terms(tabular: Tabular) -> Iterator[TermEntry]:
         if item.kind not in ("chapter", "block") and tabular.is_billable(item.code):
             for synonym in item.notes.includes:
                 yield TermEntry(synonym, item.code, "tabular")
+
 
 MAX_PATH_VARIANTS = 4
 
@@ -122,20 +122,22 @@ _PARENTHESISED = re.compile(r"\s*\([^()]*\)")
 _SPANISH_UNSPECIFIED = re.compile(r"[,\s]+(?:no especificad[oa]s?|sin otra especificaci[oó]n)\b", re.IGNORECASE)
 
 
-def without_unspecified_words(entries: Iterable[TermEntry]) -> Iterator[TermEntry]:
-    """Variants of WHO Spanish titles without "no especificada" / "sin otra especificación"."""
+def _shortened(entries: Iterable[TermEntry], shorten: Callable[[str], str]) -> Iterator[TermEntry]:
+    """Variants of the terms that ``shorten`` changes; terms it leaves as they are (or empties) are skipped."""
     for entry in entries:
-        shorter = _SPANISH_UNSPECIFIED.sub("", entry.text).strip(" ,")
+        shorter = shorten(entry.text)
         if shorter and shorter != entry.text:
             yield TermEntry(shorter, entry.code, entry.source, entry.case_id)
+
+
+def without_unspecified_words(entries: Iterable[TermEntry]) -> Iterator[TermEntry]:
+    """Variants of WHO Spanish titles without "no especificada" / "sin otra especificación"."""
+    return _shortened(entries, lambda text: _SPANISH_UNSPECIFIED.sub("", text).strip(" ,"))
 
 
 def without_parenthesised_words(entries: Iterable[TermEntry]) -> Iterator[TermEntry]:
-    """Variants of terms with their parenthesised (nonessential) words left out; terms without any are skipped."""
-    for entry in entries:
-        shorter = " ".join(_PARENTHESISED.sub(" ", entry.text).split())
-        if shorter and shorter != entry.text:
-            yield TermEntry(shorter, entry.code, entry.source, entry.case_id)
+    """Variants of terms with their parenthesised (nonessential) words left out."""
+    return _shortened(entries, lambda text: " ".join(_PARENTHESISED.sub(" ", text).split()))
 
 
 def cie_who_spanish_terms(tabular: Tabular) -> tuple[list[TermEntry], ResourceInfo]:
