@@ -12,9 +12,9 @@ from pathlib import Path
 import streamlit as st
 
 from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
-from components.note_input import render_note_input
+from components.note_input import REOPEN_KEY, render_note_input
 from components.note_view import inject_css, render_highlighted_note
-from components.run_panel import active_run, run_coding, show_run_error
+from components.run_panel import active_run, open_stored_run, run_coding, show_run_error
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, render_sidebar
 from components.trace_panels import render_mentions, render_trace
 from core.pipeline.runner import compose_accents
@@ -30,7 +30,7 @@ def code_a_note() -> None:
     st.title("Code a note")
     st.caption("Paste, upload or pick a note, run the coder, then review each code against its evidence.")
 
-    note = render_note_input(settings)
+    note = render_note_input(settings, store)
     run_col, again_col, info_col = st.columns([2, 2, 6], vertical_alignment="center")
     run_clicked = run_col.button("Code this note", key="run_coding", type="primary", width="stretch")
     rerun_clicked = again_col.button(
@@ -43,8 +43,11 @@ def code_a_note() -> None:
     # Everything that comes and goes (progress, errors, notices) lives in this one container, so the results
     # below keep their place between reruns and open expanders stay open.
     with st.container(key="run_messages"):
+        reopen = st.session_state.pop(REOPEN_KEY, None)
         if run_clicked or rerun_clicked:
             run_coding(note.text, note.source, settings, store, coder_name(), force=rerun_clicked)
+        elif reopen is not None:
+            open_stored_run(store, reopen, settings)
         if show_run_error():
             return
         run = active_run()
@@ -71,7 +74,7 @@ def code_a_note() -> None:
         if earlier:
             st.info(
                 f"This note was reviewed before ({'; '.join(earlier[-3:])}). Those decisions are kept; this run "
-                f"#{run.run_id} starts unreviewed. The Audit page shows the earlier runs.",
+                f"#{run.run_id} starts unreviewed. “Earlier runs” above reopens one; the Audit page shows them all.",
                 icon=":material/history:",
             )
         fallbacks = [step for step in run.result.trace if step.fallback]

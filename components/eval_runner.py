@@ -21,8 +21,8 @@ from core.eval_runs import (
     new_run_folder,
     plan_evaluation,
 )
-from core.evaluate import EvaluationReport, run_evaluation
-from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings
+from core.evaluate import SETTINGS_FILE, EvaluationReport, run_evaluation
+from core.settings import BACKENDS, LANGUAGES, RESULT_SETTINGS, STRATEGIES, Settings
 
 try:  # Streamlit's stop / rerun signals (BaseException subclasses raised inside the script thread)
     from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -31,20 +31,6 @@ except ImportError:  # pragma: no cover - older / newer Streamlit layouts
 
 OPEN_RUN_REQUEST = "eval_open_run_request"  # session key: folder name the results picker should select next
 FLASH_MESSAGE = "eval_flash_message"  # session key: a message to show once after the rerun that follows a run
-RUN_SETTINGS = (
-    "language",
-    "strategy",
-    "backend",
-    "model",
-    "embedding_model",
-    "assertion_policy",
-    "ranker_merge",
-    "code_threshold",
-    "candidate_threshold",
-    "temperature",
-    "num_ctx",
-    "max_tokens",
-)
 
 
 def run_with_progress(plan: EvaluationPlan, folder: Path, *, resume: bool = False) -> EvaluationReport:
@@ -68,6 +54,7 @@ def run_with_progress(plan: EvaluationPlan, folder: Path, *, resume: bool = Fals
         train_codes=plan.train_codes if plan.train_splits else None,
         resume=resume,
         progress=progress,
+        warm_up=plan.warm_up,
     )
     if control:
         st.session_state[OPEN_RUN_REQUEST] = folder.name
@@ -147,7 +134,11 @@ def render_resume_button(run: LoadedRun, settings: Settings) -> None:
     """Offer to finish an interrupted run in its own folder with its own settings."""
     if not st.button("Resume this run (code the remaining cases)", key="eval_resume"):
         return
-    overrides = {name: run.settings[name] for name in RUN_SETTINGS if run.settings.get(name) not in (None, "")}
+    if not run.settings.get("split"):
+        st.error(f"Cannot resume: `{run.folder / SETTINGS_FILE}` is missing or unreadable, so the settings this run "
+                 "was coded with are unknown. Start a new run instead; this one is left as it is.")
+        return
+    overrides = {name: run.settings[name] for name in RESULT_SETTINGS if run.settings.get(name) not in (None, "")}
     overrides.setdefault("ranker_merge", False)  # runs recorded before the merge existed coded without it
     try:
         run_settings = settings.with_overrides(**overrides)

@@ -134,6 +134,9 @@ def render_run_results(run: LoadedRun, settings: Settings) -> None:
         width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("p50", "p95", "mean", "max")},
     )
+    if metrics.get("warm_up_ms") is not None:
+        left.caption(f"Loading the knowledge base and models took {metrics['warm_up_ms'] / 1000:.1f} s before the "
+                     "first case; it is not in these latencies.")
     if not latencies.empty:
         right.altair_chart(latency_chart(latencies), width="stretch")
 

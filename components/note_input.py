@@ -1,4 +1,5 @@
-"""Where the note comes from: pasted text, an uploaded .txt file, a bundled sample or a CodiEsp case."""
+"""Where the note comes from: pasted text, an uploaded .txt file, a bundled sample, a CodiEsp case, or an earlier
+run reopened to go on with its review."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from core.note_io import (
     list_samples,
     load_codiesp_case,
 )
-from core.settings import Settings
+from core.settings import LANGUAGES, Settings
+from core.store import DecisionStore
 
 NOTE_TEXT_KEY = "note_text"
 NOTE_SOURCE_KEY = "note_source"
@@ -23,6 +25,9 @@ UPLOAD_KEY = "note_upload"
 SAMPLE_KEY = "sample_choice"
 CODIESP_SPLIT_KEY = "codiesp_split"
 CODIESP_CASE_KEY = "codiesp_case"
+EARLIER_RUN_KEY = "earlier_run_choice"
+REOPEN_KEY = "reopen_run"  # run id the coder asked to reopen; the main page opens it on this rerun
+RECENT_RUNS = 50
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,43 @@ def _on_codiesp(settings: Settings, language: str) -> None:
     _set_note(text, f"codiesp:{split}/{case_id}", None)
 
 
+def _on_reopen(store: DecisionStore) -> None:
+    run_id = st.session_state.get(EARLIER_RUN_KEY)
+    if run_id is None:
+        return
+    try:
+        run = store.get_run(run_id)
+        note = store.get_note(run["note_id"])
+    except ValueError as exc:
+        st.session_state[NOTE_NOTICE_KEY] = ("error", f"Run #{run_id} could not be opened: {exc}.")
+        return
+    language = (run["settings"] or {}).get("language") or note["language"]
+    language = language if language in LANGUAGES else None
+    _set_note(note["text"], note["source"] or "pasted", ("info", f"Reopened run #{run_id}: its codes and the "
+              "decisions made on it are below; new decisions are added to it."), language)
+    st.session_state[REOPEN_KEY] = run_id
+
+
+def run_label(run: dict) -> str:
+    """"#12 · 2026-11-24 08:01:33 · ES ranker/none · 3 decisions · chart submitted · Paciente de 45 años…"."""
+    preview = run["note_preview"]
+    preview = preview[:45] + "…" if len(preview) > 45 else preview
+    chart = "chart submitted" if run["n_submissions"] else "no chart"
+    return (f"#{run['id']} · {str(run['created_at'])[:19].replace('T', ' ')} · {run['language'].upper()} "
+            f"{run['strategy']}/{run['backend']} · {run['n_decisions']} decision(s) · {chart} · {preview}")
+
+
+def _earlier_runs_picker(store: DecisionStore) -> None:
+    runs = store.recent_runs(RECENT_RUNS)
+    if not runs:
+        st.caption("No coded notes yet: runs you code appear here, to come back to their review.")
+        return
+    labels = {run["id"]: run_label(run) for run in runs}
+    st.selectbox("Run", list(labels), key=EARLIER_RUN_KEY, format_func=labels.get)
+    st.button("Open run", key="open_run", on_click=_on_reopen, args=(store,))
+    st.caption(f"The {len(runs)} newest runs; the Audit page lists every run. Reopening does not code again.")
+
+
 def _sample_picker() -> None:
     samples = list_samples()
     if not samples:
@@ -108,13 +150,14 @@ def _codiesp_picker(settings: Settings) -> None:
     st.caption("CodiEsp (CLEF eHealth 2020, CC BY 4.0). English texts are machine translations.")
 
 
-def render_note_input(settings: Settings) -> NoteInput:
+def render_note_input(settings: Settings, store: DecisionStore) -> NoteInput:
     """The note editor with its loaders; returns the text currently in the editor."""
     st.session_state.setdefault(NOTE_TEXT_KEY, "")
     st.session_state.setdefault(NOTE_SOURCE_KEY, "pasted")
     paste_col, load_col = st.columns([3, 2], gap="medium")
     with load_col:
-        upload_tab, sample_tab, codiesp_tab = st.tabs(["Upload .txt", "Samples", "CodiEsp"])
+        upload_tab, sample_tab, codiesp_tab, earlier_tab = st.tabs(["Upload .txt", "Samples", "CodiEsp",
+                                                                    "Earlier runs"])
         with upload_tab:
             st.file_uploader(
                 "Plain-text note (UTF-8 preferred)",
@@ -127,6 +170,8 @@ def render_note_input(settings: Settings) -> NoteInput:
             _sample_picker()
         with codiesp_tab:
             _codiesp_picker(settings)
+        with earlier_tab:
+            _earlier_runs_picker(store)
     with paste_col:
         st.text_area(
             "Clinical note",

@@ -16,7 +16,7 @@ import streamlit as st
 from core.llm import BackendError
 from core.pipeline.runner import code_note, compose_accents, validate_note_text
 from core.schema import CodingResult
-from core.settings import Settings
+from core.settings import Settings, with_run_settings
 from core.store import DecisionStore
 
 RESULTS_KEY = "coding_results"  # (note sha256, settings) -> ActiveRun, this session only
@@ -111,6 +111,26 @@ def run_coding(
         status.update(label=label, state="complete", expanded=False)
     run = ActiveRun(run_id, note_id, text, result, settings)
     cache[key] = run
+    st.session_state[ACTIVE_KEY] = run
+
+
+def open_stored_run(store: DecisionStore, run_id: int, settings: Settings) -> None:
+    """Make a stored run the one on the page, as it was coded: its result, note and result-deciding settings.
+    Nothing is coded again; decisions made now are added to that run."""
+    st.session_state.pop(RUN_ERROR_KEY, None)
+    try:
+        stored = store.get_run(run_id)
+        note = store.get_note(stored["note_id"])
+        result = store.get_result(run_id)
+    except ValueError as exc:  # a missing run, or a trace this version cannot read
+        st.session_state[RUN_ERROR_KEY] = f"Run #{run_id} could not be opened: {exc}. Nothing was changed."
+        return
+    run_settings, unusable = with_run_settings(settings, stored["settings"] or {})
+    if unusable:
+        st.warning(f"Run #{run_id} recorded settings this version cannot use ({', '.join(unusable)}); the "
+                   "sidebar's values stand in for them.")
+    run = ActiveRun(run_id, stored["note_id"], note["text"], result, run_settings)
+    st.session_state.setdefault(RESULTS_KEY, {})[cache_key(note["text"], run_settings)] = run
     st.session_state[ACTIVE_KEY] = run
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.settings import ASSERTION_POLICIES, BACKENDS, LANGUAGES, STRATEGIES, load_settings
+from core.settings import ASSERTION_POLICIES, BACKENDS, LANGUAGES, RESULT_SETTINGS, STRATEGIES, load_settings
 
 
 def _positive(value: str) -> int:
@@ -158,7 +158,7 @@ def cmd_code(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.codiesp import gold_code_set, load_split
-    from core.evaluate import run_evaluation
+    from core.evaluate import WARM_UP_NOTES, run_evaluation
     from core.knowledge import get_knowledge
     from core.pipeline.runner import code_note
 
@@ -187,6 +187,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     def code_case(case):  # noqa: ANN001, ANN202
         return code_note(case.text, settings, kb=kb, splits=train_splits)
 
+    def warm_up() -> None:
+        code_note(WARM_UP_NOTES[settings.language], settings, kb=kb, splits=train_splits)
+
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() or done == total or done % 25 == 0:
             print(f"\r{done}/{total} cases", end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
@@ -206,7 +209,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     report = run_evaluation(cases, code_case, args.out, settings_dict=settings_dict, train_codes=train_codes,
-                            resume=args.resume, progress=progress)
+                            resume=args.resume, progress=progress, warm_up=warm_up)
     print(file=sys.stderr)
     if args.json:
         print(report.to_json())
@@ -220,6 +223,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"EMR {metrics.get('emr', 0):.4f}; cases {report.n_cases}/{report.n_total}")
         print(f"per-step recall: {metrics.get('step_recall')}")
         print(f"latency ms: {metrics.get('latency_ms')}")
+        if metrics.get("warm_up_ms") is not None:
+            print(f"loading before the first case (not in latency): {metrics['warm_up_ms'] / 1000:.1f} s")
         if report.out_dir:
             print(f"run folder: {report.out_dir}")
     if report.partial and report.n_cases < report.n_total:
@@ -230,8 +235,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 # Settings that decide a run's predictions: resuming with others would mix two systems in one set of figures.
-RUN_DEFINING = ("language", "strategy", "backend", "model", "assertion_policy", "ranker_merge", "embedding_model",
-                "code_threshold", "candidate_threshold", "split", "train_splits")
+RUN_DEFINING = (*RESULT_SETTINGS, "split", "train_splits")
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def _out_folder_problem(args: argparse.Namespace, settings_dict: dict) -> str:
@@ -244,6 +255,9 @@ def _out_folder_problem(args: argparse.Namespace, settings_dict: dict) -> str:
     from core.evaluate import PREDICTIONS_FILE, SETTINGS_FILE, settings_changes
 
     if args.resume:
+        if (args.out / PREDICTIONS_FILE).is_file() and not _readable_json(args.out / SETTINGS_FILE):
+            return (f"{args.out / SETTINGS_FILE} is missing or unreadable, so the settings of the cases already coded "
+                    "are unknown: --overwrite starts the run again, or choose another --out")
         recorded = settings_changes(args.out / SETTINGS_FILE, settings_dict)
         changed = {k: recorded[k] for k in RUN_DEFINING if recorded.get(k) is not None}  # set then, other now
         return (f"{args.out} holds a run made with other settings ({', '.join(f'{k}={v!r}' for k, v in changed.items())}):"

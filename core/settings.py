@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,32 @@ class Settings:
         return data
 
 
+# Settings that decide a coding result: a stored run reopened in the app, or an evaluation run resumed, takes its
+# own values of these.
+RESULT_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model", "assertion_policy", "ranker_merge",
+                   "code_threshold", "candidate_threshold", "temperature", "num_ctx", "max_tokens")
+_ALLOWED = {"backend": BACKENDS, "language": LANGUAGES, "strategy": STRATEGIES, "assertion_policy": ASSERTION_POLICIES}
+
+
+def with_run_settings(settings: Settings, recorded: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """``settings`` with a stored run's values of RESULT_SETTINGS (paths and addresses stay this machine's), and
+    the names of recorded values this version cannot use (left as they are in ``settings``)."""
+    unusable = []
+    for name in RESULT_SETTINGS:
+        if name not in recorded:
+            continue
+        try:
+            candidate = settings.with_overrides(**{name: recorded[name]})
+        except (TypeError, ValueError):
+            unusable.append(name)
+            continue
+        if name in _ALLOWED and getattr(candidate, name) not in _ALLOWED[name]:
+            unusable.append(name)
+            continue
+        settings = candidate
+    return settings, unusable
+
+
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     types = {f.name: f.type for f in fields(Settings)}
     out: dict[str, Any] = {}
@@ -142,8 +169,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             values[name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**_coerce(values))
-    for name, allowed in (("backend", BACKENDS), ("language", LANGUAGES), ("strategy", STRATEGIES),
-                          ("assertion_policy", ASSERTION_POLICIES)):
+    for name, allowed in _ALLOWED.items():
         if getattr(settings, name) not in allowed:
             raise ValueError(f"{name} must be one of {allowed}, got {getattr(settings, name)!r}")
     return settings

@@ -551,6 +551,38 @@ class DecisionStore:
             query = select(Run).where(Run.note_id == note_id).order_by(Run.id.desc())
             return [_run_dict(r, with_trace=False) for r in session.scalars(query)]
 
+    def recent_runs(self, limit: int = 50, preview_chars: int = 80) -> list[dict[str, Any]]:
+        """The newest runs with what a coder needs to pick one to reopen: when, how it was coded, the note's
+        source and first words, how many decisions and chart submissions it has (no trace)."""
+        decisions = (select(Decision.run_id, func.count().label("n")).group_by(Decision.run_id)).subquery()
+        submissions = (
+            select(Submission.run_id, func.count().label("n"), func.max(Submission.created_at).label("last"))
+            .group_by(Submission.run_id)
+        ).subquery()
+        query = (
+            select(Run.id, Run.note_id, Run.created_at, Run.strategy, Run.backend, Run.user, Run.settings,
+                   Note.source, Note.language, func.substr(Note.text, 1, preview_chars),
+                   decisions.c.n, submissions.c.n, submissions.c.last)
+            .join(Note, Run.note_id == Note.id)
+            .outerjoin(decisions, decisions.c.run_id == Run.id)
+            .outerjoin(submissions, submissions.c.run_id == Run.id)
+            .order_by(Run.id.desc())
+            .limit(limit)
+        )
+        out = []
+        with self._read() as session:
+            for row in session.execute(query).all():
+                settings = row[6] if isinstance(row[6], dict) else {}
+                out.append({
+                    "id": row[0], "note_id": row[1], "created_at": _iso(row[2]), "strategy": row[3],
+                    "backend": row[4], "user": row[5],
+                    "language": str(settings.get("language") or row[8] or ""),
+                    "note_source": row[7], "note_preview": " ".join(str(row[9] or "").split()),
+                    "n_decisions": int(row[10] or 0), "n_submissions": int(row[11] or 0),
+                    "last_submitted_at": _iso(row[12]) if row[12] else None,
+                })
+        return out
+
     def get_run(self, run_id: int) -> dict[str, Any]:
         """A run with its full trace (``CodingResult.model_dump``) and its suggestions, codes first."""
         with self._read() as session:

@@ -84,8 +84,14 @@ def test_evaluate_writes_run_folder(tmp_path: Path, base_settings):
     assert refused.returncode == 2 and "already holds a run" in refused.stderr
     other = run_cli(*again, "--resume", "--strategy", "deterministic", cache_dir=base_settings.cache_dir)
     assert other.returncode == 2 and "other settings" in other.stderr and "strategy='clh'" in other.stderr
+    kept = (out_dir / "settings.json").read_text()
+    (out_dir / "settings.json").write_text("{cut short")
+    unknown = run_cli(*again, "--resume", cache_dir=base_settings.cache_dir)
+    assert unknown.returncode == 2 and "missing or unreadable" in unknown.stderr
+    (out_dir / "settings.json").write_text(kept)
     resumed = run_cli(*again, "--resume", "--json", cache_dir=base_settings.cache_dir)
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["n_cases"] == 6
+    assert json.loads(resumed.stdout)["metrics"]["warm_up_ms"] > 0  # loading is not the sixth case's latency
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [

@@ -245,3 +245,28 @@ def test_procedure_task(cases: list[Case], tmp_path: Path) -> None:
     assert "\tPROCEDIMIENTO\t" in (tmp_path / "pred_X.tsv").read_text(encoding="utf-8")
     with pytest.raises(ValueError):
         run_evaluation(cases, fake_result, None, settings_dict=SETTINGS, task="X")
+
+
+def test_loading_before_the_first_case_is_not_its_latency(cases: list[Case], tmp_path: Path) -> None:
+    import time
+
+    def slow_load() -> None:
+        time.sleep(0.3)
+
+    report = run_evaluation(cases, fake_result, tmp_path, settings_dict=SETTINGS, warm_up=slow_load)
+    assert report.metrics["warm_up_ms"] >= 300
+    assert max(r["latency_ms"] for r in report.records) < 300
+    # Nothing left to code on resume: no warm-up. An interrupted warm-up codes nothing and keeps what was done.
+    again = run_evaluation(cases, fake_result, tmp_path, settings_dict=SETTINGS, resume=True, warm_up=slow_load)
+    assert "warm_up_ms" not in again.metrics and again.n_cases == 4
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    called: list[str] = []
+    stopped = run_evaluation(cases, lambda c: called.append(c.case_id) or fake_result(c), tmp_path / "new",
+                             settings_dict=SETTINGS, warm_up=interrupted)
+    assert stopped.partial and stopped.n_cases == 0 and called == []
+    broken = run_evaluation(cases, fake_result, tmp_path / "other", settings_dict=SETTINGS,
+                            warm_up=lambda: 1 / 0)  # the cases then meet (and record) the problem themselves
+    assert broken.n_cases == 4 and not broken.partial

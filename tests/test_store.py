@@ -375,3 +375,24 @@ def test_audit_of_a_code_only_the_coder_added(db: DecisionStore, run_id: int) ->
     added = db.code_audit(run_id, "Z87.891")
     assert not added["suggested"] and added["evidence"][0]["text"] == "Paciente"
     assert added["rationale"] == "added by ana: ex-smoker"
+
+
+def test_recent_runs_list_what_a_coder_picks_a_run_to_reopen_by(db: DecisionStore, run_id: int) -> None:
+    note_id = db.get_run(run_id)["note_id"]
+    other_text = NOTE + " Control en un mes."
+    other_note = db.add_note(other_text, "sample:es_01", "es")
+    newer = db.save_run(other_note, make_result(other_text), {"language": "en"}, user="ana")
+    db.record_decision(run_id, "E11.9", "accept", user="ana")
+    db.record_decision(run_id, "I10", "reject", user="bea", reason="no evidence")
+    db.submit(run_id, [{"code": "E11.9"}], user="ana")
+    db.submit(run_id, [{"code": "E11.9"}, {"code": "I10"}], user="bea")
+
+    latest, first = db.recent_runs()
+    assert (latest["id"], first["id"]) == (newer, run_id)  # newest first
+    assert first["note_id"] == note_id and first["note_preview"].startswith("Paciente con diabetes")
+    assert (first["n_decisions"], first["n_submissions"]) == (2, 2) and first["last_submitted_at"]
+    assert first["language"] == "es"  # the note's, when the run's settings do not say
+    assert latest["language"] == "en" and latest["note_source"] == "sample:es_01"
+    assert (latest["n_decisions"], latest["n_submissions"], latest["last_submitted_at"]) == (0, 0, None)
+    assert [r["id"] for r in db.recent_runs(limit=1)] == [newer]
+    assert len(db.recent_runs(preview_chars=8)[1]["note_preview"]) == 8

@@ -266,3 +266,38 @@ def test_decomposed_accents_are_coded_and_stored_composed(app_env: Path) -> None
     assert "I10" in decision_buttons(at, "accept"), list(decision_buttons(at, "accept"))
     assert not any("was changed" in i.value for i in at.info)
     assert [n["sha256"] for n in store_for_env().notes()] == [note_sha256(composed)]  # stored composed
+
+
+def test_an_earlier_run_is_reopened_in_a_new_session_to_go_on_with_its_review(app_env: Path) -> None:
+    """A coder comes back later (a new browser session): the run is reopened as coded, with its decisions, in its
+    language, and new decisions go to the same run; nothing is coded again."""
+    at = start_app()
+    sign_in(at)
+    load_sample(at, "es_01_neumonia")
+    note_text = at.text_area(key="note_text").value
+    code_note(at)
+    accept = decision_buttons(at, "accept")
+    first, second = list(accept)[:2]
+    run_id = int(accept[first].split("-")[1])
+    at.button(key=accept[first]).click().run()
+
+    later = start_app()
+    sign_in(later, "Bea Auditor")
+    assert later.sidebar.selectbox(key="cfg_language").value == "en"
+    assert f"#{run_id} " in later.selectbox(key="earlier_run_choice").format_func(run_id)
+    later.button(key="open_run").click().run()
+    assert not later.exception, later.exception
+    assert later.text_area(key="note_text").value == note_text
+    assert later.sidebar.selectbox(key="cfg_language").value == "es"
+    assert any(f"Reopened run #{run_id}" in i.value for i in later.info), [i.value for i in later.info]
+    assert any(f"Note · run #{run_id}" in m.value for m in later.markdown)
+    assert "cc-accepted" in note_html(later)  # the earlier decision is shown
+    later.button(key=decision_buttons(later, "reject")[second]).click().run()
+
+    store = store_for_env()
+    assert len(store.recent_runs()) == 1  # reopening coded nothing
+    decisions = store.decisions(run_id=run_id)
+    assert [(d["action"], d["code"], d["user"]) for d in decisions] == [
+        ("accept", first, "Alice Coder"), ("reject", second, "Bea Auditor")]
+    later.button(key="run_coding").click().run()  # same note and settings: the reopened run, not a new one
+    assert len(store.recent_runs()) == 1

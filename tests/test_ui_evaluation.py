@@ -177,6 +177,16 @@ def test_resume_interrupted_run(state_dir: Path) -> None:
     assert not at.exception, at.exception
     assert at.selectbox(key="eval_run").value == folder.name  # newest first
     assert any("Partial run: 2 of 4" in w.value for w in at.warning)
+    # A damaged settings.json: the settings the run was coded with are unknown, so it is not resumed with others.
+    settings_file = folder / "settings.json"
+    kept = settings_file.read_text(encoding="utf-8")
+    settings_file.write_text("{not json", encoding="utf-8")
+    at.button(key="eval_resume").click().run()
+    assert not at.exception, at.exception
+    assert any("missing or unreadable" in e.value for e in at.error), [e.value for e in at.error]
+    assert len((folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    settings_file.write_text(kept, encoding="utf-8")
+    at.run()
     at.button(key="eval_resume").click().run()
     assert not at.exception, at.exception
     resumed = next(r for r in list_runs(state_dir / "runs") if r.name == folder.name)
