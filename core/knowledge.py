@@ -138,8 +138,12 @@ class KnowledgeBase:
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
-            if self.codiesp_root is None:  # no annotated Spanish terms: the WHO titles are all there is
+            if self.codiesp_root is None:  # no annotated Spanish terms: the WHO titles and a starter list
                 entries.extend(term_sources.without_unspecified_words(who))
+                starter, starter_info = term_sources.starter_terms(language)
+                entries.extend(starter)
+                if starter_info is not None:
+                    self._extra_infos[f"starter-{language}"] = starter_info
             self._extra_infos["cie-who-es"] = info
             user, user_info = term_sources.user_code_list_terms(
                 self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
@@ -175,6 +179,8 @@ class KnowledgeBase:
             user_file = self.settings.resolve(self.settings.cie10es_file)
             parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
             parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
+            starter = term_sources.STARTER_TERMS.get(language)
+            parts.append(file_fingerprint(starter) if starter and starter.is_file() else "-")
 
             def build() -> DictionaryLinker:
                 linker = DictionaryLinker(language, self._term_entries(language, splits))

@@ -27,7 +27,7 @@ SOURCE_PRIOR = {"learned": 0.8, "codiesp": 0.6, "cie10es-user": 0.45, "index": 0
                 SEE_SOURCE: 0.3, "tabular": 0.3, "cie-who-es": 0.3, TRANSLATED_SOURCE: 0.25}
 # Without coded notes to fit statistics (a machine without CodiEsp), an exact match of an official term scores this,
 # above the default code threshold (0.4): the coder gets codes to review, and the notices say scores are uncalibrated.
-UNCALIBRATED_PRIORS = {"index": 0.5, "neoplasm-table": 0.5, "tabular": 0.45, "cie-who-es": 0.45}
+UNCALIBRATED_PRIORS = {"index": 0.5, "neoplasm-table": 0.5, "starter": 0.5, "tabular": 0.45, "cie-who-es": 0.45}
 OTHER_WORD = "other"
 OTHER_SUFFIX = "-other"  # an official term whose "Other" was dropped with the fillers (scored as its source)
 FOREIGN = "@en"  # key prefix of English terms reached through word translation (open-set path of a Spanish linker)

@@ -24,6 +24,26 @@ def test_codes_a_note_with_pypi_resources_only(tmp_path: Path, base_settings):
     bare = code_note("Type 2 diabetes mellitus, hypertension and pneumonia. Fever. No constipation.", settings, kb=kb)
     assert {"E11.9", "I10", "J18.9", "R50.9"} <= {c.code for c in bare.codes}
     assert "K59.00" in {c.code for c in bare.candidates}  # negated: for review only
-    spanish = code_note("Diabetes mellitus tipo 2.", settings.with_overrides(language="es"), kb=kb)
-    assert spanish.trace  # runs (WHO Spanish descriptions from the cie package), even if it finds little
+    spanish = code_note("Antecedentes: hipertensión arterial, diabetes mellitus tipo 2 y EPOC. Exfumador. "
+                        "Ingresa por neumonía. No presenta insuficiencia cardiaca.",
+                        settings.with_overrides(language="es"), kb=kb)
+    # WHO Spanish titles (cie package) and the project's starter list of everyday wording
+    assert {"I10", "E11.9", "J44.9", "Z87.891", "J18.9"} <= {c.code for c in spanish.codes}
+    assert "I50.9" in {c.code for c in spanish.candidates}  # negated: for review only
+    assert any(n.startswith("Starter terms (es)") for n in kb.notices())
     assert kb.ranker("en") is None
+
+
+def test_every_starter_term_names_a_billable_code(tabular) -> None:
+    from core.kb.terms import STARTER_TERMS, starter_terms
+    from core.textnorm import term_key
+
+    entries, info = starter_terms("es")
+    assert info is not None and info.loaded and info.items == len(entries) >= 100
+    assert STARTER_TERMS["es"].is_file()
+    unusable = [(e.code, e.text) for e in entries if not tabular.is_billable(e.code) or not term_key(e.text, "es")]
+    assert unusable == []
+    codes_by_key: dict[tuple[str, ...], set[str]] = {}
+    for entry in entries:
+        codes_by_key.setdefault(term_key(entry.text, "es"), set()).add(entry.code)
+    assert {k: v for k, v in codes_by_key.items() if len(v) > 1} == {}  # one wording, one code

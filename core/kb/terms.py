@@ -163,6 +163,24 @@ def cie_who_spanish_terms(tabular: Tabular) -> tuple[list[TermEntry], ResourceIn
     return entries, info
 
 
+STARTER_TERMS = {"es": Path(__file__).resolve().parents[2] / "data" / "terms" / "es_starter.tsv"}
+STARTER_SOURCE = "starter"
+
+
+def starter_terms(language: str) -> tuple[list[TermEntry], ResourceInfo | None]:
+    """The project's own short list of everyday wording ("hipertensión arterial", "EPOC" → codes) for a language
+    whose notes would otherwise be matched against official titles only: used where no coded notes exist."""
+    path = STARTER_TERMS.get(language)
+    if path is None:
+        return [], None
+    entries, info = user_code_list_terms(path, STARTER_SOURCE)
+    if info is not None and info.loaded:
+        info = ResourceInfo(name=f"Starter terms ({language})", source=f"{path.name} (written for this project)",
+                            items=len(entries),
+                            notice="stand in for the CodiEsp annotations: everyday wording of common diagnoses only")
+    return entries, info
+
+
 def user_code_list_terms(path: Path | None, source: str) -> tuple[list[TermEntry], ResourceInfo | None]:
     """A user-provided code list (csv or tsv: code, description), e.g. the official CIE-10-ES 2024 list."""
     if path is None:
