@@ -15,18 +15,18 @@ from components.code_review import FOCUS_KEY, ReviewContext, focus_options, rend
 from components.note_input import REOPEN_KEY, render_note_input
 from components.note_view import inject_css, render_highlighted_note
 from components.run_panel import active_run, open_stored_run, run_coding, show_run_error
-from components.sidebar import base_settings, coder_name, current_settings, knowledge, render_sidebar
+from components.safe_text import md_escape
+from components.sidebar import base_settings, coder_name, current_settings, knowledge, open_store, render_sidebar
 from components.trace_panels import render_mentions, render_trace
 from core.pipeline.runner import compose_accents
 from core.review import added_codes, earlier_reviews
-from core.store import DecisionStore
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 def code_a_note() -> None:
     settings = current_settings()
-    store = DecisionStore(settings.database_url)
+    store = open_store(settings)
     st.title("Code a note")
     st.caption("Paste, upload or pick a note, run the coder, then review each code against its evidence.")
 
@@ -70,7 +70,7 @@ def code_a_note() -> None:
             )
         if run.from_cache:
             st.caption(f"Result reused from this session (run #{run.run_id}); “Run again” recomputes it.")
-        earlier = earlier_reviews(store, run.note_id, run.run_id)
+        earlier = earlier_reviews(store, run.note_id, run.run_id, md_escape)
         if earlier:
             st.info(
                 f"This note was reviewed before ({'; '.join(earlier[-3:])}). Those decisions are kept; this run "

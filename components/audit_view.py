@@ -27,7 +27,8 @@ def _evidence_markdown(spans: list[dict[str, Any]]) -> str:
 
 def _filters(store: DecisionStore) -> dict[str, Any]:
     notes = store.notes()
-    users = sorted({row["user"] for row in store.decisions()})
+    # Coders who only submitted charts are coders too (their submissions are exported with the same filter).
+    users = sorted({row["user"] for row in store.decisions()} | {row["user"] for row in store.submissions()})
     note_labels = {
         n["id"]: f"#{n['id']} · {n['source'] or 'note'} · {n['language']} · {n['created_at'][:16]}" for n in notes
     }
@@ -116,15 +117,27 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
     )
 
 
+DECISION_FILTERS = ("user", "action", "code", "date_from", "date_to")
+MAX_RUN_CHOICES = 500
+
+
 def _run_choices(store: DecisionStore, filters: dict[str, Any], rows: list[dict[str, Any]]) -> list[int]:
+    """Runs of the chosen note; else the runs the filtered decisions (and a filtered coder's charts) belong to;
+    with no filter, every run, newest first, reviewed or not."""
     if filters["note_id"] is not None:
         return [run["id"] for run in store.runs_for_note(filters["note_id"])]
-    return sorted({row["run_id"] for row in rows}, reverse=True)
+    if not any(filters.get(name) for name in DECISION_FILTERS):
+        return [run["id"] for run in store.recent_runs(limit=MAX_RUN_CHOICES)]
+    runs = {row["run_id"] for row in rows}
+    if filters.get("user") and not filters.get("action") and not filters.get("code"):
+        runs |= {sub["run_id"] for sub in store.submissions(user=filters["user"], date_from=filters.get("date_from"),
+                                                            date_to=filters.get("date_to"))}
+    return sorted(runs, reverse=True)
 
 
 def _code_audit(store: DecisionStore, run_id: int, code: str, describe: Callable[[str], str]) -> None:
     audit = store.code_audit(run_id, code)
-    status = audit["status"] or "not suggested (added by a coder)"
+    status = audit["status"] or "not suggested (from the coder)"
     st.markdown(f"### {md_escape(code)} {md_escape(audit['description'] or describe(code))}")
     score = f" · score {audit['score']:.2f}" if audit["score"] is not None else ""
     rank = f" · rank {audit['rank']}" if audit["rank"] else ""
@@ -154,6 +167,7 @@ def _code_audit(store: DecisionStore, run_id: int, code: str, describe: Callable
                         {
                             "when (UTC)": d["created_at"][:19].replace("T", " "),
                             "coder": d["user"],
+                            "code": d["code"],
                             "action": d["action"],
                             "replacement": d["replacement_code"] or "",
                             "reason": d["reason"],
@@ -168,8 +182,9 @@ def _code_audit(store: DecisionStore, run_id: int, code: str, describe: Callable
             st.caption("No decision on this code yet.")
         current = audit["current"]
         if current:
+            instead = (f" (put in place of {md_escape(current['code'])})" if current["code"] != code else "")
             st.markdown(
-                f"Current state: **{current['action']}** by {md_escape(current['user'])} "
+                f"Current state: **{current['action']}**{instead} by {md_escape(current['user'])} "
                 f"at {current['created_at'][:19].replace('T', ' ')} UTC"
             )
         st.markdown("**Prompt versions**")
@@ -197,15 +212,22 @@ def render_audit(store: DecisionStore, describe: Callable[[str], str] = lambda c
     _exports(store, filters)
 
     st.markdown("#### Why was a code proposed?")
+    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
+        st.warning("“From” is after “To”: no decision can match. Swap the dates.")
     runs = _run_choices(store, filters, rows)
     if not runs:
-        st.caption("No runs yet: code a note on the main page first.")
+        filtered = filters["note_id"] is not None or any(filters.get(name) for name in DECISION_FILTERS)
+        st.caption("No run matches these filters." if filtered and store.recent_runs(limit=1)
+                   else "No runs yet: code a note on the main page first.")
         return
     run_col, code_col = st.columns(2)
     run_id = run_col.selectbox("Run", runs, key="audit_run", format_func=lambda r: f"run #{r}")
     run = store.get_run(run_id)
     codes = [s["code"] for s in run["suggestions"]]
-    codes += [code for code in store.current_state(run_id) if code not in codes]
+    for row in store.current_state(run_id).values():  # codes a coder added or put in place of a suggested one
+        for decided in (row["code"], row.get("replacement_code")):
+            if decided and decided not in codes:
+                codes.append(decided)
     if filters["code"] and filters["code"] in codes:
         codes.remove(filters["code"])
         codes.insert(0, filters["code"])
@@ -213,5 +235,6 @@ def render_audit(store: DecisionStore, describe: Callable[[str], str] = lambda c
         st.caption("This run proposed no codes and has no decisions.")
         return
     labels = {s["code"]: f"{s['code']} · {s['status']} · {s['description']}" for s in run["suggestions"]}
-    code = code_col.selectbox("Code", codes, key="audit_code_pick", format_func=lambda c: labels.get(c, f"{c} · added"))
+    code = code_col.selectbox("Code", codes, key="audit_code_pick",
+                              format_func=lambda c: labels.get(c, f"{c} · from the coder"))
     _code_audit(store, run_id, code, describe)

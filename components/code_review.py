@@ -7,6 +7,7 @@ refresh, or "Run again") makes a new run that starts unreviewed; the page then n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from core.review import (
     review_states,
 )
 from core.schema import CodeSuggestion, CodingResult, EditMessage, Span
-from core.store import DecisionStore
+from core.store import DecisionStore, StoreUnavailable
 
 FLASH_KEY = "review_flash"
 FOCUS_KEY = "focus_code"
@@ -80,8 +81,8 @@ def _record(url: str, run_id: int, code: str, action: str, **fields: Any) -> boo
         return False
     try:
         DecisionStore(url).record_decision(run_id, code, action, user=user, **fields)
-    except ValueError as exc:
-        _flash("error", f"Not recorded: {exc}")
+    except (ValueError, StoreUnavailable) as exc:
+        _flash("error", f"Not recorded: {md_escape(str(exc))}")
         return False
     verb = {"accept": "Accepted", "reject": "Rejected", "edit": "Replaced", "add": "Added"}[action]
     detail = f" with {fields['replacement_code']}" if fields.get("replacement_code") else ""
@@ -150,17 +151,28 @@ def _move(order_key: str, order: list[str], code: str, step: int) -> None:
     st.session_state[order_key] = move_code(order, code, step)
 
 
-def _submit(url: str, run_id: int, items: list[dict[str, Any]]) -> None:
+def _submit(url: str, run_id: int, result: CodingResult, describe: Callable[[str], str], order: list[str] | None,
+            shown: list[dict[str, Any]]) -> None:
+    """Submit the final list as the store has it now, only if it is the list the coder saw: another coder or tab
+    may have decided on this run since the page was drawn."""
     user = coder_name()
     if not user:
         _flash("error", "Enter your name in the sidebar before submitting the chart.")
         return
-    try:
-        submission_id = DecisionStore(url).submit(run_id, items, user)
-    except ValueError as exc:
-        _flash("error", f"Not submitted: {exc}")
+    store = DecisionStore(url)
+    items = [item.as_submission_item() for item in final_code_list(result, store.current_state(run_id), describe,
+                                                                    order)]
+    if items != shown:
+        changed = sorted({i["code"] for i in items} ^ {i["code"] for i in shown}) or ["order or evidence"]
+        _flash("error", "Not submitted: the chart changed since this page was drawn (another coder or tab decided "
+                        f"on {', '.join(changed)}). Check the final code set below and submit again.")
         return
-    _flash("success", f"Chart submitted (submission #{submission_id}, {len(items)} codes) by {user}.")
+    try:
+        submission_id = store.submit(run_id, items, user)
+    except (ValueError, StoreUnavailable) as exc:
+        _flash("error", f"Not submitted: {md_escape(str(exc))}")
+        return
+    _flash("success", f"Chart submitted (submission #{submission_id}, {len(items)} codes) by {md_escape(user)}.")
 
 
 # --------------------------------------------------------------------------- rendering
@@ -275,6 +287,7 @@ def _added_card(ctx: ReviewContext, row: dict[str, Any], can_decide: bool) -> No
         st.markdown(f"**{md_escape(code)}** {md_escape(ctx.kb.tabular.description(code))} {STATE_BADGES['added']}")
         st.markdown(f"Evidence: {_evidence_line(row.get('evidence') or [])}")
         st.caption(_decision_line(row))
+        st.text_input("Reason (optional, kept with a removal)", key=f"reason-{ctx.run_id}-{code}")
         left, right = st.columns(2)
         left.button(
             "Remove",
@@ -326,7 +339,8 @@ def _final_list(ctx: ReviewContext, can_decide: bool) -> None:
         label_col, up_col, down_col = st.columns([8, 1, 1], vertical_alignment="center")
         marker = "" if item.reviewed else " · _not reviewed_"
         replaced = f" (replaces {item.replaces})" if item.replaces else ""
-        label_col.markdown(f"{position}. **{item.code}** {item.description} · {item.origin}{replaced}{marker}")
+        label_col.markdown(f"{position}. **{md_escape(item.code)}** {md_escape(item.description)} · {item.origin}"
+                           f"{replaced}{marker}")
         up_col.button(
             "↑",
             key=f"up-{ctx.run_id}-{item.code}",
@@ -356,7 +370,8 @@ def _final_list(ctx: ReviewContext, can_decide: bool) -> None:
         key="submit_chart",
         type="primary",
         on_click=_submit,
-        args=(ctx.store.url, ctx.run_id, [item.as_submission_item() for item in final]),
+        args=(ctx.store.url, ctx.run_id, ctx.result, ctx.kb.tabular.description, order,
+              [item.as_submission_item() for item in final]),
         disabled=not can_decide,
         help=None if can_decide else "Enter your name in the sidebar first.",
     )
@@ -365,7 +380,7 @@ def _final_list(ctx: ReviewContext, can_decide: bool) -> None:
         last = submissions[-1]
         codes = ", ".join(c["code"] for c in last["codes"]) or "no codes"
         st.caption(
-            f"Last submitted by {last['user']} at {last['created_at'][:16]} UTC: {codes} "
+            f"Last submitted by {md_escape(last['user'])} at {last['created_at'][:16]} UTC: {codes} "
             f"({len(submissions)} submission(s) for this run)"
         )
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import make_url
 
 from components.eval_charts import activity_chart, count_bars, outcome_bars
 from core import decision_metrics
 from core.metrics import CHAPTER_TITLES, chapter_of
 from core.settings import Settings
-from core.store import DecisionStore
+from core.store import DecisionStore, store_exists, store_location
 
 GROUPINGS = {"step": "per_step", "chapter": "per_chapter", "coder": "per_coder", "day": "per_day"}
 GROUP_COLUMN = {"step": "step", "chapter": "chapter", "coder": "user", "day": "day"}
-
-
-def _sqlite_file_missing(url: str) -> bool:
-    """A SQLite URL whose file does not exist yet: nothing recorded (and no empty file should be created)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return False
-    database = parsed.database or ""
-    return bool(database) and not database.startswith(("file:", ":memory:")) and not Path(database).is_file()
 
 
 def _percent(value: float | None) -> str:
@@ -35,7 +24,7 @@ def _percent(value: float | None) -> str:
 def load_decision_summary(settings: Settings, user: str | None = None) -> dict[str, Any] | None:
     """``decision_metrics.compute`` over the settings' store; None when the store file does not exist yet."""
     url = settings.database_url
-    if _sqlite_file_missing(url):
+    if not store_exists(url):
         return None
     store = DecisionStore(url)
     filters = {"user": user} if user else {}
@@ -43,7 +32,8 @@ def load_decision_summary(settings: Settings, user: str | None = None) -> dict[s
 
 
 def render_decision_metrics(settings: Settings) -> None:
-    st.caption(f"From the decision store `{settings.database_url}`. Only each code's final decision counts.")
+    st.caption(f"From the decision store `{store_location(settings.database_url)}`. Only each code's final decision "
+               "counts.")
     try:
         summary = load_decision_summary(settings)
     except Exception as exc:  # a broken or unreachable store must not break the evaluation page

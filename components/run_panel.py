@@ -17,7 +17,7 @@ from core.llm import BackendError
 from core.pipeline.runner import code_note, compose_accents, validate_note_text
 from core.schema import CodingResult
 from core.settings import Settings, with_run_settings
-from core.store import DecisionStore
+from core.store import DecisionStore, StoreUnavailable
 
 RESULTS_KEY = "coding_results"  # (note sha256, settings) -> ActiveRun, this session only
 ACTIVE_KEY = "active_run"
@@ -101,8 +101,14 @@ def run_coding(
             )
             return
         # Only a finished result reaches the store.
-        note_id = store.add_note(text, source, settings.language)
-        run_id = store.save_run(note_id, result, settings.public_dict(), user=user)
+        try:
+            note_id = store.add_note(text, source, settings.language)
+            run_id = store.save_run(note_id, result, settings.public_dict(), user=user)
+        except StoreUnavailable as exc:
+            status.update(label="The result was not stored", state="error")
+            st.session_state[RUN_ERROR_KEY] = (f"The note was coded but not stored: {exc}. Your earlier decisions are "
+                                               "unchanged.")
+            return
         seconds = time.perf_counter() - started
         fallbacks = [t.step for t in result.trace if t.fallback]
         label = f"Coded in {seconds:.1f}s: {len(result.codes)} codes, {len(result.candidates)} candidates"

@@ -14,6 +14,7 @@ import streamlit as st
 from core.knowledge import KnowledgeBase, get_knowledge
 from core.llm import BackendError, default_model
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settings
+from core.store import DecisionStore, StoreUnavailable
 
 CODER_KEY = "coder_name"
 LANGUAGE_KEY = "cfg_language"
@@ -74,6 +75,16 @@ def current_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
+def open_store(settings: Settings) -> DecisionStore:
+    """The decision store, or a clear error and the end of this page (nothing in the store is touched)."""
+    try:
+        return DecisionStore(settings.database_url)
+    except StoreUnavailable as exc:
+        st.error(f"The decision store is unavailable: {exc}.", icon="🚫")
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers the function never falls through
+
+
 def _knowledge_cached(settings: Settings) -> KnowledgeBase:
     return get_knowledge(settings)
 

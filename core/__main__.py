@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.settings import ASSERTION_POLICIES, BACKENDS, LANGUAGES, RESULT_SETTINGS, STRATEGIES, load_settings
+from core.settings import ASSERTION_POLICIES, BACKENDS, LANGUAGES, RESULT_SETTINGS, STRATEGIES, Settings, load_settings
 
 
 def _positive(value: str) -> int:
@@ -116,6 +116,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learned_terms(settings: Settings) -> list[dict]:
+    """Terms coders taught in the app (as the app codes with them); none when learning is off or no store exists."""
+    from core.store import DecisionStore, StoreUnavailable, store_exists
+
+    if not settings.learn_from_decisions or not store_exists(settings.database_url):
+        return []
+    try:
+        return DecisionStore(settings.database_url).learned_terms(settings.language)
+    except StoreUnavailable as exc:
+        print(f"warning: coding without the coders' learned terms: {exc}", file=sys.stderr)
+        return []
+
+
 def cmd_code(args: argparse.Namespace) -> int:
     from core.pipeline.runner import code_note, compose_accents
 
@@ -133,7 +146,7 @@ def cmd_code(args: argparse.Namespace) -> int:
         print("note: the note's decomposed accents were composed (Unicode NFC); evidence offsets refer to that form",
               file=sys.stderr)
     try:
-        result = code_note(composed, settings)
+        result = code_note(composed, settings, learned_terms=_learned_terms(settings))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ The decision store is the source of truth: the review state of a code is its lat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +45,8 @@ class FinalCode:
     replaces: str = ""  # for an edited code: the suggested code it replaced
 
     def as_submission_item(self) -> dict[str, Any]:
-        return {"code": self.code, "description": self.description, "origin": self.origin, "evidence": self.evidence}
+        item = {"code": self.code, "description": self.description, "origin": self.origin, "evidence": self.evidence}
+        return item | ({"replaces": self.replaces} if self.replaces else {})
 
 
 def _evidence(item: CodeSuggestion) -> list[dict[str, Any]]:
@@ -98,9 +100,10 @@ def final_code_list(
     return out
 
 
-def earlier_reviews(store: Any, note_id: int, run_id: int) -> list[str]:
+def earlier_reviews(store: Any, note_id: int, run_id: int, escape: Callable[[str], str] = str) -> list[str]:
     """One line per earlier run of the same note that a coder worked on ("run #3: 4 decisions, chart submitted by
-    Ana"): a new run of a note starts unreviewed, and the coder should know the earlier work exists."""
+    Ana"): a new run of a note starts unreviewed, and the coder should know the earlier work exists. ``escape``
+    is applied to the coder's name (typed by a person: Markdown in it must not render)."""
     lines = []
     for run in sorted(store.runs_for_note(note_id), key=lambda r: r["id"]):
         if run["id"] >= run_id:
@@ -112,7 +115,7 @@ def earlier_reviews(store: Any, note_id: int, run_id: int) -> list[str]:
         line = f"run #{run['id']}: {len(decisions)} decision(s)"
         if submissions:
             last = submissions[-1]
-            line += f", chart submitted by {last['user']} at {str(last['created_at'])[:16]} UTC"
+            line += f", chart submitted by {escape(last['user'])} at {str(last['created_at'])[:16]} UTC"
         lines.append(line)
     return lines
 

@@ -42,7 +42,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -84,10 +84,16 @@ def _spans(evidence: Iterable[Span | Mapping[str, Any]] | None) -> list[dict[str
     return out
 
 
+MAX_USER_CHARS = 255  # the column's length
+
+
 def _require_user(user: str | None) -> str:
     if not isinstance(user, str) or not user.strip():
         raise ValueError("user is required: every decision and submission must name the coder who made it")
-    return user.strip()
+    user = " ".join(user.split())  # "Ana  Pérez " and "Ana Pérez" are one coder
+    if len(user) > MAX_USER_CHARS:
+        raise ValueError(f"the coder's name is {len(user)} characters long; at most {MAX_USER_CHARS} are kept")
+    return user
 
 
 def _as_utc(value: date | datetime | str, *, end: bool) -> datetime:
@@ -277,16 +283,47 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+class StoreUnavailable(RuntimeError):
+    """The decision store cannot be opened or written now; the message names it and says what to do. Nothing
+    already saved is touched."""
+
+
+def store_exists(url: str) -> bool:
+    """False for a SQLite file that does not exist yet: nothing was ever recorded there (and reading it must not
+    create an empty file). A server database is taken to exist."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    database = parsed.database or ""
+    return not database or database.startswith(("file:", ":memory:")) or Path(database).is_file()
+
+
+def store_location(url: str) -> str:
+    """The store's file, or its URL without the password, for messages."""
+    parsed = make_url(url)
+    return parsed.database if _is_sqlite(url) and parsed.database else parsed.render_as_string(hide_password=True)
+
+
 def get_engine(url: str) -> Engine:
     """One Engine per URL for the whole process, with the tables created on first use."""
     with _ENGINES_LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
-            engine = _make_engine(url)
             try:
-                Base.metadata.create_all(engine)
-            except OperationalError:  # another process created them at the same moment
-                Base.metadata.create_all(engine)
+                engine = _make_engine(url)
+            except OSError as exc:
+                raise StoreUnavailable(f"the decision store's folder cannot be used ({exc}): set state_dir "
+                                       "(CODER_STATE_DIR) to a writable folder") from exc
+            try:
+                try:
+                    Base.metadata.create_all(engine)
+                except OperationalError:  # another process created them at the same moment
+                    Base.metadata.create_all(engine)
+            except DatabaseError as exc:
+                engine.dispose()
+                raise StoreUnavailable(f"the decision store {store_location(url)} cannot be opened ({exc.orig}): if it is "
+                                       "busy, try again; if it is not a database, move it aside (nothing in it "
+                                       "is changed) or set state_dir / db_url to another store") from exc
             _ENGINES[url] = engine
         return engine
 
@@ -395,18 +432,27 @@ def _term_dict(term: LearnedTerm) -> dict[str, Any]:
     }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """List / dict cells as JSON (they parse back); text a spreadsheet would run as a formula (a reason or a coder
+    name starting with "=", "+", "-", "@") gets a leading apostrophe, which spreadsheets show as plain text."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """CSV text; list / dict cells are written as JSON so they parse back."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else ("" if v is None else v)
-                for k, v in row.items()
-            }
-        )
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
@@ -421,8 +467,8 @@ DECISION_COLUMNS = [
     "user", "created_at", "suggestion_status", "suggestion_step", "suggestion_source",
 ]  # fmt: skip
 SUBMISSION_CODE_COLUMNS = [
-    "submission_id", "run_id", "note_id", "user", "created_at", "position", "code", "description", "origin",
-    "evidence",
+    "submission_id", "run_id", "note_id", "language", "user", "created_at", "position", "code", "description",
+    "origin", "replaces", "evidence",
 ]  # fmt: skip
 
 
@@ -447,9 +493,13 @@ class DecisionStore:
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """A session that commits on success and rolls back (writing nothing) on any error."""
-        with self._sessions() as session, session.begin():
-            session.connection(execution_options={"coder_write": True})
-            yield session
+        try:
+            with self._sessions() as session, session.begin():
+                session.connection(execution_options={"coder_write": True})
+                yield session
+        except OperationalError as exc:  # e.g. another program held the write lock past the busy timeout
+            raise StoreUnavailable(f"the decision store {store_location(self.url)} could not be written ({exc.orig}); "
+                                   "nothing was recorded: try again") from exc
 
     @staticmethod
     def _run_or_error(session: Session, run_id: int) -> Run:
@@ -748,7 +798,7 @@ class DecisionStore:
         """Record the coder's final ordered code list for a run.
 
         Each item: ``code`` (required), ``description``, ``evidence`` (spans), ``origin`` in
-        suggested / edited / added (default suggested).
+        suggested / edited / added (default suggested), and for an edited code ``replaces`` (the suggested code).
         """
         user = _require_user(user)
         clean: list[dict[str, Any]] = []
@@ -765,6 +815,7 @@ class DecisionStore:
                     "description": str(item.get("description") or ""),
                     "evidence": _spans(item.get("evidence")),
                     "origin": origin,
+                    **({"replaces": str(item["replaces"])} if item.get("replaces") else {}),
                 }
             )
         with self._write() as session:
@@ -844,6 +895,7 @@ class DecisionStore:
                 "submission_id": sub["id"],
                 "run_id": sub["run_id"],
                 "note_id": sub["note_id"],
+                "language": sub.get("language", ""),
                 "user": sub["user"],
                 "created_at": sub["created_at"],
                 "position": position,
@@ -872,13 +924,21 @@ class DecisionStore:
             for step in trace.get("trace", [])
             if code in (step.get("output_codes") or [])
         ]
-        history = self.decisions(run_id=run_id, code=code)
-        current = self.current_state(run_id).get(code)
-        # A code only a coder proposed: its evidence and reason are those of its latest "add" decision.
-        given = next((d for d in reversed(history) if d["code"] == code and d["action"] == "add"), None)
+        history = self.decisions(run_id=run_id, code=code)  # also the edits that put this code in
+        state = self.current_state(run_id)
+        current = state.get(code) or next(
+            (row for row in state.values() if row["action"] == "edit" and row.get("replacement_code") == code), None
+        )
+        # A code only a coder proposed (added, or put in place of a suggested one): its evidence and reason are
+        # those of the latest decision that did so.
+        given = next((d for d in reversed(history) if (d["code"] == code and d["action"] == "add")
+                      or (d["action"] == "edit" and d["replacement_code"] == code)), None)
         coder_evidence = given["evidence"] if given else []
-        coder_rationale = (f"added by {given['user']}" + (f": {given['reason']}" if given["reason"] else "")
-                           if given else "")
+        coder_rationale = ""
+        if given:
+            coder_rationale = (f"added by {given['user']}" if given["action"] == "add"
+                               else f"put in place of {given['code']} by {given['user']}")
+            coder_rationale += f": {given['reason']}" if given["reason"] else ""
         return {
             "run_id": run_id,
             "note_id": run["note_id"],

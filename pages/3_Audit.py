@@ -6,12 +6,13 @@ import streamlit as st
 
 from components.audit_view import render_audit
 from components.retrain_panel import render_retrain_panel
-from components.sidebar import current_settings, knowledge
-from core.store import DecisionStore
+from components.sidebar import current_settings, knowledge, open_store
+from core.store import store_location
 
 st.title("Audit")
 settings = current_settings()
-st.caption(f"Decision store: `{settings.database_url}` (append-only: decisions are never changed or deleted).")
-store = DecisionStore(settings.database_url)
+st.caption(f"Decision store: `{store_location(settings.database_url)}` (append-only: decisions are never changed or "
+           "deleted).")
+store = open_store(settings)
 render_audit(store, lambda code: knowledge(settings).tabular.description(code))  # the tabular list only, on demand
 render_retrain_panel(store, settings)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -15,9 +16,12 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 needs_shared_data = pytest.mark.skipif(not (SHARED_DATA / "codiesp").is_dir(), reason=f"no shared data at {SHARED_DATA}")
 
 
-def run_cli(*args: str, cache_dir: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cache_dir: Path, state_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI with the shared cache, and a decision store of its own (never the developer's)."""
+    state = state_dir or Path(tempfile.mkdtemp(prefix="cli-state-"))
     env = os.environ | {"CODER_EMBEDDING_MODEL": "none", "CODER_CACHE_DIR": str(cache_dir),
-                        "CODER_DATA_DIR": str(SHARED_DATA), "CODER_CONFIG": "/nonexistent.toml"}
+                        "CODER_DATA_DIR": str(SHARED_DATA), "CODER_CONFIG": "/nonexistent.toml",
+                        "CODER_STATE_DIR": str(state)}
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
                           text=True, timeout=600, check=False)
 
@@ -57,6 +61,27 @@ def test_code_json_and_bad_file(tmp_path: Path, base_settings):
                   cache_dir=base_settings.cache_dir)
     assert out.returncode == 0 and "NFC" in out.stderr
     assert "I10" in [c["code"] for c in json.loads(out.stdout)["codes"]]
+
+
+def test_code_uses_the_terms_coders_taught_in_the_app(tmp_path: Path, base_settings):
+    from core.schema import CodingResult, Span
+    from core.store import DecisionStore
+
+    taught = "Refiere carraspera persistente."
+    store = DecisionStore(f"sqlite:///{tmp_path / 'state' / 'decisions.sqlite'}")
+    run_id = store.save_run(store.add_note(taught, "pasted", "es"),
+                            CodingResult(note_sha256="x", language="es", strategy="ranker", backend="none"),
+                            {"language": "es"}, user="ana")
+    start = taught.index("carraspera")
+    store.record_decision(run_id, "R49.0", "add", user="ana",
+                          evidence=[Span(start=start, end=start + len("carraspera"), text="carraspera")])
+    note = tmp_path / "note.txt"
+    note.write_text("Acude por carraspera.", encoding="utf-8")
+    command = ("code", str(note), "--lang", "es", "--backend", "none", "--json")
+    learned = json.loads(run_cli(*command, cache_dir=base_settings.cache_dir, state_dir=tmp_path / "state").stdout)
+    assert "R49.0" in {c["code"] for c in [*learned["codes"], *learned["candidates"]]}
+    fresh = json.loads(run_cli(*command, cache_dir=base_settings.cache_dir).stdout)  # an empty store teaches nothing
+    assert "R49.0" not in {c["code"] for c in [*fresh["codes"], *fresh["candidates"]]}
 
 
 def test_train_reads_the_data_folder_it_is_given(tmp_path: Path, base_settings):

@@ -396,3 +396,65 @@ def test_recent_runs_list_what_a_coder_picks_a_run_to_reopen_by(db: DecisionStor
     assert (latest["n_decisions"], latest["n_submissions"], latest["last_submitted_at"]) == (0, 0, None)
     assert [r["id"] for r in db.recent_runs(limit=1)] == [newer]
     assert len(db.recent_runs(preview_chars=8)[1]["note_preview"]) == 8
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(db: DecisionStore, run_id: int) -> None:
+    db.record_decision(run_id, "I10", "reject", user="+Ana", reason='=HYPERLINK("http://evil.example","x")')
+    db.record_decision(run_id, "E11.9", "edit", user="@Ben", replacement_code="E11.65", reason="-1+2")
+    db.submit(run_id, [{"code": "E11.65", "description": "=SUM(1)", "origin": "edited", "replaces": "E11.9"}],
+              user="-Cid")
+    rows = list(csv.DictReader(io.StringIO(db.export_decisions("csv"))))
+    assert [(r["user"], r["reason"]) for r in rows] == [
+        ("'+Ana", '\'=HYPERLINK("http://evil.example","x")'), ("'@Ben", "'-1+2")]
+    [row] = list(csv.DictReader(io.StringIO(db.export_submissions("csv"))))
+    assert (row["user"], row["description"]) == ("'-Cid", "'=SUM(1)")
+    assert (row["language"], row["origin"], row["replaces"]) == ("es", "edited", "E11.9")
+    assert db.decisions()[0]["reason"].startswith("=")  # stored as typed; only the CSV cell is neutralised
+
+
+def test_coder_names_are_one_line_of_bounded_length(db: DecisionStore, run_id: int) -> None:
+    db.record_decision(run_id, "I10", "accept", user="  Ana   Pérez ")
+    assert db.decisions()[0]["user"] == "Ana Pérez"
+    with pytest.raises(ValueError, match="at most 255"):
+        db.record_decision(run_id, "I10", "accept", user="A" * 300)
+    assert _count(db, Decision) == 1
+
+
+def test_audit_of_a_code_a_coder_put_in_place_of_a_suggested_one(db: DecisionStore, run_id: int) -> None:
+    evidence = [_span(NOTE, "diabetes mellitus tipo 2")]
+    db.record_decision(run_id, "E11.9", "edit", user="ana", replacement_code="E11.65", evidence=evidence,
+                       reason="hyperglycaemia documented")
+    audit = db.code_audit(run_id, "E11.65")
+    assert not audit["suggested"] and audit["evidence"][0]["text"] == "diabetes mellitus tipo 2"
+    assert audit["rationale"] == "put in place of E11.9 by ana: hyperglycaemia documented"
+    assert audit["current"]["action"] == "edit" and audit["current"]["code"] == "E11.9"
+
+
+def test_a_store_that_cannot_be_opened_or_written_says_so_and_keeps_its_data(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_database = tmp_path / "decisions.sqlite"
+    not_a_database.write_text("these are notes, not a database")
+    with pytest.raises(store_module.StoreUnavailable, match="cannot be opened"):
+        DecisionStore(f"sqlite:///{not_a_database}")
+    assert not_a_database.read_text() == "these are notes, not a database"
+    a_file = tmp_path / "state"
+    a_file.write_text("")
+    with pytest.raises(store_module.StoreUnavailable, match="folder cannot be used"):
+        DecisionStore(f"sqlite:///{a_file / 'decisions.sqlite'}")
+
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    url = f"sqlite:///{tmp_path / 'busy.sqlite'}"
+    db = DecisionStore(url)
+    run_id = db.save_run(db.add_note(NOTE, "paste", "es"), make_result(), {}, user="ana")
+    import sqlite3
+
+    other = sqlite3.connect(tmp_path / "busy.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(store_module.StoreUnavailable, match="nothing was recorded: try again"):
+            db.record_decision(run_id, "I10", "accept", user="ana")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    db.record_decision(run_id, "I10", "accept", user="ana")
+    assert [d["code"] for d in db.decisions()] == ["I10"]

@@ -301,3 +301,26 @@ def test_an_earlier_run_is_reopened_in_a_new_session_to_go_on_with_its_review(ap
         ("accept", first, "Alice Coder"), ("reject", second, "Bea Auditor")]
     later.button(key="run_coding").click().run()  # same note and settings: the reopened run, not a new one
     assert len(store.recent_runs()) == 1
+
+
+def test_a_chart_changed_by_another_coder_is_not_submitted_unseen(app_env: Path) -> None:
+    """Alice's page was drawn before Bob rejected a code: her "Submit chart" is refused until she sees the new list;
+    her name, Markdown and all, is shown as typed."""
+    alice = start_app()
+    sign_in(alice, "**Alice** [x](http://evil.example)")
+    load_sample(alice, "en_01_heart_failure")
+    code_note(alice)
+    accept = decision_buttons(alice, "accept")
+    code = next(iter(accept))
+    run_id = int(accept[code].split("-")[1])
+    store = store_for_env()
+    store.record_decision(run_id, code, "reject", user="Bob", reason="not documented")  # another session
+
+    alice.button(key="submit_chart").click().run()
+    assert any("chart changed since this page was drawn" in e.value and code in e.value for e in alice.error)
+    assert store.submissions(run_id=run_id) == []
+    alice.button(key="submit_chart").click().run()  # the page now shows Bob's reject: submitted as seen
+    [submission] = store.submissions(run_id=run_id)
+    assert code not in {item["code"] for item in submission["codes"]}
+    flash = next(s.value for s in alice.success if "Chart submitted" in s.value)
+    assert "\\*\\*Alice\\*\\* \\[x\\]\\(http" in flash  # escaped: shown as typed, not as bold text and a link

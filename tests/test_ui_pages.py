@@ -94,3 +94,32 @@ def test_audit_filters_inspects_and_exports(app_env: Path) -> None:
     assert [row["action"] for row in exported] == ["add"]
     downloads = at.get("download_button")
     assert len(downloads) == 4
+
+
+def test_audit_reaches_every_run_and_every_coder(app_env: Path) -> None:
+    """A coder who only submitted a chart can be filtered on, a run nobody decided on can be inspected, and a code
+    put in place of a suggested one can be picked."""
+    store, run_id = seeded_store()
+    store.record_decision(run_id, "I10", "edit", user="ann", replacement_code="I11.9", reason="heart disease")
+    quiet = store.save_run(store.add_note("Fever.", "test", "en"), store.get_result(run_id), {}, user="eve")
+    store.submit(quiet, [], user="eve")
+    at = open_page("pages/3_Audit.py")
+    assert "eve" in at.selectbox(key="audit_user").options
+    assert {str(quiet), str(run_id)} <= {o.removeprefix("run #") for o in at.selectbox(key="audit_run").options}
+    at.selectbox(key="audit_run").select(run_id).run()
+    at.selectbox(key="audit_code_pick").select("I11.9").run()
+    page_text = " ".join(m.value for m in at.markdown)
+    assert "put in place of I10" in page_text
+    at.selectbox(key="audit_user").select("eve").run()
+    assert at.selectbox(key="audit_run").options == [f"run #{quiet}"]
+
+
+def test_an_unreadable_store_is_a_clear_message(app_env: Path) -> None:
+    (app_env / "decisions.sqlite").write_text("not a database")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert not at.exception, at.exception
+    assert any("decision store is unavailable" in e.value and "cannot be opened" in e.value for e in at.error)
+    at.switch_page("pages/3_Audit.py").run()
+    assert not at.exception, at.exception
+    assert any("decision store is unavailable" in e.value for e in at.error)
+    assert (app_env / "decisions.sqlite").read_text() == "not a database"
