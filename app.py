@@ -19,7 +19,7 @@ from components.safe_text import md_escape
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, open_store, render_sidebar
 from components.trace_panels import render_mentions, render_trace
 from core.pipeline.runner import compose_accents
-from core.review import added_codes, earlier_reviews
+from core.review import added_codes, other_reviews
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -70,11 +70,18 @@ def code_a_note() -> None:
             )
         if run.from_cache:
             st.caption(f"Result reused from this session (run #{run.run_id}); “Run again” recomputes it.")
-        earlier = earlier_reviews(store, run.note_id, run.run_id, md_escape)
-        if earlier:
+        others = other_reviews(store, run.note_id, run.run_id, md_escape)
+        if run.reopened:
+            st.info(f"Reopened run #{run.run_id} as it was coded ({run.settings.language.upper()}, strategy "
+                    f"{run.settings.strategy}, backend {run.settings.backend}): its codes and the decisions made on "
+                    "it are below, and new decisions are added to it."
+                    + (f" Other runs of this note were reviewed too ({'; '.join(others[-3:])})." if others else ""),
+                    icon=":material/history:")
+        elif others:
             st.info(
-                f"This note was reviewed before ({'; '.join(earlier[-3:])}). Those decisions are kept; this run "
-                f"#{run.run_id} starts unreviewed. “Earlier runs” above reopens one; the Audit page shows them all.",
+                f"This note was reviewed before ({'; '.join(others[-3:])}). Those decisions stay with their runs; "
+                f"this run #{run.run_id} has its own. “Earlier runs” above reopens one; the Audit page shows them "
+                "all.",
                 icon=":material/history:",
             )
         fallbacks = [step for step in run.result.trace if step.fallback]

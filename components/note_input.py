@@ -16,7 +16,7 @@ from core.note_io import (
     load_codiesp_case,
 )
 from core.settings import LANGUAGES, Settings
-from core.store import DecisionStore
+from core.store import DecisionStore, StoreUnavailable
 
 NOTE_TEXT_KEY = "note_text"
 NOTE_SOURCE_KEY = "note_source"
@@ -88,19 +88,21 @@ def _on_codiesp(settings: Settings, language: str) -> None:
 
 
 def _on_reopen(store: DecisionStore) -> None:
+    """Load the run's note into the editor (and its language into the sidebar) once the run is known to open;
+    the main page then shows the run. A run that cannot be opened leaves the editor as it was."""
     run_id = st.session_state.get(EARLIER_RUN_KEY)
     if run_id is None:
         return
     try:
         run = store.get_run(run_id)
         note = store.get_note(run["note_id"])
-    except ValueError as exc:
-        st.session_state[NOTE_NOTICE_KEY] = ("error", f"Run #{run_id} could not be opened: {exc}.")
+        store.get_result(run_id)  # the stored trace must still read as a result
+    except (ValueError, StoreUnavailable) as exc:
+        st.session_state[NOTE_NOTICE_KEY] = ("error", f"Run #{run_id} could not be opened: {exc}. Nothing was "
+                                                      "changed.")
         return
-    language = (run["settings"] or {}).get("language") or note["language"]
-    language = language if language in LANGUAGES else None
-    _set_note(note["text"], note["source"] or "pasted", ("info", f"Reopened run #{run_id}: its codes and the "
-              "decisions made on it are below; new decisions are added to it."), language)
+    language = run["settings"].get("language") or note["language"]
+    _set_note(note["text"], note["source"] or "pasted", None, language if language in LANGUAGES else None)
     st.session_state[REOPEN_KEY] = run_id
 
 

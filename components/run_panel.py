@@ -33,6 +33,7 @@ class ActiveRun:
     settings: Settings
     finished_at: float = field(default_factory=time.time)
     from_cache: bool = False
+    reopened: bool = False  # a stored run opened from "Earlier runs", not coded in this session
 
 
 def cache_key(text: str, settings: Settings) -> tuple[str, Settings]:
@@ -131,11 +132,11 @@ def open_stored_run(store: DecisionStore, run_id: int, settings: Settings) -> No
     except ValueError as exc:  # a missing run, or a trace this version cannot read
         st.session_state[RUN_ERROR_KEY] = f"Run #{run_id} could not be opened: {exc}. Nothing was changed."
         return
-    run_settings, unusable = with_run_settings(settings, stored["settings"] or {})
+    run_settings, unusable = with_run_settings(settings, stored["settings"])
     if unusable:
         st.warning(f"Run #{run_id} recorded settings this version cannot use ({', '.join(unusable)}); the "
                    "sidebar's values stand in for them.")
-    run = ActiveRun(run_id, stored["note_id"], note["text"], result, run_settings)
+    run = ActiveRun(run_id, stored["note_id"], note["text"], result, run_settings, reopened=True)
     st.session_state.setdefault(RESULTS_KEY, {})[cache_key(note["text"], run_settings)] = run
     st.session_state[ACTIVE_KEY] = run
 

@@ -100,13 +100,13 @@ def final_code_list(
     return out
 
 
-def earlier_reviews(store: Any, note_id: int, run_id: int, escape: Callable[[str], str] = str) -> list[str]:
-    """One line per earlier run of the same note that a coder worked on ("run #3: 4 decisions, chart submitted by
-    Ana"): a new run of a note starts unreviewed, and the coder should know the earlier work exists. ``escape``
-    is applied to the coder's name (typed by a person: Markdown in it must not render)."""
+def other_reviews(store: Any, note_id: int, run_id: int, escape: Callable[[str], str] = str) -> list[str]:
+    """One line per other run of the same note that a coder worked on ("run #3: 4 decisions, chart submitted by
+    Ana"), oldest first: each run keeps its own decisions, and the coder should know the other work exists.
+    ``escape`` is applied to the coder's name (typed by a person: Markdown in it must not render)."""
     lines = []
     for run in sorted(store.runs_for_note(note_id), key=lambda r: r["id"]):
-        if run["id"] >= run_id:
+        if run["id"] == run_id:
             continue
         decisions = store.decisions(run_id=run["id"])
         submissions = store.submissions(run_id=run["id"])

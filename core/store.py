@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 import threading
 import unicodedata
@@ -43,11 +44,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from core.schema import CodingResult, Span
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("accept", "reject", "edit", "add")
 ORIGINS = ("suggested", "edited", "added")
@@ -127,6 +130,28 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class TolerantJSON(TypeDecorator[Any]):
+    """JSON that reads a damaged cell (a hand edit, a write cut short) as None instead of failing the whole query:
+    one bad run must not stop a coder from listing or opening the others."""
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        inner = super().result_processor(dialect, coltype)
+        if inner is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return inner(value)
+            except ValueError:  # json.JSONDecodeError
+                log.warning("unreadable JSON in the decision store read as empty: %.60r", value)
+                return None
+
+        return process
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
 
@@ -172,11 +197,11 @@ class Run(Base):
     strategy: Mapped[str] = mapped_column(String(64), default="")
     backend: Mapped[str] = mapped_column(String(64), default="")
     model: Mapped[str] = mapped_column(String(255), default="")
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prompt_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    resource_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    trace: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(TolerantJSON, default=dict)
+    prompt_versions: Mapped[dict[str, Any]] = mapped_column(TolerantJSON, default=dict)
+    resource_versions: Mapped[dict[str, Any]] = mapped_column(TolerantJSON, default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(TolerantJSON, default=dict)
+    trace: Mapped[dict[str, Any]] = mapped_column(TolerantJSON, default=dict)
     user: Mapped[str] = mapped_column(String(255), default="")
 
 
@@ -193,7 +218,7 @@ class Suggestion(Base):
     source: Mapped[str] = mapped_column(String(255), default="")
     step: Mapped[str] = mapped_column(String(128), default="")
     rationale: Mapped[str] = mapped_column(Text, default="")
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(TolerantJSON, default=list)
 
 
 class Decision(Base):
@@ -207,7 +232,7 @@ class Decision(Base):
     code: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16))
     replacement_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(TolerantJSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
     user: Mapped[str] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -221,7 +246,7 @@ class Submission(Base):
     note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
     user: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    codes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    codes: Mapped[list[dict[str, Any]]] = mapped_column(TolerantJSON, default=list)
 
 
 class LearnedTerm(Base):
@@ -351,6 +376,11 @@ def _note_dict(note: Note, *, with_text: bool = True) -> dict[str, Any]:
     return out
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A JSON object column as a dict ({} for a damaged or odd cell)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _run_dict(run: Run, *, with_trace: bool) -> dict[str, Any]:
     out = {
         "id": run.id,
@@ -359,10 +389,10 @@ def _run_dict(run: Run, *, with_trace: bool) -> dict[str, Any]:
         "strategy": run.strategy,
         "backend": run.backend,
         "model": run.model,
-        "settings": run.settings,
-        "prompt_versions": run.prompt_versions,
-        "resource_versions": run.resource_versions,
-        "timings": run.timings,
+        "settings": _mapping(run.settings),
+        "prompt_versions": _mapping(run.prompt_versions),
+        "resource_versions": _mapping(run.resource_versions),
+        "timings": _mapping(run.timings),
         "user": run.user,
     }
     if with_trace:
@@ -598,7 +628,7 @@ class DecisionStore:
     def runs_for_note(self, note_id: int) -> list[dict[str, Any]]:
         """Run summaries for a note (no trace), newest first."""
         with self._read() as session:
-            query = select(Run).where(Run.note_id == note_id).order_by(Run.id.desc())
+            query = select(Run).options(defer(Run.trace)).where(Run.note_id == note_id).order_by(Run.id.desc())
             return [_run_dict(r, with_trace=False) for r in session.scalars(query)]
 
     def recent_runs(self, limit: int = 50, preview_chars: int = 80) -> list[dict[str, Any]]:
@@ -622,7 +652,7 @@ class DecisionStore:
         out = []
         with self._read() as session:
             for row in session.execute(query).all():
-                settings = row[6] if isinstance(row[6], dict) else {}
+                settings = _mapping(row[6])
                 out.append({
                     "id": row[0], "note_id": row[1], "created_at": _iso(row[2]), "strategy": row[3],
                     "backend": row[4], "user": row[5],

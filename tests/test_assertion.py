@@ -52,3 +52,15 @@ def test_assertion(language: str, text: str, mention: str, expected: str):
     assertion, cue = AssertionDetector(text, language).classify(start, start + len(mention))
     assert assertion == expected
     assert bool(cue) == (expected != "present")
+
+
+@pytest.mark.parametrize(("text", "mention", "language", "expected"), [
+    ("Hermano con diabetes mellitus tipo 2.", "diabetes", "es", "family"),
+    ("Madre con cáncer de mama a los 50 años.", "cáncer", "es", "family"),
+    ("Brother with type 2 diabetes.", "diabetes", "en", "family"),
+    ("Fiebre con tos productiva.", "tos", "es", "present"),  # "con" still ends other scopes
+    ("No fever with cough.", "cough", "en", "present"),
+])
+def test_a_relative_with_a_condition_is_family_history(text: str, mention: str, language: str, expected: str) -> None:
+    start = text.index(mention)
+    assert AssertionDetector(text, language).classify(start, start + len(mention))[0] == expected

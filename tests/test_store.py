@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from core import store as store_module
 from core.feedback import notes_from_store
 from core.retrain import submitted_chart_counts
-from core.review import earlier_reviews
+from core.review import other_reviews
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import Decision, DecisionStore, LearnedTerm, Submission, normalise_term, note_sha256
 
@@ -365,9 +365,11 @@ def test_a_new_run_of_a_reviewed_note_names_the_earlier_work(db: DecisionStore, 
     db.record_decision(run_id, "E11.9", "accept", user="ana")
     db.submit(run_id, [{"code": "E11.9"}], user="ana")
     latest = db.save_run(note_id, make_result(), {}, user="ana")
-    [line] = earlier_reviews(db, note_id, latest)
+    [line] = other_reviews(db, note_id, latest)
     assert line.startswith(f"run #{run_id}: 1 decision(s), chart submitted by ana")
-    assert earlier_reviews(db, note_id, run_id) == [] and untouched > run_id
+    assert other_reviews(db, note_id, run_id) == [] and untouched > run_id
+    db.record_decision(latest, "I10", "reject", user="ben")  # a later run's review is named when the earlier is open
+    assert other_reviews(db, note_id, run_id) == [f"run #{latest}: 1 decision(s)"]
 
 
 def test_audit_of_a_code_only_the_coder_added(db: DecisionStore, run_id: int) -> None:

@@ -324,3 +324,31 @@ def test_a_chart_changed_by_another_coder_is_not_submitted_unseen(app_env: Path)
     assert code not in {item["code"] for item in submission["codes"]}
     flash = next(s.value for s in alice.success if "Chart submitted" in s.value)
     assert "\\*\\*Alice\\*\\* \\[x\\]\\(http" in flash  # escaped: shown as typed, not as bold text and a link
+
+
+def test_a_damaged_run_is_refused_alone_and_the_reopen_notice_goes_with_its_run(app_env: Path) -> None:
+    import sqlite3
+
+    at = start_app()
+    sign_in(at)
+    load_sample(at, "en_03_hip_fracture")
+    code_note(at)
+    at.button(key="run_again").click().run()  # run #2 of the same note
+    store = store_for_env()
+    first, second = sorted(r["id"] for r in store.recent_runs())
+    database = load_settings().database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:  # a write cut short in run #1's trace and settings
+        connection.execute("UPDATE runs SET trace = '{\"truncated', settings = '{\"language\":' WHERE id = ?", (first,))
+
+    later = start_app()
+    later.selectbox(key="earlier_run_choice").select(first).run()
+    later.button(key="open_run").click().run()
+    assert not later.exception, later.exception
+    assert any(f"Run #{first} could not be opened" in e.value for e in later.error), [e.value for e in later.error]
+    assert later.text_area(key="note_text").value == ""  # the editor was left as it was
+    later.selectbox(key="earlier_run_choice").select(second).run()
+    later.button(key="open_run").click().run()  # its sibling still opens, damaged run #1 beside it
+    assert not later.exception, later.exception
+    assert any(f"Reopened run #{second} as it was coded (EN" in i.value for i in later.info)
+    later.button(key="run_again").click().run()  # a new run: the notice about the reopened one goes
+    assert not any("Reopened run" in i.value for i in later.info), [i.value for i in later.info]
