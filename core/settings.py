@@ -112,6 +112,11 @@ class Settings:
 # own values of these.
 RESULT_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model", "assertion_policy", "ranker_merge",
                    "code_threshold", "candidate_threshold", "temperature", "num_ctx", "max_tokens")
+_RANGES = {  # numbers outside these make a backend hang, fail obscurely or code nothing
+    "max_tokens": (1, 32768), "num_ctx": (128, 131072), "threads": (1, 1024), "timeout_s": (0.1, 86400),
+    "retries": (0, 10), "retrieval_k": (1, 1000), "code_threshold": (0, 1), "candidate_threshold": (0, 1),
+    "temperature": (0, 2),
+}
 _ALLOWED = {"backend": BACKENDS, "language": LANGUAGES, "strategy": STRATEGIES, "assertion_policy": ASSERTION_POLICIES}
 
 
@@ -172,4 +177,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     for name, allowed in _ALLOWED.items():
         if getattr(settings, name) not in allowed:
             raise ValueError(f"{name} must be one of {allowed}, got {getattr(settings, name)!r}")
+    for name, (low, high) in _RANGES.items():
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return settings

@@ -207,6 +207,11 @@ def test_validator_completes_when_the_model_fails(context, tabular) -> None:
     assert [c.code for c in result.codes] == ["I50.9"]
     assert [c.code for c in result.review] == ["Z99"]
     assert result.trace.fallback and "deterministic completion" in result.trace.fallback
+    # Unconfirmed by the model, a candidate below the code threshold (an instruction in the note can put one
+    # there) stays for review, completed or not.
+    weak = validate(ctx, [candidate("I50", 0.3)])
+    assert weak.codes == [] and [c.code for c in weak.review] == ["I50.9"]
+    assert "below the code threshold" in weak.review[0].rationale
     assert result.trace.prompt_template == "en/validator.j2"
 
 

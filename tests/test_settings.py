@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.settings import Settings, with_run_settings
+import pytest
+
+from core.settings import Settings, load_settings, with_run_settings
 
 
 def test_a_reopened_run_takes_its_result_settings_and_keeps_this_machines_paths() -> None:
@@ -24,3 +26,10 @@ def test_recorded_values_this_version_cannot_use_are_named_and_left_alone() -> N
                                                   "language": "es"})
     assert unusable == ["strategy", "code_threshold"]
     assert (settings.strategy, settings.code_threshold, settings.language) == ("clh", here.code_threshold, "es")
+
+
+@pytest.mark.parametrize(("name", "value"), [("max_tokens", "0"), ("num_ctx", "-1"), ("threads", "0"),
+                                             ("timeout_s", "0"), ("code_threshold", "1.5"), ("retries", "-2")])
+def test_numbers_that_would_hang_or_break_a_backend_are_refused(name: str, value: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be between"):
+        load_settings(tmp_path / "none.toml", **{name: value})

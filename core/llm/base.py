@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +52,8 @@ class LLMBackend(ABC):
     model: str = ""
     # Whether several threads may call ``complete`` at once with a real speed-up (servers: yes; in-process: no).
     supports_concurrency: bool = True
+    # (monotonic time, reason) of the last call that ended because the backend was down or too slow (core.llm.calls)
+    failure: tuple[float, str] | None = None
 
     @abstractmethod
     def complete(
@@ -89,3 +95,27 @@ def build_messages(prompt: str, system: str | None, *, fold_system: bool = False
         messages.append({"role": "system", "content": system})
     messages.append({"role": "user", "content": prompt})
     return messages
+
+
+def run_with_deadline(call: Callable[[], T], seconds: float, on_timeout: Callable[[], BackendError]) -> T:
+    """``call()``, or ``on_timeout()`` raised once ``seconds`` have passed in all.
+
+    HTTP clients time out per read, so a server that sends a byte now and then never times out; the call runs in a
+    daemon thread that is abandoned at the deadline (its own read timeout ends it later).
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="llm-call", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise on_timeout()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -96,6 +96,9 @@ def call_with_retries(
     Other exceptions (bugs) propagate.
     """
     attempts: list[Attempt] = []
+    skipped = _recent_failure(backend)
+    if skipped:  # the server timed out or was down a moment ago: the other steps of the note do not wait on it
+        return CallOutcome(value=None, attempts=[], fallback_reason=skipped)
     total = 1 + max(0, retries)
     current_prompt = prompt
     last_error: Exception | None = None
@@ -139,7 +142,26 @@ def call_with_retries(
             )
         )
         return CallOutcome(value=value, attempts=attempts, fallback_reason=None)
-    return CallOutcome(value=None, attempts=attempts, fallback_reason=_fallback_reason(last_error, len(attempts)))
+    reason = _fallback_reason(last_error, len(attempts))
+    if isinstance(last_error, (BackendUnavailable, BackendTimeout)):
+        backend.failure = (time.monotonic(), reason)
+    return CallOutcome(value=None, attempts=attempts, fallback_reason=reason)
+
+
+# After a call ends because the backend is down or too slow, later calls skip it for this long: a note's other
+# steps (up to a dozen calls, each retried) would otherwise wait out the same timeout again and again.
+SKIP_AFTER_FAILURE_S = 60.0
+
+
+def _recent_failure(backend: LLMBackend) -> str | None:
+    failure = getattr(backend, "failure", None)
+    if failure is None:
+        return None
+    when, reason = failure
+    waited = time.monotonic() - when
+    if waited >= SKIP_AFTER_FAILURE_S:
+        return None
+    return f"skipped: the backend failed {waited:.0f}s ago ({reason}); it is tried again after {SKIP_AFTER_FAILURE_S:g}s"
 
 
 def _ms_since(start: float) -> float:

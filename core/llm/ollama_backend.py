@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from core.llm.base import BackendError, BackendTimeout, BackendUnavailable, LLMBackend, LLMResponse, build_messages
+from core.llm.base import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    LLMBackend,
+    LLMResponse,
+    build_messages,
+    run_with_deadline,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -87,13 +95,16 @@ class OllamaBackend(LLMBackend):
             options["stop"] = stop
         start = time.perf_counter()
         try:
-            response = self._client.chat(
-                model=self.model,
-                messages=build_messages(prompt, system),
-                options=options,
-                format=json_schema or None,
-                stream=False,
+            response = run_with_deadline(
+                lambda: self._client.chat(model=self.model, messages=build_messages(prompt, system), options=options,
+                                          format=json_schema or None, stream=False),
+                self.timeout_s,
+                lambda: BackendTimeout(f"Ollama at {self.host} did not answer within {self.timeout_s:g}s "
+                                       f"(model {self.model!r}); raise timeout_s, lower max_tokens or use a smaller "
+                                       "model"),
             )
+        except BackendError:
+            raise
         except Exception as exc:  # mapped to BackendError subclasses; anything else re-raises unchanged
             raise self._map_error(exc) from exc
         duration_ms = (time.perf_counter() - start) * 1000
@@ -114,6 +125,9 @@ class OllamaBackend(LLMBackend):
                 f"Ollama at {self.host} did not answer within {self.timeout_s:g}s (model {self.model!r}); "
                 "raise timeout_s, lower max_tokens or use a smaller model"
             )
+        if isinstance(exc, ValueError):  # a body that is not Ollama's JSON (HTML from a proxy, a reply cut short)
+            return BackendError(f"Ollama at {self.host} did not answer with an Ollama chat reply "
+                                f"({type(exc).__name__}: {str(exc)[:200]}): check the host and any proxy in between")
         if isinstance(exc, self._ollama.ResponseError):
             if exc.status_code == 404:
                 return self._missing_model(str(exc.error))

@@ -6,7 +6,15 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from core.llm.base import BackendError, BackendTimeout, BackendUnavailable, LLMBackend, LLMResponse, build_messages
+from core.llm.base import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    LLMBackend,
+    LLMResponse,
+    build_messages,
+    run_with_deadline,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -50,7 +58,9 @@ def _map_error(exc: Exception, base_url: str, timeout: float, what: str) -> Exce
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retryable = status >= 500 or status in (408, 409, 429)
-        return BackendError(f"server at {base_url} returned HTTP {status} ({what}): {exc.message}", retryable=retryable)
+        hint = " (the base URL usually ends in /v1)" if status == 404 and not base_url.rstrip("/").endswith("/v1") else ""
+        return BackendError(f"server at {base_url} returned HTTP {status} ({what}): {exc.message}{hint}",
+                            retryable=retryable)
     return exc
 
 
@@ -124,25 +134,42 @@ class OpenAICompatBackend(LLMBackend):
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         start = time.perf_counter()
+        openai = _import_openai()
         try:
-            response = self._client.chat.completions.create(**kwargs)
+            response = run_with_deadline(
+                lambda: self._client.chat.completions.create(**kwargs), self.timeout_s,
+                lambda: BackendTimeout(f"server at {self.base_url} did not answer within "
+                                       f"{self.timeout_s:g}s (model {self.model!r})"),
+            )
+        except BackendError:
+            raise
+        except ValueError as exc:  # a body that is not JSON (an HTML page from a proxy, a reply cut short)
+            raise self._not_a_completion(f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:
-            openai = _import_openai()
             if isinstance(exc, openai.NotFoundError):
                 raise self._missing_model(exc) from exc
             raise _map_error(exc, self.base_url, self.timeout_s, f"model {self.model!r}") from exc
         duration_ms = (time.perf_counter() - start) * 1000
+        if not isinstance(response, openai.types.chat.ChatCompletion):
+            raise self._not_a_completion(f"got {type(response).__name__}")
         if not response.choices:
             raise BackendError(f"server at {self.base_url} returned no choices (model {self.model!r})")
+        message = response.choices[0].message
+        if message is None:
+            raise self._not_a_completion("its choice has no message")
         usage = response.usage
         return LLMResponse(
-            text=response.choices[0].message.content or "",
+            text=message.content or "",
             model=response.model or self.model,
             backend=self.name,
             duration_ms=duration_ms,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
         )
+
+    def _not_a_completion(self, detail: str) -> BackendError:
+        return BackendError(f"server at {self.base_url} did not answer with an OpenAI chat completion ({detail}): "
+                            "check the base URL (it usually ends in /v1) and any proxy in between")
 
     def _missing_model(self, exc: Exception) -> BackendUnavailable:
         try:

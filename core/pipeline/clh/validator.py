@@ -212,7 +212,11 @@ def _resolve(ctx: StepContext, group: Group) -> tuple[list[CodeCandidate], list[
         else:
             reason = "model gave no choice for it" if choice is not None and not choice.fallback else "fallback"
             completion = group.completions[index]
-            target = codes if completion.code else review
+            # Unconfirmed by the model, a member is coded only as the dictionary path would code it: by its score.
+            confident = member.score >= ctx.settings.code_threshold
+            target = codes if completion.code and confident else review
+            if completion.code and not confident:
+                reason += f"; score {member.score:.2f} below the code threshold — for review"
             target.append(_moved(member, completion.code or member.code, f"{completion.how} ({reason})",
                                  "validator:deterministic"))
     return codes, review
