@@ -74,7 +74,6 @@ def current_settings() -> Settings:
     return settings.with_overrides(**overrides)
 
 
-@st.cache_resource(show_spinner=False)
 def open_store(settings: Settings) -> DecisionStore:
     """The decision store, or a clear error and the end of this page (nothing in the store is touched)."""
     try:
@@ -85,6 +84,7 @@ def open_store(settings: Settings) -> DecisionStore:
         raise  # st.stop() raises; this line only tells type checkers the function never falls through
 
 
+@st.cache_resource(show_spinner=False)
 def _knowledge_cached(settings: Settings) -> KnowledgeBase:
     return get_knowledge(settings)
 
