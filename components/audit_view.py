@@ -78,18 +78,22 @@ def _decision_table(rows: list[dict[str, Any]]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
+EXCEL_BOM = "\ufeff"  # without it Excel reads UTF-8 CSV as the system code page ("PÃ©rez")
+
+
 def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
     decision_filters = {k: v for k, v in filters.items() if v is not None}
     submission_filters = {k: v for k, v in decision_filters.items() if k in ("note_id", "user", "date_from", "date_to")}
     st.markdown("#### Export")
     st.caption(
         "Exports use the filters above (code and action apply to decisions only). Files are built here and "
-        "downloaded by your browser; nothing is sent anywhere else."
+        "downloaded by your browser; nothing is sent anywhere else. CSV files start with a UTF-8 byte order mark, so "
+        "spreadsheets show accents right."
     )
     cols = st.columns(4)
     cols[0].download_button(
         "Decisions CSV",
-        store.export_decisions("csv", **decision_filters),
+        EXCEL_BOM + store.export_decisions("csv", **decision_filters),
         file_name="decisions.csv",
         mime="text/csv",
         key="dl_decisions_csv",
@@ -103,7 +107,7 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
     )
     cols[2].download_button(
         "Submissions CSV",
-        store.export_submissions("csv", **submission_filters),
+        EXCEL_BOM + store.export_submissions("csv", **submission_filters),
         file_name="submissions.csv",
         mime="text/csv",
         key="dl_submissions_csv",
