@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
-from components.note_input import REOPEN_KEY, render_note_input
+from components.note_input import REOPEN_KEY, render_earlier_runs, render_note_input
 from components.note_view import inject_css, render_highlighted_note
 from components.run_panel import active_run, open_stored_run, run_coding, show_run_error
 from components.safe_text import md_escape
@@ -30,7 +30,7 @@ def code_a_note() -> None:
     st.title("Code a note")
     st.caption("Paste, upload or pick a note, run the coder, then review each code against its evidence.")
 
-    note = render_note_input(settings, store)
+    note, earlier_runs = render_note_input(settings)
     run_col, again_col, info_col = st.columns([2, 2, 6], vertical_alignment="center")
     run_clicked = run_col.button("Code this note", key="run_coding", type="primary", width="stretch")
     rerun_clicked = again_col.button(
@@ -48,6 +48,8 @@ def code_a_note() -> None:
             run_coding(note.text, note.source, settings, store, coder_name(), force=rerun_clicked)
         elif reopen is not None:
             open_stored_run(store, reopen, settings)
+        with earlier_runs:  # drawn after this rerun's run is stored: it is listed at once
+            render_earlier_runs(store)
         if show_run_error():
             return
         run = active_run()

@@ -4,6 +4,7 @@ run reopened to go on with its review."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -115,7 +116,7 @@ def run_label(run: dict) -> str:
             f"{run['strategy']}/{run['backend']} · {run['n_decisions']} decision(s) · {chart} · {preview}")
 
 
-def _earlier_runs_picker(store: DecisionStore) -> None:
+def render_earlier_runs(store: DecisionStore) -> None:
     runs = store.recent_runs(RECENT_RUNS)
     if not runs:
         st.caption("No coded notes yet: runs you code appear here, to come back to their review.")
@@ -152,8 +153,9 @@ def _codiesp_picker(settings: Settings) -> None:
     st.caption("CodiEsp (CLEF eHealth 2020, CC BY 4.0). English texts are machine translations.")
 
 
-def render_note_input(settings: Settings, store: DecisionStore) -> NoteInput:
-    """The note editor with its loaders; returns the text currently in the editor."""
+def render_note_input(settings: Settings) -> tuple[NoteInput, Any]:
+    """The note editor with its loaders; returns the text currently in the editor and the "Earlier runs" tab, which
+    the page fills (``render_earlier_runs``) once this rerun's coding is stored, so a new run is listed at once."""
     st.session_state.setdefault(NOTE_TEXT_KEY, "")
     st.session_state.setdefault(NOTE_SOURCE_KEY, "pasted")
     paste_col, load_col = st.columns([3, 2], gap="medium")
@@ -172,8 +174,6 @@ def render_note_input(settings: Settings, store: DecisionStore) -> NoteInput:
             _sample_picker()
         with codiesp_tab:
             _codiesp_picker(settings)
-        with earlier_tab:
-            _earlier_runs_picker(store)
     with paste_col:
         st.text_area(
             "Clinical note",
@@ -186,4 +186,4 @@ def render_note_input(settings: Settings, store: DecisionStore) -> NoteInput:
         if notice:
             level, message = notice
             {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)(message)
-    return NoteInput(st.session_state[NOTE_TEXT_KEY], st.session_state[NOTE_SOURCE_KEY])
+    return NoteInput(st.session_state[NOTE_TEXT_KEY], st.session_state[NOTE_SOURCE_KEY]), earlier_tab

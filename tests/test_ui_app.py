@@ -279,6 +279,7 @@ def test_an_earlier_run_is_reopened_in_a_new_session_to_go_on_with_its_review(ap
     accept = decision_buttons(at, "accept")
     first, second = list(accept)[:2]
     run_id = int(accept[first].split("-")[1])
+    assert at.selectbox(key="earlier_run_choice").options[0].startswith(f"#{run_id} ")  # listed at once
     at.button(key=accept[first]).click().run()
 
     later = start_app()
