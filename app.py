@@ -94,7 +94,9 @@ def code_a_note() -> None:
                 + ". The dictionary and rules produced these codes instead."
             )
 
-    kb = knowledge(run.settings)
+    # A reopened run may name another embedding model; its review needs the tabular list and search only, so it
+    # uses the knowledge base already loaded for the sidebar's settings rather than loading a second one.
+    kb = knowledge(settings if run.reopened else run.settings)
     ctx = ReviewContext(store, kb, run.run_id, run.note_text, run.result, store.current_state(run.run_id))
     note_col, codes_col = st.columns([11, 9], gap="large")
     with note_col:
