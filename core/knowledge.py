@@ -282,6 +282,9 @@ class KnowledgeBase:
                     with_feedback = "decision-store" in model.trained_on
                     model = None
             if model is None and train_if_missing:
+                # Said at warning level: a command that seems to hang for half a minute should say why.
+                log.warning("training the %s ranker on %d coded notes (once per data or code change, about 20 s on "
+                            "2 cores); it is then kept in %s", language, len(notes), path.parent)
                 extra = self.decision_notes(language, splits)[0] if with_feedback else []
                 model = train_ranker(notes, self.linker(language, splits), self.tabular,
                                      label="codiesp:" + "+".join(splits), extra_notes=extra or None)
