@@ -520,23 +520,22 @@ class EvaluationPlan:
     settings_dict: dict[str, Any]
     kb: KnowledgeBase | None = None
 
-    def code_case(self, case: Case) -> CodingResult:
+    def _code(self, text: str) -> CodingResult:
         from core.knowledge import get_knowledge
         from core.pipeline.runner import code_note
 
         if self.kb is None:
             self.kb = get_knowledge(self.settings)
-        return code_note(case.text, self.settings, kb=self.kb, splits=self.train_splits)
+        return code_note(text, self.settings, kb=self.kb, splits=self.train_splits)
+
+    def code_case(self, case: Case) -> CodingResult:
+        return self._code(case.text)
 
     def warm_up(self) -> None:
         """Code a one-line note so loading is not counted as the first case's latency (see run_evaluation)."""
         from core.evaluate import WARM_UP_NOTES
-        from core.knowledge import get_knowledge
-        from core.pipeline.runner import code_note
 
-        if self.kb is None:
-            self.kb = get_knowledge(self.settings)
-        code_note(WARM_UP_NOTES[self.settings.language], self.settings, kb=self.kb, splits=self.train_splits)
+        self._code(WARM_UP_NOTES[self.settings.language])
 
 
 def plan_evaluation(settings: Settings, split: str, limit: int | None = None) -> EvaluationPlan:

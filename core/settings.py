@@ -128,11 +128,8 @@ def with_run_settings(settings: Settings, recorded: Mapping[str, Any]) -> tuple[
         if name not in recorded:
             continue
         try:
-            candidate = settings.with_overrides(**{name: recorded[name]})
+            candidate = _validated(settings.with_overrides(**{name: recorded[name]}))
         except (TypeError, ValueError):
-            unusable.append(name)
-            continue
-        if name in _ALLOWED and getattr(candidate, name) not in _ALLOWED[name]:
             unusable.append(name)
             continue
         settings = candidate
@@ -173,7 +170,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if env is not None:
             values[name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
-    settings = Settings(**_coerce(values))
+    return _validated(Settings(**_coerce(values)))
+
+
+def _validated(settings: Settings) -> Settings:
+    """``settings`` if every choice is one this version knows and every number is in range, else ValueError."""
     for name, allowed in _ALLOWED.items():
         if getattr(settings, name) not in allowed:
             raise ValueError(f"{name} must be one of {allowed}, got {getattr(settings, name)!r}")

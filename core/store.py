@@ -316,10 +316,9 @@ class StoreUnavailable(RuntimeError):
 def store_exists(url: str) -> bool:
     """False for a SQLite file that does not exist yet: nothing was ever recorded there (and reading it must not
     create an empty file). A server database is taken to exist."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    if not _is_sqlite(url):
         return True
-    database = parsed.database or ""
+    database = make_url(url).database or ""
     return not database or database.startswith(("file:", ":memory:")) or Path(database).is_file()
 
 

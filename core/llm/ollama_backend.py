@@ -99,9 +99,7 @@ class OllamaBackend(LLMBackend):
                 lambda: self._client.chat(model=self.model, messages=build_messages(prompt, system), options=options,
                                           format=json_schema or None, stream=False),
                 self.timeout_s,
-                lambda: BackendTimeout(f"Ollama at {self.host} did not answer within {self.timeout_s:g}s "
-                                       f"(model {self.model!r}); raise timeout_s, lower max_tokens or use a smaller "
-                                       "model"),
+                self._timed_out,
             )
         except BackendError:
             raise
@@ -121,10 +119,7 @@ class OllamaBackend(LLMBackend):
         if isinstance(exc, (ConnectionError, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)):
             return _unreachable(self.host)
         if isinstance(exc, httpx.TimeoutException):
-            return BackendTimeout(
-                f"Ollama at {self.host} did not answer within {self.timeout_s:g}s (model {self.model!r}); "
-                "raise timeout_s, lower max_tokens or use a smaller model"
-            )
+            return self._timed_out()
         if isinstance(exc, ValueError):  # a body that is not Ollama's JSON (HTML from a proxy, a reply cut short)
             return BackendError(f"Ollama at {self.host} did not answer with an Ollama chat reply "
                                 f"({type(exc).__name__}: {str(exc)[:200]}): check the host and any proxy in between")
@@ -134,6 +129,13 @@ class OllamaBackend(LLMBackend):
             retryable = exc.status_code >= 500 or exc.status_code in (408, 429)
             return BackendError(f"Ollama at {self.host} returned an error: {exc}", retryable=retryable)
         return exc
+
+    def _timed_out(self) -> BackendTimeout:
+        """A read that timed out, or an answer not finished within timeout_s in all."""
+        return BackendTimeout(
+            f"Ollama at {self.host} did not answer within {self.timeout_s:g}s (model {self.model!r}); "
+            "raise timeout_s, lower max_tokens or use a smaller model"
+        )
 
     def _missing_model(self, detail: str) -> BackendUnavailable:
         try:

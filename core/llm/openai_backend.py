@@ -45,10 +45,15 @@ def _client(base_url: str, api_key: str, timeout: float) -> Any:
     return openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
 
 
+def _timed_out(base_url: str, timeout: float, what: str) -> BackendTimeout:
+    """A read that timed out, or an answer not finished within ``timeout`` in all."""
+    return BackendTimeout(f"server at {base_url} did not answer within {timeout:g}s ({what})")
+
+
 def _map_error(exc: Exception, base_url: str, timeout: float, what: str) -> Exception:
     openai = _import_openai()
     if isinstance(exc, openai.APITimeoutError):  # subclass of APIConnectionError: test it first
-        return BackendTimeout(f"server at {base_url} did not answer within {timeout:g}s ({what})")
+        return _timed_out(base_url, timeout, what)
     if isinstance(exc, openai.APIConnectionError):
         return _unreachable(base_url)
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
@@ -138,8 +143,7 @@ class OpenAICompatBackend(LLMBackend):
         try:
             response = run_with_deadline(
                 lambda: self._client.chat.completions.create(**kwargs), self.timeout_s,
-                lambda: BackendTimeout(f"server at {self.base_url} did not answer within "
-                                       f"{self.timeout_s:g}s (model {self.model!r})"),
+                lambda: _timed_out(self.base_url, self.timeout_s, f"model {self.model!r}"),
             )
         except BackendError:
             raise
