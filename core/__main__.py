@@ -170,8 +170,8 @@ def cmd_code(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.codiesp import gold_code_set, load_split
-    from core.evaluate import WARM_UP_NOTES, run_evaluation
+    from core.codiesp import gold_code_set
+    from core.evaluate import GOLD_IN_CURRENT_EDITION, WARM_UP_NOTES, run_evaluation
     from core.knowledge import get_knowledge
     from core.pipeline.runner import code_note
 
@@ -179,21 +179,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data is not None:  # the dictionary learns from the same CodiEsp folder the cases come from
         settings = settings.with_overrides(codiesp_dir=str(Path(args.data).resolve()))
     data = args.data or (settings.data_dir / settings.codiesp_dir)
+    kb = get_knowledge(settings)
     try:
-        cases = load_split(Path(data), args.split, settings.language)
+        cases = kb.load_cases(Path(data), args.split, settings.language)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.limit:
         cases = cases[: args.limit]
-    kb = get_knowledge(settings)
     # The dictionary learns only from labelled splits other than the one evaluated.
     train_splits = tuple(s for s in kb.labelled_splits() if s != args.split) if not args.train_splits else tuple(
         args.train_splits.split(","))
     train_codes: set[str] = set()
     for split in train_splits:
         try:
-            train_codes |= gold_code_set(load_split(Path(data), split, settings.language))
+            train_codes |= gold_code_set(kb.load_cases(Path(data), split, settings.language))
         except FileNotFoundError:
             pass
 
@@ -208,7 +208,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} cases", end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
 
     settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
-                                              "limit": args.limit}
+                                              "limit": args.limit, "gold_codes": GOLD_IN_CURRENT_EDITION}
     if settings.strategy == "ranker" or (settings.ranker_merge and settings.strategy != "deterministic"):
         model = kb.ranker(settings.language, train_splits)  # trained now if missing, as the first case would
         if model is not None:
@@ -234,6 +234,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 print(f"{label:<10} P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}")
         print(f"MAP {metrics.get('map', 0):.4f} (category {metrics.get('map_category', 0):.4f}); "
               f"EMR {metrics.get('emr', 0):.4f}; cases {report.n_cases}/{report.n_total}")
+        written = metrics.get("as_written")
+        if written:
+            print(f"gold as CodiEsp writes it (2018 codes, CodiEsp's scorer): full-code F1 {written['micro']['f1']:.4f}, "
+                  f"category F1 {written['micro_category']['f1']:.4f}, MAP {written['map']:.4f}")
         print(f"per-step recall: {metrics.get('step_recall')}")
         print(f"latency ms: {metrics.get('latency_ms')}")
         if metrics.get("warm_up_ms") is not None:

@@ -3,12 +3,15 @@
 Works for any directory laid out like a CodiEsp split (train, dev, a user's own labelled or unlabelled notes).
 Gold codes are kept lower-case, as in the CodiEsp files. Missing gold files give empty gold lists, so an
 unlabelled split still loads. A malformed gold row is skipped with a warning rather than failing the whole load.
+CodiEsp's diagnosis codes are of the 2018 edition, written without the 7th character of injury codes; a loader
+given ``code_map`` (``Tabular.current_code``) scores and learns from the codes of the edition the app codes in,
+and keeps the codes as written for the figures comparable with CodiEsp's own scorer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -61,6 +64,8 @@ class Case:
     gold_d: list[str] = field(default_factory=list)
     gold_p: list[str] = field(default_factory=list)
     gold_x: list[GoldSpan] = field(default_factory=list)
+    # The diagnosis codes as CodiEsp writes them, when ``gold_d`` holds them in another edition (``code_map``).
+    gold_d_as_written: list[str] | None = None
 
     def gold(self, task: str = "D") -> list[str]:
         """Gold codes for a task: ``"D"`` (diagnoses) or ``"P"`` (procedures)."""
@@ -146,11 +151,14 @@ def split_dir(root: Path, split: str) -> Path:
     return path
 
 
-def load_split(root: Path, split: str, lang: Language = "es") -> list[Case]:
+def load_split(
+    root: Path, split: str, lang: Language = "es", code_map: Callable[[str], str] | None = None
+) -> list[Case]:
     """Load every case of ``<root>/<split>`` whose text exists in ``lang``, sorted by case id.
 
     ``lang="en"`` reads ``text_files_en`` (machine translation); gold X offsets still refer to the Spanish text.
-    Gold rows for cases without a text file are ignored.
+    Gold rows for cases without a text file are ignored. ``code_map`` rewrites the diagnosis codes (D and the
+    DIAGNOSTICO rows of X) into another edition; the codes as written stay in ``Case.gold_d_as_written``.
     """
     if lang not in TEXT_DIRS:
         raise ValueError(f"lang must be one of {tuple(TEXT_DIRS)}, got {lang!r}")
@@ -177,7 +185,20 @@ def load_split(root: Path, split: str, lang: Language = "es") -> list[Case]:
             )
         )
     cases.sort(key=lambda c: c.case_id)
+    if code_map is not None:
+        for case in cases:
+            _map_diagnoses(case, code_map)
     return cases
+
+
+def _map_diagnoses(case: Case, code_map: Callable[[str], str]) -> None:
+    def mapped(code: str) -> str:
+        return normalize_code(code_map(code))
+
+    case.gold_d_as_written = case.gold_d
+    case.gold_d = list(dict.fromkeys(mapped(code) for code in case.gold_d))
+    case.gold_x = [GoldSpan(g.case_id, g.kind, mapped(g.code), g.text, g.spans) if g.kind == "DIAGNOSTICO" else g
+                   for g in case.gold_x]
 
 
 def gold_code_set(cases: Iterable[Case], task: str = "D") -> set[str]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from core.codiesp import TASK_KIND, TEXT_DIRS, Case, load_split
-from core.evaluate import METRICS_FILE, PREDICTIONS_FILE, SETTINGS_FILE, load_predictions
+from core.evaluate import GOLD_IN_CURRENT_EDITION, METRICS_FILE, PREDICTIONS_FILE, SETTINGS_FILE, load_predictions
 from core.metrics import CHAPTER_TITLES, norm, value_at
 
 if TYPE_CHECKING:
@@ -539,21 +539,24 @@ class EvaluationPlan:
 
 
 def plan_evaluation(settings: Settings, split: str, limit: int | None = None) -> EvaluationPlan:
-    """Load ``split`` in ``settings.language`` (first ``limit`` cases); the dictionary learns from the other
-    labelled splits only, and their gold codes are the "seen" codes. Raises FileNotFoundError without data."""
+    """Load ``split`` in ``settings.language`` (first ``limit`` cases), gold codes in the tabular list's edition;
+    the dictionary learns from the other labelled splits only, and their gold codes are the "seen" codes. Raises
+    FileNotFoundError without data."""
     from core.codiesp import gold_code_set
+    from core.knowledge import get_knowledge
 
     root = codiesp_root(settings)
     if root is None:
         raise FileNotFoundError(f"CodiEsp data not found at {settings.resolve(settings.codiesp_dir)}")
-    cases = load_split(root, split, settings.language)  # type: ignore[arg-type]
+    kb = get_knowledge(settings)
+    cases = kb.load_cases(root, split, settings.language)
     if limit:
         cases = cases[:limit]
     train_splits = tuple(s for s in labelled_splits(root) if s != split)
     train_codes: set[str] = set()
     for train_split in train_splits:
         try:
-            train_codes |= gold_code_set(load_split(root, train_split, settings.language))  # type: ignore[arg-type]
+            train_codes |= gold_code_set(kb.load_cases(root, train_split, settings.language))
         except FileNotFoundError:
             pass
     settings_dict = settings.public_dict() | {
@@ -561,9 +564,10 @@ def plan_evaluation(settings: Settings, split: str, limit: int | None = None) ->
         "train_splits": list(train_splits),
         "limit": limit,
         "task": "D",
+        "gold_codes": GOLD_IN_CURRENT_EDITION,
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    return EvaluationPlan(settings, split, cases, train_splits, train_codes, settings_dict)
+    return EvaluationPlan(settings, split, cases, train_splits, train_codes, settings_dict, kb)
 
 
 def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
@@ -578,9 +582,14 @@ def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
     if current is not None:
         roots.append(current)
     language = run.language if run.language in TEXT_DIRS else "es"
+    code_map = None
+    if run.settings.get("gold_codes") == GOLD_IN_CURRENT_EDITION:  # runs before it was recorded: codes as written
+        from core.knowledge import get_knowledge
+
+        code_map = get_knowledge(settings).tabular.current_code
     for root in roots:
         try:
-            cases = load_split(root, run.split, language)  # type: ignore[arg-type]
+            cases = load_split(root, run.split, language, code_map)  # type: ignore[arg-type]
         except (FileNotFoundError, ValueError, OSError):
             continue
         by_id = {c.case_id: c for c in cases}

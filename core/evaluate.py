@@ -35,6 +35,9 @@ PREDICTIONS_FILE = "predictions.jsonl"
 SETTINGS_FILE = "settings.json"
 RECORD_FIELDS = ("codes", "candidates", "ranked")  # what scoring reads from a prediction record
 METRICS_FILE = "metrics.json"
+# settings.json's "gold_codes" for runs scored on gold moved to the tabular list's edition (Tabular.current_code);
+# runs without it were scored on the codes as CodiEsp writes them.
+GOLD_IN_CURRENT_EDITION = "current edition"
 
 __all__ = ["EvaluationReport", "chapter_of", "load_predictions", "prediction_record", "run_evaluation",
            "settings_changes"]
@@ -311,7 +314,8 @@ def compute_metrics(
     """Every metric for the given (finished) cases from their prediction records.
 
     Accuracy metrics need gold: on an unlabelled split (no gold code for ``task`` in any case) only counts and
-    latencies are reported (``labeled: false``). Span metrics need Spanish text, since CodiEsp-X offsets refer to
+    latencies are reported (``labeled: false``). Cases loaded with a ``code_map`` are scored on their mapped codes,
+    and ``as_written`` holds full-code, category and MAP figures against the codes as the files write them. Span metrics need Spanish text, since CodiEsp-X offsets refer to
     it; they are skipped (``span: null``) for English cases or when no gold X exists.
     """
     gold = {c.case_id: set(c.gold(task)) for c in cases}
@@ -335,6 +339,12 @@ def compute_metrics(
         out["step_recall"] = m.step_recall(gold, _per_step_codes(cases, records))
         out["seen_unseen"] = m.seen_unseen(gold, pred, train_codes) if train_codes is not None else None
         out["span"] = _span_metrics(cases, records, task, valid_codes)
+        written = {c.case_id: set(c.gold_d_as_written) for c in cases if c.gold_d_as_written is not None}
+        if task == "D" and len(written) == len(cases) and written != gold:
+            # The cases' codes were moved to the app's edition (Case.gold_d_as_written): the same predictions
+            # against the codes as CodiEsp writes them, as its own scorer compares strings.
+            out["as_written"] = {"micro": m.prf(written, pred), "micro_category": m.prf(written, pred, level="category"),
+                                 "map": m.mean_average_precision(written, ranked, valid_codes)}
     out["latency_ms"] = m.latency_summary([records[c.case_id]["latency_ms"] for c in cases])
     out["fallback_cases"] = _fallback_counts(cases, records)
     out["step_latency_ms"] = {

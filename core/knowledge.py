@@ -11,9 +11,10 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cache import cached_pickle
 from core.kb import terms as term_sources
@@ -27,8 +28,11 @@ from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
 from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize, term_key
 
+if TYPE_CHECKING:
+    from core.codiesp import Case
+
 log = logging.getLogger(__name__)
-LINKER_VERSION = "6"  # 6: uncalibrated priors, completed codes and Includes terms without coded notes / index
+LINKER_VERSION = "7"  # 7: CodiEsp codes aligned to the tabular edition; 6: uncalibrated priors, completed codes, Includes terms
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
@@ -112,7 +116,7 @@ class KnowledgeBase:
             with gold_path.open(encoding="utf-8", newline="") as handle:
                 for row in csv.reader(handle, delimiter="\t"):
                     if len(row) >= 2:
-                        gold.setdefault(row[0], set()).add(normalize_code(row[1]))
+                        gold.setdefault(row[0], set()).add(self.tabular.current_code(row[1]))  # as in the terms
             for case_id in sorted(gold):
                 path = root / split / folder_name / f"{case_id}.txt"
                 if path.is_file():
@@ -120,6 +124,19 @@ class KnowledgeBase:
         return notes
 
     # -- dictionary linker ------------------------------------------------------------------------
+    def _in_current_edition(self, entries: Iterable[term_sources.TermEntry]) -> list[term_sources.TermEntry]:
+        """CodiEsp's terms with their codes in the tabular list's edition (``Tabular.current_code``): the app
+        proposes codes a claim can carry today (R51.9, not 2018's R51; S72.002A, not CodiEsp's S72.002)."""
+        current = self.tabular.current_code
+        return [term_sources.TermEntry(e.text, current(e.code), e.source, e.case_id) for e in entries]
+
+    def load_cases(self, root: Path, split: str, language: str) -> list[Case]:
+        """A CodiEsp-style split with its diagnosis codes in the tabular list's edition, the edition the app codes
+        and learns in (the codes as written stay on each case for the figures CodiEsp's scorer would give)."""
+        from core.codiesp import load_split
+
+        return load_split(root, split, language, code_map=self.tabular.current_code)  # type: ignore[arg-type]
+
     def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
         entries: list[term_sources.TermEntry] = []
         if language == "en":
@@ -134,7 +151,7 @@ class KnowledgeBase:
                                                                          *includes]))
             root = self.codiesp_root
             if root is not None:
-                entries.extend(projected_span_terms(root, splits))
+                entries.extend(self._in_current_edition(projected_span_terms(root, splits)))
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
@@ -158,7 +175,7 @@ class KnowledgeBase:
             )
             root = self.codiesp_root
             if root is not None and splits:
-                entries.extend(term_sources.codiesp_span_terms(root, splits))
+                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(root, splits)))
         return entries
 
     def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:

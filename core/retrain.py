@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from core.codiesp import Case, load_split
+from core.codiesp import Case
 from core.evaluate import run_evaluation
 from core.feedback import notes_from_store
 from core.knowledge import KnowledgeBase
@@ -297,7 +297,7 @@ def retrain_from_decisions(
     if not active_notes:
         raise RetrainError(f"No coded {language!r} notes in the app's splits ({', '.join(active_splits)}).")
     try:
-        all_cases = load_split(root, eval_split, language)  # type: ignore[arg-type]
+        all_cases = kb.load_cases(root, eval_split, language)
     except (FileNotFoundError, ValueError) as exc:
         raise RetrainError(f"Cannot read the {eval_split!r} split: {exc}") from exc
     used, excluded = split_leaking_notes(decision_notes, all_cases)

@@ -115,3 +115,15 @@ def test_real_dev_split_loads() -> None:
     assert sum(len(c.gold_x) for c in cases) == 4477
     exact = sum(" ".join(c.text[s:e] for s, e in g.spans) == g.text for c in cases for g in c.gold_x)
     assert exact >= 4470  # a handful of rows are off by one character
+
+
+def test_code_map_moves_diagnoses_and_keeps_them_as_written(tabular) -> None:
+    plain = load_split(MINI, "dev", "es")
+    cases = load_split(MINI, "dev", "es", code_map=tabular.current_code)
+    third = cases[2]
+    assert third.gold_d == ["s72.301a", "w19.xxxa", "j45.909"]  # CodiEsp's "w19" is W19.XXXA today
+    assert third.gold_d_as_written == ["s72.301a", "w19", "j45.909"] == plain[2].gold_d
+    assert "w19.xxxa" in [g.code for g in third.gold_spans("D")] and "w19" not in [g.code for g in third.gold_x]
+    assert [c.gold_p for c in cases] == [c.gold_p for c in plain]  # procedures are not ICD-10-CM codes
+    assert [g.text for g in third.gold_x] == [g.text for g in plain[2].gold_x]
+    assert plain[2].gold_d_as_written is None

@@ -270,3 +270,24 @@ def test_loading_before_the_first_case_is_not_its_latency(cases: list[Case], tmp
     broken = run_evaluation(cases, fake_result, tmp_path / "other", settings_dict=SETTINGS,
                             warm_up=lambda: 1 / 0)  # the cases then meet (and record) the problem themselves
     assert broken.n_cases == 4 and not broken.partial
+
+
+def test_gold_moved_to_this_edition_is_also_scored_as_written(tabular) -> None:
+    """C3's gold "w19" is W19.XXXA in the tabular list's edition: a coder answering W19.XXXA is right there, and
+    wrong against the string CodiEsp wrote (what its own scorer compares)."""
+    cases = load_split(MINI, "dev", "es", code_map=tabular.current_code)
+
+    def coder(case: Case) -> CodingResult:
+        result = fake_result(case)
+        if case.case_id == C3:
+            result.codes.append(CodeSuggestion(code="W19.XXXA"))
+        return result
+
+    metrics = run_evaluation(cases, coder, None, settings_dict=SETTINGS).metrics
+    assert (metrics["micro"]["tp"], metrics["micro"]["fp"]) == (9, 1)
+    written = metrics["as_written"]
+    assert (written["micro"]["tp"], written["micro"]["fp"], written["micro"]["fn"]) == (8, 2, 5)
+    assert written["micro_category"]["tp"] == metrics["micro_category"]["tp"] == 10  # W19 is right either way
+    assert written["map"] < metrics["map"]
+    plain = run_evaluation(load_split(MINI, "dev", "es"), coder, None, settings_dict=SETTINGS).metrics
+    assert "as_written" not in plain and plain["micro"] == written["micro"]

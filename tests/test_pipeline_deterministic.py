@@ -122,3 +122,17 @@ def test_code_search_reads_words_as_terms_of_the_note_language(kb):
     found = [item.code for item in kb.search_codes("hipertensión", limit=25, language="es")]
     assert found[0] == "I10" and len(found) == len(set(found))
     assert kb.search_codes("I10", limit=5, language="es")[0].code == "I10"  # a code stays a code
+
+
+def test_codiesp_codes_are_learned_in_the_tabular_edition(kb, es_settings):
+    """CodiEsp wrote 2018 codes ("cefalea" R51, "caída" W19 without its 7th character); the app learns and proposes
+    the codes of the tabular list it validates against."""
+    from core.textnorm import term_key
+
+    linker = kb.linker("es")
+    assert linker.scored_codes(term_key("cefalea", "es"))[0][0] == "R51.9"
+    assert linker.scored_codes(term_key("caída", "es"))[0][0] == "W19.XXXA"
+    gold = {code for _, _, codes in kb.coded_notes(kb.default_splits(), "es") for code in codes}
+    assert {"R51.9", "M54.50", "T14.8XXA"} <= gold and not {"R51", "M54.5", "T14.8", "W19.XXX"} & gold
+    result = code_note("Paciente con cefalea intensa tras una caída.", es_settings, kb=kb)
+    assert {"R51.9", "W19.XXXA"} <= {c.code for c in result.codes}

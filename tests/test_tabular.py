@@ -52,3 +52,21 @@ def test_unspecified_code_is_the_one_a_coder_completes_a_category_to(tabular):
     assert tabular.unspecified_code("M54.5") == "M54.50"
     assert tabular.unspecified_code("E11.9") == "E11.9"  # billable already
     assert tabular.unspecified_code("Z99.99") == ""  # unknown code
+
+
+def test_current_code_moves_codiesp_codes_into_this_edition(tabular):
+    # Split into children since 2018: the unspecified child.
+    assert tabular.current_code("r51") == "R51.9"
+    assert tabular.current_code("M54.5") == "M54.50"
+    assert tabular.current_code("K56.60") == "K56.609"
+    # CodiEsp writes injury codes without their 7th character: initial encounter, X placeholders as needed.
+    assert tabular.current_code("s72.002") == "S72.002A"
+    assert tabular.current_code("T14.8") == "T14.8XXA"
+    assert tabular.current_code("W19.XXX") == "W19.XXXA"
+    assert tabular.current_code("S42.30") == "S42.309A"  # a split code whose child needs the 7th character
+    assert tabular.current_code("T81.4XX") == "T81.40XA"  # T81.4 itself was split since
+    # Codes of this edition stay; a code with no unspecified child, or unknown, is returned as given.
+    assert tabular.current_code("S42.322B") == "S42.322B"
+    assert tabular.current_code("i10") == "I10"
+    assert tabular.current_code("R74.0") == "R74.0"
+    assert tabular.current_code("q99.99") == "Q99.99"

@@ -216,6 +216,38 @@ class Tabular:
             self._unspecified[key] = self._unspecified_code(*key)
         return self._unspecified[key]
 
+    def current_code(self, code: str) -> str:
+        """The billable code of this edition for a code written against an earlier one, or as CodiEsp writes it.
+
+        CodiEsp's gold (2018 ICD-10-CM / CIE-10-ES) drops the 7th character of injury codes ("S72.002",
+        "T81.4XX" for S72.002A, T81.4XXA) and uses codes later split into children (R51 → R51.9, M54.5 → M54.50,
+        T14.8 → T14.8XXA). The 7th character becomes A (initial encounter: the notes describe the presentation),
+        with X placeholders as the tabular list writes them; a split code becomes its unspecified child
+        (``unspecified_code``). A code this edition cannot place is returned as given (normalised).
+        """
+        key = (normalize_code(code), "@current")
+        if key not in self._unspecified:
+            self._unspecified[key] = self._current_code(key[0])
+        return self._unspecified[key]
+
+    def _current_code(self, code: str) -> str:
+        if self.is_billable(code):
+            return code
+        flat = code.replace(".", "")
+        for stem in dict.fromkeys((flat, flat.rstrip("X"))):  # "T81.4XX": T81.4 has since been split
+            if not 3 <= len(stem) <= 6:
+                continue
+            initial = normalize_code(stem.ljust(6, "X") + "A")
+            if self.is_billable(initial):
+                return initial
+            if self.exists(stem):
+                pick = self.unspecified_code(stem)
+                if pick and len(pick.replace(".", "")) == 7 and self.is_billable(pick[:-1] + "A"):
+                    pick = pick[:-1] + "A"
+                if pick:
+                    return pick
+        return code
+
     def default_code(self, code: str) -> str:
         """The billable code an index entry gives for a bare category term, when no coded notes say what coders
         use: a nearest-level "without complications" code ("Type 2 diabetes mellitus" → E11.9, as the index's
