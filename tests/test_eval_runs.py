@@ -170,6 +170,12 @@ def test_compare_runs(runs_root: Path) -> None:
     assert row["delta"] == pytest.approx(5 / 13)
     assert "step recall: link" in set(table["metric"])
     assert headline_metrics({})["micro F1"] is None
+    # A run scored on gold moved to the tabular list's edition also shows the figures against the codes as written;
+    # an older run (scored as written) shows its own figures there.
+    moved = headline_metrics({"micro": {"f1": 0.7}, "map": 0.68, "as_written": {"micro": {"f1": 0.66}, "map": 0.62}})
+    assert (moved["micro F1"], moved["micro F1, gold as written"], moved["MAP, gold as written"]) == (0.7, 0.66, 0.62)
+    older = headline_metrics({"micro": {"f1": 0.69}, "micro_category": {"f1": 0.76}})
+    assert (older["micro F1, gold as written"], older["category F1, gold as written"]) == (0.69, 0.76)
     same = compare_runs(good, good)
     assert list(same.columns) == ["metric", "A", "B", "delta"]
     assert same["delta"].dropna().abs().max() == 0
