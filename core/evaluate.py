@@ -314,9 +314,10 @@ def compute_metrics(
     """Every metric for the given (finished) cases from their prediction records.
 
     Accuracy metrics need gold: on an unlabelled split (no gold code for ``task`` in any case) only counts and
-    latencies are reported (``labeled: false``). Cases loaded with a ``code_map`` are scored on their mapped codes,
-    and ``as_written`` holds full-code, category and MAP figures against the codes as the files write them. Span metrics need Spanish text, since CodiEsp-X offsets refer to
-    it; they are skipped (``span: null``) for English cases or when no gold X exists.
+    latencies are reported (``labeled: false``). Span metrics need Spanish text, since CodiEsp-X offsets refer to
+    it; they are skipped (``span: null``) for English cases or when no gold X exists. Cases loaded with a
+    ``code_map`` are scored on their mapped codes, and ``as_written`` holds full-code, category and MAP figures
+    against the codes as the files write them.
     """
     gold = {c.case_id: set(c.gold(task)) for c in cases}
     pred = {c.case_id: set(records[c.case_id]["codes"]) for c in cases}

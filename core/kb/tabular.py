@@ -149,6 +149,7 @@ class Tabular:
     info: ResourceInfo
     _inherited: dict[str, InstructionalNotes] = field(default_factory=dict, repr=False)
     _unspecified: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _current: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, cache_dir: Path) -> Tabular:
@@ -225,10 +226,10 @@ class Tabular:
         with X placeholders as the tabular list writes them; a split code becomes its unspecified child
         (``unspecified_code``). A code this edition cannot place is returned as given (normalised).
         """
-        key = (normalize_code(code), "@current")
-        if key not in self._unspecified:
-            self._unspecified[key] = self._current_code(key[0])
-        return self._unspecified[key]
+        key = normalize_code(code)
+        if key not in self._current:
+            self._current[key] = self._current_code(key)
+        return self._current[key]
 
     def _current_code(self, code: str) -> str:
         if self.is_billable(code):
