@@ -119,6 +119,7 @@ def test_list_runs_newest_first_with_headlines(runs_root: Path) -> None:
     table = runs_frame(runs)
     assert list(table["run"]) == [r.name for r in runs]
     assert table.loc[0, "micro F1"] == pytest.approx(good.headline["micro F1"])
+    assert table.loc[0, "micro F1, gold as written"] == pytest.approx(good.headline["micro F1"])  # scored as written
     assert list_runs(runs_root / "absent") == []
 
 
