@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.assertion import AssertionDetector, never_coded  # noqa: E402
 from core.codiesp import load_split  # noqa: E402
-from core.evaluate import GOLD_IN_CURRENT_EDITION  # noqa: E402
+from core.eval_runs import gold_code_map  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 
@@ -48,12 +48,7 @@ def main() -> int:
     # Gold spans are offsets into the Spanish text, so the assertions are read there (an English run's
     # predictions are scored against the same gold codes).
     run_settings = json.loads((args.run / "settings.json").read_text(encoding="utf-8"))
-    code_map = None
-    if run_settings.get("gold_codes") == GOLD_IN_CURRENT_EDITION:  # scored as the run was
-        from core.knowledge import get_knowledge
-
-        code_map = get_knowledge(settings).tabular.current_code
-    for case in load_split(data, args.split, "es", code_map):
+    for case in load_split(data, args.split, "es", gold_code_map(run_settings, settings)):  # as the run was scored
         if case.case_id not in predictions:
             continue
         detector = AssertionDetector(case.text, "es")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -578,6 +578,16 @@ def plan_evaluation(settings: Settings, split: str, limit: int | None = None) ->
     return EvaluationPlan(settings, split, cases, train_splits, train_codes, settings_dict, kb)
 
 
+def gold_code_map(run_settings: Mapping[str, Any], settings: Settings) -> Callable[[str], str] | None:
+    """How a run's gold codes were read: moved to the tabular list's edition, or (runs from before that was
+    recorded) as CodiEsp writes them."""
+    if run_settings.get("gold_codes") != GOLD_IN_CURRENT_EDITION:
+        return None
+    from core.knowledge import get_knowledge
+
+    return get_knowledge(settings).tabular.current_code
+
+
 def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
     """The cases of a run's split with their gold, by id: read from the data dir the run used, else from the
     current settings' CodiEsp root. Empty when neither has the split."""
@@ -590,11 +600,7 @@ def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
     if current is not None:
         roots.append(current)
     language = run.language if run.language in TEXT_DIRS else "es"
-    code_map = None
-    if run.settings.get("gold_codes") == GOLD_IN_CURRENT_EDITION:  # runs before it was recorded: codes as written
-        from core.knowledge import get_knowledge
-
-        code_map = get_knowledge(settings).tabular.current_code
+    code_map = gold_code_map(run.settings, settings)
     for root in roots:
         try:
             cases = load_split(root, run.split, language, code_map)  # type: ignore[arg-type]
