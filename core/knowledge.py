@@ -454,12 +454,14 @@ def _source_version() -> str:
     import core.kb.bilingual
     import core.kb.index
     import core.kb.neoplasm
+    import core.kb.tabular
     import core.kb.terms
     import core.linker
     import core.textnorm
 
+    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms.
     modules = (core.linker, core.textnorm, core.assertion, core.kb.bilingual, core.kb.neoplasm, core.kb.terms,
-               core.kb.index)
+               core.kb.index, core.kb.tabular)
     return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 

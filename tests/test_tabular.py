@@ -68,5 +68,10 @@ def test_current_code_moves_codiesp_codes_into_this_edition(tabular):
     # Codes of this edition stay; a code with no unspecified child, or unknown, is returned as given.
     assert tabular.current_code("S42.322B") == "S42.322B"
     assert tabular.current_code("i10") == "I10"
-    assert tabular.current_code("R74.0") == "R74.0"
+    # No unspecified child: the child whose inclusion terms hold the condition NOS, else the one that kept the title.
+    assert tabular.current_code("C90.0") == "C90.00"  # "Multiple myeloma NOS"
+    assert tabular.current_code("K83.0") == "K83.09"  # "Cholangitis NOS"
+    assert tabular.current_code("K59.8") == "K59.89"  # "Other specified functional intestinal disorders"
+    assert tabular.current_code("S30.1XX") == "S30.11XA"  # kept title, then the 7th character
+    assert tabular.current_code("R74.0") == "R74.0"  # R74.01 transaminases or R74.02 LDH: the coder decides
     assert tabular.current_code("q99.99") == "Q99.99"

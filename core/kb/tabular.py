@@ -231,7 +231,7 @@ class Tabular:
             self._current[key] = self._current_code(key)
         return self._current[key]
 
-    def _current_code(self, code: str) -> str:
+    def _current_code(self, code: str, depth: int = 0) -> str:
         if self.is_billable(code):
             return code
         flat = code.replace(".", "")
@@ -247,7 +247,30 @@ class Tabular:
                     pick = pick[:-1] + "A"
                 if pick:
                     return pick
+                residual = self._residual_child(stem)
+                if residual and depth < 2:
+                    moved = self._current_code(residual, depth + 1)
+                    if self.is_billable(moved):
+                        return moved
         return code
+
+    def _residual_child(self, code: str) -> str:
+        """The child that kept a split code's meaning when none is "unspecified": the one whose inclusion terms list
+        the code's condition NOS (C90.0 → C90.00 "Multiple myeloma NOS", K83.0 → K83.09 "Cholangitis NOS"), else
+        the one that kept its title (K59.8 → K59.89 "Other specified functional intestinal disorders"); "" when
+        none did (R74.0 → R74.01 / R74.02: the coder decides)."""
+        item = self.get(code)
+        if item is None:
+            return ""
+
+        def plain(text: str) -> str:
+            return " ".join(re.findall(r"\w+", text.lower()))
+
+        title = plain(item.description)
+        for child in item.children:
+            if any(plain(term) == f"{title} nos" for term in self.codes[child].notes.inclusion_terms):
+                return child
+        return next((child for child in item.children if plain(self.codes[child].description) == title), "")
 
     def default_code(self, code: str) -> str:
         """The billable code an index entry gives for a bare category term, when no coded notes say what coders
