@@ -92,12 +92,11 @@ def warm_load_in_subprocess(args: argparse.Namespace, cache_dir: Path) -> dict[s
 
 def measure_latency(kb: Any, settings: Settings, split: str, limit: int) -> dict[str, Any]:
     """One warm-up case, then ``run_evaluation`` over the first ``limit`` cases (no files written)."""
-    from core.codiesp import load_split
     from core.evaluate import run_evaluation
     from core.pipeline.runner import code_note
 
     root = kb.codiesp_root
-    cases = load_split(root, split, settings.language)[:limit]
+    cases = kb.load_cases(root, split, settings.language)[:limit]
     splits = train_splits_for(kb, split)
     ran_as: dict[str, int] = {}
     fallbacks: dict[str, int] = {}

@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.assertion import AssertionDetector, never_coded  # noqa: E402
-from core.codiesp import load_split  # noqa: E402
-from core.eval_runs import gold_code_map  # noqa: E402
+from core.knowledge import get_knowledge  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 
@@ -47,8 +46,10 @@ def main() -> int:
     gold_total = uncodable = tp = tp_uncodable = 0
     # Gold spans are offsets into the Spanish text, so the assertions are read there (an English run's
     # predictions are scored against the same gold codes).
-    run_settings = json.loads((args.run / "settings.json").read_text(encoding="utf-8"))
-    for case in load_split(data, args.split, "es", gold_code_map(run_settings, settings)):  # as the run was scored
+    settings_file = args.run / "settings.json"
+    run_settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
+    # The gold read as the run was scored: moved to the tabular list's edition, or as written (older runs).
+    for case in get_knowledge(settings).load_cases(data, args.split, "es", run_settings.get("gold_codes")):
         if case.case_id not in predictions:
             continue
         detector = AssertionDetector(case.text, "es")

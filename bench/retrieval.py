@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
 
-from core.codiesp import gold_code_set, load_gold_x, load_split  # noqa: E402
+from core.codiesp import gold_code_set, load_gold_x  # noqa: E402
 from core.metrics import category, norm  # noqa: E402
 from core.retrieval.hybrid import CorpusItem, HybridRetriever  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -60,12 +60,14 @@ class Query:
     code: str  # gold code, lower-case
 
 
-def load_queries(root: Path, limit: int | None, seed: int) -> list[Query]:
-    """Distinct (span text, gold code) pairs of dev DIAGNOSTICO rows; a random sample of ``limit`` of them."""
+def load_queries(root: Path, limit: int | None, seed: int, current_code: Callable[[str], str]) -> list[Query]:
+    """Distinct (span text, gold code) pairs of dev DIAGNOSTICO rows, the code in the tabular list's edition (as the
+    corpus's terms are); a random sample of ``limit`` of them."""
     seen: dict[tuple[str, str], Query] = {}
     for row in load_gold_x(root / EVAL_SPLIT / f"{EVAL_SPLIT}X.tsv"):
         if row.kind == "DIAGNOSTICO" and row.text.strip():
-            seen.setdefault((normalize(row.text), row.code), Query(row.text.strip(), row.code))
+            code = current_code(row.code).lower()
+            seen.setdefault((normalize(row.text), code), Query(row.text.strip(), code))
     queries = sorted(seen.values(), key=lambda q: (q.code, q.text))
     if limit and limit < len(queries):
         queries = random.Random(seed).sample(queries, limit)
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     splits = tuple(s for s in kb.labelled_splits() if s != EVAL_SPLIT)
-    queries = load_queries(root, args.limit or None, args.seed)
+    queries = load_queries(root, args.limit or None, args.seed, kb.tabular.current_code)
 
     started = time.perf_counter()
     corpus = kb.retrieval_corpus("es", splits)
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus == "compact":
         gold_codes: set[str] = set()
         for split in (*splits, EVAL_SPLIT):
-            gold_codes |= gold_code_set(load_split(root, split, "es"))
+            gold_codes |= gold_code_set(kb.load_cases(root, split, "es"))
         corpus = compact_corpus(corpus, gold_codes, args.distractors, args.seed)
     corpus_codes = {norm(item.code) for item in corpus}
     reachable = sum(q.code in corpus_codes for q in queries) / (len(queries) or 1)

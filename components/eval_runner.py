@@ -143,7 +143,8 @@ def render_resume_button(run: LoadedRun, settings: Settings) -> None:
     try:
         run_settings = settings.with_overrides(**overrides)
         limit = run.settings.get("limit")
-        plan = plan_evaluation(run_settings, run.split, int(limit) if limit else None)
+        # Scored as it was begun: older runs compared their codes with the gold as written.
+        plan = plan_evaluation(run_settings, run.split, int(limit) if limit else None, run.settings.get("gold_codes"))
     except (FileNotFoundError, ValueError) as exc:
         st.error(f"Cannot resume: {exc}")
         return

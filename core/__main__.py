@@ -170,8 +170,8 @@ def cmd_code(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.codiesp import gold_code_set
-    from core.evaluate import GOLD_IN_CURRENT_EDITION, WARM_UP_NOTES, run_evaluation
+    from core.codiesp import GOLD_IN_CURRENT_EDITION, gold_code_set
+    from core.evaluate import SETTINGS_FILE, WARM_UP_NOTES, run_evaluation
     from core.knowledge import get_knowledge
     from core.pipeline.runner import code_note
 
@@ -180,8 +180,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         settings = settings.with_overrides(codiesp_dir=str(Path(args.data).resolve()))
     data = args.data or (settings.data_dir / settings.codiesp_dir)
     kb = get_knowledge(settings)
+    gold_codes: str | None = GOLD_IN_CURRENT_EDITION
+    if args.resume and args.out is not None and _readable_json(args.out / SETTINGS_FILE):
+        # Scored as it was begun: a run from before the gold was moved compared its codes with the gold as written.
+        gold_codes = json.loads((args.out / SETTINGS_FILE).read_text(encoding="utf-8")).get("gold_codes")
     try:
-        cases = kb.load_cases(Path(data), args.split, settings.language)
+        cases = kb.load_cases(Path(data), args.split, settings.language, gold_codes)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -193,7 +197,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     train_codes: set[str] = set()
     for split in train_splits:
         try:
-            train_codes |= gold_code_set(kb.load_cases(Path(data), split, settings.language))
+            train_codes |= gold_code_set(kb.load_cases(Path(data), split, settings.language, gold_codes))
         except FileNotFoundError:
             pass
 
@@ -208,7 +212,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} cases", end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
 
     settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
-                                              "limit": args.limit, "gold_codes": GOLD_IN_CURRENT_EDITION}
+                                              "limit": args.limit}
+    if gold_codes:
+        settings_dict["gold_codes"] = gold_codes
     if settings.strategy == "ranker" or (settings.ranker_merge and settings.strategy != "deterministic"):
         model = kb.ranker(settings.language, train_splits)  # trained now if missing, as the first case would
         if model is not None:

@@ -23,6 +23,9 @@ Language = Literal["es", "en"]
 KINDS: tuple[str, ...] = ("DIAGNOSTICO", "PROCEDIMIENTO")
 TEXT_DIRS: dict[str, str] = {"es": "text_files", "en": "text_files_en"}
 TASK_KIND: dict[str, str] = {"D": "DIAGNOSTICO", "P": "PROCEDIMIENTO"}
+# A run's settings.json "gold_codes" when its gold was moved to the tabular list's edition (``code_map``); runs
+# without it were scored on the codes as CodiEsp writes them.
+GOLD_IN_CURRENT_EDITION = "current edition"
 
 
 def normalize_code(code: str) -> str:

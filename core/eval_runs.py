@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.codiesp import TASK_KIND, TEXT_DIRS, Case, load_split
-from core.evaluate import GOLD_IN_CURRENT_EDITION, METRICS_FILE, PREDICTIONS_FILE, SETTINGS_FILE, load_predictions
+from core.codiesp import GOLD_IN_CURRENT_EDITION, TASK_KIND, TEXT_DIRS, Case
+from core.evaluate import METRICS_FILE, PREDICTIONS_FILE, SETTINGS_FILE, load_predictions
 from core.metrics import CHAPTER_TITLES, norm, value_at
 
 if TYPE_CHECKING:
@@ -546,10 +546,12 @@ class EvaluationPlan:
         self._code(WARM_UP_NOTES[self.settings.language])
 
 
-def plan_evaluation(settings: Settings, split: str, limit: int | None = None) -> EvaluationPlan:
-    """Load ``split`` in ``settings.language`` (first ``limit`` cases), gold codes in the tabular list's edition;
-    the dictionary learns from the other labelled splits only, and their gold codes are the "seen" codes. Raises
-    FileNotFoundError without data."""
+def plan_evaluation(
+    settings: Settings, split: str, limit: int | None = None, gold_codes: str | None = GOLD_IN_CURRENT_EDITION
+) -> EvaluationPlan:
+    """Load ``split`` in ``settings.language`` (first ``limit`` cases), gold codes in the tabular list's edition
+    (as written with ``gold_codes=None``: resuming a run scored that way); the dictionary learns from the other
+    labelled splits only, and their gold codes are the "seen" codes. Raises FileNotFoundError without data."""
     from core.codiesp import gold_code_set
     from core.knowledge import get_knowledge
 
@@ -557,14 +559,14 @@ def plan_evaluation(settings: Settings, split: str, limit: int | None = None) ->
     if root is None:
         raise FileNotFoundError(f"CodiEsp data not found at {settings.resolve(settings.codiesp_dir)}")
     kb = get_knowledge(settings)
-    cases = kb.load_cases(root, split, settings.language)
+    cases = kb.load_cases(root, split, settings.language, gold_codes)
     if limit:
         cases = cases[:limit]
     train_splits = tuple(s for s in labelled_splits(root) if s != split)
     train_codes: set[str] = set()
     for train_split in train_splits:
         try:
-            train_codes |= gold_code_set(kb.load_cases(root, train_split, settings.language))
+            train_codes |= gold_code_set(kb.load_cases(root, train_split, settings.language, gold_codes))
         except FileNotFoundError:
             pass
     settings_dict = settings.public_dict() | {
@@ -572,20 +574,11 @@ def plan_evaluation(settings: Settings, split: str, limit: int | None = None) ->
         "train_splits": list(train_splits),
         "limit": limit,
         "task": "D",
-        "gold_codes": GOLD_IN_CURRENT_EDITION,
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
+    if gold_codes:
+        settings_dict["gold_codes"] = gold_codes
     return EvaluationPlan(settings, split, cases, train_splits, train_codes, settings_dict, kb)
-
-
-def gold_code_map(run_settings: Mapping[str, Any], settings: Settings) -> Callable[[str], str] | None:
-    """How a run's gold codes were read: moved to the tabular list's edition, or (runs from before that was
-    recorded) as CodiEsp writes them."""
-    if run_settings.get("gold_codes") != GOLD_IN_CURRENT_EDITION:
-        return None
-    from core.knowledge import get_knowledge
-
-    return get_knowledge(settings).tabular.current_code
 
 
 def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
@@ -600,10 +593,12 @@ def run_cases(run: LoadedRun, settings: Settings) -> dict[str, Case]:
     if current is not None:
         roots.append(current)
     language = run.language if run.language in TEXT_DIRS else "es"
-    code_map = gold_code_map(run.settings, settings)
+    from core.knowledge import get_knowledge
+
+    kb = get_knowledge(settings)
     for root in roots:
-        try:
-            cases = load_split(root, run.split, language, code_map)  # type: ignore[arg-type]
+        try:  # the gold read as the run was scored: moved to the current edition, or as written (older runs)
+            cases = kb.load_cases(root, run.split, language, run.settings.get("gold_codes"))
         except (FileNotFoundError, ValueError, OSError):
             continue
         by_id = {c.case_id: c for c in cases}

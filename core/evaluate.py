@@ -35,9 +35,6 @@ PREDICTIONS_FILE = "predictions.jsonl"
 SETTINGS_FILE = "settings.json"
 RECORD_FIELDS = ("codes", "candidates", "ranked")  # what scoring reads from a prediction record
 METRICS_FILE = "metrics.json"
-# settings.json's "gold_codes" for runs scored on gold moved to the tabular list's edition (Tabular.current_code);
-# runs without it were scored on the codes as CodiEsp writes them.
-GOLD_IN_CURRENT_EDITION = "current edition"
 
 __all__ = ["EvaluationReport", "chapter_of", "load_predictions", "prediction_record", "run_evaluation",
            "settings_changes"]

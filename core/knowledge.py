@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.cache import cached_pickle
+from core.codiesp import GOLD_IN_CURRENT_EDITION, Case, load_split
 from core.kb import terms as term_sources
 from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.index import AlphabeticIndex, build_index
@@ -27,9 +28,6 @@ from core.resources import ResourceInfo, combined_key, file_fingerprint
 from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
 from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize, term_key
-
-if TYPE_CHECKING:
-    from core.codiesp import Case
 
 log = logging.getLogger(__name__)
 LINKER_VERSION = "7"  # 7: CodiEsp codes aligned to the tabular edition; 6: uncalibrated priors, completed codes, Includes terms
@@ -130,12 +128,14 @@ class KnowledgeBase:
         current = self.tabular.current_code
         return [term_sources.TermEntry(e.text, current(e.code), e.source, e.case_id) for e in entries]
 
-    def load_cases(self, root: Path, split: str, language: str) -> list[Case]:
+    def load_cases(
+        self, root: Path, split: str, language: str, gold_codes: str | None = GOLD_IN_CURRENT_EDITION
+    ) -> list[Case]:
         """A CodiEsp-style split with its diagnosis codes in the tabular list's edition, the edition the app codes
-        and learns in (the codes as written stay on each case for the figures CodiEsp's scorer would give)."""
-        from core.codiesp import load_split
-
-        return load_split(root, split, language, code_map=self.tabular.current_code)  # type: ignore[arg-type]
+        and learns in (the codes as written stay on each case for the figures CodiEsp's scorer would give).
+        ``gold_codes=None`` reads them as written, as runs recorded before the codes were moved were scored."""
+        code_map = self.tabular.current_code if gold_codes == GOLD_IN_CURRENT_EDITION else None
+        return load_split(root, split, language, code_map)  # type: ignore[arg-type]
 
     def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
         entries: list[term_sources.TermEntry] = []
@@ -319,7 +319,6 @@ class KnowledgeBase:
         """(kept, left out): submitted charts of ``language`` for a model learning from ``splits``; a chart whose
         text is a case of another labelled split is left out (an evaluation there would score the model on its own
         answers)."""
-        from core.codiesp import load_split
         from core.feedback import notes_from_store
         from core.retrain import split_leaking_notes
         from core.store import DecisionStore

@@ -68,10 +68,20 @@ def test_current_code_moves_codiesp_codes_into_this_edition(tabular):
     # Codes of this edition stay; a code with no unspecified child, or unknown, is returned as given.
     assert tabular.current_code("S42.322B") == "S42.322B"
     assert tabular.current_code("i10") == "I10"
-    # No unspecified child: the child whose inclusion terms hold the condition NOS, else the one that kept the title.
+    # The child that kept the code's meaning: its condition NOS, its title, "<title>, unspecified", "Other <title>".
     assert tabular.current_code("C90.0") == "C90.00"  # "Multiple myeloma NOS"
     assert tabular.current_code("K83.0") == "K83.09"  # "Cholangitis NOS"
     assert tabular.current_code("K59.8") == "K59.89"  # "Other specified functional intestinal disorders"
+    assert tabular.current_code("H57.8") == "H57.89"  # kept title, not the deeper "Brow ptosis, unspecified"
+    assert tabular.current_code("K22.8") == "K22.89"  # "diseases" / "disease"
+    assert tabular.current_code("I31.3") == "I31.39"  # "Other pericardial effusion (noninflammatory)"
     assert tabular.current_code("S30.1XX") == "S30.11XA"  # kept title, then the 7th character
-    assert tabular.current_code("R74.0") == "R74.0"  # R74.01 transaminases or R74.02 LDH: the coder decides
+    assert tabular.current_code("E11") == "E11.9"  # "without complications", as default_code
+    assert tabular.current_code("T81.4XXD") == "T81.40XD"  # a 7th character written is kept
+    # Left to the coder: no child is a default (transaminases or LDH; the unspecified accident is in every child,
+    # the first being an electric bicycle) or the split is by sex.
+    assert tabular.current_code("R74.0") == "R74.0"
+    assert tabular.current_code("V29.9XX") == "V29.9XX"
+    assert tabular.current_code("n35.9") == "N35.9"
+    assert tabular.current_code("0dtj4zz") == "0DTJ4ZZ"  # an ICD-10-PCS code is not touched
     assert tabular.current_code("q99.99") == "Q99.99"

@@ -82,6 +82,19 @@ def normalize_code(code: str) -> str:
     return f"{text[:3]}.{text[3:]}"
 
 
+def _plain_title(text: str) -> str:
+    """Lower-case words in the singular: "Other specified diseases of esophagus" meets "... disease of ...",
+    "opacities" meets "opacity"."""
+    words = re.findall(r"\w+", text.lower())
+    return " ".join(w[:-3] + "y" if w.endswith("ies") else w.removesuffix("s") for w in words)
+
+
+def _names_sex(description: str, parent: str) -> bool:
+    """The description names a sex its parent's did not (a split by sex, not a default)."""
+    words, before = set(re.findall(r"\w+", description.lower())), set(re.findall(r"\w+", parent.lower()))
+    return bool({"male", "female"} & (words - before))
+
+
 def _split_lines(value: str | None) -> list[str]:
     if not value:
         return []
@@ -222,11 +235,16 @@ class Tabular:
 
         CodiEsp's gold (2018 ICD-10-CM / CIE-10-ES) drops the 7th character of injury codes ("S72.002",
         "T81.4XX" for S72.002A, T81.4XXA) and uses codes later split into children (R51 → R51.9, M54.5 → M54.50,
-        T14.8 → T14.8XXA). The 7th character becomes A (initial encounter: the notes describe the presentation),
-        with X placeholders as the tabular list writes them; a split code becomes its unspecified child
-        (``unspecified_code``). A code this edition cannot place is returned as given (normalised).
+        T14.8 → T14.8XXA). A missing 7th character becomes A (initial encounter: the notes describe the
+        presentation), with X placeholders as the tabular list writes them. A split code becomes the child that kept
+        its meaning (``_residual_child``), else its default child (``default_code``: "without complications", else
+        unspecified) when that is one (``_default_for``). A code this edition cannot place is returned as given
+        (upper-case): R74.0 is R74.01 transaminases or R74.02 LDH, the coder's call.
         """
-        key = normalize_code(code)
+        raw = code.strip().upper()
+        if not re.match(r"[A-Z][0-9]", raw):  # not an ICD-10-CM code (an ICD-10-PCS one, a block range)
+            return raw
+        key = normalize_code(raw)
         if key not in self._current:
             self._current[key] = self._current_code(key)
         return self._current[key]
@@ -235,42 +253,63 @@ class Tabular:
         if self.is_billable(code):
             return code
         flat = code.replace(".", "")
-        for stem in dict.fromkeys((flat, flat.rstrip("X"))):  # "T81.4XX": T81.4 has since been split
-            if not 3 <= len(stem) <= 6:
+        seventh = flat[6] if len(flat) == 7 else "A"
+        for stem in dict.fromkeys((flat[:6], flat[:6].rstrip("X"))):  # "T81.4XX": T81.4 has since been split
+            if len(stem) < 3:
                 continue
-            initial = normalize_code(stem.ljust(6, "X") + "A")
-            if self.is_billable(initial):
-                return initial
-            if self.exists(stem):
-                pick = self.unspecified_code(stem)
-                if pick and len(pick.replace(".", "")) == 7 and self.is_billable(pick[:-1] + "A"):
-                    pick = pick[:-1] + "A"
-                if pick:
-                    return pick
-                residual = self._residual_child(stem)
-                if residual and depth < 2:
-                    moved = self._current_code(residual, depth + 1)
-                    if self.is_billable(moved):
-                        return moved
+            with_seventh = normalize_code(stem.ljust(6, "X") + seventh)
+            if self.is_billable(with_seventh):
+                return with_seventh
+            if not self.exists(stem):
+                continue
+            residual = self._residual_child(stem)
+            if residual and depth < 2:
+                moved = self._current_code(residual + ("" if seventh == "A" else seventh), depth + 1)
+                if self.is_billable(moved):
+                    return moved
+            pick = self.default_code(stem)
+            if pick and len(pick.replace(".", "")) == 7 and self.is_billable(pick[:-1] + seventh):
+                pick = pick[:-1] + seventh
+            if pick and self._default_for(pick, stem):
+                return pick
         return code
 
+    def _default_for(self, pick: str, code: str) -> bool:
+        """``default_code``'s pick stands for ``code`` unqualified: it adds an "unspecified" or a "without" of its
+        own, or no word at all (M79.60 → M79.609 "Pain in unspecified limb"); V29.9's "unspecified traffic accident"
+        is in every child, so its first, the electric bicycle, is no default. And it names no sex ``code`` did not
+        (N35.9 → N35.91 male / N35.92 female is the coder's call)."""
+        if len(pick.replace(".", "")) == 7 and self.exists(pick[:-1]):
+            pick = pick[:-1]  # the 7th character only adds the encounter
+        description, parent = self.description(pick).lower(), self.description(code).lower()
+        if _names_sex(description, parent):
+            return False
+        added = set(re.findall(r"\w+", description)) - set(re.findall(r"\w+", parent))
+        return (not added or "without" in added
+                or description.count("unspecified") > parent.count("unspecified"))
+
     def _residual_child(self, code: str) -> str:
-        """The child that kept a split code's meaning when none is "unspecified": the one whose inclusion terms list
-        the code's condition NOS (C90.0 → C90.00 "Multiple myeloma NOS", K83.0 → K83.09 "Cholangitis NOS"), else
-        the one that kept its title (K59.8 → K59.89 "Other specified functional intestinal disorders"); "" when
-        none did (R74.0 → R74.01 / R74.02: the coder decides)."""
+        """The child that kept a split code's meaning: the one whose inclusion terms list the code's condition NOS
+        (C90.0 → C90.00 "Multiple myeloma NOS", K83.0 → K83.09 "Cholangitis NOS"), else the one that kept its
+        title (K59.8 → K59.89, H57.8 → H57.89), else the only one saying it is that title unspecified (M54.5 → M54.50
+        "Low back pain, unspecified", A04.7 → A04.72 "..., not specified as recurrent"), else the only "Other
+        [specified] <title>" (I31.3 → I31.39, D48.1 → D48.19); "" when none did."""
         item = self.get(code)
         if item is None:
             return ""
-
-        def plain(text: str) -> str:
-            return " ".join(re.findall(r"\w+", text.lower()))
-
-        title = plain(item.description)
-        for child in item.children:
-            if any(plain(term) == f"{title} nos" for term in self.codes[child].notes.inclusion_terms):
+        title, nos = _plain_title(item.description), _plain_title(f"{item.description} NOS")
+        children = [(child, _plain_title(self.codes[child].description)) for child in item.children]
+        for child, _ in children:
+            if any(_plain_title(term) == nos for term in self.codes[child].notes.inclusion_terms):
                 return child
-        return next((child for child in item.children if plain(self.codes[child].description) == title), "")
+        for child, words in children:
+            if words == title:
+                return child
+        unspecified = [child for child, words in children
+                       if any(words in (f"{title} {w}", f"{w} {title}") or words.startswith(f"{title} {w} ")
+                              for w in ("unspecified", "not specified"))]
+        other = [child for child, words in children if words in (f"other {title}", f"other specified {title}")]
+        return next((found[0] for found in (unspecified, other) if len(found) == 1), "")
 
     def default_code(self, code: str) -> str:
         """The billable code an index entry gives for a bare category term, when no coded notes say what coders
