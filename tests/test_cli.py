@@ -101,6 +101,7 @@ def test_evaluate_writes_run_folder(tmp_path: Path, base_settings):
     assert {"metrics.json", "predictions.jsonl", "pred_D.tsv", "settings.json"} <= {p.name for p in out_dir.iterdir()}
     recorded = json.loads((out_dir / "settings.json").read_text())
     assert recorded["split"] == "dev" and recorded["train_splits"] == ["train"]  # the dictionary never sees dev
+    assert recorded["gold_codes"] == "current edition"  # gold moved to the tabular list's edition
     assert recorded["ranker"]["name"].startswith("ranker-es-") and recorded["ranker"]["trained_on"] == ["codiesp:train"]
     # A run folder is not overwritten by accident, nor resumed with other settings (two systems in one figure).
     again = ("evaluate", "--data", str(SHARED_DATA / "codiesp"), "--split", "dev", "--lang", "es", "--backend", "none",
@@ -113,10 +114,12 @@ def test_evaluate_writes_run_folder(tmp_path: Path, base_settings):
     (out_dir / "settings.json").write_text("{cut short")
     unknown = run_cli(*again, "--resume", cache_dir=base_settings.cache_dir)
     assert unknown.returncode == 2 and "missing or unreadable" in unknown.stderr
-    (out_dir / "settings.json").write_text(kept)
+    # A run begun before gold codes were moved to the current edition is finished as it was scored: as written.
+    (out_dir / "settings.json").write_text(json.dumps({k: v for k, v in json.loads(kept).items() if k != "gold_codes"}))
     resumed = run_cli(*again, "--resume", "--json", cache_dir=base_settings.cache_dir)
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["n_cases"] == 6
     assert json.loads(resumed.stdout)["metrics"]["warm_up_ms"] > 0  # loading is not the sixth case's latency
+    assert "gold_codes" not in json.loads((out_dir / "settings.json").read_text())
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -191,13 +192,14 @@ def test_resume_interrupted_run(state_dir: Path) -> None:
     assert not at.exception, at.exception
     resumed = next(r for r in list_runs(state_dir / "runs") if r.name == folder.name)
     assert (resumed.n_cases, resumed.n_total, resumed.partial) == (4, 4, False)
+    # Begun before gold codes were moved to the current edition: finished as it was scored, as written ("w19").
+    assert "gold_codes" not in json.loads(settings_file.read_text(encoding="utf-8"))
+    assert "as_written" not in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     assert not any("Partial run" in w.value for w in at.warning)
 
 
 def test_a_damaged_metrics_file_leaves_the_other_tabs_working(state_dir: Path) -> None:
     """A hand-edited metrics.json (a count that is not a number) is an error in Results, not a broken page."""
-    import json
-
     [summary] = list_runs(state_dir / "runs")
     metrics_path = Path(summary.folder) / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
