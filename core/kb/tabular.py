@@ -238,8 +238,8 @@ class Tabular:
         T14.8 → T14.8XXA). A missing 7th character becomes A (initial encounter: the notes describe the
         presentation), with X placeholders as the tabular list writes them. A split code becomes the child that kept
         its meaning (``_residual_child``), else its default child (``default_code``: "without complications", else
-        unspecified) when that is one (``_default_for``). A code this edition cannot place is returned as given
-        (upper-case): R74.0 is R74.01 transaminases or R74.02 LDH, the coder's call.
+        unspecified) when that is one (``_default_for``). A code this edition cannot place is returned normalised:
+        R74.0 is R74.01 transaminases or R74.02 LDH, the coder's call. A non-ICD-10-CM code is returned upper-cased.
         """
         raw = code.strip().upper()
         if not re.match(r"[A-Z][0-9]", raw):  # not an ICD-10-CM code (an ICD-10-PCS one, a block range)
@@ -249,11 +249,11 @@ class Tabular:
             self._current[key] = self._current_code(key)
         return self._current[key]
 
-    def _current_code(self, code: str, depth: int = 0) -> str:
+    def _current_code(self, code: str, depth: int = 0, seventh: str = "") -> str:
         if self.is_billable(code):
             return code
         flat = code.replace(".", "")
-        seventh = flat[6] if len(flat) == 7 else "A"
+        seventh = seventh or (flat[6] if len(flat) == 7 else "A")
         for stem in dict.fromkeys((flat[:6], flat[:6].rstrip("X"))):  # "T81.4XX": T81.4 has since been split
             if len(stem) < 3:
                 continue
@@ -264,7 +264,7 @@ class Tabular:
                 continue
             residual = self._residual_child(stem)
             if residual and depth < 2:
-                moved = self._current_code(residual + ("" if seventh == "A" else seventh), depth + 1)
+                moved = self._current_code(residual, depth + 1, seventh)
                 if self.is_billable(moved):
                     return moved
             pick = self.default_code(stem)
