@@ -30,7 +30,7 @@ from core.settings import PROJECT_ROOT, Settings
 from core.textnorm import normalize, term_key
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "7"  # 7: CodiEsp codes aligned to the tabular edition; 6: uncalibrated priors, completed codes, Includes terms
+LINKER_VERSION = "7"  # 7: CodiEsp codes in the tabular list's edition; 6: uncalibrated priors, completed codes
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 

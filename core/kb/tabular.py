@@ -89,12 +89,6 @@ def _plain_title(text: str) -> str:
     return " ".join(w[:-3] + "y" if w.endswith("ies") else w.removesuffix("s") for w in words)
 
 
-def _names_sex(description: str, parent: str) -> bool:
-    """The description names a sex its parent's did not (a split by sex, not a default)."""
-    words, before = set(re.findall(r"\w+", description.lower())), set(re.findall(r"\w+", parent.lower()))
-    return bool({"male", "female"} & (words - before))
-
-
 def _split_lines(value: str | None) -> list[str]:
     if not value:
         return []
@@ -282,9 +276,9 @@ class Tabular:
         if len(pick.replace(".", "")) == 7 and self.exists(pick[:-1]):
             pick = pick[:-1]  # the 7th character only adds the encounter
         description, parent = self.description(pick).lower(), self.description(code).lower()
-        if _names_sex(description, parent):
-            return False
         added = set(re.findall(r"\w+", description)) - set(re.findall(r"\w+", parent))
+        if {"male", "female"} & added:  # a split by sex, not a default
+            return False
         return (not added or "without" in added
                 or description.count("unspecified") > parent.count("unspecified"))
 
