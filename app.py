@@ -18,8 +18,8 @@ from components.run_panel import active_run, open_stored_run, run_coding, show_r
 from components.safe_text import md_escape
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, open_store, render_sidebar
 from components.trace_panels import render_mentions, render_trace
-from core.pipeline.runner import compose_accents
-from core.review import added_codes, other_reviews
+from core.store.review import added_codes, other_reviews
+from core.strategies.runner import compose_accents
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 

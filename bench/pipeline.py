@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
 
+from core.ranking.registry import rankers_for  # noqa: E402
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settings  # noqa: E402
 
 DEFAULT_LIMITS = {"none": 20, "embedded": 3, "ollama": 3, "openai": 3}
@@ -53,7 +54,7 @@ def train_splits_for(kb: Any, split: str) -> tuple[str, ...]:
 
 def load_everything(settings: Settings, language: str, split: str, *, train_ranker: bool) -> dict[str, Any]:
     """Build or load each cache in turn with its time in seconds, on a fresh KnowledgeBase (no per-process memo)."""
-    from core.knowledge import KnowledgeBase
+    from core.kb.knowledge import KnowledgeBase
 
     kb = KnowledgeBase(settings)
     timings: dict[str, float] = {}
@@ -63,7 +64,7 @@ def load_everything(settings: Settings, language: str, split: str, *, train_rank
     _timed(timings, f"linker_{language}_s", lambda: kb.linker(language, splits))
     retriever = _timed(timings, f"retriever_{language}_s", lambda: kb.retriever(language, splits))
     ranker = _timed(timings, f"ranker_{language}_s",
-                    lambda: kb.ranker(language, splits, train_if_missing=train_ranker))
+                    lambda: rankers_for(kb).get(language, splits, train_if_missing=train_ranker))
     timings["total_s"] = round(sum(timings.values()), 3)
     return {
         "timings": timings,
@@ -92,8 +93,8 @@ def warm_load_in_subprocess(args: argparse.Namespace, cache_dir: Path) -> dict[s
 
 def measure_latency(kb: Any, settings: Settings, split: str, limit: int) -> dict[str, Any]:
     """One warm-up case, then ``run_evaluation`` over the first ``limit`` cases (no files written)."""
-    from core.evaluate import run_evaluation
-    from core.pipeline.runner import code_note
+    from core.evaluation.evaluate import run_evaluation
+    from core.strategies.runner import code_note
 
     root = kb.codiesp_root
     cases = kb.load_cases(root, split, settings.language)[:limit]
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import_started = time.perf_counter()
-    import core.knowledge  # noqa: F401  (timed: part of what a restart pays)
+    import core.kb.knowledge  # noqa: F401  (timed: part of what a restart pays)
     import_s = round(time.perf_counter() - import_started, 3)
     base = load_settings(data_dir=args.data_dir, language=args.lang, embedding_model=args.embedding)
 

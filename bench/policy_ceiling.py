@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.assertion import AssertionDetector, never_coded  # noqa: E402
-from core.knowledge import get_knowledge  # noqa: E402
+from core.kb.knowledge import get_knowledge  # noqa: E402
+from core.nlp.assertion import AssertionDetector, never_coded  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 

@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
 
-from core.codiesp import gold_code_set, load_gold_x  # noqa: E402
-from core.metrics import category, norm  # noqa: E402
+from core.datasets.codiesp import gold_code_set, load_gold_x  # noqa: E402
+from core.evaluation.metrics import category, norm  # noqa: E402
+from core.nlp.textnorm import normalize  # noqa: E402
 from core.retrieval.hybrid import CorpusItem, HybridRetriever  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.textnorm import normalize  # noqa: E402
 
 KS = (5, 10, 25, 50)
 POOL = 50  # each half's candidate pool for fusion, as in HybridRetriever.search
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_ENGLISH, file=sys.stderr)
         return 2
 
-    from core.knowledge import get_knowledge
+    from core.kb.knowledge import get_knowledge
 
     settings = load_settings(data_dir=args.data_dir, cache_dir=args.cache_dir, language="es",
                              embedding_model=args.embedding, backend="none")

@@ -11,8 +11,8 @@ import streamlit as st
 
 from components.highlight import build_annotations, render_note_html
 from components.safe_text import md_escape
-from core.review import added_codes, review_states
 from core.store import ACTIONS, DecisionStore
+from core.store.review import added_codes, review_states
 
 ANY = "(any)"
 

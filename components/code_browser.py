@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.kb.knowledge import KnowledgeBase
 from core.kb.tabular import NOTE_FIELDS, InstructionalNotes
-from core.knowledge import KnowledgeBase
 
 CODE_KEY = "browser_code"
 QUERY_KEY = "browser_query"

@@ -16,9 +16,11 @@ import streamlit as st
 
 from components.safe_text import md_escape
 from components.sidebar import coder_name
-from core.edit_checks import run_edit_checks
-from core.knowledge import KnowledgeBase
-from core.review import (
+from core.kb.knowledge import KnowledgeBase
+from core.rules.edit_checks import run_edit_checks
+from core.schema import CodeSuggestion, CodingResult, EditMessage, Span
+from core.store import DecisionStore, StoreUnavailable
+from core.store.review import (
     STATE_LABELS,
     FinalCode,
     added_codes,
@@ -28,8 +30,6 @@ from core.review import (
     move_code,
     review_states,
 )
-from core.schema import CodeSuggestion, CodingResult, EditMessage, Span
-from core.store import DecisionStore, StoreUnavailable
 
 FLASH_KEY = "review_flash"
 FOCUS_KEY = "focus_code"

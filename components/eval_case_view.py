@@ -8,18 +8,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.codiesp import Case
-from core.eval_runs import (
-    FALSE_POSITIVE,
-    MISS,
-    OUTCOMES,
-    TRUE_POSITIVE,
-    EvidenceMark,
-    LoadedRun,
-    case_view,
-    case_view_frame,
-    evidence_marks,
-)
+from core.datasets.codiesp import Case
+from core.evaluation.runs import FALSE_POSITIVE, MISS, OUTCOMES, TRUE_POSITIVE, LoadedRun
+from core.evaluation.views import EvidenceMark, case_view, case_view_frame, evidence_marks
 
 OUTCOME_STYLE = {
     TRUE_POSITIVE: ("#c8e6c9", "#2e7d32"),  # background, border

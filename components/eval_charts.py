@@ -1,5 +1,5 @@
-"""Altair charts for the evaluation page, built from the long-format frames of ``core.eval_runs`` and
-``core.decision_metrics``. Pure functions (no Streamlit), so they can be built and checked in tests."""
+"""Altair charts for the evaluation page, built from the long-format frames of ``core.evaluation.runs`` and
+``core.evaluation.decision_metrics``. Pure functions (no Streamlit), so they can be built and checked in tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Decision metrics: how coders judged the suggestions (from the decision store, via ``core.decision_metrics``)."""
+"""Decision metrics: how coders judged the suggestions (from the decision store, via ``core.evaluation.decision_metrics``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from components.eval_charts import activity_chart, count_bars, outcome_bars
-from core import decision_metrics
-from core.metrics import CHAPTER_TITLES, chapter_of
+from core.evaluation import decision_metrics
+from core.evaluation.metrics import CHAPTER_TITLES, chapter_of
 from core.settings import Settings
 from core.store import DecisionStore, store_exists, store_location
 

@@ -13,15 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from core.eval_runs import (
-    EvaluationPlan,
-    LoadedRun,
-    available_splits,
-    codiesp_root,
-    new_run_folder,
-    plan_evaluation,
-)
-from core.evaluate import SETTINGS_FILE, EvaluationReport, run_evaluation
+from core.evaluation.evaluate import SETTINGS_FILE, EvaluationReport, run_evaluation
+from core.evaluation.plan import EvaluationPlan, available_splits, codiesp_root, plan_evaluation
+from core.evaluation.runs import LoadedRun, new_run_folder
 from core.settings import BACKENDS, LANGUAGES, RESULT_SETTINGS, STRATEGIES, Settings
 
 try:  # Streamlit's stop / rerun signals (BaseException subclasses raised inside the script thread)

@@ -21,20 +21,21 @@ from components.eval_charts import (
 from components.eval_decisions import render_decision_metrics
 from components.eval_runner import FLASH_MESSAGE, OPEN_RUN_REQUEST, render_new_run_form, render_resume_button
 from components.sidebar import current_settings, knowledge
-from core.eval_runs import (
+from core.evaluation.plan import codiesp_root, run_cases
+from core.evaluation.runs import (
     LoadedRun,
     RunSummary,
-    chapter_recall_frame,
-    codiesp_root,
-    compare_runs,
     default_runs_root,
     headline_metrics,
-    latency_table,
     list_runs,
     load_run,
-    prf_frame,
-    run_cases,
     runs_frame,
+)
+from core.evaluation.views import (
+    chapter_recall_frame,
+    compare_runs,
+    latency_table,
+    prf_frame,
     seen_unseen_frame,
     step_latency_frame,
     step_recall_frame,

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.sidebar import LANGUAGE_KEY
-from core.note_io import (
+from core.datasets.note_io import (
     codiesp_case_ids,
     codiesp_splits,
     decode_note_bytes,

@@ -1,7 +1,7 @@
 """Retrain the ranker from coder decisions (Audit page): submitted charts per language, a retrain button with
 progress, the before/after table on the evaluation split, and a button that puts the previous model back.
 
-All the work is in :mod:`core.retrain`; this module only renders. Errors are shown with ``st.error``.
+All the work is in :mod:`core.training.retrain`; this module only renders. Errors are shown with ``st.error``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from components.sidebar import LANGUAGE_LABELS, knowledge
-from core.knowledge import get_knowledge
-from core.retrain import (
+from core.kb.knowledge import get_knowledge
+from core.settings import LANGUAGES, Settings
+from core.store import DecisionStore
+from core.training.retrain import (
     RetrainError,
     RetrainReport,
     previous_ranker_info,
@@ -22,8 +24,6 @@ from core.retrain import (
     retrain_from_decisions,
     submitted_chart_counts,
 )
-from core.settings import LANGUAGES, Settings
-from core.store import DecisionStore
 
 log = logging.getLogger(__name__)
 REPORT_KEY = "retrain_report"  # session key: the last report, as RetrainReport.to_dict()

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.llm import BackendError
-from core.pipeline.runner import code_note, compose_accents, validate_note_text
 from core.schema import CodingResult
 from core.settings import Settings, with_run_settings
 from core.store import DecisionStore, StoreUnavailable
+from core.strategies.runner import code_note, compose_accents, validate_note_text
 
 RESULTS_KEY = "coding_results"  # (note sha256, settings) -> ActiveRun, this session only
 ACTIVE_KEY = "active_run"

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.knowledge import KnowledgeBase, get_knowledge
+from core.kb.knowledge import KnowledgeBase, get_knowledge
 from core.llm import BackendError, default_model
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settings
 from core.store import DecisionStore, StoreUnavailable

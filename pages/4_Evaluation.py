@@ -1,6 +1,6 @@
 """Evaluation: score the coder on a CodiEsp split, open and compare past runs, and see the coders' decision metrics.
 
-Thin page: the work is in ``components/evaluation_view.py`` (UI) and ``core/eval_runs.py`` (run folders).
+Thin page: the work is in ``components/evaluation_view.py`` (UI) and ``core/evaluation/runs.py`` (run folders).
 """
 
 from __future__ import annotations

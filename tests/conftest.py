@@ -33,7 +33,7 @@ def base_settings() -> Settings:
 def kb(base_settings: Settings):
     if not (SHARED_DATA / "icd10cm-2025-index").is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
-    from core.knowledge import get_knowledge
+    from core.kb.knowledge import get_knowledge
 
     return get_knowledge(base_settings)
 
@@ -79,9 +79,9 @@ MINI_CORPUS = [
 @pytest.fixture(scope="session")
 def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
     """A KnowledgeBase whose linkers and retrievers are built from the few terms above (fast, deterministic)."""
+    from core.candidates.linker import DictionaryLinker
+    from core.kb.knowledge import KnowledgeBase
     from core.kb.terms import TermEntry
-    from core.knowledge import KnowledgeBase
-    from core.linker import DictionaryLinker
     from core.retrieval.hybrid import CorpusItem, HybridRetriever
 
     root = tmp_path_factory.mktemp("mini-kb")

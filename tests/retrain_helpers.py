@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.candidates.linker import DictionaryLinker
+from core.kb.knowledge import KnowledgeBase
 from core.kb.terms import TermEntry
-from core.knowledge import KnowledgeBase
-from core.linker import DictionaryLinker
 from core.schema import CodeSuggestion, CodingResult
 from core.settings import Settings
 from core.store import DecisionStore

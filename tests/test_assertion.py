@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.assertion import AssertionDetector
+from core.nlp.assertion import AssertionDetector
 
 CASES = [
     ("en", "Patient denies chest pain.", "chest pain", "negated"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.kb.bilingual import WordLexicon, align_sentences, project_span, projected_span_terms
-from core.textnorm import tokenize
+from core.nlp.textnorm import tokenize
 
 MINI = Path(__file__).parent / "fixtures" / "codiesp_mini" / "dev"
 CASE = "S9999-00000000000000001-1"
@@ -76,7 +76,7 @@ def test_projected_terms_come_from_the_requested_split_with_case_ids(tmp_path: P
 
 def test_cognates_share_a_spelling_skeleton() -> None:
     from core.kb.bilingual import skeleton
-    from core.textnorm import stem
+    from core.nlp.textnorm import stem
 
     pairs = [("hiperbilirrubinemia", "hyperbilirubinemia"), ("esclerodermia", "scleroderma"),
              ("esquizofrenia", "schizophrenia"), ("neumonia", "pneumonia"), ("cardiopatia", "cardiopathy"),
@@ -87,8 +87,8 @@ def test_cognates_share_a_spelling_skeleton() -> None:
 
 
 def test_spanish_linker_reaches_english_index_terms_only_where_no_spanish_term_matched() -> None:
+    from core.candidates.linker import DictionaryLinker
     from core.kb.terms import TRANSLATED_SOURCE, TermEntry
-    from core.linker import DictionaryLinker
 
     lexicon = WordLexicon()
     for _ in range(3):
@@ -109,8 +109,8 @@ def test_spanish_linker_reaches_english_index_terms_only_where_no_spanish_term_m
 
 
 def test_a_longer_english_term_beats_the_shorter_spanish_one_it_contains_for_the_ranker_only() -> None:
+    from core.candidates.linker import FOREIGN, DictionaryLinker
     from core.kb.terms import TermEntry
-    from core.linker import FOREIGN, DictionaryLinker
 
     lexicon = WordLexicon()
     for _ in range(3):

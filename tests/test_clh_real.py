@@ -11,11 +11,11 @@ import pytest
 
 from core.kb.tabular import Tabular
 from core.llm.fake import FakeBackend
-from core.pipeline.clh import CLH_STEPS
-from core.pipeline.runner import code_note
-from core.pipeline.strategies import STRATEGY_RUNNERS, run_strategy
-from core.prompts import template_version
+from core.llm.prompts import template_version
 from core.settings import Settings
+from core.strategies.clh import CLH_STEPS
+from core.strategies.registry import STRATEGY_RUNNERS, run_strategy
+from core.strategies.runner import code_note
 
 NOTES = {
     "en": "A 67-year-old man with type 2 diabetes mellitus and hypertension was admitted with acute heart failure. "

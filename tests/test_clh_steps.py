@@ -10,15 +10,15 @@ import pytest
 
 from core.llm.calls import ParseError
 from core.llm.fake import FakeBackend
-from core.pipeline.clh import run_clh
-from core.pipeline.clh.common import CodeCandidate, StepContext, parse_ids
-from core.pipeline.clh.evidence import CHUNK_CHARS, find_evidence, locate_snippet
-from core.pipeline.clh.navigator import navigate
-from core.pipeline.clh.reconciler import find_relations, reconcile
-from core.pipeline.clh.validator import complete_to_billable, subtree_options, validate
-from core.prompts import template_version
+from core.llm.prompts import template_version
+from core.nlp.sentences import SentenceIndex
 from core.schema import Mention, Span
-from core.sentences import SentenceIndex
+from core.strategies.clh import run_clh
+from core.strategies.clh.common import CodeCandidate, StepContext, parse_ids
+from core.strategies.clh.evidence import CHUNK_CHARS, find_evidence, locate_snippet
+from core.strategies.clh.navigator import navigate
+from core.strategies.clh.reconciler import find_relations, reconcile
+from core.strategies.clh.validator import complete_to_billable, subtree_options, validate
 
 NOTE = (
     "A 67-year-old man with type 2 diabetes mellitus and hypertension was admitted with acute heart failure. "
@@ -289,8 +289,8 @@ def test_run_clh_end_to_end(context, mini_kb, tabular) -> None:
 
 def test_json_id_answers_get_room_for_every_id_they_may_hold(context) -> None:
     """A schema-constrained answer listing 30 IDs must not be cut off by the token budget (it was at 48 tokens)."""
-    from core.pipeline.clh.common import Option, choose_ids
-    from core.prompts import render_prompt
+    from core.llm.prompts import render_prompt
+    from core.strategies.clh.common import Option, choose_ids
 
     backend = FakeBackend(['{"ids": [1, 2, 3]}'])
     backend.structured_answers = True
@@ -304,7 +304,7 @@ def test_json_id_answers_get_room_for_every_id_they_may_hold(context) -> None:
 
 def test_snippet_schema_rejects_the_format_placeholder() -> None:
     """A small model copied '...' from the answer format; the grammar now makes each snippet start with a word."""
-    from core.pipeline.clh.evidence import SNIPPETS_SCHEMA
+    from core.strategies.clh.evidence import SNIPPETS_SCHEMA
 
     pattern = SNIPPETS_SCHEMA["properties"]["snippets"]["items"]["pattern"]
     assert re.fullmatch(pattern, "dolor torácico") and re.fullmatch(pattern, "Type 2 diabetes")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.codiesp import GoldSpan, gold_code_set, load_gold_codes, load_gold_x, load_split
+from core.datasets.codiesp import GoldSpan, gold_code_set, load_gold_codes, load_gold_x, load_split
 
 MINI = Path(__file__).parent / "fixtures" / "codiesp_mini"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "codiesp"

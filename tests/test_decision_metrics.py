@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from core import decision_metrics as dm
+from core.evaluation import decision_metrics as dm
 from core.schema import CodeSuggestion, CodingResult
 from core.store import DecisionStore
 

@@ -1,4 +1,4 @@
-"""core.eval_runs over run folders written by run_evaluation with a fake coder on the invented mini split."""
+"""core.evaluation.runs over run folders written by run_evaluation with a fake coder on the invented mini split."""
 
 from __future__ import annotations
 
@@ -8,32 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from core.codiesp import Case, load_split
-from core.eval_runs import (
+from core.datasets.codiesp import Case, load_split
+from core.evaluation.evaluate import run_evaluation
+from core.evaluation.plan import available_splits, plan_evaluation, run_cases
+from core.evaluation.runs import (
     FALSE_POSITIVE,
     MISS,
     TRUE_POSITIVE,
-    available_splits,
+    default_runs_root,
+    headline_metrics,
+    list_runs,
+    load_run,
+    new_run_folder,
+    runs_frame,
+)
+from core.evaluation.views import (
     case_view,
     case_view_frame,
     chapter_recall_frame,
     compare_runs,
-    default_runs_root,
     evidence_marks,
-    headline_metrics,
     latency_table,
-    list_runs,
-    load_run,
-    new_run_folder,
-    plan_evaluation,
     prf_frame,
-    run_cases,
-    runs_frame,
     seen_unseen_frame,
     step_latency_frame,
     step_recall_frame,
 )
-from core.evaluate import run_evaluation
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.settings import load_settings
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.codiesp import Case, load_split
-from core.evaluate import EvaluationReport, load_predictions, run_evaluation
+from core.datasets.codiesp import Case, load_split
+from core.evaluation.evaluate import EvaluationReport, load_predictions, run_evaluation
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 
 MINI = Path(__file__).parent / "fixtures" / "codiesp_mini"

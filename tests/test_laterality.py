@@ -1,10 +1,10 @@
 """Laterality: the side named next to a mention, and the sided sibling of a code."""
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
-from core.laterality import side_near, sided_code
-from core.linker import DictionaryLinker
-from core.ranker import CodePriors, extract_candidates
-from core.sentences import SentenceIndex
+from core.nlp.laterality import side_near, sided_code
+from core.nlp.sentences import SentenceIndex
+from core.ranking.ranker import CodePriors, extract_candidates
 
 
 def _side(text: str, term: str, language: str = "es") -> str:

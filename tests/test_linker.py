@@ -1,8 +1,8 @@
 """Dictionary linker: normalised, word-bounded, longest match, calibrated by coded notes."""
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
-from core.linker import DictionaryLinker
-from core.textnorm import term_key
+from core.nlp.textnorm import term_key
 
 ENTRIES = [
     TermEntry("neumonía", "J18.9", "codiesp-train", "case-a"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.codiesp import GoldSpan
-from core.metrics import (
+from core.datasets.codiesp import GoldSpan
+from core.evaluation.metrics import (
     average_precision,
     category,
     category_map,

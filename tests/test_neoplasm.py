@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.neoplasm import (
     DEFAULT_VOCABULARY,
@@ -13,7 +14,6 @@ from core.kb.neoplasm import (
     table_rows,
 )
 from core.kb.terms import TermEntry
-from core.linker import DictionaryLinker
 
 
 def _terms(entries: list[TermEntry]) -> dict[str, str]:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.pipeline.runner import code_note, compose_accents, validate_note_text
+from core.strategies.runner import code_note, compose_accents, validate_note_text
 
 SPANISH_NOTE = (
     "Varón de 67 años con hipertensión arterial y diabetes mellitus tipo 2. "
@@ -127,7 +127,7 @@ def test_code_search_reads_words_as_terms_of_the_note_language(kb):
 def test_codiesp_codes_are_learned_in_the_tabular_edition(kb, es_settings):
     """CodiEsp wrote 2018 codes ("cefalea" R51, "caída" W19 without its 7th character); the app learns and proposes
     the codes of the tabular list it validates against."""
-    from core.textnorm import term_key
+    from core.nlp.textnorm import term_key
 
     linker = kb.linker("es")
     assert linker.scored_codes(term_key("cefalea", "es"))[0][0] == "R51.9"

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from core.prompts import PROMPT_STEPS, PROMPTS_DIR, as_data, list_prompts, render_prompt, template_info
+from core.llm.prompts import PROMPT_STEPS, PROMPTS_DIR, as_data, list_prompts, render_prompt, template_info
 
 OPTIONS = [{"id": 1, "code": "I50.9", "term": "Heart failure", "description": "Heart failure, unspecified"}]
 VARIABLES: dict[str, dict[str, Any]] = {

@@ -5,11 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.feedback import notes_from_store
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
-from core.linker import DictionaryLinker
-from core.pipeline.ranked import likely_categories
-from core.ranker import (
+from core.ranking.ranker import (
     FEATURES,
     Candidate,
     CodePriors,
@@ -21,6 +19,8 @@ from core.ranker import (
 )
 from core.schema import CodeSuggestion, CodingResult, Span
 from core.store import DecisionStore
+from core.strategies.ranked import likely_categories
+from core.training.feedback import notes_from_store
 
 ENTRIES = [
     TermEntry("tos", "R05.9", "codiesp-train", "seed"),
@@ -88,7 +88,7 @@ def test_model_file_round_trips(toy_model, tabular, tmp_path: Path):
 
 
 def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tabular):
-    from core.pipeline.ranked import rank_codes
+    from core.strategies.ranked import rank_codes
 
     linker, model = toy_model
     codes, candidates, trace = rank_codes("Apendicitis aguda.", ToyKB(linker, tabular), model, language="es", splits=None,
@@ -101,7 +101,7 @@ def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tab
 def test_an_unseen_code_whose_term_coders_always_pass_over_is_not_listed(tabular):
     """"ambiental" is in every training note and never coded: its code is not listed, while "apendicitis aguda"
     (never seen, so nothing says coders pass it over) still is."""
-    from core.pipeline.ranked import rank_codes
+    from core.strategies.ranked import rank_codes
 
     linker = DictionaryLinker("es", [*ENTRIES, TermEntry("ambiental", "Z77.9", "tabular")])
     notes = toy_notes()
@@ -208,7 +208,7 @@ class _ToyKnowledge:
 
 
 def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_open_set(toy_model, tabular):
-    from core.pipeline.merge import STEP, merge_with_ranker
+    from core.strategies.merge import STEP, merge_with_ranker
 
     linker, model = toy_model
     text = "Paciente con tos y ruido; neumonía en la radiografía."

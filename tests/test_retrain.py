@@ -11,21 +11,21 @@ from pathlib import Path
 import pytest
 from retrain_helpers import add_decisions, make_kb, submit, use_small_boosting, write_codiesp
 
-from core.knowledge import KnowledgeBase
-from core.ranker import RankerModel
-from core.retrain import (
+from core.kb.knowledge import KnowledgeBase
+from core.ranking.ranker import RankerModel
+from core.ranking.registry import rankers_for
+from core.settings import Settings, load_settings
+from core.store import DecisionStore
+from core.training.feedback import normalise_text, split_leaking_notes
+from core.training.retrain import (
     HEADLINE,
     RetrainError,
     RetrainReport,
-    normalise_text,
     previous_ranker_info,
     restore_previous_ranker,
     retrain_from_decisions,
-    split_leaking_notes,
     submitted_chart_counts,
 )
-from core.settings import Settings, load_settings
-from core.store import DecisionStore
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_an_unusable_cache_dir_keeps_the_trained_ranker_in_memory(tmp_path: Path
     settings = load_settings(Path("/nonexistent-config.toml"), data_dir=tmp_path / "data",
                              cache_dir=tmp_path / "not-a-dir", state_dir=tmp_path / "state", embedding_model="none",
                              backend="none", language="es")
-    model = make_kb(settings, tabular).ranker("es")
+    model = rankers_for(make_kb(settings, tabular)).get("es")
     assert model is not None and model.metrics["notes"] == 30
 
 
@@ -76,11 +76,11 @@ def test_missing_eval_split_and_only_leaking_charts_are_clear_errors(env: Env) -
         retrain_from_decisions(env.kb, env.settings, env.store, eval_split="test")
     with pytest.raises(RetrainError, match="are 'dev' cases"):
         retrain_from_decisions(env.kb, env.settings, env.store)
-    assert not env.kb.ranker_path("es", ("dev", "train")).exists(), "nothing is saved when retraining cannot run"
+    assert not rankers_for(env.kb).path("es", ("dev", "train")).exists(), "nothing is saved when retraining cannot run"
 
 
 def test_leaking_notes_are_split_off_by_normalised_text() -> None:
-    from core.codiesp import Case
+    from core.datasets.codiesp import Case
 
     cases = [Case("D1", "Dolor  torácico\nagudo.", "es")]
     notes = [("store-note-1", " Dolor torácico agudo. ", {"r07.9"}), ("store-note-2", "Otra nota.", {"i10"})]
@@ -91,9 +91,9 @@ def test_leaking_notes_are_split_off_by_normalised_text() -> None:
 
 def test_retrain_reports_before_after_saves_and_rolls_back(env: Env) -> None:
     kb = env.kb
-    old = kb.ranker("es")  # the app's current model: trained and saved now, and held in memory
-    path = kb.ranker_path("es", ("dev", "train"))
-    assert old is not None and path.is_file() and kb.ranker("es") is old
+    old = rankers_for(kb).get("es")  # the app's current model: trained and saved now, and held in memory
+    path = rankers_for(kb).path("es", ("dev", "train"))
+    assert old is not None and path.is_file() and rankers_for(kb).get("es") is old
     add_decisions(env.store)
     leaked = submit(env.store, env.dev_text + "\n", ["R05.9", "R09.89"])
     steps: list[tuple[str, float]] = []
@@ -126,17 +126,17 @@ def test_retrain_reports_before_after_saves_and_rolls_back(env: Env) -> None:
     previous_path = path.with_name("ranker-es-dev+train.previous.pkl")
     assert RankerModel.load(previous_path).fingerprint == old.fingerprint
     assert json.loads(previous_path.with_suffix(".json").read_text())["fingerprint"] == old.fingerprint
-    assert kb.ranker("es").fingerprint == report.active.fingerprint  # the app now uses the new model
+    assert rankers_for(kb).get("es").fingerprint == report.active.fingerprint  # the app now uses the new model
     assert previous_ranker_info(kb, "es").fingerprint == old.fingerprint
 
     # rollback: swaps the files and drops the memo; a second restore undoes the first
     restored = restore_previous_ranker(kb, "es")
     assert restored.fingerprint == old.fingerprint and RankerModel.load(path).fingerprint == old.fingerprint
-    assert kb.ranker("es").fingerprint == old.fingerprint
+    assert rankers_for(kb).get("es").fingerprint == old.fingerprint
     assert RankerModel.load(previous_path).fingerprint == report.active.fingerprint
     assert json.loads(path.with_suffix(".json").read_text())["fingerprint"] == old.fingerprint
     restore_previous_ranker(kb, "es")
-    assert kb.ranker("es").fingerprint == report.active.fingerprint
+    assert rankers_for(kb).get("es").fingerprint == report.active.fingerprint
 
 
 def test_restore_without_previous_is_a_clear_error(env: Env) -> None:
@@ -148,26 +148,26 @@ def test_restore_without_previous_is_a_clear_error(env: Env) -> None:
 def test_an_upgrade_retrains_the_active_model_with_the_coders_feedback(env: Env) -> None:
     """The feature code changed since the active model (trained on submitted charts) was saved: the knowledge base
     retrains it, and the charts stay in its training data."""
-    env.kb.ranker("es")
+    rankers_for(env.kb).get("es")
     add_decisions(env.store)
     retrain_from_decisions(env.kb, env.settings, env.store)
-    path = env.kb.ranker_path("es", ("dev", "train"))
+    path = rankers_for(env.kb).path("es", ("dev", "train"))
     model = RankerModel.load(path)
     assert "decision-store" in model.trained_on
     model.code_version = "written-by-an-older-version"
     model.save(path)
-    env.kb.forget_ranker("es")
-    retrained = env.kb.ranker("es")
+    rankers_for(env.kb).forget("es")
+    retrained = rankers_for(env.kb).get("es")
     assert retrained.code_version != "written-by-an-older-version"
     assert retrained.trained_on == ["codiesp:dev+train", "decision-store"] and retrained.metrics["notes"] == 40
 
 
 def test_cli_from_decisions_and_restore(env: Env, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    import core.knowledge
-    from core.__main__ import main
+    import core.kb.knowledge
+    from core.cli import main
 
-    monkeypatch.setattr(core.knowledge, "get_knowledge", lambda settings: env.kb)
+    monkeypatch.setattr(core.kb.knowledge, "get_knowledge", lambda settings: env.kb)
     monkeypatch.setenv("CODER_DB_URL", env.settings.database_url)
     base = ["train", "--lang", "es", "--config", "/nonexistent-config.toml"]
     assert main([*base, "--from-decisions"]) == 2
@@ -186,7 +186,7 @@ def test_cli_from_decisions_and_restore(env: Env, monkeypatch: pytest.MonkeyPatc
     assert main([*base, "--restore-previous", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["restored"] == data["previous"]["name"]
     # Plain training over the app's model keeps the one it replaces (here: trained on coders' charts).
-    active = env.kb.ranker_path("es", ("dev", "train"))
+    active = rankers_for(env.kb).path("es", ("dev", "train"))
     before = RankerModel.load(active)
     assert main([*base, "--split", "dev,train"]) == 0
     assert "--restore-previous` puts it back" in capsys.readouterr().err

@@ -92,7 +92,7 @@ def test_an_interrupted_embedding_resumes_where_it_stopped(tmp_path: Path, monke
 
 
 def test_spanish_corpus_lists_each_term_once(kb) -> None:
-    from core.textnorm import normalize
+    from core.nlp.textnorm import normalize
 
     items = [item for item in kb.retrieval_corpus("es", ("train",)) if item.source.startswith("codiesp")]
     keys = [(normalize(item.text), item.code) for item in items]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.assertion import AssertionDetector
-from core.sentences import SentenceIndex, sentence_spans
+from core.nlp.assertion import AssertionDetector
+from core.nlp.sentences import SentenceIndex, sentence_spans
 
 NOTE_ES = ("Paciente remitido por el Dr. Pérez con Hb 10.5 g/dl. No refiere fiebre; presenta disnea.\n"
            "Antecedentes: HTA, DM tipo 2")

@@ -1,9 +1,9 @@
 """Status codes read from numbers and treatments: weeks of gestation, body-mass index, long-term drug therapy."""
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
-from core.linker import DictionaryLinker
-from core.ranker import CodePriors, extract_candidates
-from core.status_codes import status_matches
+from core.nlp.status_codes import status_matches
+from core.ranking.ranker import CodePriors, extract_candidates
 
 
 def _codes(text: str, language: str) -> dict[str, str]:
@@ -53,7 +53,7 @@ def test_past_operations_and_dependence_on_a_machine():
 def test_every_code_the_rules_can_produce_is_billable(tabular):
     import tomllib
 
-    from core.status_codes import STATUS_FILE, _bmi_code
+    from core.nlp.status_codes import STATUS_FILE, _bmi_code
 
     with STATUS_FILE.open("rb") as handle:
         table = tomllib.load(handle)

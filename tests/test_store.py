@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import store as store_module
-from core.feedback import notes_from_store
-from core.retrain import submitted_chart_counts
-from core.review import other_reviews
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import Decision, DecisionStore, LearnedTerm, Submission, normalise_term, note_sha256
+from core.store import engine as store_module
+from core.store.review import other_reviews
+from core.training.feedback import notes_from_store
+from core.training.retrain import submitted_chart_counts
 
 NOTE = "Paciente con diabetes mellitus tipo 2 e hipertensión arterial. Niega dolor torácico."
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from test_store import NOTE, make_result
 
-from core import store as store_module
 from core.store import DecisionStore
+from core.store import engine as store_module
 
 BIN_DIRS = [Path("/usr/local/bin"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-import core.pipeline.strategies as strategies
+import core.strategies.registry as strategies
 from core.llm import BackendUnavailable
 from core.llm.fake import FakeBackend
-from core.pipeline.strategies import STRATEGY_RUNNERS, run_strategy
-from core.prompts import template_version
+from core.llm.prompts import template_version
+from core.strategies.registry import STRATEGY_RUNNERS, run_strategy
 
 NOTE = (
     "A 67-year-old man with type 2 diabetes mellitus and hypertension was admitted with acute heart failure. "

@@ -209,8 +209,8 @@ def test_backend_down_shows_message_and_keeps_decisions(app_env: Path, monkeypat
 
 @pytest.mark.slow
 def test_embedded_backend_codes_a_short_note(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("core.pipeline.strategies") is None:
-        pytest.skip("core.pipeline.strategies (the LLM strategies) is not in this checkout yet")
+    if importlib.util.find_spec("core.strategies.registry") is None:
+        pytest.skip("core.strategies.registry (the LLM strategies) is not in this checkout yet")
     monkeypatch.setenv("CODER_BACKEND", "embedded")
     monkeypatch.setenv("CODER_STRATEGY", "clh")
     at = start_app()

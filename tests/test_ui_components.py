@@ -8,9 +8,9 @@ import pytest
 
 from components.highlight import build_annotations, render_note_html
 from components.safe_text import md_escape
-from core.note_io import decode_note_bytes, list_samples
-from core.review import final_code_list, find_span, move_code, review_states
+from core.datasets.note_io import decode_note_bytes, list_samples
 from core.schema import CodeSuggestion, CodingResult, Mention, Span
+from core.store.review import final_code_list, find_span, move_code, review_states
 
 
 def span_of(text: str, snippet: str) -> Span:

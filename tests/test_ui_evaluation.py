@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.codiesp import Case, load_split
-from core.eval_runs import list_runs, new_run_folder
-from core.evaluate import run_evaluation
+from core.datasets.codiesp import Case, load_split
+from core.evaluation.evaluate import run_evaluation
+from core.evaluation.runs import list_runs, new_run_folder
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.store import DecisionStore
 

@@ -10,9 +10,10 @@ import pytest
 from retrain_helpers import add_decisions, prepare_kb, submit, use_small_boosting, write_codiesp
 from streamlit.testing.v1 import AppTest
 
-import core.knowledge
-from core.knowledge import KnowledgeBase, get_knowledge
-from core.ranker import RankerModel
+import core.kb.knowledge
+from core.kb.knowledge import KnowledgeBase, get_knowledge
+from core.ranking.ranker import RankerModel
+from core.ranking.registry import rankers_for
 from core.settings import load_settings
 from core.store import DecisionStore
 
@@ -31,7 +32,7 @@ def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tabular) -> tuple[
         monkeypatch.setenv(f"CODER_{name}", value)
     monkeypatch.delenv("CODER_DB_URL", raising=False)
     monkeypatch.delenv("CODER_DICTIONARY_SPLITS", raising=False)
-    monkeypatch.setattr(core.knowledge, "_KB", {})  # a registry of this test's own, dropped afterwards
+    monkeypatch.setattr(core.kb.knowledge, "_KB", {})  # a registry of this test's own, dropped afterwards
     use_small_boosting(monkeypatch)
     settings = load_settings()
     kb = prepare_kb(get_knowledge(settings), tabular)
@@ -51,12 +52,12 @@ def test_retrain_with_no_submitted_charts_shows_an_error(page_env) -> None:  # n
     assert not at.exception, at.exception
     assert any("No submitted charts in 'es'" in e.value for e in at.error), [e.value for e in at.error]
     assert not at.dataframe  # no decisions, so no decision table either, and no before/after table
-    assert not kb.ranker_path("es", ("dev", "train")).exists()
+    assert not rankers_for(kb).path("es", ("dev", "train")).exists()
 
 
 def test_retrain_button_shows_before_after_table_and_restores(page_env) -> None:  # noqa: ANN001
     kb, store, dev_text = page_env
-    old = kb.ranker("es")  # the app's current model, saved before the coders' feedback
+    old = rankers_for(kb).get("es")  # the app's current model, saved before the coders' feedback
     add_decisions(store, 8)
     submit(store, dev_text, ["R05.9"])  # a dev case charted in the app: left out of training
     at = AppTest.from_file(PAGE, default_timeout=120).run()
@@ -74,11 +75,11 @@ def test_retrain_button_shows_before_after_table_and_restores(page_env) -> None:
     assert all(str(change)[0] in "▲▼=" for change in table["change"])
     text = _text(at)
     assert "Before / after on dev" in text and "8 of 9 submitted charts used" in text and "1 left out" in text
-    path = kb.ranker_path("es", ("dev", "train"))
+    path = rankers_for(kb).path("es", ("dev", "train"))
     new = RankerModel.load(path)
-    assert new.trained_on == ["codiesp:dev+train", "decision-store"] and kb.ranker("es").fingerprint == new.fingerprint
+    assert new.trained_on == ["codiesp:dev+train", "decision-store"] and rankers_for(kb).get("es").fingerprint == new.fingerprint
 
     at.button(key="retrain_restore").click().run()
     assert not at.exception, at.exception
     assert any("Restored" in s.value for s in at.success), [s.value for s in at.success]
-    assert RankerModel.load(path).fingerprint == old.fingerprint == kb.ranker("es").fingerprint
+    assert RankerModel.load(path).fingerprint == old.fingerprint == rankers_for(kb).get("es").fingerprint

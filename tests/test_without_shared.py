@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from core.knowledge import KnowledgeBase
-from core.pipeline.runner import code_note
+from core.kb.knowledge import KnowledgeBase
+from core.ranking.registry import rankers_for
 from core.settings import load_settings
+from core.strategies.runner import code_note
 
 
 def test_codes_a_note_with_pypi_resources_only(tmp_path: Path, base_settings):
@@ -31,12 +32,12 @@ def test_codes_a_note_with_pypi_resources_only(tmp_path: Path, base_settings):
     assert {"I10", "E11.9", "J44.9", "Z87.891", "J18.9"} <= {c.code for c in spanish.codes}
     assert "I50.9" in {c.code for c in spanish.candidates}  # negated: for review only
     assert any(n.startswith("Starter terms (es)") for n in kb.notices())
-    assert kb.ranker("en") is None
+    assert rankers_for(kb).get("en") is None
 
 
 def test_every_starter_term_names_a_billable_code(tabular) -> None:
     from core.kb.terms import STARTER_TERMS, starter_terms
-    from core.textnorm import term_key
+    from core.nlp.textnorm import term_key
 
     entries, info = starter_terms("es")
     assert info is not None and info.loaded and info.items == len(entries) >= 100

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from core.kb.tabular import normalize_code
 from core.kb.terms import TermEntry
-from core.textnorm import Token, tokenize
+from core.nlp.textnorm import Token, tokenize
 
 # Finer than the translation's sentence split on purpose: the alignment merges pieces (2-1, 3-1), never splits them.
 _SENTENCE = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)

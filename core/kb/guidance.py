@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from core.resources import ResourceInfo, file_fingerprint
+from core.kb.resources import ResourceInfo, file_fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.kb.resources import ResourceInfo, file_fingerprint
 from core.kb.tabular import Tabular, normalize_code
-from core.resources import ResourceInfo, file_fingerprint
-from core.textnorm import strip_accents
+from core.nlp.textnorm import strip_accents
 
 # Official index entries first; entries derived from tabular descriptions last.
 SEARCH_SOURCE_ORDER = {"cms-index": 0, "neoplasm": 1, "drug": 1, "external-cause": 1, "tabular": 2}

@@ -13,8 +13,8 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
-from core.cache import cached_pickle
-from core.resources import ResourceInfo
+from core.kb.cache import cached_pickle
+from core.kb.resources import ResourceInfo
 
 NOTE_FIELDS = (
     "includes",

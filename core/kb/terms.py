@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.kb.index import AlphabeticIndex
+from core.kb.resources import ResourceInfo
 from core.kb.tabular import Tabular, normalize_code
-from core.resources import ResourceInfo
 
 TRANSLATED_SOURCE = "index-translated"
 SEE_SOURCE = "index-see"

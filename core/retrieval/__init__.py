@@ -1,0 +1,1 @@
+"""Lexical (BM25) and dense (FAISS) retrieval over index terms and descriptions, fused."""

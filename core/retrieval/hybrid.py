@@ -20,9 +20,9 @@ from langchain_community.retrievers import BM25Retriever
 from langchain_community.vectorstores import FAISS
 from langchain_core.documents import Document
 
-from core.cache import gc_paused
+from core.kb.cache import gc_paused
+from core.nlp.textnorm import tokenize
 from core.retrieval.embeddings import EmbeddingUnavailable, get_embeddings
-from core.textnorm import tokenize
 
 log = logging.getLogger(__name__)
 RRF_C = 60

@@ -1,0 +1,1 @@
+"""From the note's words to candidate codes: the dictionary linker and index navigation."""

@@ -1,0 +1,403 @@
+"""The knowledge base facade: tabular list, alphabetical index, guidance, dictionary linker and retrievers.
+
+Everything is loaded lazily and cached on disk under keys made of resource versions, so the first use
+builds and later uses load. ``resources()`` and ``notices()`` say what was loaded and what is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from core.candidates.linker import UNCALIBRATED_PRIORS, DictionaryLinker
+from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, load_split
+from core.kb import terms as term_sources
+from core.kb.bilingual import learn_lexicon, projected_span_terms
+from core.kb.cache import cached_pickle
+from core.kb.index import AlphabeticIndex, build_index
+from core.kb.neoplasm import DEFAULT_VOCABULARY, NEOPLASM_SOURCE, neoplasm_terms
+from core.kb.resources import ResourceInfo, combined_key, file_fingerprint
+from core.kb.tabular import Code, Tabular, normalize_code
+from core.nlp.textnorm import normalize, term_key
+from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
+from core.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+LINKER_VERSION = "7"  # 7: CodiEsp codes in the tabular list's edition; 6: uncalibrated priors, completed codes
+INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._linkers: dict[tuple[str, tuple[str, ...]], DictionaryLinker] = {}
+        self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
+        self._extra_infos: dict[str, ResourceInfo] = {}
+        self.timings: dict[str, float] = {}
+
+    # -- sources ----------------------------------------------------------------------------------
+    @cached_property
+    def tabular(self) -> Tabular:
+        started = time.perf_counter()
+        tabular = Tabular.load(self.settings.cache_dir)
+        self.timings["tabular_load_s"] = round(time.perf_counter() - started, 3)
+        return tabular
+
+    def _index_sources(self) -> list[tuple[str, Path | None]]:
+        s = self.settings
+        return [
+            ("cms-index-xml", s.resolve(s.index_xml)),
+            ("cms-index-csv", s.resolve(s.index_csv)),
+            ("neoplasm", s.resolve(s.neoplasm_xml)),
+            ("drug", s.resolve(s.drug_xml)),
+            ("external-cause", s.resolve(s.eindex_xml)),
+        ]
+
+    @cached_property
+    def index(self) -> AlphabeticIndex:
+        started = time.perf_counter()
+        sources = self._index_sources()
+        parts = [INDEX_FORMAT, self.tabular.info.key()]
+        for kind, path in sources:
+            # A missing file's path is part of the key: the cached index's notices name the path looked at.
+            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else f'missing:{path}'}")
+        index = cached_pickle(
+            self.settings.cache_dir, "index", combined_key(*parts), lambda: build_index(sources, self.tabular)
+        )
+        self.timings["index_load_s"] = round(time.perf_counter() - started, 3)
+        return index
+
+    @cached_property
+    def guidance(self) -> Any:
+        from core.kb.guidance import load_guidance
+
+        return load_guidance(PROJECT_ROOT / "data" / "guidance", self.settings.resolve(self.settings.guidelines_pdf))
+
+    @property
+    def codiesp_root(self) -> Path | None:
+        root = self.settings.resolve(self.settings.codiesp_dir)
+        return root if root and root.is_dir() else None
+
+    def labelled_splits(self) -> tuple[str, ...]:
+        root = self.codiesp_root
+        if root is None:
+            return ()
+        return tuple(sorted(p.name for p in root.iterdir() if (p / f"{p.name}D.tsv").is_file()))
+
+    def default_splits(self) -> tuple[str, ...]:
+        wanted = self.settings.dictionary_splits
+        if wanted:
+            return tuple(s.strip() for s in wanted.split(",") if s.strip())
+        return self.labelled_splits()
+
+    # -- coded notes (for fitting) ----------------------------------------------------------------
+    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[tuple[str, str, set[str]]]:
+        root = self.codiesp_root
+        notes: list[tuple[str, str, set[str]]] = []
+        if root is None:
+            return notes
+        folder_name = "text_files" if language == "es" else "text_files_en"
+        for split in splits:
+            gold_path = root / split / f"{split}D.tsv"
+            if not gold_path.is_file():
+                continue
+            gold: dict[str, set[str]] = {}
+            with gold_path.open(encoding="utf-8", newline="") as handle:
+                for row in csv.reader(handle, delimiter="\t"):
+                    if len(row) >= 2:
+                        gold.setdefault(row[0], set()).add(self.tabular.current_code(row[1]))  # as in the terms
+            for case_id in sorted(gold):
+                path = root / split / folder_name / f"{case_id}.txt"
+                if path.is_file():
+                    notes.append((case_id, path.read_text(encoding="utf-8"), gold[case_id]))
+        return notes
+
+    # -- dictionary linker ------------------------------------------------------------------------
+    def _in_current_edition(self, entries: Iterable[term_sources.TermEntry]) -> list[term_sources.TermEntry]:
+        """CodiEsp's terms with their codes in the tabular list's edition (``Tabular.current_code``): the app
+        proposes codes a claim can carry today (R51.9, not 2018's R51; S72.002A, not CodiEsp's S72.002)."""
+        current = self.tabular.current_code
+        return [term_sources.TermEntry(e.text, current(e.code), e.source, e.case_id) for e in entries]
+
+    def load_cases(
+        self, root: Path, split: str, language: str, gold_codes: str | None = GOLD_IN_CURRENT_EDITION
+    ) -> list[Case]:
+        """A CodiEsp-style split with its diagnosis codes in the tabular list's edition, the edition the app codes
+        and learns in (the codes as written stay on each case for the figures CodiEsp's scorer would give).
+        ``gold_codes=None`` reads them as written, as runs recorded before the codes were moved were scored."""
+        code_map = self.tabular.current_code if gold_codes == GOLD_IN_CURRENT_EDITION else None
+        return load_split(root, split, language, code_map)  # type: ignore[arg-type]
+
+    def _term_entries(self, language: str, splits: tuple[str, ...]) -> list[term_sources.TermEntry]:
+        entries: list[term_sources.TermEntry] = []
+        if language == "en":
+            entries.extend(term_sources.tabular_terms(self.tabular))
+            entries.extend(term_sources.index_terms(self.index))
+            if not self.official_index_loaded:
+                # The official index lists "Hypertension" → I10; the tabular list only writes "hypertension
+                # (arterial) (benign) ...": without the index, its nonessential words in parentheses are optional.
+                includes = list(term_sources.includes_terms(self.tabular))
+                entries.extend(includes)
+                entries.extend(term_sources.without_parenthesised_words([*term_sources.tabular_terms(self.tabular),
+                                                                         *includes]))
+            root = self.codiesp_root
+            if root is not None:
+                entries.extend(self._in_current_edition(projected_span_terms(root, splits)))
+        else:
+            who, info = term_sources.cie_who_spanish_terms(self.tabular)
+            entries.extend(who)
+            if self.codiesp_root is None:  # no annotated Spanish terms: the WHO titles and a starter list
+                entries.extend(term_sources.without_unspecified_words(who))
+                starter, starter_info = term_sources.starter_terms(language)
+                entries.extend(starter)
+                if starter_info is not None:
+                    self._extra_infos[f"starter-{language}"] = starter_info
+            self._extra_infos["cie-who-es"] = info
+            user, user_info = term_sources.user_code_list_terms(
+                self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
+            )
+            entries.extend(user)
+            self._extra_infos["cie10es-user"] = user_info or ResourceInfo(
+                name="CIE-10-ES 2024 official code list",
+                loaded=False,
+                notice="official CIE-10-ES list not provided (set cie10es_file); Spanish terms come from "
+                + ("CodiEsp annotations and " if self.codiesp_root is not None else "")
+                + "WHO CIE-10 descriptions",
+            )
+            root = self.codiesp_root
+            if root is not None and splits:
+                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(root, splits)))
+        return entries
+
+    def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
+        splits = self.default_splits() if splits is None else tuple(splits)
+        memo_key = (language, splits)
+        with self._lock:
+            if memo_key in self._linkers:
+                return self._linkers[memo_key]
+            started = time.perf_counter()
+            parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
+            parts += [info.key() for info in self.index.infos]
+            root = self.codiesp_root
+            if root is not None:
+                for split in splits:
+                    for name in (f"{split}X.tsv", f"{split}D.tsv"):
+                        path = root / split / name
+                        parts.append(file_fingerprint(path) if path.is_file() else "-")
+            user_file = self.settings.resolve(self.settings.cie10es_file)
+            parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
+            parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
+            starter = term_sources.STARTER_TERMS.get(language)
+            parts.append(file_fingerprint(starter) if starter and starter.is_file() else "-")
+
+            def build() -> DictionaryLinker:
+                linker = DictionaryLinker(language, self._term_entries(language, splits))
+                # Neoplasm Table and see-reference terms feed the linker only (the retrieval corpus stays as is).
+                for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
+                    linker.add(entry)
+                if language == "en":
+                    for entry in term_sources.see_reference_terms(self.index):
+                        linker.add(entry)
+                if language == "es" and root is not None and splits:
+                    lexicon, _ = learn_lexicon(root, splits)
+                    linker.add_translated(
+                        [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index),
+                         *term_sources.see_reference_terms(self.index)],
+                        lexicon,
+                    )
+                notes = self.coded_notes(splits, language)
+                if notes:
+                    linker.fit(notes, label="codiesp:" + "+".join(splits))
+                else:
+                    # No coded notes to calibrate scores: the source priors would keep every match below the code
+                    # threshold, and a fresh machine would code nothing. Official terms are coded (uncalibrated).
+                    linker.priors = dict(UNCALIBRATED_PRIORS)
+                    # ... and category-level terms ("Pneumonia" → J18) propose the code a coder completes them
+                    # to (J18.9). With coded notes, the statistics say which codes coders use instead.
+                    linker.complete_codes(self.tabular.is_billable, self.tabular.default_code)
+                return linker
+
+            cache_key = combined_key(*parts)
+            # One file per (language, splits): evaluation (train only) and the app (train+dev) each keep theirs
+            # instead of replacing each other's (a 40 s rebuild every time one follows the other).
+            name = f"linker-{language}-{'+'.join(splits) or 'none'}"
+            linker = cached_pickle(self.settings.cache_dir, name, cache_key, build)
+            linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
+            self._describe_bilingual(linker, splits)
+            if linker.source_counts.get(NEOPLASM_SOURCE):
+                self._extra_infos[f"neoplasm-{language}"] = ResourceInfo(
+                    name=f"Neoplasm Table navigation ({language})", edition=DEFAULT_VOCABULARY.name,
+                    items=linker.source_counts[NEOPLASM_SOURCE],
+                    source="behaviour + site words mapped to the CMS Neoplasm Table's columns",
+                )
+            if language == "es" and "cie-who-es" not in self._extra_infos:
+                self._term_entries(language, ())  # fill resource infos without rebuilding
+            self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
+            self._linkers[memo_key] = linker
+            return linker
+
+    @property
+    def official_index_loaded(self) -> bool:
+        return any(info.loaded and info.name.startswith("ICD-10-CM index (cms-index") for info in self.index.infos)
+
+    def _describe_bilingual(self, linker: DictionaryLinker, splits: tuple[str, ...]) -> None:
+        """Resource lines for what the aligned translations gave this linker (English terms, Spanish open set)."""
+        projected = sum(n for source, n in linker.source_counts.items() if source.endswith("-en"))
+        if linker.language == "en" and projected:
+            self._extra_infos["codiesp-en"] = ResourceInfo(
+                name="CodiEsp evidence projected to English", edition="+".join(splits), items=projected,
+                source="Spanish spans mapped onto text_files_en through sentence alignment",
+            )
+        if linker.language == "es" and linker.translation is not None:
+            self._extra_infos["es-en-words"] = ResourceInfo(
+                name="Spanish→English word lexicon (open-set index path)", edition="+".join(splits),
+                items=len(linker.translation.words),
+                source=f"CodiEsp aligned translations; {len(linker.translation.skeletons)} cognate spellings",
+            )
+
+    # -- retrieval --------------------------------------------------------------------------------
+    def retrieval_corpus(self, language: str, splits: tuple[str, ...]) -> list[CorpusItem]:
+        """Index paths and tabular descriptions (and Spanish terms for ``es``).
+
+        The dense half embeds only category and 4-character descriptions plus the Spanish terms: embedding all
+        ~190k index paths takes about half an hour at the ~100 texts/s measured here on one core.
+        """
+        corpus: list[CorpusItem] = []
+        for term in self.index.coded_terms():
+            if term.source in ("drug", "external-cause"):
+                continue
+            dense = term.source == "tabular" and len(term.target_code) <= 5
+            corpus.append(CorpusItem(term.title, term.target_code, term.source, term.id, dense))
+        if language == "es":
+            # One item per (term, code): CodiEsp repeats a span in many cases, and a coder wants each term once.
+            seen: set[tuple[str, str]] = set()
+            for entry in self._term_entries("es", splits):
+                key = (normalize(entry.text), entry.code)
+                if key not in seen:
+                    seen.add(key)
+                    corpus.append(CorpusItem(entry.text, entry.code, entry.source))
+        return corpus
+
+    def retriever(self, language: str, splits: tuple[str, ...] | None = None) -> HybridRetriever:
+        splits = self.default_splits() if splits is None else tuple(splits)
+        with self._lock:
+            key = (language, splits if language == "es" else ())
+            if key not in self._retrievers:
+                corpus = self.retrieval_corpus(language, splits)
+                model = self.settings.embedding_model if self.settings.embedding_model != "none" else None
+                self._retrievers[key] = HybridRetriever.load_or_build(corpus, self.settings.cache_dir, model)
+            return self._retrievers[key]
+
+    def search(self, query: str, language: str = "en", k: int = 10) -> list[RetrievalHit]:
+        return self.retriever(language).search(query, k=k)
+
+    def search_codes(self, query: str, limit: int = 20, *, language: str | None = None) -> list[Code]:
+        """Code browser search: the code itself, then code prefixes, then, with ``language``, the codes of the
+        dictionary term the words are ("hipertensión arterial" → I10: the tabular list is English), then
+        descriptions holding every query word (whole-word and shorter descriptions first, so "heart failure"
+        shows I50 before I09.81)."""
+        text = query.strip()
+        if not text:
+            return []
+        upper = normalize_code(text)
+        words = re.findall(r"\w+", normalize(text))  # punctuation typed in the query ("heart (failure") is not a word
+        scored: list[tuple[tuple[int, int, int], Code]] = []
+        if language and words:
+            linker = self.linker(language)
+            key = term_key(text, language)
+            if key in linker.rules:
+                for rank, (code, _, _) in enumerate(linker.scored_codes(key)):
+                    item = self.tabular.get(code)
+                    if item is not None:
+                        scored.append(((1, 999, rank), item))  # after exact codes and code prefixes
+        for item in self.tabular.codes.values():
+            if item.kind in ("chapter", "block"):
+                continue
+            if item.code == upper:
+                scored.append(((0, 0, 0), item))
+            elif item.code.startswith(upper.rstrip(".")) and len(upper) >= 2:
+                scored.append(((1, len(item.code), 0), item))
+            else:
+                description = normalize(item.description)
+                if all(w in description for w in words):
+                    # Whole words whatever the punctuation after them ("Heart failure, unspecified").
+                    whole = all(w in set(re.findall(r"\w+", description)) for w in words)
+                    scored.append(((2 if whole else 3, len(description), len(item.code)), item))
+        scored.sort(key=lambda pair: pair[0])
+        unique: dict[str, Code] = {}  # each code once, at its best place
+        for _, item in scored:
+            unique.setdefault(item.code, item)
+            if len(unique) == limit:
+                break
+        return list(unique.values())
+
+    # -- provenance -------------------------------------------------------------------------------
+    def resources(self) -> list[ResourceInfo]:
+        infos = [self.tabular.info, *self.index.infos]
+        try:
+            infos.append(self.guidance.info)
+        except Exception as exc:  # guidance is optional
+            infos.append(ResourceInfo(name="coding guidance", loaded=False, notice=str(exc)))
+        root = self.codiesp_root
+        infos.append(
+            ResourceInfo(name="CodiEsp corpus", source=str(root), edition="v4", items=len(self.labelled_splits()))
+            if root
+            else ResourceInfo(
+                name="CodiEsp corpus",
+                loaded=False,
+                notice=f"not found under {self.settings.data_dir}: no Spanish annotated terms, no learned "
+                "statistics and no ranker; exact matches of official terms (index, tabular list, WHO Spanish titles) "
+                "are coded at a fixed, uncalibrated score: review every code",
+            )
+        )
+        infos.extend(self._extra_infos.values())
+        return infos
+
+    def notices(self) -> list[str]:
+        return [f"{info.name}: {info.notice}" for info in self.resources() if info.notice]
+
+    def resource_versions(self) -> dict[str, str]:
+        return {info.name: f"{info.edition} {info.source}".strip() for info in self.resources() if info.loaded}
+
+
+def _source_version() -> str:
+    """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
+    import core.candidates.linker
+    import core.kb.bilingual
+    import core.kb.index
+    import core.kb.neoplasm
+    import core.kb.tabular
+    import core.kb.terms
+    import core.nlp.assertion
+    import core.nlp.textnorm
+
+    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms.
+    modules = (core.candidates.linker, core.nlp.textnorm, core.nlp.assertion, core.kb.bilingual, core.kb.neoplasm, core.kb.terms,
+               core.kb.index, core.kb.tabular)
+    return combined_key(*(Path(m.__file__).read_text() for m in modules))
+
+
+_KB: dict[str, KnowledgeBase] = {}
+_KB_LOCK = threading.Lock()
+
+
+def get_knowledge(settings: Settings) -> KnowledgeBase:
+    """One knowledge base per (data dir, cache dir, resource settings) per process."""
+    key = "|".join(
+        str(v)
+        for v in (settings.data_dir, settings.cache_dir, settings.index_csv, settings.index_xml, settings.neoplasm_xml,
+                  settings.codiesp_dir, settings.guidelines_pdf, settings.cie10es_file, settings.embedding_model,
+                  settings.dictionary_splits)
+    )
+    with _KB_LOCK:
+        if key not in _KB:
+            _KB[key] = KnowledgeBase(settings)
+        return _KB[key]

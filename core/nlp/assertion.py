@@ -1,0 +1,188 @@
+"""Rule-based assertion detection (negated, ruled out, possible, historical, family, hypothetical).
+
+A small ConText-style algorithm: a trigger phrase in the same clause (spaCy sentence, cut at ; and :) scopes forward (pre-triggers)
+or backward (post-triggers) over a few tokens, and scope stops at a termination word ("but", "pero") or at a new verb
+after a comma or "y" / "and" ("sin antecedentes de interés, consultó por una tumoración"). Pseudo-triggers are
+phrases that contain a trigger word but close on themselves ("no obstante", "no alérgico", "sin antecedentes de
+interés"): their words trigger nothing after them.
+Negated, family and hypothetical mentions are not coded; the reason stays in the trace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.nlp.sentences import SentenceIndex
+from core.nlp.textnorm import normalize
+from core.schema import Assertion
+
+WINDOW_CHARS = 60  # how far a trigger reaches (about 6–8 words)
+NOT_CODED = frozenset({"negated", "family", "hypothetical"})  # the product's policy: listed for review, never coded
+
+
+def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
+    """Every mention of a code is negated, family or hypothetical: under the product's policy ("coding") it is listed
+    for review only; CodiEsp's convention ("codiesp") codes it anyway."""
+    return policy != "codiesp" and all(a in NOT_CODED for a in assertions)
+
+_PRE: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "negated": [
+            "no", "not", "denies", "denied", "deny", "without", "negative for", "no evidence of", "no signs of",
+            "absence of", "absent", "free of", "ruled out", "rules out", "excluded", "nor", "never had",
+            "no history of", "unremarkable for", "resolved",
+        ],
+        "possible": ["possible", "probable", "suspected", "suspicion of", "rule out", "r/o", "cannot exclude",
+                     "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
+                     "could not rule out", "could not be ruled out", "cannot be ruled out"],
+        # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
+        "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
+                   "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
+        "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
+        "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post"],
+    },
+    "es": {
+        "negated": [
+            "no", "sin", "niega", "negaba", "nego", "negativo para", "negativa para", "ausencia de", "ausente",
+            "libre de", "se descarta", "se descarto", "descartandose", "descartando", "ni", "no se observa",
+            "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere",
+        ],
+        "possible": ["posible", "probable", "sospecha de", "sospecha", "dudoso", "dudosa", "a descartar",
+                     "diagnostico diferencial", "no se descarta", "no se puede descartar", "no se pudo descartar",
+                     "sin poder descartar", "sin descartar", "no descartandose"],
+        "family": ["antecedentes familiares de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
+                   "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
+        "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
+        "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa"],
+    },
+}
+_POST: dict[str, dict[str, list[str]]] = {
+    "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
+                       "unlikely", "not seen", "not found", "was not", "were not"],
+           "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
+                        "could not be ruled out", "not ruled out"]},
+    "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
+                       "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente"],
+           "possible": ["a descartar", "en estudio"]},
+}
+_TERMINATION = {
+    "en": ["but", "however", "although", "except", "which", "aside from", "apart from", "presented with", "with"],
+    "es": ["pero", "aunque", "sin embargo", "excepto", "salvo", "que presenta", "presentando", "con", "y presenta",
+           "consulta por", "que consulta", "acude por", "que acude", "ingresa por"],
+}
+_PSEUDO = {
+    "en": ["not only", "no further", "no change", "no known allergies", "no known drug allergies", "nothing else",
+           "no other relevant history", "no relevant history", "no past history of interest"],
+    "es": ["no obstante", "sin embargo", "no solo", "no solamente", "no alergico", "no alergica", "no alergicos",
+           "no alergias conocidas", "no alergias medicamentosas conocidas", "sin alergias conocidas",
+           "sin alergias medicamentosas conocidas", "sin alergias medicamentosas", "sin antecedentes de interes",
+           "sin antecedentes personales de interes", "sin antecedentes medicos de interes",
+           "sin antecedentes patologicos de interes", "sin antecedentes medico-quirurgicos de interes",
+           "sin otros antecedentes de interes", "sin antecedentes familiares de interes",
+           "sin antecedentes personales ni familiares de interes", "no antecedentes de interes",
+           "sin antecedentes clinicos de interes", "sin cambios", "sin incidencias", "no celula pequena",
+           "no celulas pequenas", "no microcitico", "no hodgkin", "no doloroso", "no dolorosa", "no dolorosos",
+           "no dolorosas", "sin conseguir", "sin lograr", "sin contraste", "con y sin contraste"],
+}
+# A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
+# "no se realizó tratamiento y el paciente ingresó en ...". Read on the original text: "-ó" needs its accent.
+_NEW_STATEMENT = {
+    "en": re.compile(r"(?:,|\band\b)\s*(?:[^\W\d_]+\s+){0,3}?(?:[^\W\d_]+ed|was|were|shows|presents|consults|reports)\b"),
+    "es": re.compile(
+        r"(?:,|\by\b)\s*(?:[^\W\d_]+\s+){0,3}?"
+        r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"
+    ),
+}
+# "negativo para/de X" is a pre-trigger for X, not a post-trigger for what came before it.
+_POST_NOT_BEFORE = re.compile(r"\s*(?:de|para|for)\b")
+# Order matters: a negation outranks a possibility, which outranks history.
+_PRIORITY: tuple[Assertion, ...] = ("negated", "family", "hypothetical", "possible", "historical")
+
+
+def _pattern(words: list[str]) -> re.Pattern[str]:
+    alternatives = sorted({re.escape(normalize(w)) for w in words}, key=len, reverse=True)
+    return re.compile(r"(?<![\w])(" + "|".join(alternatives) + r")(?![\w])")
+
+
+@dataclass(frozen=True)
+class _Rules:
+    pre: dict[str, re.Pattern[str]]
+    post: dict[str, re.Pattern[str]]
+    termination: re.Pattern[str]
+    pseudo: re.Pattern[str]
+    new_statement: re.Pattern[str] | None
+
+
+_RULES = {
+    lang: _Rules(
+        pre={k: _pattern(v) for k, v in _PRE[lang].items()},
+        post={k: _pattern(v) for k, v in _POST[lang].items()},
+        termination=_pattern(_TERMINATION[lang]),
+        pseudo=_pattern(_PSEUDO[lang]),
+        new_statement=_NEW_STATEMENT.get(lang),
+    )
+    for lang in _PRE
+}
+
+
+class AssertionDetector:
+    """Works on the normalised note (same length as the original for Latin text, so offsets carry over)."""
+
+    def __init__(self, text: str, language: str) -> None:
+        self.text = text
+        self.norm = _same_length_normalize(text)
+        self.rules = _RULES.get(language, _RULES["en"])
+        self.sentences = SentenceIndex(text, language)
+
+    def classify(self, start: int, end: int) -> tuple[Assertion, str]:
+        """Assertion of the mention at [start, end) and the cue that set it ("" when present)."""
+        left, right = self.sentences.clause_bounds(start, end)
+        window_start = max(left, start - WINDOW_CHARS)
+        unmasked = self.norm[window_start:start]
+        # Pseudo-triggers are blanked for finding triggers only: "sin embargo" still ends a scope.
+        before = self.rules.pseudo.sub(lambda m: " " * len(m.group()), unmasked)
+        after_end = min(right, end + WINDOW_CHARS)
+        after = self.norm[end:after_end]
+        found: dict[str, str] = {}
+        for kind, match in _outermost(self.rules.pre, before):
+            if not self._scope_ends(unmasked[match.end() :], self.text[window_start + match.end() : start]):
+                found.setdefault(kind, match.group(1))
+        post = _outermost(self.rules.post, after)
+        for kind in self.rules.post:
+            for match in (m for k, m in post if k == kind):
+                if _POST_NOT_BEFORE.match(after, match.end()):
+                    continue
+                if not self._scope_ends(after[: match.start()], self.text[end : end + match.start()]):
+                    found.setdefault(kind, match.group(1))
+                break
+        for kind in _PRIORITY:
+            if kind in found:
+                return kind, found[kind]
+        return "present", ""
+
+    def _scope_ends(self, between: str, between_original: str) -> bool:
+        """A termination word, or a new statement, lies between a trigger and the mention."""
+        if self.rules.termination.search(between):
+            return True
+        return bool(self.rules.new_statement and self.rules.new_statement.search(between_original))
+
+
+def _outermost(patterns: dict[str, re.Pattern[str]], text: str) -> list[tuple[str, re.Match[str]]]:
+    """Trigger matches of every kind, in text order, without those inside a longer one: "no se descarta" is a
+    possibility, not the negations "no" and "se descarta"; "cannot be ruled out" is not "ruled out"."""
+    matches = [(kind, match) for kind, pattern in patterns.items() for match in pattern.finditer(text)]
+    kept = [(kind, match) for kind, match in matches
+            if not any(other.start() <= match.start() and match.end() <= other.end()
+                       and other.end() - other.start() > match.end() - match.start() for _, other in matches)]
+    return sorted(kept, key=lambda item: item[1].start())
+
+
+def _same_length_normalize(text: str) -> str:
+    """Lower-case and strip accents character by character so offsets stay valid."""
+    out = []
+    for ch in text:
+        norm = normalize(ch)
+        out.append(norm if len(norm) == 1 else (ch.lower() if len(ch.lower()) == 1 else " "))
+    return "".join(out)

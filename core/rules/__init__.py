@@ -1,0 +1,1 @@
+"""The classification's own rules applied after candidates are found: edit checks."""
