@@ -82,6 +82,9 @@ class Settings:
     # The supervised ranker decides the codes it has evidence for in every other strategy's result (open-set codes
     # keep the strategy's decision); off: the strategy's own decisions only. Needs coded notes to train on.
     ranker_merge: bool = True
+    # The classification's conventions applied last (one condition one code, the index's combinations, history and
+    # status codes, instructional notes); off only to measure what they change.
+    reconciler: bool = True
 
     learn_from_decisions: bool = True
     coder_name: str = ""
@@ -111,6 +114,7 @@ class Settings:
 # Settings that decide a coding result: a stored run reopened in the app, or an evaluation run resumed, takes its
 # own values of these.
 RESULT_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model", "assertion_policy", "ranker_merge",
+                   "reconciler",
                    "code_threshold", "candidate_threshold", "temperature", "num_ctx", "max_tokens")
 _RANGES = {  # numbers outside these make a backend hang, fail obscurely or code nothing
     "max_tokens": (1, 32768), "num_ctx": (128, 131072), "threads": (1, 1024), "timeout_s": (0.1, 86400),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.candidates.dictionary import link
 from core.kb.bilingual import WordLexicon, align_sentences, project_span, projected_span_terms
 from core.nlp.textnorm import tokenize
 
@@ -101,7 +102,7 @@ def test_spanish_linker_reaches_english_index_terms_only_where_no_spanish_term_m
                TermEntry("Sclerodactyly", "L94.3", "index")]
     linker.add_translated(english, lexicon)
     text = "Presenta insuficiencia cardiaca derecha e insuficiencia renal, con esclerodactilia."
-    mentions = {m.span.text: m for m in linker.link(text)}
+    mentions = {m.span.text: m for m in link(text, linker)}
     assert mentions["insuficiencia cardiaca derecha"].codes == ["I50.810"]
     assert TRANSLATED_SOURCE in mentions["insuficiencia cardiaca derecha"].source
     assert mentions["insuficiencia renal"].codes[0] == "N19"  # the Spanish term wins over the translated one

@@ -2,6 +2,7 @@
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
+from core.nlp.analysis import analyze
 from core.nlp.laterality import side_near, sided_code
 from core.nlp.sentences import SentenceIndex
 from core.ranking.ranker import CodePriors, extract_candidates
@@ -37,7 +38,7 @@ def test_sided_sibling_names_the_side_first(tabular):
 
 def test_ranker_candidates_include_the_sided_code(tabular):
     linker = DictionaryLinker("es", [TermEntry("pterigión", "H11.009", "codiesp-train", "c1")])
-    rows = extract_candidates("Pterigión del ojo izquierdo.", linker, tabular, CodePriors())
+    rows = extract_candidates(analyze("Pterigión del ojo izquierdo.", linker.language, linker), linker, tabular, CodePriors())
     by_code = {row.code: row for row in rows}
     assert by_code["H11.002"].features["src_sided"] == 1.0
     assert by_code["H11.009"].features["side_named"] == 1.0 and by_code["H11.009"].features["src_sided"] == 0.0

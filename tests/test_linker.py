@@ -1,5 +1,6 @@
 """Dictionary linker: normalised, word-bounded, longest match, calibrated by coded notes."""
 
+from core.candidates.dictionary import link
 from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.nlp.textnorm import term_key
@@ -47,14 +48,14 @@ def test_ex_prefix_makes_one_word():
     assert term_key("complex fumador", "es") == term_key("fumador complex", "es")  # "ex" inside a word: untouched
     linker = DictionaryLinker("es", [TermEntry("exfumador", "Z87.891", "codiesp-train", "c1")])
     text = "Varón, Ex fumador de 20 cigarrillos."
-    (mention,) = linker.link(text)
+    (mention,) = link(text, linker)
     assert mention.span.text == "Ex fumador" and mention.codes == ["Z87.891"]
 
 
 def test_longest_match_wins_and_offsets_point_at_text():
     linker = DictionaryLinker("es", ENTRIES)
     text = "Ingresa por INSUFICIENCIA CARDIACA DERECHA y neumonía basal."
-    mentions = linker.link(text)
+    mentions = link(text, linker)
     assert [m.codes[0] for m in mentions] == ["I50.810", "J18.9"]
     for mention in mentions:
         assert text[mention.span.start : mention.span.end] == mention.span.text
@@ -63,19 +64,19 @@ def test_longest_match_wins_and_offsets_point_at_text():
 
 def test_word_bounded_and_no_crossing_sentence_punctuation():
     linker = DictionaryLinker("es", ENTRIES)
-    assert linker.link("doloroso") == [] or all(m.span.text.lower() != "dolo" for m in linker.link("doloroso"))
-    assert linker.link("insuficiencia. Cardiaca") == []
+    assert link("doloroso", linker) == [] or all(m.span.text.lower() != "dolo" for m in link("doloroso", linker))
+    assert link("insuficiencia. Cardiaca", linker) == []
 
 
 def test_ambiguous_terms_keep_all_candidates():
     linker = DictionaryLinker("es", ENTRIES)
-    (mention,) = linker.link("Refiere dolor.")
+    (mention,) = link("Refiere dolor.", linker)
     assert set(mention.codes) == {"R52", "R10.9"}
 
 
 def test_negated_mentions_are_flagged_not_dropped():
     linker = DictionaryLinker("es", ENTRIES)
-    (mention,) = linker.link("No presenta neumonía.")
+    (mention,) = link("No presenta neumonía.", linker)
     assert mention.assertion == "negated" and mention.assertion_cue == "no presenta"
 
 
@@ -94,13 +95,13 @@ def test_fit_calibrates_scores_from_coded_notes():
 def test_learned_terms_extend_a_copy_only():
     linker = DictionaryLinker("es", ENTRIES)
     extended = linker.with_terms([TermEntry("fibrilación auricular", "I48.91", "learned")])
-    assert extended.link("Fibrilación auricular.")[0].codes == ["I48.91"]
-    assert linker.link("Fibrilación auricular.") == []
+    assert link("Fibrilación auricular.", extended)[0].codes == ["I48.91"]
+    assert link("Fibrilación auricular.", linker) == []
 
 
 def test_one_extra_word_inside_a_term_still_matches():
     linker = DictionaryLinker("es", ENTRIES)
-    mentions = linker.link("insuficiencia cardiaca grave derecha")
+    mentions = link("insuficiencia cardiaca grave derecha", linker)
     assert mentions and mentions[0].codes[0] == "I50.810" and mentions[0].source.endswith(":gapped")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
+from core.nlp.analysis import analyze
 from core.ranking.ranker import (
     FEATURES,
     Candidate,
@@ -42,16 +43,6 @@ def toy_notes(n: int = 30) -> list[tuple[str, str, set[str]]]:
     return notes
 
 
-class ToyKB:
-    """The knowledge base surface ``rank_codes`` uses: the tabular list and one linker."""
-
-    def __init__(self, linker: DictionaryLinker, tabular) -> None:  # noqa: ANN001
-        self.tabular, self._linker = tabular, linker
-
-    def linker(self, language, splits):  # noqa: ANN001, ANN202
-        return self._linker
-
-
 @pytest.fixture(scope="module")
 def toy_model(tabular):
     linker = DictionaryLinker("es", ENTRIES)
@@ -62,7 +53,7 @@ def toy_model(tabular):
 
 def test_learns_a_separable_toy_code(toy_model, tabular):
     linker, model = toy_model
-    rows = extract_candidates("Paciente con tos y ruido.", linker, tabular, model.priors)
+    rows = extract_candidates(analyze("Paciente con tos y ruido.", linker.language, linker), linker, tabular, model.priors)
     scores = dict(zip([r.code for r in rows], model.score(rows), strict=True))
     assert scores["R05.9"] > 0.8 > 0.2 > scores["R09.89"]
     assert model.metrics["notes"] == 30 and 0 < model.code_threshold < 1
@@ -72,7 +63,7 @@ def test_model_file_round_trips(toy_model, tabular, tmp_path: Path):
     linker, model = toy_model
     path = model.save(tmp_path / "ranker.pkl")
     loaded = RankerModel.load(path)
-    rows = extract_candidates("tos", linker, tabular, model.priors)
+    rows = extract_candidates(analyze("tos", linker.language, linker), linker, tabular, model.priors)
     assert list(loaded.score(rows)) == list(model.score(rows))
     assert loaded.describe()["fingerprint"] == model.fingerprint
     assert loaded.code_version == feature_code_version() != ""  # the knowledge base retrains on a mismatch
@@ -91,8 +82,8 @@ def test_unseen_code_is_still_suggested_through_open_set_path(toy_model, kb, tab
     from core.strategies.ranked import rank_codes
 
     linker, model = toy_model
-    codes, candidates, trace = rank_codes("Apendicitis aguda.", ToyKB(linker, tabular), model, language="es", splits=None,
-                                          learned=[], policy="coding")
+    codes, candidates, trace = rank_codes(analyze("Apendicitis aguda.", "es", linker), linker, tabular, model,
+                                          policy="coding")
     suggested = {c.code: c for c in [*codes, *candidates]}
     assert "K35.80" in suggested
     assert trace.step == "ranker"
@@ -107,8 +98,8 @@ def test_an_unseen_code_whose_term_coders_always_pass_over_is_not_listed(tabular
     notes = toy_notes()
     linker.fit(notes, "toy")
     model = train_ranker(notes, linker, tabular, label="toy", folds=3)
-    codes, candidates, _ = rank_codes("Ruido ambiental. Apendicitis aguda.", ToyKB(linker, tabular), model, language="es",
-                                      splits=None, learned=[], policy="coding")
+    codes, candidates, _ = rank_codes(analyze("Ruido ambiental. Apendicitis aguda.", "es", linker), linker, tabular,
+                                      model, policy="coding")
     listed = {c.code for c in [*codes, *candidates]}
     assert "K35.80" in listed and "Z77.9" not in listed
 
@@ -134,8 +125,8 @@ def test_decision_store_feedback_changes_the_score(tabular, tmp_path: Path):
     assert len(feedback) == 30 and feedback[0][2] == {"R09.89"}
     after = train_ranker(notes, linker, tabular, label="toy", extra_notes=feedback, folds=3)
     text = "Ruido respiratorio."
-    p_before = before.score(extract_candidates(text, linker, tabular, before.priors))[0]
-    p_after = after.score(extract_candidates(text, linker, tabular, after.priors))[0]
+    p_before = before.score(extract_candidates(analyze(text, linker.language, linker), linker, tabular, before.priors))[0]
+    p_after = after.score(extract_candidates(analyze(text, linker.language, linker), linker, tabular, after.priors))[0]
     assert p_after > p_before + 0.2
     assert after.trained_on == ["toy", "decision-store"]
 
@@ -197,16 +188,6 @@ def test_a_likely_category_codes_its_most_probable_code():
     assert set(likely_categories(rows, probabilities, _FixedThreshold(), "codiesp")) == {"C64.9", "R50.9"}
 
 
-class _ToyKnowledge:
-    """What the merge reads from a knowledge base: the linker of the note's language and the tabular list."""
-
-    def __init__(self, linker: DictionaryLinker, tabular) -> None:  # noqa: ANN001
-        self._linker, self.tabular = linker, tabular
-
-    def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
-        return self._linker
-
-
 def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_open_set(toy_model, tabular):
     from core.strategies.merge import STEP, merge_with_ranker
 
@@ -217,8 +198,7 @@ def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_ope
         codes=[CodeSuggestion(code="R09.89", source="clh", evidence=[Span(start=17, end=22, text="ruido")]),
                CodeSuggestion(code="J18.9", source="clh", evidence=[Span(start=24, end=32, text="neumonía")])],
     )
-    merged = merge_with_ranker(text, strategy_result, _ToyKnowledge(linker, tabular), model, splits=None,
-                               learned=[], policy="coding")
+    merged = merge_with_ranker(analyze(text, "es", linker), linker, strategy_result, tabular, model, policy="coding")
     codes = {s.code: s for s in merged.codes}
     candidates = {s.code: s for s in merged.candidates}
     assert "R05.9" in codes and "ranker p=" in codes["R05.9"].rationale  # confident, missed by the strategy: added
@@ -234,6 +214,6 @@ def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_ope
 
 def test_a_category_level_term_also_proposes_the_code_a_coder_completes_it_to(tabular):
     linker = DictionaryLinker("es", [TermEntry("infarto cerebral", "I63", "cie-who-es")])
-    rows = {r.code: r for r in extract_candidates("Ingresa por infarto cerebral.", linker, tabular, CodePriors())}
+    rows = {r.code: r for r in extract_candidates(analyze("Ingresa por infarto cerebral.", linker.language, linker), linker, tabular, CodePriors())}
     assert {"I63", "I63.9"} <= set(rows)
     assert rows["I63.9"].features["src_completed"] == 1.0 and rows["I63"].features["billable"] == 0.0

@@ -2,6 +2,7 @@
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
+from core.nlp.analysis import analyze
 from core.nlp.status_codes import status_matches
 from core.ranking.ranker import CodePriors, extract_candidates
 
@@ -34,7 +35,7 @@ def test_long_term_drugs_need_a_sentence_that_says_the_patient_takes_them():
 def test_status_codes_are_ranker_candidates_with_their_own_source(tabular):
     text = "Mujer de 31 años, embarazada de 38 semanas de gestación."
     linker = DictionaryLinker("es", [TermEntry("embarazada", "Z33.1", "codiesp-train", "c1")])
-    rows = {r.code: r for r in extract_candidates(text, linker, tabular, CodePriors())}
+    rows = {r.code: r for r in extract_candidates(analyze(text, linker.language, linker), linker, tabular, CodePriors())}
     assert rows["Z3A.38"].features["src_status"] == 1.0
     assert rows["Z3A.38"].terms == ["status rule: 38 semanas de gestación"]  # what the rationale shows a coder
     assert text[rows["Z3A.38"].evidence[0].start : rows["Z3A.38"].evidence[0].end] == "38 semanas de gestación"
@@ -85,7 +86,7 @@ def test_weeks_and_bmi_codes_come_from_the_number_not_from_the_words(tabular):
     # A coder annotated "semanas de gestación" as Z3A.20 in one note: the words do not say 20 in another.
     linker = DictionaryLinker("es", [TermEntry("semanas de gestación", "Z3A.20", "codiesp-train", "c1"),
                                      TermEntry("gestación", "Z33.1", "codiesp-train", "c2")])
-    rows = {r.code for r in extract_candidates("Gestante con 23 semanas de gestación.", linker, tabular, CodePriors())}
+    rows = {r.code for r in extract_candidates(analyze("Gestante con 23 semanas de gestación.", linker.language, linker), linker, tabular, CodePriors())}
     assert "Z3A.23" in rows and "Z3A.20" not in rows
 
 

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from core.kb.bilingual import OpenSetTranslation, WordLexicon
 from core.kb.neoplasm import NEOPLASM_SOURCE
 from core.kb.terms import SEE_SOURCE, TRANSLATED_SOURCE, TermEntry
-from core.nlp.assertion import AssertionDetector
 from core.nlp.textnorm import Token, term_key, tokenize
-from core.schema import Mention, Span
 
 MAX_KEY_TOKENS = 10
 SMOOTHING = 2.0
@@ -392,25 +390,3 @@ class DictionaryLinker:
                 remaps[key][code] = count
         self.stats = CodeStats(docs=dict(docs), hits=dict(hits), remaps=dict(remaps),
                                fitted_on=[*self.stats.fitted_on, label])
-
-    # -- linking ----------------------------------------------------------------------------------
-    def link(self, text: str) -> list[Mention]:
-        detector = AssertionDetector(text, self.language)
-        mentions: list[Mention] = []
-        for match in self.find(text):
-            scored = self.scored_codes(match.key)
-            if not scored:
-                continue
-            assertion, cue = detector.classify(match.start, match.end)
-            mentions.append(
-                Mention(
-                    span=Span(start=match.start, end=match.end, text=text[match.start : match.end]),
-                    source="dictionary:" + scored[0][2] + (":gapped" if match.gapped else ""),
-                    term=self.rules[match.key].display,
-                    codes=[code for code, _, _ in scored[:5]],
-                    score=round(scored[0][1], 4),
-                    assertion=assertion,
-                    assertion_cue=cue,
-                )
-            )
-        return mentions

@@ -34,6 +34,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-ranker-merge", dest="ranker_merge", action="store_const", const=False,
                         help="keep the strategy's own decisions (default: the supervised ranker decides the codes it "
                         "has evidence for; the deterministic and ranker strategies never merge)")
+    parser.add_argument("--no-reconciler", dest="reconciler", action="store_const", const=False,
+                        help="leave out the conventions applied last (to measure what they change)")
 
 
 def settings_from_args(args: argparse.Namespace):  # noqa: ANN202
@@ -47,6 +49,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN202
         model=getattr(args, "model", None),
         assertion_policy=getattr(args, "assertion_policy", None),
         ranker_merge=getattr(args, "ranker_merge", None),
+        reconciler=getattr(args, "reconciler", None),
     )
 
 

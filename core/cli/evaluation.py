@@ -16,6 +16,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, gold_code_set
     from core.evaluation.evaluate import SETTINGS_FILE, WARM_UP_NOTES, run_evaluation
     from core.kb.knowledge import get_knowledge
+    from core.strategies.registry import uses_ranker
     from core.strategies.runner import code_note
 
     settings = settings_from_args(args)
@@ -58,7 +59,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                               "limit": args.limit}
     if gold_codes:
         settings_dict["gold_codes"] = gold_codes
-    if settings.strategy == "ranker" or (settings.ranker_merge and settings.strategy != "deterministic"):
+    if uses_ranker(settings):
         model = rankers_for(kb).get(settings.language, train_splits)  # trained now if missing, as the first case would
         if model is not None:
             settings_dict["ranker"] = {"name": model.name, "trained_on": list(model.trained_on)}

@@ -95,7 +95,8 @@ class AlphabeticIndex:
         → "Abscess"), fine for showing a coder where to look; ``exact`` returns None instead, for uses that take
         the code of the term reached.
         """
-        parts = [p.strip() for p in reference.split(",") if p.strip()]
+        # "History, personal (of), malignant neoplasm (of)": the nonessential words are not part of the path.
+        parts = [p.strip() for p in re.sub(r"\s*\([^()]*\)", "", reference).split(",") if p.strip()]
         for cut in range(len(parts), 0, -1):
             head = _norm(", ".join(parts[:cut]))
             for main_id in self._main_by_head.get(head, []):

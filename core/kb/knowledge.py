@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.candidates.linker import UNCALIBRATED_PRIORS, DictionaryLinker
+from core.candidates.navigator import NAVIGATOR_VERSION, IndexNavigator, NavigatorTable
 from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, load_split
 from core.kb import terms as term_sources
 from core.kb.bilingual import learn_lexicon, projected_span_terms
@@ -74,6 +75,28 @@ class KnowledgeBase:
         )
         self.timings["index_load_s"] = round(time.perf_counter() - started, 3)
         return index
+
+    @cached_property
+    def navigator(self) -> IndexNavigator | None:
+        """The index's "with" / "in" / "due to" and History subterms, ready to walk (None without the official
+        index: the index derived from the tabular list has no subterms)."""
+        if not self.official_index_loaded:
+            return None
+        started = time.perf_counter()
+        import core.candidates.navigator
+
+        key = combined_key(NAVIGATOR_VERSION, INDEX_FORMAT, *(info.key() for info in self.index.infos),
+                           Path(core.candidates.navigator.__file__).read_text(), _source_version())
+
+        def build() -> NavigatorTable:
+            # Official wording only (index paths and tabular titles): the requirements do not move with CodiEsp.
+            words = DictionaryLinker("en", [*term_sources.tabular_terms(self.tabular),
+                                            *term_sources.index_terms(self.index)])
+            return NavigatorTable.build(self.index, words)
+
+        table = cached_pickle(self.settings.cache_dir, "navigator", key, build)
+        self.timings["navigator_load_s"] = round(time.perf_counter() - started, 3)
+        return IndexNavigator(self.index, table)
 
     @cached_property
     def guidance(self) -> Any:

@@ -27,6 +27,7 @@ from pathlib import Path
 from core.kb.index import AlphabeticIndex
 from core.kb.resources import ResourceInfo
 from core.kb.tabular import Tabular, normalize_code
+from core.nlp.textnorm import DESCRIPTION_FILLERS
 
 TRANSLATED_SOURCE = "index-translated"
 SEE_SOURCE = "index-see"
@@ -89,9 +90,18 @@ def path_variants(path: tuple[str, ...]) -> list[str]:
     return variants[:MAX_PATH_VARIANTS]
 
 
+def _only_fillers(piece: str) -> bool:
+    """An index piece such as "specified NEC" or "unspecified": dropped with the fillers, it would give its entry the
+    parent's key ("Hyperlipidemia, specified NEC" E78.49 would answer every bare "hyperlipidemia")."""
+    words = re.findall(r"[a-z]+", piece.lower())
+    return bool(words) and all(word in DESCRIPTION_FILLERS for word in words)
+
+
 def index_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
     for term in index.coded_terms():
         if term.source == "tabular" or term.source in ("drug", "external-cause"):
+            continue
+        if len(term.path) > 1 and _only_fillers(term.path[-1]):
             continue
         for text in path_variants(term.path):
             yield TermEntry(text, term.target_code, "index")

@@ -41,7 +41,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
-        "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post"],
+        "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
+                       "remote history of", "personal history of", "quit", "ex"],
     },
     "es": {
         "negated": [
@@ -130,11 +131,11 @@ _RULES = {
 class AssertionDetector:
     """Works on the normalised note (same length as the original for Latin text, so offsets carry over)."""
 
-    def __init__(self, text: str, language: str) -> None:
+    def __init__(self, text: str, language: str, sentences: SentenceIndex | None = None) -> None:
         self.text = text
         self.norm = _same_length_normalize(text)
         self.rules = _RULES.get(language, _RULES["en"])
-        self.sentences = SentenceIndex(text, language)
+        self.sentences = sentences or SentenceIndex(text, language)
 
     def classify(self, start: int, end: int) -> tuple[Assertion, str]:
         """Assertion of the mention at [start, end) and the cue that set it ("" when present)."""

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.candidates.linker import DictionaryLinker, RawMatch
+from core.candidates.linker import DictionaryLinker
 from core.kb.cache import gc_paused
 from core.kb.tabular import Tabular
-from core.nlp.assertion import AssertionDetector, never_coded
-from core.nlp.laterality import side_near, sided_code
-from core.nlp.status_codes import STATUS_FILE, STATUS_SOURCE, status_matches
+from core.nlp.analysis import NoteAnalysis, TermMatch, analyze
+from core.nlp.assertion import never_coded
+from core.nlp.laterality import sided_code
+from core.nlp.status_codes import STATUS_FILE, STATUS_SOURCE
 from core.schema import Span
 
 RANKER_VERSION = "7"
@@ -84,15 +85,16 @@ def _source_flags(provenance: str) -> set[str]:
 
 
 def extract_candidates(
-    text: str,
+    analysis: NoteAnalysis,
     linker: DictionaryLinker,
     tabular: Tabular,
     priors: CodePriors,
     *,
     max_codes_per_mention: int = 3,
 ) -> list[Candidate]:
-    """One row per candidate code of the note, aggregated over its mentions."""
-    detector = AssertionDetector(text, linker.language)
+    """One row per candidate code of the note, aggregated over its mentions (the analysis's dictionary matches, with
+    their assertion and side, and its status readings)."""
+    text = analysis.text
     rows: dict[str, Candidate] = {}
     length = max(len(text), 1)
     # Counts per 100 training notes: the out-of-fold models (tuned on 4/5 of the notes) and the final one read
@@ -101,10 +103,8 @@ def extract_candidates(
     shadowed: dict[str, bool] = {}  # code -> every mention lost to a longer overlapping match
     sided: dict[tuple[str, str], str] = {}
     completed: dict[tuple[str, str], str] = {}
-    for match, scored, docs in _mentions(text, linker, max_codes_per_mention):
-        assertion, _ = detector.classify(match.start, match.end)
-        side = side_near(text, match.start, match.end, detector.sentences.clause_bounds(match.start, match.end),
-                         linker.language)
+    for match, scored, docs in _mentions(analysis, linker, max_codes_per_mention):
+        assertion, side = match.assertion, match.side
         candidates = [(code, score, provenance, rank) for rank, (code, score, provenance) in enumerate(scored)]
         if side:  # the side named next to the mention picks the sided sibling of each code ("OD" → ...1)
             for code, score, _, rank in list(candidates):
@@ -167,17 +167,20 @@ def extract_candidates(
 
 
 def _mentions(
-    text: str, linker: DictionaryLinker, max_codes: int
-) -> Iterator[tuple[RawMatch, list[tuple[str, float, str]], int]]:
-    """(match, scored codes, notes containing its term) for the linker's matches, then the status-code rules'."""
-    for match in linker.find(text, shadowed=True):
+    analysis: NoteAnalysis, linker: DictionaryLinker, max_codes: int
+) -> Iterator[tuple[TermMatch, list[tuple[str, float, str]], int]]:
+    """(match, scored codes, notes containing its term) for the analysis's matches, then the status-code rules'."""
+    for match in analysis.matches:
         # Weeks of gestation and BMI codes come from the number the status rules read, never from the words
         # around it ("semanas de gestación" was annotated Z3A.20 in one note, Z3A.39 in another).
         scored = [s for s in linker.scored_codes(match.key) if not s[0].startswith(READ_FROM_NUMBERS)][:max_codes]
         if scored:
             yield match, scored, linker.key_counts(match.key)
-    for found in status_matches(text, linker.language):
-        yield RawMatch(found.start, found.end, (STATUS_SOURCE, found.code)), [(found.code, STATUS_PRIOR, STATUS_SOURCE)], 0
+    for found in analysis.status:
+        assertion, cue = analysis.assertion_of(found.start, found.end)
+        match = TermMatch(found.start, found.end, (STATUS_SOURCE, found.code), gapped=False, shadowed=False,
+                          assertion=assertion, cue=cue, side="", section=analysis.section_at(found.start).kind)
+        yield match, [(found.code, STATUS_PRIOR, STATUS_SOURCE)], 0
 
 
 def unseen_in_training(row: Candidate) -> bool:
@@ -292,16 +295,21 @@ class RankerModel:
 
 
 def feature_code_version() -> str:
-    """Hash of the code that computes the features: a model trained by other code is stale, whatever its version."""
+    """Hash of the code and data that compute the features: a model trained by other code is stale, whatever its
+    version."""
     import core.kb.tabular
+    import core.nlp.abbreviation_list
+    import core.nlp.abbreviations
+    import core.nlp.analysis
     import core.nlp.assertion
     import core.nlp.laterality
     import core.nlp.sentences
     import core.nlp.status_codes
 
-    sources = (Path(__file__), Path(core.nlp.laterality.__file__), Path(core.kb.tabular.__file__),
-               Path(core.nlp.status_codes.__file__), STATUS_FILE, Path(core.nlp.assertion.__file__),
-               Path(core.nlp.sentences.__file__))
+    modules = (core.nlp.laterality, core.kb.tabular, core.nlp.status_codes, core.nlp.assertion, core.nlp.sentences,
+               core.nlp.analysis, core.nlp.abbreviations, core.nlp.abbreviation_list)
+    sources = (Path(__file__), STATUS_FILE, *(Path(m.__file__) for m in modules),
+               *sorted(core.nlp.abbreviation_list.DATA_DIR.glob("*.tsv")))
     sources = tuple(path for path in sources if path.is_file())
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
@@ -346,7 +354,8 @@ def train_ranker(
             if number % n_folds != fold:
                 continue
             # Terms annotated in any held-out note are hidden, as a new note's own spans are at run time.
-            candidates = extract_candidates(text, fold_linker, tabular, fold_priors)
+            candidates = extract_candidates(analyze(text, fold_linker.language, fold_linker), fold_linker,
+                                            tabular, fold_priors)
             rows.extend(candidates)
             labels.extend(int(c.code in gold) for c in candidates)
             groups.extend([fold] * len(candidates))

@@ -6,27 +6,28 @@ It is a strategy on its own (backend ``none``) and the fallback of every LLM ste
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
+from core.candidates.dictionary import dictionary_mentions
 from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import Tabular
-from core.kb.terms import TermEntry
+from core.nlp.analysis import NoteAnalysis
 from core.nlp.assertion import NOT_CODED, never_coded
 from core.schema import CodeSuggestion, Mention, StepTrace
 
 
 def link_mentions(
-    text: str, linker: DictionaryLinker, learned: Iterable[TermEntry] = ()
+    analysis: NoteAnalysis, linker: DictionaryLinker, learned_terms: int = 0
 ) -> tuple[list[Mention], StepTrace]:
+    """The dictionary step: the analysis's winning matches as mentions (``linker`` already holds the
+    ``learned_terms`` coders taught, counted for the trace)."""
     started = time.perf_counter()
-    learned = list(learned)
-    if learned:
-        linker = linker.with_terms(learned)
-    mentions = linker.link(text)
+    mentions = dictionary_mentions(analysis, linker)
     trace = StepTrace(
         step="dictionary",
-        inputs={"language": linker.language, "rules": len(linker.rules), "learned_terms": len(learned),
-                "fitted_on": linker.stats.fitted_on},
+        inputs={"language": linker.language, "rules": len(linker.rules), "learned_terms": learned_terms,
+                "fitted_on": linker.stats.fitted_on,
+                "abbreviations": [f"{e.abbreviation} = {e.expansion}" + (f" ({e.cue})" if e.cue else "")
+                                  for e in analysis.expanded.expansions]},
         candidates=[m.model_dump(mode="json") for m in mentions],
         output_codes=sorted({m.codes[0] for m in mentions if m.codes}),
         rationale="exact normalised matches of index, tabular, annotated and learned terms; longest match wins",

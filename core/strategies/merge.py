@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 
-from core.kb.knowledge import KnowledgeBase
-from core.kb.terms import TermEntry
+from core.candidates.linker import DictionaryLinker
+from core.kb.tabular import Tabular
+from core.nlp.analysis import NoteAnalysis
 from core.ranking.ranker import RankerModel
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
 from core.strategies.ranked import rank_codes
@@ -26,19 +27,16 @@ def _union_evidence(first: list[Span], second: list[Span]) -> list[Span]:
 
 
 def merge_with_ranker(
-    text: str,
+    analysis: NoteAnalysis,
+    linker: DictionaryLinker,
     result: CodingResult,
-    kb: KnowledgeBase,
+    tabular: Tabular,
     model: RankerModel,
     *,
-    splits: tuple[str, ...] | None,
-    learned: list[TermEntry],
     policy: str,
 ) -> CodingResult:
     """``result`` with its codes / candidates decided by the ranker where it has evidence, open set elsewhere."""
-    ranked_codes, ranked_candidates, rank_trace = rank_codes(
-        text, kb, model, language=result.language, splits=splits, learned=learned, policy=policy
-    )
+    ranked_codes, ranked_candidates, rank_trace = rank_codes(analysis, linker, tabular, model, policy=policy)
     started = time.perf_counter()  # the ranker's own time is in its trace
     scored = {row["code"]: row["p"] for row in rank_trace.candidates}  # every code the ranker has a row for
     proposed = {s.code: s for s in [*result.candidates, *result.codes]}  # a code listed twice: as coded

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 
-from core.kb.knowledge import KnowledgeBase
-from core.kb.terms import TermEntry
+from core.candidates.linker import DictionaryLinker
+from core.kb.tabular import Tabular
+from core.nlp.analysis import NoteAnalysis
 from core.nlp.assertion import never_coded
 from core.ranking.ranker import Candidate, RankerModel, extract_candidates, unseen_in_training
 from core.schema import CodeSuggestion, StepTrace
@@ -46,20 +47,16 @@ def likely_categories(
 
 
 def rank_codes(
-    text: str,
-    kb: KnowledgeBase,
+    analysis: NoteAnalysis,
+    linker: DictionaryLinker,
+    tabular: Tabular,
     model: RankerModel,
     *,
-    language: str,
-    splits: tuple[str, ...] | None,
-    learned: list[TermEntry],
     policy: str,
 ) -> tuple[list[CodeSuggestion], list[CodeSuggestion], StepTrace]:
+    """Codes and candidates of the note by the ranker's probabilities (``linker`` holds the learned terms)."""
     started = time.perf_counter()
-    linker = kb.linker(language, splits)
-    if learned:
-        linker = linker.with_terms(learned)
-    rows = extract_candidates(text, linker, kb.tabular, model.priors)
+    rows = extract_candidates(analysis, linker, tabular, model.priors)
     probabilities = model.score(rows)
     category_picks = likely_categories(rows, probabilities, model, policy)
     codes: list[CodeSuggestion] = []
@@ -84,7 +81,7 @@ def rank_codes(
             why += f"; every mention is {'/'.join(sorted(set(row.assertions)))}: for review only"
         suggestion = CodeSuggestion(
             code=row.code,
-            description=kb.tabular.description(row.code),
+            description=tabular.description(row.code),
             evidence=row.evidence,
             source=model.name,
             score=round(float(probability), 4),

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 from core.kb.knowledge import KnowledgeBase, get_knowledge
 from core.kb.tabular import normalize_code
 from core.kb.terms import TermEntry
-from core.ranking.ranker import RankerModel
+from core.llm.base import LLMBackend
 from core.ranking.registry import RankerSource, rankers_for
 from core.rules.edit_checks import run_edit_checks
-from core.schema import CodingResult
+from core.rules.reconciler import reconcile
+from core.schema import CodingResult, EditMessage
 from core.settings import Settings
-from core.strategies.deterministic import decide, link_mentions
+from core.strategies.base import CodingContext, Progress
+from core.strategies.merge import merge_with_ranker
+from core.strategies.registry import get_strategy
 
 MAX_NOTE_CHARS = 200_000
-Progress = Callable[[str, str], None]
 
 
 def compose_accents(text: str) -> str:
@@ -66,96 +66,45 @@ def code_note(
     kb: KnowledgeBase | None = None,
     splits: tuple[str, ...] | None = None,
     rankers: RankerSource | None = None,
+    backend: LLMBackend | None = None,
 ) -> CodingResult:
+    """Code one note: read it once, run the strategy, let the ranker decide the codes it has evidence for, then the
+    edit checks. ``rankers`` pins the ranker (retraining scores a candidate model); ``backend`` overrides the
+    configured language model."""
     validate_note_text(text)
     kb = kb or get_knowledge(settings)
-    rankers = rankers or rankers_for(kb)
-    notify = progress or (lambda step, message: None)
     started = time.perf_counter()
-    language = settings.language
-    learned = learned_entries(learned_terms, language) if settings.learn_from_decisions else []
-
-    strategy = settings.strategy
-    if strategy == "ranker":
-        result = _run_ranker(text, settings, kb, rankers.get(language, splits), learned=learned, notify=notify,
-                             splits=splits)
-    elif settings.backend != "none" and strategy not in ("deterministic",):
-        from core.strategies.registry import run_strategy  # LLM strategies
-
-        result = run_strategy(text, settings, kb, learned=learned, progress=notify, splits=splits)
-    else:
-        notify("dictionary", "linking known terms")
-        linker = kb.linker(language, splits)
-        mentions, link_trace = link_mentions(text, linker, learned)
-        notify("decide", "applying thresholds and assertion policy")
-        codes, candidates, decide_trace = decide(
-            mentions,
-            kb.tabular,
-            code_threshold=settings.code_threshold,
-            candidate_threshold=settings.candidate_threshold,
-            policy=settings.assertion_policy,
-        )
-        trace = [link_trace, decide_trace]
-        if settings.backend == "none" and strategy not in ("deterministic",):
-            decide_trace.notes.append(f"strategy {strategy!r} needs an LLM; backend 'none' runs the deterministic path")
-        result = CodingResult(
-            note_sha256=hashlib.sha256(text.encode()).hexdigest(),
-            language=language,
-            strategy="deterministic" if settings.backend == "none" else strategy,
-            backend=settings.backend,
-            codes=codes,
-            candidates=candidates,
-            mentions=mentions,
-            trace=trace,
-        )
-    if settings.ranker_merge and strategy not in ("ranker", "deterministic"):
-        result = _merge_ranker(text, result, settings, kb, rankers.get(language, splits), learned=learned,
-                               notify=notify, splits=splits)
-    notify("edit-checks", "checking the final code list")
+    learned = learned_entries(learned_terms, settings.language) if settings.learn_from_decisions else []
+    ctx = CodingContext.create(text, settings, kb, rankers or rankers_for(kb), splits=splits, learned=learned,
+                               progress=progress, backend=backend)
+    strategy = get_strategy(settings.strategy)
+    if strategy is None:
+        raise ValueError(f"unknown strategy {settings.strategy!r}")
+    result = strategy.run(ctx.analysis, ctx)
+    if settings.ranker_merge and strategy.merges_ranker:
+        result = _merge_ranker(result, ctx)
+    warnings: list[str] = []
+    if settings.reconciler:
+        ctx.progress("reconciler", "applying the coding conventions")
+        result, warnings = reconcile(result, ctx.analysis, ctx.linker, kb, settings.assertion_policy)
+    ctx.progress("edit-checks", "checking the final code list")
     result.model = result.model or (settings.model if settings.backend != "none" else "")
-    result.messages = run_edit_checks(result.codes, kb.tabular)
+    result.messages = [*run_edit_checks(result.codes, kb.tabular),
+                       *(EditMessage(level="warning", message=w) for w in warnings)]
     result.resources = kb.resource_versions()
     result.timings_ms = {t.step: t.duration_ms for t in result.trace}
     result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
     return result
 
 
-def _run_ranker(
-    text: str, settings: Settings, kb: KnowledgeBase, model: RankerModel | None, *, learned: list[TermEntry],
-    notify: Progress, splits: tuple[str, ...] | None = None,
-) -> CodingResult:
-    from core.strategies.ranked import rank_codes
-
-    notify("dictionary", "linking known terms")
-    mentions, link_trace = link_mentions(text, kb.linker(settings.language, splits), learned)
-    notify("ranker", "scoring candidate codes")
-    if model is None:
-        codes, candidates, trace = decide(
-            mentions, kb.tabular, code_threshold=settings.code_threshold,
-            candidate_threshold=settings.candidate_threshold, policy=settings.assertion_policy,
-        )
-        trace.fallback = "no coded notes to train the ranker on (CodiEsp not found): dictionary thresholds used"
-    else:
-        codes, candidates, trace = rank_codes(text, kb, model, language=settings.language, splits=splits,
-                                              learned=learned, policy=settings.assertion_policy)
-    return CodingResult(
-        note_sha256=hashlib.sha256(text.encode()).hexdigest(), language=settings.language, strategy="ranker",
-        backend=settings.backend, model=model.name if model else "", codes=codes, candidates=candidates,
-        mentions=mentions, trace=[link_trace, trace],
-    )
-
-
-def _merge_ranker(
-    text: str, result: CodingResult, settings: Settings, kb: KnowledgeBase, model: RankerModel | None, *,
-    learned: list[TermEntry], notify: Progress, splits: tuple[str, ...] | None,
-) -> CodingResult:
+def _merge_ranker(result: CodingResult, ctx: CodingContext) -> CodingResult:
     """The strategy's result merged with the supervised ranker's scores; unchanged (with a trace note) when no
     ranker can be trained (no coded notes on this machine)."""
-    from core.strategies.merge import merge_with_ranker
-
-    notify("ranker-merge", "scoring the strategy's codes with the supervised ranker")
+    ctx.progress("ranker-merge", "scoring the strategy's codes with the supervised ranker")
+    model = ctx.ranker
     if model is None:
         if result.trace:
             result.trace[-1].notes.append("no coded notes to train the ranker on: the strategy's decisions stand")
         return result
-    return merge_with_ranker(text, result, kb, model, splits=splits, learned=learned, policy=settings.assertion_policy)
+    return merge_with_ranker(ctx.analysis, ctx.linker, result, ctx.kb.tabular, model,
+                             policy=ctx.settings.assertion_policy)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
+from core.nlp.analysis import NoteAnalysis
 from core.schema import CodingResult
 from core.settings import Settings
 from core.strategies.clh.common import Progress, StepContext, build_result, noop_progress, with_backstop
@@ -51,9 +53,11 @@ def run_clh(
     learned: Iterable[TermEntry] = (),
     progress: Progress | None = None,
     splits: tuple[str, ...] | None = None,
+    note: NoteAnalysis | None = None,
+    dictionary: DictionaryLinker | None = None,
 ) -> CodingResult:
     notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits)
+    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     notify("evidence", "finding the terms to code (dictionary and model)")
     evidence = find_evidence(ctx)
     notify("navigator", f"looking up {len(evidence.codable)} term(s) in the index")

@@ -24,6 +24,7 @@ from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale, parse_answer_ids
 from core.llm.prompts import RenderedPrompt
+from core.nlp.analysis import NoteAnalysis, analyze
 from core.nlp.sentences import SentenceIndex
 from core.nlp.textnorm import normalize
 from core.schema import CodeSuggestion, CodingResult, Mention, Span, StepTrace
@@ -67,6 +68,8 @@ class StepContext:
     backend: LLMBackend
     learned: list[TermEntry] = field(default_factory=list)
     splits: tuple[str, ...] | None = None
+    note: NoteAnalysis | None = None  # the run's analysis (read here when a test builds a context by hand)
+    dictionary: DictionaryLinker | None = None  # the run's linker, learned terms included
 
     @property
     def language(self) -> str:
@@ -79,12 +82,18 @@ class StepContext:
     @cached_property
     def linker(self) -> DictionaryLinker:
         """The dictionary linker with the decision store's learned terms added."""
+        if self.dictionary is not None:
+            return self.dictionary
         base = self.kb.linker(self.language, self.splits)
         return base.with_terms(self.learned) if self.learned else base
 
     @cached_property
+    def analysis(self) -> NoteAnalysis:
+        return self.note if self.note is not None else analyze(self.text, self.language, self.linker)
+
+    @property
     def sentences(self) -> SentenceIndex:
-        return SentenceIndex(self.text, self.language)
+        return self.analysis.sentences
 
     @cached_property
     def structured(self) -> bool:
@@ -92,7 +101,7 @@ class StepContext:
 
     @cached_property
     def baseline(self) -> Baseline:
-        mentions, link_trace = link_mentions(self.text, self.kb.linker(self.language, self.splits), self.learned)
+        mentions, link_trace = link_mentions(self.analysis, self.linker, len(self.learned))
         codes, candidates, decide_trace = decide(
             mentions, self.tabular, code_threshold=self.settings.code_threshold,
             candidate_threshold=self.settings.candidate_threshold, policy=self.settings.assertion_policy,

@@ -16,7 +16,6 @@ from rapidfuzz import fuzz
 
 from core.llm.calls import CallOutcome, ParseError
 from core.llm.prompts import RenderedPrompt, render_prompt
-from core.nlp.assertion import AssertionDetector
 from core.nlp.textnorm import tokenize
 from core.schema import Mention, Span, StepTrace
 from core.strategies.clh.common import StepContext, StepTimer, call_json, load_json_object, run_all, usage
@@ -113,7 +112,6 @@ def _model_mentions(ctx: StepContext, answers: list[_ChunkAnswer], dictionary: l
     list[Mention], list[str], int
 ]:
     """Located model snippets not already covered by a dictionary mention; dropped snippets; confirmations."""
-    detector = AssertionDetector(ctx.text, ctx.language)
     taken = [(m.span.start, m.span.end) for m in dictionary]
     found: list[Mention] = []
     dropped: list[str] = []
@@ -131,7 +129,7 @@ def _model_mentions(ctx: StepContext, answers: list[_ChunkAnswer], dictionary: l
                 confirmed += 1
                 continue
             taken.append((start, end))
-            assertion, cue = detector.classify(start, end)
+            assertion, cue = ctx.analysis.assertion_of(start, end)
             found.append(Mention(span=Span(start=start, end=end, text=ctx.text[start:end]), source="llm",
                                  term=snippet, assertion=assertion, assertion_cue=cue))
     return found, dropped, confirmed

@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import CODE_RE, normalize_code
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale
 from core.llm.prompts import render_prompt, template_info
+from core.nlp.analysis import NoteAnalysis
 from core.schema import CodingResult, StepTrace
 from core.settings import Settings
 from core.strategies.clh.common import (
@@ -129,9 +131,10 @@ def _verdict(ctx: StepContext, code: str) -> CallOutcome[bool]:
 def run_classifier_validator(
     text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
     progress: Progress | None = None, splits: tuple[str, ...] | None = None,
+    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
 ) -> CodingResult:
     notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits)
+    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     timer = StepTimer()
     notify("classifier", "asking the model for codes")
     prompt = render_prompt("classifier", ctx.language, note=text[:NOTE_CHARS], max_codes=MAX_PROPOSED)

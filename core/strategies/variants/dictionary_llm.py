@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
+from core.nlp.analysis import NoteAnalysis
 from core.schema import CodeSuggestion, CodingResult, Mention, StepTrace
 from core.settings import Settings
 from core.strategies.clh.common import (
@@ -121,9 +123,10 @@ def _picked(ctx: StepContext, batch: list[Term], choice: IdChoice) -> list[CodeC
 def run_dictionary_llm(
     text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
     progress: Progress | None = None, splits: tuple[str, ...] | None = None,
+    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
 ) -> CodingResult:
     notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits)
+    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     timer = StepTimer()
     notify("dictionary", "linking known terms")
     settled, terms = split_terms(ctx)

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
+from core.nlp.analysis import NoteAnalysis
 from core.schema import CodingResult, Mention, Span, StepTrace
 from core.settings import Settings
 from core.strategies.clh.common import (
@@ -97,9 +99,10 @@ def _chosen_candidates(ctx: StepContext, hits: list[CodeHit], ids: list[int]) ->
 def run_rag(
     text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
     progress: Progress | None = None, splits: tuple[str, ...] | None = None,
+    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
 ) -> CodingResult:
     notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits)
+    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     timer = StepTimer()
     notify("retrieval", "searching the code set with the note's sentences")
     hits = retrieve_codes(ctx)

@@ -1,0 +1,384 @@
+"""Index navigation: the alphabetical index's "with", "in", "due to" subterms turned into combination codes.
+
+A coder who finds "Hypertension" and "chronic kidney disease" in one note follows Hypertension > with > kidney
+involvement > see Hypertension, kidney > with > stage 1 through stage 4 chronic kidney disease → I12.9: the index links
+the two conditions even when the provider did not (ICD-10-CM I.A.15). This module does the same over the conditions a
+note's coding run decided: a **head** is a coded condition whose category has an index entry with such subterms; a
+subterm is satisfied by another coded condition (its words, the category its words link to, a CKD stage in range) or,
+for modifiers that are not conditions ("with decompensation"), by its words in the head's sentence. The walk follows
+"see" references and nested subterms, and keeps the deepest code of each branch; a branch whose partners another
+branch covers is dropped (I13.0 for hypertension with heart failure and CKD, not I11.0 as well).
+
+Requirements are computed once from the index and the English dictionary and cached; navigation reads codes, so it
+serves Spanish notes as well (CIE-10-ES shares the index structure).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from core.candidates.linker import DictionaryLinker
+from core.kb.index import AlphabeticIndex, IndexTerm
+from core.kb.tabular import Tabular, normalize_code
+from core.nlp.textnorm import term_key
+
+NAVIGATOR_VERSION = "2"
+# "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
+CONNECTORS = ("with", "in", "associated with")
+NEGATIVE = "without"
+GENERIC_WORDS = {"involvement", "disease", "disorder", "condition", "complication", "type", "nec", "nos", "specified",
+                 "unspecified", "other", "manifestation", "multiple"}
+MAX_DEPTH = 6
+_STAGE_RANGE = re.compile(r"stage\s+(\d)\s+(?:through|to|-)\s+stage\s+(\d)")
+_STAGE = re.compile(r"stage\s+(\d)")
+# The CKD stage a code names (N18.30-N18.32 are stage 3); N18.9 names none.
+CKD_STAGES = {"N18.1": 1, "N18.2": 2, "N18.30": 3, "N18.31": 3, "N18.32": 3, "N18.4": 4, "N18.5": 5, "N18.6": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What a subterm asks of the note's other conditions."""
+
+    text: str  # as printed, e.g. "stage 1 through stage 4 chronic kidney disease"
+    stems: frozenset[str]  # its content words, generic words left out
+    categories: frozenset[str]  # categories of the codes its words link to in the dictionary
+    organ_only: bool  # "kidney involvement", "heart disease": any condition of that organ
+    stages: tuple[int, ...] = ()  # CKD stages it covers ("end stage" is 6); () for no stage constraint
+    negative: bool = False  # "without heart failure"
+
+    def satisfied_by(self, condition: Condition) -> int:
+        """How well ``condition`` satisfies this subterm: 4 the note's own words, 3 its code's title, 2 category and
+        words, 1 category, 0 not."""
+        if self.stages and condition.stage not in self.stages and not (condition.stage == 0 and 4 in self.stages):
+            return 0  # an unstaged CKD reads as the stage 1-4 entry (I12.9), never as stage 5
+        if not self.stems:
+            return 0
+        if self.organ_only:
+            return 2 if self.stems & condition.words else 0
+        if self.stems <= condition.said:
+            return 4
+        if self.stems <= condition.words:
+            return 3
+        if self.categories & {condition.category}:
+            return 2 if self.stems & condition.words else 1
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A coded condition of the note, as the navigator sees it."""
+
+    code: str
+    words: frozenset[str]  # stems of its code's description and of the terms that found it
+    spans: tuple[tuple[int, int], ...]  # evidence in the note
+    said: frozenset[str] = frozenset()  # stems of the note's own words for it (what the clinician wrote)
+    partner_only: bool = False  # a condition the note states but the coding left for review: never a head
+
+    @property
+    def category(self) -> str:
+        return self.code[:3]
+
+    @property
+    def stage(self) -> int:
+        return CKD_STAGES.get(self.code, 0)
+
+
+@dataclass
+class Combination:
+    code: str
+    head: Condition
+    partners: list[Condition]
+    path: list[str]
+    quality: int = 0
+
+    @property
+    def involved(self) -> frozenset[str]:
+        return frozenset({self.head.code, *(c.code for c in self.partners)})
+
+    @property
+    def rationale(self) -> str:
+        return " > ".join(self.path) + f" → {self.code}"
+
+
+@dataclass
+class NavigatorTable:
+    """What the index's subterms ask, computed once (cached on disk with the index's key)."""
+
+    requirements: dict[int, Requirement]  # subterm node id → what it asks
+    heads: dict[str, list[int]]  # code category → index entries with subterms to follow
+    history: dict[str, int] = field(default_factory=dict)  # "personal" / "family" → the History entry
+
+    @classmethod
+    def build(cls, index: AlphabeticIndex, linker: DictionaryLinker) -> NavigatorTable:
+        requirements: dict[int, Requirement] = {}
+        heads: dict[str, list[int]] = {}
+        for term in index.terms:
+            if term.source != "cms-index":
+                continue
+            subterms = list(_subterms(index, term))
+            if not subterms:
+                continue
+            code = _target_code(index, term)
+            if code and not _inside_connector(term):
+                heads.setdefault(code[:3], []).append(term.id)
+            for node, connector in subterms:
+                if node.id not in requirements:
+                    requirements[node.id] = _requirement(node, connector, linker)
+        history: dict[str, int] = {}
+        for kind in ("personal", "family"):
+            root = index.find("History", kind)
+            if root is None:
+                continue
+            history[kind] = root.id
+            stack = list(index.children(root))
+            while stack:
+                node = stack.pop()
+                requirements.setdefault(node.id, _requirement(node, "", linker))
+                stack.extend(index.children(node))
+        return cls(requirements, heads, history)
+
+
+@dataclass
+class IndexNavigator:
+    """The "with" structure of the alphabetical index, ready to walk."""
+
+    index: AlphabeticIndex
+    table: NavigatorTable
+
+    @property
+    def requirements(self) -> dict[int, Requirement]:
+        return self.table.requirements
+
+    @property
+    def heads(self) -> dict[str, list[int]]:
+        return self.table.heads
+
+    # -- history ----------------------------------------------------------------------------------------------------
+    def history_code(self, kind: str, condition: Condition, tabular: Tabular) -> Combination | None:
+        """The History, personal / family (of) entry a condition of the past, or of a relative, is coded with:
+        the best-satisfied subterm, then its subterms while one is satisfied (History > personal > malignant
+        neoplasm > colon → Z85.038). A personal history needs a specific entry (its words or category): a chronic
+        condition listed in a history has none ("History of HTN" stays I10), and the generic "disease or disorder"
+        entries are for relatives only."""
+        root_id = self.table.history.get(kind)
+        if root_id is None:
+            return None
+        node = self.index.get(root_id)
+        path = [_title(node)]
+        quality = 0
+        best: tuple[str, list[str], int] | None = None
+        for depth in range(MAX_DEPTH):
+            choice: tuple[int, int, IndexTerm] | None = None
+            for child in self.index.children(node):
+                requirement = self.requirements.get(child.id)
+                if requirement is None:
+                    continue
+                generic = {"disease", "disorder", "specified", "nec"} & set(child.path[-1].lower().replace(",", " ").split())
+                if kind == "personal" and generic and depth == 0:
+                    continue
+                score = requirement.satisfied_by(condition)
+                if score and (choice is None or (score, len(requirement.stems)) > choice[:2]):
+                    choice = (score, len(requirement.stems), child)
+            if choice is None:
+                break
+            node = choice[2]
+            if not node.target_code and node.see:
+                node = self.index.resolve(node.see, exact=True) or node
+            path.append(node.path[-1])
+            quality += choice[0]
+            code = _target_code(self.index, node)
+            if code:
+                best = (code, list(path), quality)
+        if best is None or (kind == "personal" and best[2] < 2):
+            return None
+        code = best[0] if tabular.is_billable(best[0]) else tabular.default_code(best[0])
+        return Combination(code, condition, [], best[1], best[2]) if code else None
+
+    # -- walking ----------------------------------------------------------------------------------------------------
+    def combinations(
+        self, conditions: Sequence[Condition], sentence_words: dict[str, frozenset[str]], tabular: Tabular,
+    ) -> list[Combination]:
+        """Every combination code the index gives for ``conditions`` (coded, present), best branch per head.
+        ``sentence_words``: code → stems of the sentences its evidence is in (for modifier subterms)."""
+        found: dict[str, Combination] = {}
+        for head in conditions:
+            if head.partner_only:
+                continue
+            for term_id in self.heads.get(head.category, ()):
+                term = self.index.get(term_id)
+                target = _target_code(self.index, term)
+                if not target or not (target == head.code or is_vague(target, tabular)):
+                    continue  # "Disease, end stage renal" (N18.6) is no head for a stage 3 CKD
+                others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)]
+                for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular):
+                    current = found.get(combo.code)
+                    if current is None or (len(combo.involved), combo.quality) > (len(current.involved), current.quality):
+                        found[combo.code] = combo
+        return _undominated(list(found.values()))
+
+    def _walk(self, term: IndexTerm, head: Condition, others: list[Condition], near: frozenset[str],
+              tabular: Tabular) -> list[Combination]:
+        results: list[Combination] = []
+
+        def visit(node: IndexTerm, partners: tuple[Condition, ...], path: tuple[str, ...], quality: int,
+                  depth: int, seen: frozenset[int], jumped: bool) -> None:
+            # Past a "see" the walk stands on another main term, whose subterms may name the head itself
+            # (Heart failure > hypertension > see Hypertension, heart > with heart failure).
+            pool = [*others, head] if jumped else others
+            satisfied: list[tuple[IndexTerm, Condition | None, int]] = []
+            for sub, _ in _subterms(self.index, node):
+                requirement = self.requirements.get(sub.id)
+                if requirement is None or depth >= MAX_DEPTH:
+                    continue
+                partner, score = _partner(requirement, pool if not requirement.negative else [*others, head], near)
+                if score:
+                    satisfied.append((sub, partner, score))
+            deeper = False
+            for sub, partner, score in _best_per_partner(satisfied):
+                target = sub
+                if not sub.target_code and sub.see:
+                    target = self.index.resolve(sub.see, exact=True) or sub
+                if target.id in seen:
+                    continue
+                requirement = self.requirements[sub.id]
+                step = requirement.text + (f" (see {sub.see})" if target is not sub else "")
+                new_partners = partners + ((partner,) if partner is not None and partner not in partners
+                                           and partner is not head else ())
+                deeper = True
+                visit(target, new_partners, (*path, step), quality + score, depth + 1, seen | {target.id},
+                      jumped or target is not sub)
+            code = _target_code(self.index, node)
+            if not deeper and partners and code:
+                billable = code if tabular.is_billable(code) else tabular.default_code(code)
+                if billable:
+                    results.append(Combination(billable, head, list(partners), list(path), quality))
+
+        visit(term, (), (_title(term),), 0, 0, frozenset({term.id}), False)
+        return results
+
+
+def _best_per_partner(
+    satisfied: list[tuple[IndexTerm, Condition | None, int]],
+) -> list[tuple[IndexTerm, Condition | None, int]]:
+    """Of the sibling subterms one partner satisfies, the best (the note's own words over a category match; a named
+    entry over its "NEC" sibling): "neuropathy" gives E11.40, "polyneuropathy" E11.42, never both."""
+    best: dict[int, tuple[int, int]] = {}
+    for sub, partner, score in satisfied:
+        rank = (score, 0 if "nec" in sub.path[-1].lower().split() else 1)
+        key = id(partner)
+        if key not in best or rank > best[key]:
+            best[key] = rank
+    return [(sub, partner, score) for sub, partner, score in satisfied
+            if (score, 0 if "nec" in sub.path[-1].lower().split() else 1) == best[id(partner)]]
+
+
+def _subterms(index: AlphabeticIndex, term: IndexTerm) -> Iterable[tuple[IndexTerm, str]]:
+    """(subterm, connector) for every child of ``term`` that links another condition: the children of a "with" /
+    "in" / "due to" entry, and children written "with X", "without X"."""
+    for child in index.children(term):
+        text = child.path[-1].strip().lower()
+        if text in CONNECTORS:
+            for grandchild in index.children(child):
+                yield grandchild, text
+            continue
+        for connector in (*CONNECTORS, NEGATIVE):
+            if text.startswith(connector + " ") and len(text) > len(connector) + 2:
+                yield child, connector
+                break
+
+
+def _inside_connector(term: IndexTerm) -> bool:
+    """An entry under a "with" / "in" subterm (Diabetes > with > retinopathy > proliferative) is part of a
+    combination, not the plain condition a walk starts from."""
+    return any(piece.strip().lower().split(" ")[0] in ("with", "in", "without", "due") for piece in term.path[1:])
+
+
+def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> Requirement:
+    text = node.path[-1].strip()
+    lowered = text.lower()
+    negative = lowered.startswith(NEGATIVE + " ")
+    for prefix in (NEGATIVE, *CONNECTORS):
+        if lowered.startswith(prefix + " "):
+            text = text[len(prefix) + 1 :]
+            lowered = text.lower()
+            break
+    stems = frozenset(s for s in term_key(text, "en") if s not in GENERIC_WORDS and not s.isdigit())
+    words = set(re.findall(r"[a-z]+", lowered))
+    organ_only = bool(words & {"involvement", "disease", "disorder", "condition"}) and len(stems) == 1
+    categories: set[str] = set()
+    for match in linker.find(text):
+        rule = linker.rules.get(match.key)
+        if rule is not None:
+            categories |= {normalize_code(code)[:3] for code in rule.codes}
+    stages: tuple[int, ...] = ()
+    if "kidney" in lowered or "renal" in lowered:
+        if "end stage" in lowered or "esrd" in lowered:
+            stages = (5, 6)
+        span = _STAGE_RANGE.search(lowered)
+        if span:
+            stages = tuple(range(int(span.group(1)), int(span.group(2)) + 1))
+        elif _STAGE.search(lowered) and not stages:
+            stages = (int(_STAGE.search(lowered).group(1)),)
+            stages = (5, 6) if stages == (5,) else stages
+        elif "stage 5" in lowered:
+            stages = (5, 6)
+    return Requirement(text, stems, frozenset(categories), organ_only, stages, negative)
+
+
+def _partner(requirement: Requirement, others: list[Condition], near: frozenset[str]) -> tuple[Condition | None, int]:
+    """The condition that satisfies a subterm best (None with a positive score for a modifier written next to the
+    head, or for a "without" subterm no condition satisfies)."""
+    if requirement.negative:
+        return None, (0 if any(requirement.satisfied_by(c) for c in others) else 1)
+    best: tuple[Condition | None, int] = (None, 0)
+    for condition in others:
+        score = requirement.satisfied_by(condition)
+        if score > best[1]:
+            best = (condition, score)
+    if best[1] == 0 and requirement.stems and not requirement.stages and requirement.stems <= near:
+        return None, 2  # a modifier in the head's own sentence ("with decompensation", "with hyperglycemia")
+    return best
+
+
+def _target_code(index: AlphabeticIndex, term: IndexTerm) -> str:
+    if term.target_code:
+        return term.target_code
+    if term.see:
+        target = index.resolve(term.see, exact=True)
+        if target is not None and target.target_code:
+            return target.target_code
+    return ""
+
+
+def _title(term: IndexTerm) -> str:
+    return ", ".join(term.path)
+
+
+def _same_evidence(a: Condition, b: Condition) -> bool:
+    return bool(set(a.spans) & set(b.spans))
+
+
+def _undominated(combinations: list[Combination]) -> list[Combination]:
+    """Drop a combination whose conditions another combination covers with more (hypertension with heart failure
+    I11.0 inside hypertension with heart failure and CKD I13.0), and of two over the same conditions, the weaker."""
+    kept = []
+    for combo in combinations:
+        dominated = any(
+            other is not combo and (combo.involved < other.involved
+                                    or (combo.involved == other.involved and other.quality > combo.quality))
+            for other in combinations
+        )
+        if not dominated:
+            kept.append(combo)
+    return kept
+
+
+def is_vague(code: str, tabular: Tabular) -> bool:
+    """A code that names a condition without its type, stage, side or complication: not billable (a category), or
+    titled "unspecified" / "without complications" (E11.9, I50.9, L03.90)."""
+    if not tabular.is_billable(code):
+        return True
+    title = tabular.description(code).lower()
+    return "unspecified" in title or "without complications" in title

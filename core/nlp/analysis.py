@@ -1,0 +1,231 @@
+"""One reading of a note that every step shares (spaCy's ``Doc`` idea): computed once per coding run.
+
+It holds the sentences and clauses, the sections a clinical note is written in (problem list, history, medications,
+assessment, family history ...), the abbreviations written out, every dictionary match (the shadowed ones too) with
+what the note says about it (assertion and its cue, side, section), and the status readings (weeks of gestation,
+BMI, long-term drugs, devices). The dictionary, the index navigator, the ranker, the rules, the LLM steps and the
+merge read this object instead of splitting the note or matching the dictionary again.
+
+The dictionary reads a *matching view* of the note: abbreviations written out ("DM2" → "type 2 diabetes mellitus"),
+and the brackets of a short parenthesis blanked so that a nonessential word does not block a term ("acute on chronic
+systolic (congestive) heart failure"). Offsets of every match point into the note itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from core.nlp.abbreviations import ExpandedText, expand
+from core.nlp.assertion import AssertionDetector
+from core.nlp.laterality import side_near
+from core.nlp.sentences import SentenceIndex
+from core.nlp.status_codes import StatusMatch, status_matches
+from core.schema import Assertion
+
+if TYPE_CHECKING:
+    from core.candidates.linker import DictionaryLinker, RawMatch
+
+# A parenthesis of at most this many words is read as part of the sentence around it ("(congestive)", "(HFrEF)").
+SHORT_PARENTHESIS_WORDS = 3
+_SHORT_PARENTHESIS = re.compile(r"\(([^()\n]{1,40})\)")
+
+SECTION_KINDS = ("problem_list", "history", "surgical_history", "family_history", "social_history", "medications",
+                 "allergies", "assessment", "present_illness", "exam", "results", "plan", "other")
+# Headings as clinicians write them, each followed by ":" (at a line start or after a sentence).
+_HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "problem_list": ("problem list", "problems", "active problems", "chronic problems"),
+        "history": ("pmh", "past medical history", "medical history", "pmhx", "history", "hx"),
+        "surgical_history": ("psh", "past surgical history", "surgical history"),
+        "family_history": ("fh", "fhx", "family history", "family hx"),
+        "social_history": ("sh", "social history", "social hx", "social"),
+        "medications": ("meds", "medications", "home meds", "home medications", "current medications",
+                        "medication list", "discharge medications", "rx"),
+        "allergies": ("allergies", "allergy", "nkda"),
+        "assessment": ("assessment", "a/p", "assessment and plan", "assessment/plan", "impression", "dx",
+                       "diagnosis", "diagnoses", "discharge diagnosis", "discharge diagnoses", "final diagnosis",
+                       "final diagnoses", "principal diagnosis", "secondary diagnoses", "a&p"),
+        "present_illness": ("hpi", "history of present illness", "cc", "chief complaint", "reason for visit",
+                             "subjective"),
+        "exam": ("exam", "pe", "physical exam", "physical examination", "ros", "review of systems", "vitals"),
+        "results": ("labs", "imaging", "results", "ct", "cxr", "x-ray", "xr", "mri", "ekg", "ecg", "echo",
+                    "duplex", "pathology", "path"),
+        "plan": ("plan", "p", "disposition", "follow-up", "follow up"),
+    },
+    "es": {
+        "problem_list": ("lista de problemas", "problemas activos", "problemas"),
+        "history": ("antecedentes personales", "antecedentes", "ap", "app", "antecedentes medicos",
+                    "antecedentes patologicos", "historia clinica"),
+        "surgical_history": ("antecedentes quirurgicos", "aq", "intervenciones quirurgicas", "iq previas"),
+        "family_history": ("antecedentes familiares", "af", "historia familiar"),
+        "social_history": ("habitos toxicos", "habitos", "historia social"),
+        "medications": ("tratamiento habitual", "tratamiento", "medicacion", "medicacion habitual", "tto habitual",
+                        "tto", "tratamiento actual", "tratamiento al alta"),
+        "allergies": ("alergias", "alergia", "ramc", "namc"),
+        "assessment": ("juicio clinico", "jc", "diagnostico", "diagnosticos", "diagnostico principal",
+                       "diagnosticos secundarios", "diagnostico final", "diagnosticos al alta", "impresion diagnostica",
+                       "orientacion diagnostica", "valoracion"),
+        "present_illness": ("enfermedad actual", "motivo de consulta", "mc", "anamnesis"),
+        "exam": ("exploracion", "exploracion fisica", "ef", "constantes"),
+        "results": ("pruebas complementarias", "analitica", "radiografia", "rx", "tac", "ecografia", "ecg",
+                    "resultados", "anatomia patologica"),
+        "plan": ("plan", "recomendaciones", "evolucion", "seguimiento"),
+    },
+}
+
+
+def _heading_pattern(language: str) -> re.Pattern[str]:
+    words = sorted({(w, kind) for kind, ws in _HEADINGS.get(language, _HEADINGS["en"]).items() for w in ws},
+                   key=lambda pair: -len(pair[0]))
+    alternatives = "|".join(f"(?P<{kind}_{i}>{re.escape(w)})" for i, (w, kind) in enumerate(words))
+    return re.compile(rf"(?:^|(?<=[\n.;])|(?<=[.;]\s))[^\S\n]*(?:{alternatives})[^\S\n]*:", re.IGNORECASE | re.MULTILINE)
+
+
+_HEADING_PATTERNS = {language: _heading_pattern(language) for language in _HEADINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    kind: str  # one of SECTION_KINDS
+    heading: str  # as written ("PMH:"); "" for the text before the first heading
+    start: int
+    end: int
+
+
+def find_sections(text: str, language: str) -> list[Section]:
+    """The note cut at its headings ("PMH:", "Meds:", "Assessment:", "Antecedentes personales:"); text before the
+    first heading, or in a note without headings, is one section of kind ``other``."""
+    pattern = _HEADING_PATTERNS.get(language, _HEADING_PATTERNS["en"])
+    found: list[tuple[int, int, str]] = []
+    for match in pattern.finditer(_fold(text)):
+        kind = next(name for name, value in match.groupdict().items() if value is not None).rsplit("_", 1)[0]
+        found.append((match.start(), match.end(), kind))
+    sections: list[Section] = []
+    if not found or found[0][0] > 0:
+        sections.append(Section("other", "", 0, found[0][0] if found else len(text)))
+    for number, (start, end, kind) in enumerate(found):
+        stop = found[number + 1][0] if number + 1 < len(found) else len(text)
+        sections.append(Section(kind, text[start:end].strip(), start, stop))
+    return sections
+
+
+def _fold(text: str) -> str:
+    """Lower-case, accent-free, same length (offsets carry over)."""
+    import unicodedata
+
+    out = []
+    for ch in text.lower():
+        base = unicodedata.normalize("NFD", ch)[0]
+        out.append(base if len(base) == 1 else ch)
+    return "".join(out)
+
+
+def matching_view(expanded: str) -> str:
+    """The text the dictionary reads: the brackets of short parentheses blanked (same length)."""
+
+    def blank(match: re.Match[str]) -> str:
+        inside = match.group(1)
+        return f" {inside} " if len(inside.split()) <= SHORT_PARENTHESIS_WORDS else match.group()
+
+    return _SHORT_PARENTHESIS.sub(blank, expanded)
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    """One dictionary match in the note, with what the note says about it."""
+
+    start: int  # offsets into the note
+    end: int
+    key: tuple[str, ...]  # the linker rule it matched
+    gapped: bool  # one extra word inside the span
+    shadowed: bool  # lost to an overlapping longer match (kept for the ranker)
+    assertion: Assertion
+    cue: str
+    side: str  # "right" | "left" | "bilateral" | ""
+    section: str  # kind of the section it is in
+    expanded: bool = False  # found through a written-out abbreviation
+
+
+@dataclass
+class NoteAnalysis:
+    text: str
+    language: str
+    sentences: SentenceIndex
+    assertions: AssertionDetector
+    expanded: ExpandedText
+    sections: list[Section]
+    matches: list[TermMatch] = field(default_factory=list)
+    status: list[StatusMatch] = field(default_factory=list)
+
+    @property
+    def mentions(self) -> list[TermMatch]:
+        """The matches that won their words (what the dictionary path codes from)."""
+        return [m for m in self.matches if not m.shadowed]
+
+    def section_at(self, offset: int) -> Section:
+        for section in reversed(self.sections):
+            if section.start <= offset:
+                return section
+        return self.sections[0]
+
+    def assertion_of(self, start: int, end: int) -> tuple[Assertion, str]:
+        """Assertion of any span of the note: the rules, then the section (a family-history section makes a
+        condition the family's)."""
+        assertion, cue = self.assertions.classify(start, end)
+        section = self.section_at(start)
+        if assertion in ("present", "historical", "possible") and section.kind == "family_history":
+            return "family", section.heading
+        return assertion, cue
+
+    def side_of(self, start: int, end: int) -> str:
+        return side_near(self.text, start, end, self.sentences.clause_bounds(start, end), self.language)
+
+    @cached_property
+    def unrelated_cues(self) -> list[tuple[int, int]]:
+        """Sentences that say two conditions are not linked ("unrelated to", "not due to", "no relacionad")."""
+        pattern = _UNRELATED.get(self.language, _UNRELATED["en"])
+        return [self.sentences.sentence_bounds(m.start(), m.end()) for m in pattern.finditer(self.text.lower())]
+
+
+_UNRELATED = {
+    "en": re.compile(r"\bunrelated\b|\bnot (?:related|due|caused|secondary|attributed)\b|\bnot from\b|"
+                     r"\bnon-?diabetic\b|\bnon-?hypertensive\b|\bother cause\b"),
+    "es": re.compile(r"\bno relacionad[oa]s?\b|\bsin relaci[oó]n\b|\bno (?:debid[oa]|secundari[oa])s?\b|"
+                     r"\bno diab[eé]tic[oa]\b|\bno hipertensiv[oa]\b|\bde otra causa\b"),
+}
+
+
+def analyze(text: str, language: str, linker: DictionaryLinker | None = None) -> NoteAnalysis:
+    """Read ``text`` once: sentences, sections, abbreviations, status readings and, with a linker, every dictionary
+    match with its assertion, side and section."""
+    sentences = SentenceIndex(text, language)
+    analysis = NoteAnalysis(
+        text=text, language=language, sentences=sentences,
+        assertions=AssertionDetector(text, language, sentences=sentences),
+        expanded=expand(text, language), sections=find_sections(text, language),
+        status=status_matches(text, language),
+    )
+    if linker is not None:
+        analysis.matches = read_matches(analysis, linker)
+    return analysis
+
+
+def read_matches(analysis: NoteAnalysis, linker: DictionaryLinker) -> list[TermMatch]:
+    """Every match of ``linker`` in the note (one dictionary pass over the matching view), in note order."""
+    expanded = analysis.expanded
+    raw: list[RawMatch] = linker.find(matching_view(expanded.text), shadowed=True)
+    matches: list[TermMatch] = []
+    for match in raw:
+        start, end = expanded.to_original(match.start, match.end)
+        if end <= start:
+            continue
+        assertion, cue = analysis.assertion_of(start, end)
+        matches.append(TermMatch(
+            start=start, end=end, key=match.key, gapped=match.gapped, shadowed=match.shadowed, assertion=assertion,
+            cue=cue, side=analysis.side_of(start, end), section=analysis.section_at(start).kind,
+            expanded=bool(expanded.expansions_in(match.start, match.end)),
+        ))
+    return sorted(matches, key=lambda m: (m.start, m.shadowed, -(m.end - m.start)))

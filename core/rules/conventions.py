@@ -1,0 +1,298 @@
+"""Convention rules about the codes themselves: one condition one code, the index's combinations, instructional notes
+(code first, use additional, Excludes1) and the characters a code must carry (encounter).
+
+Each rule reads and changes a :class:`~core.rules.worklist.Worklist`; every change is logged with its rule and reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from core.candidates.navigator import Condition, IndexNavigator, is_vague
+from core.kb.tabular import Tabular
+from core.rules.worklist import Entry, Worklist, covers, references
+from core.schema import Span
+
+# Words that say which encounter an injury code is for (7th character), read in the note.
+_ENCOUNTER = {
+    "D": re.compile(r"\b(?:subsequent|follow[- ]?up|f/u|routine healing|healing|cast check|suture removal|"
+                    r"seguimiento|revisi[oó]n|control evolutivo)\b", re.IGNORECASE),
+    "S": re.compile(r"\b(?:sequela|sequelae|late effect|secuela|secuelas)\b", re.IGNORECASE),
+}
+_TITLE_FILLERS = {"unspecified", "other", "specified", "disease", "diseases", "classified", "elsewhere", "in", "of",
+                  "the", "and", "without", "with", "due", "to", "condition", "conditions", "severity", "known",
+                  "physiological", "disturbance", "behavioral", "psychotic", "mood", "anxiety"}
+
+
+def _overlap(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> bool:
+    b = list(b)
+    return any(s < e2 and s2 < e for s, e in a for s2, e2 in b)
+
+
+def _inside(inner: Iterable[tuple[int, int]], outer: Iterable[tuple[int, int]]) -> bool:
+    outer = list(outer)
+    inner = list(inner)
+    return bool(inner) and all(any(s2 <= s and e <= e2 for s2, e2 in outer) for s, e in inner)
+
+
+def _spans(entries: Iterable[Entry]) -> list[Span]:
+    seen: dict[tuple[int, int], Span] = {}
+    for entry in entries:
+        for span in entry.suggestion.evidence:
+            seen.setdefault((span.start, span.end), span)
+    return sorted(seen.values(), key=lambda s: s.start)
+
+
+def _needs(code: str, other: str, tabular: Tabular) -> bool:
+    """``code``'s instructional notes ask for ``other`` as well (use additional, code also, code first)."""
+    notes = tabular.inherited_notes(code)
+    refs = references([*notes.use_additional, *notes.code_also, *notes.code_first])
+    return any(covers(ref, other) for ref in refs)
+
+
+# -- one condition, one code ----------------------------------------------------------------------------------------
+def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A vague code (unspecified, without complications) gives way to a specific code of the same category: one the
+    note's coding already has, or the one the longest term at its words names ("HFpEF" → I50.30, not the I50.9 of
+    the words "heart failure" inside it)."""
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        if not entry.coded or not is_vague(entry.code, tabular):
+            continue
+        specific = [o for o in work.coded() if o.code != entry.code and o.code[:3] == entry.code[:3]
+                    and not is_vague(o.code, tabular)]
+        if specific:
+            work.absorb(entry.code, specific[0].code, "one condition, one code",
+                        f"{specific[0].code} names the same condition more specifically")
+            continue
+        for span, codes in winning.items():
+            if not _overlap([span], entry.spans):
+                continue
+            better = next((c for c in codes if c != entry.code and c[:3] == entry.code[:3]
+                           and not is_vague(c, tabular) and tabular.is_billable(c)), None)
+            if better is None:
+                continue
+            other = work.entries.get(better)
+            if other is not None and not work.codable(other):
+                continue
+            text = work.analysis.text[span[0]:span[1]]
+            work.add(better, [Span(start=span[0], end=span[1], text=text)], "most specific code",
+                     f"'{text}' names {better} ({tabular.description(better)})", entry.suggestion.score,
+                     "dictionary")
+            work.absorb(entry.code, better, "one condition, one code", f"'{text}' is more specific")
+            break
+
+
+def one_code_per_condition(work: Worklist) -> None:
+    """Two specific codes of one category for the same words ("acute on chronic diastolic heart failure" read as
+    I50.31 and I50.33): the one whose title says what the note says stays."""
+    tabular = work.tabular
+    coded = [e for e in work.coded() if e.suggestion.step != "reconciler" and not is_vague(e.code, tabular)]
+    for entry in coded:
+        for other in coded:
+            if other is entry or not entry.coded or not other.coded or other.code[:3] != entry.code[:3]:
+                continue
+            if not _overlap(entry.spans, other.spans):
+                continue
+            said = work.said(entry) | work.said(other)
+            keep, drop = sorted((entry, other), key=lambda e: (_agreement(work.words_of(e.code), said),
+                                                               e.suggestion.score), reverse=True)
+            work.absorb(drop.code, keep.code, "one condition, one code",
+                        f"{keep.code}'s title is what the note says")
+
+
+def _agreement(title: frozenset[str], said: frozenset[str]) -> float:
+    return len(title & said) / max(len(title | said), 1)
+
+
+def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A code found only in words inside a longer term the note's coding has ("disease" R69 and "kidney disease"
+    N28.9 inside "CKD stage 3b" N18.32) is that term's code, unless the longer code asks for it (use additional)."""
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        places = [span for span in winning if _inside(entry.spans, [span])]
+        if not places or not _inside(entry.spans, places):
+            continue
+        if any(entry.code in winning[span] for span in places):
+            continue  # the longest term at these words names this very code
+        owners = [o for o in work.coded() if o.code != entry.code and any(o.code in winning[s] for s in places)]
+        owners = [o for o in owners if not _needs(o.code, entry.code, tabular)]
+        if owners:
+            work.absorb(entry.code, owners[0].code, "one condition, one code",
+                        "found only in words inside a longer term")
+
+
+# -- the index's combinations ---------------------------------------------------------------------------------------
+def combinations(work: Worklist, navigator: IndexNavigator | None,
+                 winning: dict[tuple[int, int], list[str]]) -> None:
+    """Conditions the index links with "with" / "in" become their combination code (I.A.15): hypertension and CKD →
+    I12.-, diabetes and CKD → E11.22. The plain code of the head condition is absorbed; the partner stays when the
+    combination's notes ask for it (N18 stage, I50 type), else it is absorbed too."""
+    if navigator is None:
+        return
+    tabular = work.tabular
+    heads = [e for e in work.coded() if not e.code.startswith(("Z", "V", "W", "X", "Y")) and not e.only("historical")]
+    if len(heads) < 1:
+        return
+    conditions = [work.condition(e) for e in heads]
+    known = {c.code for c in conditions}
+    # A condition the note states in words the dictionary found but the ranker left for review is still a partner
+    # ("DM2 ... Assessment: polyneuropathy" → E11.42), never a head.
+    for match in work.analysis.mentions:
+        codes = winning.get((match.start, match.end), [])
+        if match.assertion != "present" or not codes or codes[0] in known:
+            continue
+        said = work.said_in(match.start, match.end)
+        conditions.append(Condition(codes[0], work.words_of(codes[0]) | said, ((match.start, match.end),), said,
+                                    partner_only=True))
+        known.add(codes[0])
+    near = {e.code: work.sentence_words(e) for e in heads}
+    unrelated = work.analysis.unrelated_cues
+    for combo in navigator.combinations(conditions, near, tabular):
+        involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
+        if not involved or combo.head.partner_only:
+            continue
+        if any(_overlap(e.spans, unrelated) for e in involved[1:]) or (
+                combo.partners and any(_overlap(work.entries[combo.head.code].spans, [u]) for u in unrelated)):
+            work.record("kept apart", combo.code, "with", "the note says the conditions are unrelated")
+            continue
+        score = max(e.suggestion.score for e in involved)
+        spans = _spans(involved) + [Span(start=s, end=e, text=work.analysis.text[s:e]) for c in combo.partners
+                                    if c.code not in work.entries for s, e in c.spans]
+        work.add(combo.code, sorted(spans, key=lambda s: s.start), "with", combo.rationale, score, "index-navigator")
+        for entry in involved:
+            if entry.code == combo.code:
+                continue
+            if entry.code == combo.head.code:
+                if is_vague(entry.code, tabular) or entry.code[:3] in ("I10",):
+                    work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
+            elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3]:
+                work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
+
+
+_MANIFESTATIONS: dict[str, dict[str, list[str]]] = {}
+
+
+def _manifestations(tabular: Tabular) -> dict[str, list[str]]:
+    """Category of an underlying condition → billable codes whose "code first" note names it (F02.80 for G30);
+    computed once per tabular list edition."""
+    edition = tabular.info.key()
+    if edition not in _MANIFESTATIONS:
+        _MANIFESTATIONS[edition] = _build_manifestations(tabular)
+    return _MANIFESTATIONS[edition]
+
+
+def _build_manifestations(tabular: Tabular) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for code, item in tabular.codes.items():
+        if not item.billable or not item.notes.code_first and not tabular.inherited_notes(code).code_first:
+            continue
+        for first, last in references(tabular.inherited_notes(code).code_first):
+            categories = {first[:3]} if not last else _category_range(first[:3], last[:3])
+            for category in categories:
+                found.setdefault(category, []).append(code)
+    return found
+
+
+def _category_range(first: str, last: str) -> set[str]:
+    if first[0] != last[0] or not (first[1:].isdigit() and last[1:].isdigit()):
+        return {first, last}
+    return {f"{first[0]}{n:02d}" for n in range(int(first[1:]), int(last[1:]) + 1)}
+
+
+def _title_words(code: str, tabular: Tabular) -> set[str]:
+    return set(re.findall(r"[a-z]+", tabular.description(code).lower())) - _TITLE_FILLERS
+
+
+def manifestations(work: Worklist) -> None:
+    """A condition coded on its own that the note ties to an underlying disease whose code the tabular list asks to
+    code first becomes its "in diseases classified elsewhere" code: dementia with Alzheimer's disease → G30.9 and
+    F02.80, not F03.90."""
+    tabular = work.tabular
+    table = _manifestations(tabular)
+    coded = [e for e in work.coded() if not e.only("historical")]
+    for underlying in coded:
+        options = table.get(underlying.code[:3], [])
+        if not options:
+            continue
+        for entry in coded:
+            if entry.code == underlying.code or not entry.coded or entry.code in options:
+                continue
+            words = _title_words(entry.code, tabular)
+            if not words:
+                continue
+            scored = [(len(words & _title_words(m, tabular)), m) for m in options if m[:3] != entry.code[:3]
+                      or m != entry.code]
+            scored = [(n, m) for n, m in scored if n and _main_word(entry.code, tabular) in _title_words(m, tabular)]
+            if not scored:
+                continue
+            best = max(scored, key=lambda item: (item[0], -len(tabular.description(item[1]))))[1]
+            work.add(best, _spans([entry]), "code first",
+                     f"{tabular.description(best)}: code first {underlying.code}", entry.suggestion.score,
+                     "tabular-list")
+            work.absorb(entry.code, best, "code first", f"{underlying.code} is the underlying condition")
+
+
+def _main_word(code: str, tabular: Tabular) -> str:
+    """The head noun of a title: its first word that is not a filler ("Unspecified dementia, ..." → dementia)."""
+    words = [w for w in re.findall(r"[a-z]+", tabular.description(code).lower()) if w not in _TITLE_FILLERS]
+    return words[0] if words else ""
+
+
+# -- instructional notes --------------------------------------------------------------------------------------------
+def use_additional(work: Worklist) -> None:
+    """A second code the notes of a coded code ask for ("use additional code", "code also"), when the note supports
+    it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97 after a cellulitis)."""
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        notes = tabular.inherited_notes(entry.code)
+        refs = references([*notes.use_additional, *notes.code_also])
+        if not refs:
+            continue
+        for ref in refs:
+            options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c)
+                       and not c.only("historical") and tabular.is_billable(c.code)]
+            if not options or any(covers(ref, c.code) for c in work.coded()):
+                continue
+            best = max(options, key=lambda c: c.suggestion.score)
+            work.promote(best.code, "use additional", f"{entry.code}'s notes ask for {ref[0]}{'-' + ref[1] if ref[1] else ''}")
+
+
+def excludes1(work: Worklist, warnings: list[str]) -> None:
+    """Two coded codes an Excludes1 note keeps apart: the one the rules derived, else the more specific, else the
+    more probable stays; the other is left for review with a warning."""
+    tabular = work.tabular
+    coded = work.coded()
+    for entry in coded:
+        refs = references(tabular.inherited_notes(entry.code).excludes1)
+        for other in coded:
+            if other is entry or not entry.coded or not other.coded:
+                continue
+            if not any(covers(ref, other.code) for ref in refs):
+                continue
+            keep, drop = sorted((entry, other), key=lambda e: (e.suggestion.step == "reconciler",
+                                                               not is_vague(e.code, tabular), e.suggestion.score),
+                                reverse=True)
+            work.demote(drop.code, "Excludes1", f"{keep.code} and {drop.code} are not reported together")
+            warnings.append(f"Excludes1: {keep.code} and {drop.code} cannot be reported together; {drop.code} was "
+                            "left for review")
+
+
+def encounter(work: Worklist) -> None:
+    """Injury and external-cause codes carry the encounter in their 7th character: A unless the note says the visit
+    is a follow-up (D) or for a sequela (S)."""
+    text = work.analysis.text
+    wanted = next((char for char, pattern in _ENCOUNTER.items() if pattern.search(text)), "A")
+    if wanted == "A":
+        return
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        flat = entry.code.replace(".", "")
+        if len(flat) != 7 or flat[6] not in "ADS" or flat[6] == wanted:
+            continue
+        changed = entry.code[:-1] + wanted
+        if tabular.is_billable(changed):
+            work.add(changed, entry.suggestion.evidence, "7th character", f"the note describes a {wanted} encounter",
+                     entry.suggestion.score, entry.suggestion.source)
+            work.absorb(entry.code, changed, "7th character", "encounter")

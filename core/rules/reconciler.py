@@ -1,0 +1,131 @@
+"""The reconciler: the classification's conventions applied to a strategy's codes, last in every coding run.
+
+The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (status codes the note states; one
+condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
+manifestation codes; the most specific code again after them; use additional; integral symptoms; the encounter
+character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
+a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from core.candidates.linker import DictionaryLinker
+from core.kb.tabular import Tabular
+from core.nlp.analysis import NoteAnalysis
+from core.nlp.laterality import sided_code
+from core.rules.conventions import (
+    absorb_subterms,
+    combinations,
+    encounter,
+    excludes1,
+    manifestations,
+    one_code_per_condition,
+    specific_over_unspecified,
+    use_additional,
+)
+from core.rules.history import history_and_family, integral_symptoms, status_codes, uncertain
+from core.rules.worklist import STEP, Entry, Worklist, covers, references
+from core.schema import CodeSuggestion, CodingResult, StepTrace
+
+if TYPE_CHECKING:
+    from core.kb.knowledge import KnowledgeBase
+
+CODES_PER_TERM = 3
+
+
+def winning_codes(
+    analysis: NoteAnalysis, linker: DictionaryLinker, tabular: Tabular,
+) -> dict[tuple[int, int], list[str]]:
+    """For the words of each match that won them, the billable codes its term names, best first (a category-level
+    code completed to its unspecified child, with the side the note names: E11.329 + "both eyes" → E11.3293)."""
+    found: dict[tuple[int, int], list[str]] = {}
+    for match in analysis.mentions:
+        if match.key not in linker.rules:
+            continue
+        codes = found.setdefault((match.start, match.end), [])
+        for code, _, _ in linker.scored_codes(match.key)[:CODES_PER_TERM]:
+            options = [code]
+            if match.side:
+                options.insert(0, sided_code(code, match.side, tabular) or code)
+            for option in options:
+                option = option if tabular.is_billable(option) else tabular.unspecified_code(option, match.side)
+                if option and option not in codes:
+                    codes.append(option)
+    return found
+
+
+def reconcile(
+    result: CodingResult, analysis: NoteAnalysis, linker: DictionaryLinker, kb: KnowledgeBase, policy: str = "coding",
+) -> tuple[CodingResult, list[str]]:
+    """``result`` with the conventions applied, and the warnings a coder should read (Excludes1 conflicts)."""
+    started = time.perf_counter()
+    work = Worklist.of(result.codes, result.candidates, analysis, kb.tabular, policy)
+    winning = winning_codes(analysis, linker, kb.tabular)
+    navigator = kb.navigator
+    warnings: list[str] = []
+    before = [s.code for s in result.codes]
+    status_codes(work)
+    specific_over_unspecified(work, winning)
+    one_code_per_condition(work)
+    absorb_subterms(work, winning)
+    history_and_family(work, navigator)
+    uncertain(work)
+    combinations(work, navigator, winning)
+    manifestations(work)
+    specific_over_unspecified(work, winning)
+    use_additional(work)
+    absorb_subterms(work, winning)
+    integral_symptoms(work)
+    encounter(work)
+    excludes1(work, warnings)
+    codes = sequence(work)
+    coded = {s.code for s in codes}
+    candidates = [e.suggestion for e in work.entries.values() if e.suggestion.code not in coded]
+    trace = StepTrace(
+        step=STEP,
+        inputs={"codes_in": before, "policy": policy, "index_navigation": navigator is not None},
+        candidates=work.log,
+        output_codes=[s.code for s in codes],
+        rationale="the classification's conventions: one condition one code, the index's combinations, history and "
+                  "status codes, instructional notes, integral symptoms, the encounter character, Excludes1",
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        notes=warnings,
+    )
+    reconciled = result.model_copy(deep=False)
+    reconciled.codes = codes
+    reconciled.candidates = candidates
+    reconciled.trace = [*result.trace, trace]
+    return reconciled, warnings
+
+
+def _class(code: str) -> int:
+    """Sequence classes: the systemic infection first (I.C.1.d), external causes after the injuries (I.C.20)."""
+    if code.startswith(("A40", "A41")):
+        return 0
+    if code[0] in "VWXY":
+        return 2
+    return 1
+
+
+def sequence(work: Worklist) -> list[CodeSuggestion]:
+    """The final codes: the strategy's order, a derived code where the first code it absorbed stood, the systemic
+    infection first and external causes after the injuries, an etiology before its manifestation."""
+    position: dict[str, float] = {code: float(i) for i, code in enumerate(work.order)}
+    for entry in work.entries.values():
+        if entry.code in position:
+            continue
+        absorbed = [position[e.code] for e in work.entries.values() if e.absorbed_by == entry.code and e.code in position]
+        position[entry.code] = min(absorbed) - 0.5 if absorbed else len(position) + 0.0
+    coded: list[Entry] = sorted(work.coded(), key=lambda e: (_class(e.code), position[e.code]))
+    codes = [e.code for e in coded]
+    for entry in list(coded):  # code first: the etiology the manifestation's note names goes before it
+        firsts = references(work.tabular.inherited_notes(entry.code).code_first)
+        for other in coded:
+            if other is not entry and any(covers(ref, other.code) for ref in firsts):
+                i, j = codes.index(entry.code), codes.index(other.code)
+                if j > i:
+                    codes.insert(i, codes.pop(j))
+    return [work.entries[code].suggestion for code in codes]

@@ -1,0 +1,193 @@
+"""The reconciler's working list: every suggested code with its evidence, what the note says about that evidence, and
+every change the convention rules make to it (added, promoted, absorbed, demoted), for the trace and the coder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from core.kb.tabular import Tabular, normalize_code
+from core.nlp.analysis import NoteAnalysis
+from core.nlp.assertion import NOT_CODED
+from core.nlp.textnorm import term_key
+from core.schema import CodeSuggestion, Span
+
+if TYPE_CHECKING:
+    from core.candidates.navigator import Condition
+
+STEP = "reconciler"
+# A negation and what it scopes over, up to the next punctuation: left out of the words a modifier is looked for in.
+_NEGATED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
+                      re.IGNORECASE)
+_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")
+
+
+@dataclass
+class Entry:
+    suggestion: CodeSuggestion
+    assertions: frozenset[str]  # of its evidence spans (present, negated, historical, family, ...)
+    absorbed_by: str = ""  # the code that now stands for this one
+
+    @property
+    def code(self) -> str:
+        return self.suggestion.code
+
+    @property
+    def coded(self) -> bool:
+        return self.suggestion.status == "code" and not self.absorbed_by
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in self.suggestion.evidence]
+
+    def only(self, *assertions: str) -> bool:
+        return bool(self.assertions) and self.assertions <= set(assertions)
+
+
+@dataclass
+class Worklist:
+    """Codes and candidates of one note, keyed by code, with the log of the rules' changes."""
+
+    analysis: NoteAnalysis
+    tabular: Tabular
+    policy: str = "coding"
+    entries: dict[str, Entry] = field(default_factory=dict)
+    log: list[dict[str, str]] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # codes in the order the strategy gave them
+
+    @classmethod
+    def of(cls, codes: list[CodeSuggestion], candidates: list[CodeSuggestion], analysis: NoteAnalysis,
+           tabular: Tabular, policy: str) -> Worklist:
+        work = cls(analysis, tabular, policy)
+        for suggestion in [*codes, *candidates]:
+            if suggestion.code not in work.entries:
+                work.entries[suggestion.code] = Entry(suggestion.model_copy(deep=True), work.assertions_of(suggestion))
+                work.order.append(suggestion.code)
+        return work
+
+    # -- reading ----------------------------------------------------------------------------------------------------
+    def assertions_of(self, suggestion: CodeSuggestion) -> frozenset[str]:
+        return frozenset(self.analysis.assertion_of(s.start, s.end)[0] for s in suggestion.evidence)
+
+    def coded(self) -> list[Entry]:
+        return [e for e in self.entries.values() if e.coded]
+
+    def candidates(self) -> list[Entry]:
+        return [e for e in self.entries.values() if not e.coded and not e.absorbed_by]
+
+    def codable(self, entry: Entry) -> bool:
+        """Some evidence the policy lets the app code (not only negated, family or hypothetical mentions)."""
+        if self.policy == "codiesp":
+            return True
+        return any(a not in NOT_CODED for a in entry.assertions)
+
+    def words_of(self, code: str) -> frozenset[str]:
+        """Stems of a code's title, without what it says the condition is without ("... without complications")."""
+        title = re.split(r"\bwithout\b", self.tabular.description(code).lower())[0]
+        return frozenset(term_key(title, "en"))
+
+    def said(self, entry: Entry) -> frozenset[str]:
+        """Stems of the note's own words for an entry (abbreviations written out)."""
+        expanded = self.analysis.expanded
+        words: set[str] = set()
+        for start, end in entry.spans:
+            low, high = expanded.to_expanded(start, end)
+            words |= set(term_key(expanded.text[low:high], self.analysis.language))
+        return frozenset(words)
+
+    @cached_property
+    def _conditions(self) -> dict[str, Condition]:
+        return {}
+
+    def condition(self, entry: Entry) -> Condition:
+        from core.candidates.navigator import Condition
+
+        if entry.code not in self._conditions:
+            said = self.said(entry) if self.analysis.language == "en" else frozenset()
+            self._conditions[entry.code] = Condition(entry.code, self.words_of(entry.code) | said,
+                                                     tuple(entry.spans), said)
+        return self._conditions[entry.code]
+
+    def sentence_words(self, entry: Entry) -> frozenset[str]:
+        """Stems of the sentences an entry's evidence is in, without what they negate ("without macular edema")."""
+        expanded = self.analysis.expanded
+        words: set[str] = set()
+        for start, end in entry.spans:
+            left, right = self.analysis.sentences.sentence_bounds(start, end)
+            low, high = expanded.to_expanded(left, right)
+            affirmed = _NEGATED.sub(" ", expanded.text[low:high])
+            words |= set(term_key(affirmed, self.analysis.language))
+        return frozenset(words)
+
+    def said_in(self, start: int, end: int) -> frozenset[str]:
+        expanded = self.analysis.expanded
+        low, high = expanded.to_expanded(start, end)
+        return frozenset(term_key(expanded.text[low:high], self.analysis.language))
+
+    # -- changing ---------------------------------------------------------------------------------------------------
+    def record(self, action: str, code: str, rule: str, why: str, by: str = "") -> None:
+        self.log.append({"action": action, "code": code, "by": by, "rule": rule, "why": why})
+
+    def absorb(self, code: str, by: str, rule: str, why: str) -> None:
+        entry = self.entries.get(code)
+        if entry is None or entry.absorbed_by or code == by:
+            return
+        entry.absorbed_by = by
+        entry.suggestion.status = "candidate"
+        entry.suggestion.rationale = f"{entry.suggestion.rationale}; absorbed by {by} ({rule}: {why})".lstrip("; ")
+        self.record("absorbed", code, rule, why, by)
+
+    def promote(self, code: str, rule: str, why: str) -> None:
+        entry = self.entries[code]
+        if entry.coded:
+            return
+        entry.absorbed_by = ""
+        entry.suggestion.status = "code"
+        entry.suggestion.step = STEP
+        entry.suggestion.rationale = f"{entry.suggestion.rationale}; coded by the reconciler ({rule}: {why})"
+        self.record("coded", code, rule, why)
+
+    def demote(self, code: str, rule: str, why: str) -> None:
+        entry = self.entries[code]
+        if not entry.coded:
+            return
+        entry.suggestion.status = "candidate"
+        entry.suggestion.rationale = f"{entry.suggestion.rationale}; for review ({rule}: {why})"
+        self.record("not coded", code, rule, why)
+
+    def add(self, code: str, evidence: list[Span], rule: str, why: str, score: float, source: str) -> Entry:
+        """A code the rules derive (a combination, a history or status code): coded, with its evidence."""
+        code = normalize_code(code)
+        entry = self.entries.get(code)
+        if entry is not None:
+            spans = {(s.start, s.end) for s in entry.suggestion.evidence}
+            entry.suggestion.evidence += [s for s in evidence if (s.start, s.end) not in spans]
+            self.promote(code, rule, why)
+            return entry
+        suggestion = CodeSuggestion(code=code, description=self.tabular.description(code), evidence=evidence,
+                                    source=source, score=round(score, 4), rationale=why, step=STEP, status="code")
+        entry = self.entries[code] = Entry(suggestion, self.assertions_of(suggestion))
+        self.record("added", code, rule, why)
+        return entry
+
+
+def covers(reference: tuple[str, str], code: str) -> bool:
+    """An instructional-note reference (a code, a category with "-", or a range "N18.1-N18.4") covers ``code``."""
+    first, last = reference
+    code = normalize_code(code)
+    if not last:
+        return code.startswith(first)
+    return first <= code[: len(first)] and code[: len(last)] <= last
+
+
+def references(lines: list[str]) -> list[tuple[str, str]]:
+    """Codes and ranges named in instructional notes: ("B95", "B97") for "B95-B97", ("I50", "") for "I50.-"."""
+    found: list[tuple[str, str]] = []
+    for text in lines:
+        for match in _RANGE.finditer(text):
+            item = (normalize_code(match.group(1)), normalize_code(match.group(2)) if match.group(2) else "")
+            if item not in found:
+                found.append(item)
+    return found
