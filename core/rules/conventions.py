@@ -67,11 +67,12 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                         f"{specific[0].code} names the same condition more specifically")
             continue
         for span, codes in winning.items():
-            if not _overlap([span], entry.spans):
+            if not codes or not _overlap([span], entry.spans) or not _names_more(work, span):
                 continue
-            better = next((c for c in codes if c != entry.code and c[:3] == entry.code[:3]
-                           and not is_vague(c, tabular) and tabular.is_billable(c)), None)
-            if better is None:
+            better = codes[0]  # what the longest term itself names, not the alternatives the dictionary lists
+            if better == entry.code or better[:3] != entry.code[:3] or is_vague(better, tabular):
+                continue
+            if not tabular.is_billable(better) or tabular.description(better).lower().startswith("other"):
                 continue
             other = work.entries.get(better)
             if other is not None and not work.codable(other):
@@ -82,6 +83,11 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                      "dictionary")
             work.absorb(entry.code, better, "one condition, one code", f"'{text}' is more specific")
             break
+
+
+def _names_more(work: Worklist, span: tuple[int, int]) -> bool:
+    """A term of several words, or an abbreviation written out: a single word ("renal") names no type or stage."""
+    return len(work.said_in(*span)) > 1
 
 
 def one_code_per_condition(work: Worklist) -> None:
@@ -277,6 +283,55 @@ def excludes1(work: Worklist, warnings: list[str]) -> None:
             work.demote(drop.code, "Excludes1", f"{keep.code} and {drop.code} are not reported together")
             warnings.append(f"Excludes1: {keep.code} and {drop.code} cannot be reported together; {drop.code} was "
                             "left for review")
+
+
+_SIDE_WORDS = {"right", "left", "bilateral"}
+
+
+def laterality(work: Worklist) -> None:
+    """A code for an unspecified side when the note names the side (I.B.13): "cellulitis of the left lower leg" is
+    L03.116, not L03.90 or L03.119; "right femoral neck fracture" is S72.001A. The 7th character is kept."""
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        title = tabular.description(entry.code).lower()
+        if "unspecified" not in title and "bilateral" not in title and not title.startswith("cellulitis, unspecified"):
+            continue
+        side = next((s for s in (work.analysis.side_of(a, b) for a, b in entry.spans) if s), "")
+        if not side or side in title.replace(",", " ").split():
+            continue
+        sided = _sided(entry.code, side, tabular)
+        if sided and sided != entry.code:
+            work.add(sided, entry.suggestion.evidence, "laterality", f"the note names the {side} side",
+                     entry.suggestion.score, entry.suggestion.source)
+            work.absorb(entry.code, sided, "laterality", f"the note names the {side} side")
+
+
+def _sided(code: str, side: str, tabular: Tabular) -> str:
+    """The billable sibling of ``code`` (or of its parent's family) that names ``side`` and keeps the most of its
+    title and its 7th character."""
+    flat = code.replace(".", "")
+    seventh = flat[6] if len(flat) == 7 else ""
+    item = tabular.get(code[:-1].rstrip(".") if seventh else code)
+    if item is None:
+        return ""
+    reference = set(re.findall(r"[a-z]+", tabular.description(code).lower())) - _SIDE_WORDS - {"unspecified"}
+    best: tuple[int, str] | None = None
+    for ancestor in [item.parent, *tabular.ancestors(item.code)[1:2]]:
+        if not ancestor:
+            continue
+        for option in tabular.billable_descendants(ancestor):
+            if seventh and not option.endswith(seventh):
+                continue
+            words = re.findall(r"[a-z]+", tabular.description(option).lower())
+            named = [w for w in words if w in _SIDE_WORDS]
+            if not named or named[0] != side:
+                continue
+            rank = len(reference & set(words)) - len(set(words) - reference - _SIDE_WORDS)
+            if best is None or rank > best[0]:
+                best = (rank, option)
+        if best is not None:
+            return best[1]
+    return ""
 
 
 def encounter(work: Worklist) -> None:

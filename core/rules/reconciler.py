@@ -21,6 +21,7 @@ from core.rules.conventions import (
     combinations,
     encounter,
     excludes1,
+    laterality,
     manifestations,
     one_code_per_condition,
     specific_over_unspecified,
@@ -79,6 +80,7 @@ def reconcile(
     use_additional(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
+    laterality(work)
     encounter(work)
     excludes1(work, warnings)
     codes = sequence(work)
