@@ -117,7 +117,9 @@ def blocked(action: str) -> str:
     if identity is None:
         if st.session_state.get(ON_KEY):
             return "Sign in first."
-        return "" if _typed_name() else "Enter your name in the sidebar first: every decision records who made it."
+        if action in ("decide", "submit") and not _typed_name():  # sign-in off: everything, once named
+            return "Enter your name in the sidebar first: every decision records who made it."
+        return ""
     if not identity.can(action):
         return f"Your role ({identity.role}) may not {ACTIONS[action]}."
     return ""
