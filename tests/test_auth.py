@@ -242,3 +242,12 @@ def test_train_needs_an_account_that_may_retrain(cli_env: str, monkeypatch: pyte
     ):
         code, _, err = run_cli(monkeypatch, capsys, args, stdin)
         assert code == 2 and message in err, err
+
+
+def test_session_idle_minutes_is_range_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.settings import load_settings
+
+    assert load_settings(tmp_path / "none.toml").session_idle_minutes == 30
+    monkeypatch.setenv("CODER_SESSION_IDLE_MINUTES", "0")
+    with pytest.raises(ValueError, match="session_idle_minutes must be between 1 and 1440"):
+        load_settings(tmp_path / "none.toml")
