@@ -242,7 +242,11 @@ def _sign_in_form(settings: Settings) -> None:
     if settings.oidc_provider:
         provider = None if settings.oidc_provider == "default" else settings.oidc_provider
         if st.button("Sign in with your organisation's account", key="sign_in_oidc"):
-            st.login(provider)
+            try:
+                st.login(provider)
+            except Exception as exc:  # noqa: BLE001 - Streamlit's auth errors: missing [auth] secrets or Authlib
+                st.error(f"Sign-in through the identity provider is not set up here ({exc}). Use the username and "
+                         "password, and ask an administrator to check .streamlit/secrets.toml (docs/access.md).")
 
 
 def _oidc_identity(store: DecisionStore, settings: Settings, page: str) -> Identity | None:
