@@ -63,12 +63,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     url = settings_from_args(args).database_url
     try:
-        users = _store(args).accounts.list() if store_exists(url) else []
-        store = _store(args) if users else None
+        store = _store(args) if store_exists(url) else None  # reading must not create an empty store file
+        users = store.accounts.list() if store else []
+        for user in users:
+            user["locked"] = bool(locked_until(store, user["name"]))
     except StoreUnavailable as exc:
         return _fail(exc)
-    for user in users:
-        user["locked"] = bool(store and locked_until(store, user["name"]))
     if args.json:
         print(json.dumps(users, indent=2))
         return 0
