@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.auth import log_access, may, page_allowed, require_sign_in
 from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
 from components.note_input import REOPEN_KEY, render_earlier_runs, render_note_input
 from components.note_view import inject_css, render_highlighted_note
@@ -25,6 +26,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 def code_a_note() -> None:
+    require_sign_in(page="Code a note")
     settings = current_settings()
     store = open_store(settings)
     st.title("Code a note")
@@ -32,9 +34,11 @@ def code_a_note() -> None:
 
     note, earlier_runs = render_note_input(settings)
     run_col, again_col, info_col = st.columns([2, 2, 6], vertical_alignment="center")
-    run_clicked = run_col.button("Code this note", key="run_coding", type="primary", width="stretch")
+    run_clicked = run_col.button("Code this note", key="run_coding", type="primary", width="stretch",
+                                 disabled=not may("code"))
     rerun_clicked = again_col.button(
-        "Run again", key="run_again", width="stretch", help="Recompute instead of reusing this session's result."
+        "Run again", key="run_again", width="stretch", help="Recompute instead of reusing this session's result.",
+        disabled=not may("code"),
     )
     info_col.caption(
         f"{settings.language.upper()} · strategy {settings.strategy} · backend {settings.backend}"
@@ -55,6 +59,7 @@ def code_a_note() -> None:
         run = active_run()
         if run is None:
             return
+        log_access("open_run", target=f"run #{run.run_id}", note_id=run.note_id, run_id=run.run_id)
         if run.note_text != compose_accents(note.text):  # the stored form of the note (accents composed)
             st.info(
                 "The note was changed after this result was computed: press “Code this note” to code the new "
@@ -127,14 +132,16 @@ def main() -> None:
     st.set_page_config(page_title="Clinical coding assistant", page_icon="🩺", layout="wide")
     inject_css()
     pages = [st.Page(code_a_note, title="Code a note", icon="📝", default=True)]
-    pages += [st.Page(str(path), title=_page_title(path)) for path in sorted(PAGES_DIR.glob("[0-9]*_*.py"))]
-    navigation = st.navigation(pages)
     try:
         base_settings()
     except ValueError as exc:  # coder.toml or a CODER_* variable holds a value the app cannot use
         st.error(f"The app's settings are invalid: {exc}. Fix coder.toml or the CODER_* environment variable and "
                  "restart. Nothing was changed.")
         st.stop()
+    require_sign_in()  # before anything else is drawn: with accounts, only the sign-in form until then
+    pages += [st.Page(str(path), title=_page_title(path)) for path in sorted(PAGES_DIR.glob("[0-9]*_*.py"))
+              if page_allowed(_page_title(path))]
+    navigation = st.navigation(pages)
     render_sidebar()
     navigation.run()
 

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.auth import export_callback, log_access, may
 from components.highlight import build_annotations, render_note_html
 from components.safe_text import md_escape
 from core.store import ACTIONS, DecisionStore
@@ -61,6 +62,7 @@ def _decision_table(rows: list[dict[str, Any]]) -> None:
             {
                 "when (UTC)": row["created_at"][:19].replace("T", " "),
                 "coder": row["user"],
+                "signed in": "yes" if row.get("verified") else "no (typed name, unverified)",
                 "action": row["action"],
                 "code": row["code"],
                 "replacement": row["replacement_code"] or "",
@@ -90,13 +92,18 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
         "downloaded by your browser; nothing is sent anywhere else. CSV files start with a UTF-8 byte order mark, so "
         "spreadsheets show accents right."
     )
+    if not may("export"):
+        st.caption("Your role may not export.")
+        return
     cols = st.columns(4)
+    described = ", ".join(f"{k}={v}" for k, v in decision_filters.items())
     cols[0].download_button(
         "Decisions CSV",
         EXCEL_BOM + store.export_decisions("csv", **decision_filters),
         file_name="decisions.csv",
         mime="text/csv",
         key="dl_decisions_csv",
+        **export_callback("decisions.csv", described),
     )
     cols[1].download_button(
         "Decisions JSON",
@@ -104,6 +111,7 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
         file_name="decisions.json",
         mime="application/json",
         key="dl_decisions_json",
+        **export_callback("decisions.json", described),
     )
     cols[2].download_button(
         "Submissions CSV",
@@ -111,6 +119,7 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
         file_name="submissions.csv",
         mime="text/csv",
         key="dl_submissions_csv",
+        **export_callback("submissions.csv", described),
     )
     cols[3].download_button(
         "Submissions JSON",
@@ -118,6 +127,7 @@ def _exports(store: DecisionStore, filters: dict[str, Any]) -> None:
         file_name="submissions.json",
         mime="application/json",
         key="dl_submissions_json",
+        **export_callback("submissions.json", described),
     )
 
 
@@ -170,7 +180,7 @@ def _code_audit(store: DecisionStore, run_id: int, code: str, describe: Callable
                     [
                         {
                             "when (UTC)": d["created_at"][:19].replace("T", " "),
-                            "coder": d["user"],
+                            "coder": d["user"] + ("" if d.get("verified") else " (unverified)"),
                             "code": d["code"],
                             "action": d["action"],
                             "replacement": d["replacement_code"] or "",
@@ -227,6 +237,7 @@ def render_audit(store: DecisionStore, describe: Callable[[str], str] = lambda c
     run_col, code_col = st.columns(2)
     run_id = run_col.selectbox("Run", runs, key="audit_run", format_func=lambda r: f"run #{r}")
     run = store.get_run(run_id)
+    log_access("open_run", target=f"run #{run_id}", note_id=run["note_id"], run_id=run_id)  # it shows the note
     codes = [s["code"] for s in run["suggestions"]]
     for row in store.current_state(run_id).values():  # codes a coder added or put in place of a suggested one
         for decided in (row["code"], row.get("replacement_code")):

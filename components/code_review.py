@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.auth import acting, blocked
 from components.safe_text import md_escape
-from components.sidebar import coder_name
 from core.kb.knowledge import KnowledgeBase
 from core.rules.edit_checks import run_edit_checks
 from core.schema import CodeSuggestion, CodingResult, EditMessage, Span
@@ -75,12 +75,12 @@ def _flash(level: str, message: str) -> None:
 
 def _record(url: str, run_id: int, code: str, action: str, **fields: Any) -> bool:
     """Write one decision and flash what happened; True when it was recorded."""
-    user = coder_name()
-    if not user:
-        _flash("error", "Enter your name in the sidebar first: every decision records who made it.")
+    actor, problem = acting("decide")
+    if actor is None:
+        _flash("error", problem)
         return False
     try:
-        DecisionStore(url).record_decision(run_id, code, action, user=user, **fields)
+        DecisionStore(url).record_decision(run_id, code, action, user=actor.name, verified=actor.verified, **fields)
     except (ValueError, StoreUnavailable) as exc:
         _flash("error", f"Not recorded: {md_escape(str(exc))}")
         return False
@@ -155,9 +155,9 @@ def _submit(url: str, run_id: int, result: CodingResult, describe: Callable[[str
             shown: list[dict[str, Any]]) -> None:
     """Submit the final list as the store has it now, only if it is the list the coder saw: another coder or tab
     may have decided on this run since the page was drawn."""
-    user = coder_name()
-    if not user:
-        _flash("error", "Enter your name in the sidebar before submitting the chart.")
+    actor, problem = acting("submit")
+    if actor is None:
+        _flash("error", problem)
         return
     store = DecisionStore(url)
     items = [item.as_submission_item() for item in final_code_list(result, store.current_state(run_id), describe,
@@ -168,11 +168,11 @@ def _submit(url: str, run_id: int, result: CodingResult, describe: Callable[[str
                         f"on {', '.join(changed)}). Check the final code set below and submit again.")
         return
     try:
-        submission_id = store.submit(run_id, items, user)
+        submission_id = store.submit(run_id, items, actor.name, verified=actor.verified)
     except (ValueError, StoreUnavailable) as exc:
         _flash("error", f"Not submitted: {md_escape(str(exc))}")
         return
-    _flash("success", f"Chart submitted (submission #{submission_id}, {len(items)} codes) by {md_escape(user)}.")
+    _flash("success", f"Chart submitted (submission #{submission_id}, {len(items)} codes) by {md_escape(actor.name)}.")
 
 
 # --------------------------------------------------------------------------- rendering
@@ -243,7 +243,7 @@ def _code_card(ctx: ReviewContext, item: CodeSuggestion, messages: list[EditMess
         decided = _decision_line(ctx.current_state.get(code))
         if decided:
             st.caption(decided)
-        help_text = None if can_decide else "Enter your name in the sidebar first."
+        help_text = None if can_decide else blocked("decide")
         reason_key = f"reason-{run_id}-{code}"
         accept_col, reject_col, focus_col = st.columns(3)
         accept_col.button(
@@ -324,7 +324,7 @@ def _add_missed_code(ctx: ReviewContext, can_decide: bool) -> None:
             args=(ctx.store.url, ctx.run_id, ctx.note_text,
                   tuple(item.code for item in [*ctx.result.codes, *ctx.result.candidates])),
             disabled=not can_decide,
-            help=None if can_decide else "Enter your name in the sidebar first.",
+            help=None if can_decide else blocked("decide"),
         )
 
 
@@ -372,8 +372,8 @@ def _final_list(ctx: ReviewContext, can_decide: bool) -> None:
         on_click=_submit,
         args=(ctx.store.url, ctx.run_id, ctx.result, ctx.kb.tabular.description, order,
               [item.as_submission_item() for item in final]),
-        disabled=not can_decide,
-        help=None if can_decide else "Enter your name in the sidebar first.",
+        disabled=not can_decide or bool(blocked("submit")),
+        help=None if can_decide else blocked("submit"),
     )
     submissions = ctx.store.submissions(run_id=ctx.run_id)
     if submissions:
@@ -398,10 +398,10 @@ def render_review(ctx: ReviewContext) -> None:
     Messages that come and go sit inside containers that are always drawn, so the elements below keep their
     place between reruns and an open expander (e.g. the add form) stays open while the coder types.
     """
-    can_decide = bool(coder_name())
+    can_decide = not blocked("decide")
     with st.container(key="review_messages"):
         if not can_decide:
-            st.info("Enter your name in the sidebar to accept, reject, replace or add codes.", icon="👤")
+            st.info(blocked("decide"), icon="👤")
         show_flash()
         _messages([m for m in ctx.result.messages if not m.code])
     by_code: dict[str, list[EditMessage]] = {}

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.auth import record
 from components.sidebar import LANGUAGE_LABELS, knowledge
 from core.kb.knowledge import get_knowledge
 from core.settings import LANGUAGES, Settings
@@ -106,6 +107,7 @@ def _retrain(settings: Settings, store: DecisionStore, limit: int | None) -> Non
         st.error(f"Retraining failed ({type(exc).__name__}: {exc}). The model in use was not changed.")
         return
     bar.empty()
+    record("retrain", target=f"ranker {settings.language}", detail=report.active.name)
     st.session_state[REPORT_KEY] = report.to_dict()
 
 
@@ -119,6 +121,7 @@ def _restore(settings: Settings, language: str) -> None:
         st.error(f"Could not restore the previous model: {exc}")
         return
     st.session_state.pop(REPORT_KEY, None)
+    record("restore_model", target=f"ranker {language}", detail=info.name)
     st.session_state[FLASH_KEY] = f"Restored `{info.name}`; the model it replaced is now the previous one."
     st.rerun()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.auth import current_identity, may
 from core.kb.knowledge import KnowledgeBase, get_knowledge
 from core.llm import BackendError, default_model
 from core.settings import BACKENDS, LANGUAGES, STRATEGIES, Settings, load_settings
@@ -52,7 +53,9 @@ def base_settings() -> Settings:
 
 
 def coder_name() -> str:
-    return str(st.session_state.get(CODER_KEY) or "").strip()
+    """The signed-in account; with sign-in off, the name typed in the sidebar."""
+    identity = current_identity()
+    return identity.name if identity is not None else str(st.session_state.get(CODER_KEY) or "").strip()
 
 
 def current_settings() -> Settings:
@@ -185,6 +188,20 @@ def _resources(settings: Settings) -> None:
         st.warning(notice, icon="⚠️")
 
 
+def _pipeline_choices(settings: Settings) -> None:
+    if not may("settings"):
+        return
+    st.selectbox("Strategy", STRATEGIES, key=STRATEGY_KEY, help=STRATEGY_HELP)
+    st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x))
+    _backend_options(settings)
+    st.toggle("Learn from coders' decisions", key=LEARN_KEY,
+              help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
+    st.toggle("Merge with the supervised ranker", key=MERGE_KEY,
+              help="The ranker trained on coded charts decides the codes it has evidence for in the chosen "
+              "strategy's result; codes it never scored keep the strategy's decision. Not used by the "
+              "'deterministic' and 'ranker' strategies.")
+
+
 def render_sidebar() -> Settings:
     """Draw the sidebar and return the settings it selects."""
     settings = base_settings()
@@ -195,25 +212,20 @@ def render_sidebar() -> Settings:
     st.session_state.setdefault(LEARN_KEY, settings.learn_from_decisions)
     st.session_state.setdefault(MERGE_KEY, settings.ranker_merge)
     with st.sidebar:
-        st.text_input(
-            "Coder name",
-            key=CODER_KEY,
-            placeholder="required before recording decisions",
-            help="Recorded with every decision and submission (audit trail). Entered once per session.",
-        )
-        if not coder_name():
-            st.caption("Enter your name to accept, reject or add codes.")
+        if current_identity() is None:  # sign-in off: the coder types their name (recorded as unverified)
+            st.text_input(
+                "Coder name",
+                key=CODER_KEY,
+                placeholder="required before recording decisions",
+                help="Recorded with every decision and submission (audit trail). Entered once per session.",
+            )
+            if not coder_name():
+                st.caption("Enter your name to accept, reject or add codes.")
         st.subheader("Pipeline")
         st.selectbox("Language", LANGUAGES, key=LANGUAGE_KEY, format_func=lambda x: LANGUAGE_LABELS.get(x, x))
-        st.selectbox("Strategy", STRATEGIES, key=STRATEGY_KEY, help=STRATEGY_HELP)
-        st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x))
-        _backend_options(settings)
-        st.toggle("Learn from coders' decisions", key=LEARN_KEY,
-                  help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
-        st.toggle("Merge with the supervised ranker", key=MERGE_KEY,
-                  help="The ranker trained on coded charts decides the codes it has evidence for in the chosen "
-                  "strategy's result; codes it never scored keep the strategy's decision. Not used by the "
-                  "'deterministic' and 'ranker' strategies.")
+        if not may("settings"):  # strategy, backend and server addresses: an admin's choice (coder.toml)
+            st.caption(f"Strategy {settings.strategy} · backend {settings.backend}: set by an administrator.")
+        _pipeline_choices(settings)
         chosen = current_settings()
         st.subheader("Resources")
         _resources(chosen)

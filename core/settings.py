@@ -87,7 +87,13 @@ class Settings:
     reconciler: bool = True
 
     learn_from_decisions: bool = True
-    coder_name: str = ""
+    coder_name: str = ""  # with sign-in off only (no account exists): the name typed in the sidebar
+
+    # Sign-in (docs/access.md): a signed-in session ends after this many minutes without a click.
+    session_idle_minutes: int = 30
+    # The provider of Streamlit's st.login (OIDC, configured in .streamlit/secrets.toml [auth]): "default" for a
+    # single provider in [auth], or the name of an [auth.NAME] section; empty: username and password only.
+    oidc_provider: str = ""
 
     def resolve(self, relative: str) -> Path | None:
         """Resolve an optional resource path; None when unset."""
@@ -119,7 +125,7 @@ RESULT_SETTINGS = ("language", "strategy", "backend", "model", "embedding_model"
 _RANGES = {  # numbers outside these make a backend hang, fail obscurely or code nothing
     "max_tokens": (1, 32768), "num_ctx": (128, 131072), "threads": (1, 1024), "timeout_s": (0.1, 86400),
     "retries": (0, 10), "retrieval_k": (1, 1000), "code_threshold": (0, 1), "candidate_threshold": (0, 1),
-    "temperature": (0, 2),
+    "temperature": (0, 2), "session_idle_minutes": (1, 1440),
 }
 _ALLOWED = {"backend": BACKENDS, "language": LANGUAGES, "strategy": STRATEGIES, "assertion_policy": ASSERTION_POLICIES}
 

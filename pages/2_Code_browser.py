@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import require_sign_in
 from components.code_browser import render_code_browser
 from components.sidebar import current_settings, knowledge
 
+require_sign_in(page="Code browser")
 st.title("Code browser")
 st.caption(
     "Search the tabular list by code or words, or the alphabetical index by term; open a code to see its "

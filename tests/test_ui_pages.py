@@ -93,7 +93,7 @@ def test_audit_filters_inspects_and_exports(app_env: Path) -> None:
     exported = json.loads(store.export_decisions("json", user="bob"))
     assert [row["action"] for row in exported] == ["add"]
     downloads = at.get("download_button")
-    assert len(downloads) == 4
+    assert len(downloads) == 6  # decisions and submissions, and the access log, each as CSV and JSON
 
 
 def test_audit_reaches_every_run_and_every_coder(app_env: Path) -> None:

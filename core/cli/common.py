@@ -69,3 +69,63 @@ def learned_terms_for(settings: Settings) -> list[dict]:
     except StoreUnavailable as exc:
         print(f"warning: coding without the coders' learned terms: {exc}", file=sys.stderr)
         return []
+
+
+# --------------------------------------------------------------------------- who runs a command that changes data
+
+
+def add_auth_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", help="your account, when the decision store has accounts (sign-in on)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read passwords from standard input, one a line: yours first (unless CODER_PASSWORD is "
+                        "set), then a new one where the command sets one")
+
+
+class PasswordSource:
+    """Passwords for one command: CODER_PASSWORD, lines of standard input (--password-stdin), or a prompt."""
+
+    def __init__(self, from_stdin: bool) -> None:
+        self._lines = iter(sys.stdin.read().splitlines()) if from_stdin else None
+
+    def _next(self, prompt: str) -> str | None:
+        if self._lines is not None:
+            return next(self._lines, None)
+        if not sys.stdin.isatty():
+            return None
+        import getpass
+
+        return getpass.getpass(prompt)
+
+    def actor(self, user: str) -> str | None:
+        import os
+
+        env = os.environ.get("CODER_PASSWORD")
+        return env if env is not None else self._next(f"password of {user}: ")
+
+    def new(self, name: str) -> str | None:
+        first = self._next(f"new password for {name}: ")
+        if first is None or self._lines is not None:
+            return first
+        return first if self._next(f"new password for {name} again: ") == first else ""
+
+
+def cli_actor(args: argparse.Namespace, settings: Settings, action: str | None, command: str,
+              passwords: PasswordSource | None = None):  # noqa: ANN201
+    """The account running a command that changes data, or None while the store has no account (nothing is
+    needed then). Raises ``core.auth.AuthError`` (or ``StoreUnavailable``) with the reason when refused.
+    ``passwords`` is shared with a command that then reads a new password too."""
+    from core.auth import AuthError, cli_identity
+    from core.store import DecisionStore, store_exists
+
+    url = settings.database_url
+    if not store_exists(url):
+        return None
+    store = DecisionStore(url)
+    password = None
+    if getattr(args, "user", None) and store.accounts.count():
+        passwords = passwords or PasswordSource(args.password_stdin)
+        password = passwords.actor(args.user)
+        if password is None:
+            raise AuthError(f"no password for {args.user}: give it on standard input with --password-stdin, or "
+                            "in CODER_PASSWORD")
+    return cli_identity(store, getattr(args, "user", None), password, action, command)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli.common import add_common_options, positive_int, settings_from_args
+from core.cli.common import add_auth_options, add_common_options, cli_actor, positive_int, settings_from_args
 from core.ranking.registry import rankers_for
 from core.training.feedback import decision_notes
 
@@ -30,6 +30,16 @@ def _print_retrain(report) -> None:  # noqa: ANN001
     print("timings s: " + ", ".join(f"{k} {v}" for k, v in report.timings_s.items()))
 
 
+def _log_model_change(settings, actor, action: str, model_name: str) -> None:  # noqa: ANN001
+    """With sign-in on, who changed the app's model goes to the access log."""
+    if actor is None:
+        return
+    from core.store import DecisionStore
+
+    DecisionStore(settings.database_url).accounts.log(actor.name, action, verified=True, page="cli",
+                                                      target=f"ranker {settings.language}", detail=model_name)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the supervised ranker on coded notes (and, optionally, the decision store's submitted charts)."""
     from core.kb.knowledge import get_knowledge
@@ -41,6 +51,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"error: --data {args.data} is not a directory (expected CodiEsp's <split>/ folders)", file=sys.stderr)
             return 2
         settings = settings.with_overrides(codiesp_dir=str(args.data.resolve()))
+    # Every form of train replaces a model the app codes with: with sign-in on, an account whose role may retrain.
+    from core.auth import AuthError
+    from core.store import StoreUnavailable
+
+    what = "restore_model" if args.restore_previous else "retrain"
+    try:
+        actor = cli_actor(args, settings, "retrain", "train")
+    except (AuthError, StoreUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     kb = get_knowledge(settings)
     if args.restore_previous or args.from_decisions:
         from core.store import DecisionStore
@@ -51,6 +71,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 info = restore_previous_ranker(kb, settings.language)
                 print(json.dumps({"restored": info.name, "path": info.path, "trained_on": info.trained_on}, indent=2)
                       if args.json else f"restored {info.name} ({', '.join(info.trained_on)}) at {info.path}")
+                _log_model_change(settings, actor, what, info.name)
                 return 0
 
             shown: dict[str, float] = {}
@@ -70,6 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(json.dumps(report.to_dict(), indent=2))
         else:
             _print_retrain(report)
+        _log_model_change(settings, actor, what, report.active.name)
         return 0
     splits = tuple(args.split.split(","))
     notes = kb.coded_notes(splits, settings.language)
@@ -90,6 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     path = rankers_for(kb).path(settings.language, splits)
     previous = save_active(model, path)  # the model there before (maybe trained on coders' charts) is kept
+    _log_model_change(settings, actor, what, model.name)
     print(json.dumps(model.describe() | {"path": str(path), "decision_store_notes": len(extra),
                                          "previous": previous.name if previous else None}, indent=2))
     if previous is not None:
@@ -114,4 +137,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--restore-previous", action="store_true",
                    help="swap the app's model with the one the last --from-decisions replaced")
     p.add_argument("--json", action="store_true", help="with --from-decisions / --restore-previous: JSON output")
+    add_auth_options(p)  # with sign-in on: --user NAME of an admin (password from --password-stdin / CODER_PASSWORD)
     p.set_defaults(func=cmd_train)

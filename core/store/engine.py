@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from core.store.accounts import add_missing_columns, install_guards  # also registers its tables
 from core.store.models import Base
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ def get_engine(url: str) -> Engine:
                     Base.metadata.create_all(engine)
                 except OperationalError:  # another process created them at the same moment
                     Base.metadata.create_all(engine)
+                added = add_missing_columns(engine)  # a store written by an older version
+                if added:
+                    log.info("decision store %s: added columns %s", store_location(url), ", ".join(added))
+                install_guards(engine)
             except DatabaseError as exc:
                 engine.dispose()
                 raise StoreUnavailable(f"the decision store {store_location(url)} cannot be opened ({exc.orig}): if it is "

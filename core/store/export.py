@@ -93,6 +93,7 @@ def _decision_dict(dec: Decision, sug: Suggestion | None = None) -> dict[str, An
         "evidence": dec.evidence or [],
         "reason": dec.reason,
         "user": dec.user,
+        "verified": bool(dec.verified),  # NULL (before sign-in existed) reads as unverified
         "created_at": _iso(dec.created_at),
         # Joined from the suggestion, so metrics can group by step / status without a second query.
         "suggestion_status": sug.status if sug is not None else None,
@@ -108,6 +109,7 @@ def _submission_dict(sub: Submission, language: str = "") -> dict[str, Any]:
         "note_id": sub.note_id,
         "language": language,  # of the run: the note's own is the first language it was coded in
         "user": sub.user,
+        "verified": bool(sub.verified),
         "created_at": _iso(sub.created_at),
         "codes": sub.codes or [],
     }
@@ -159,9 +161,9 @@ def _check_fmt(fmt: str) -> str:
 
 DECISION_COLUMNS = [
     "id", "run_id", "note_id", "suggestion_id", "code", "action", "replacement_code", "evidence", "reason",
-    "user", "created_at", "suggestion_status", "suggestion_step", "suggestion_source",
+    "user", "verified", "created_at", "suggestion_status", "suggestion_step", "suggestion_source",
 ]  # fmt: skip
 SUBMISSION_CODE_COLUMNS = [
-    "submission_id", "run_id", "note_id", "language", "user", "created_at", "position", "code", "description",
+    "submission_id", "run_id", "note_id", "language", "user", "verified", "created_at", "position", "code", "description",
     "origin", "replaces", "evidence",
 ]  # fmt: skip

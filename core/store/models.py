@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -131,6 +132,8 @@ class Decision(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(TolerantJSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
     user: Mapped[str] = mapped_column(String(255), index=True)
+    # True: the user was signed in; False or NULL (rows from before sign-in existed): a typed, unverified name.
+    verified: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -141,6 +144,7 @@ class Submission(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), index=True)
     user: Mapped[str] = mapped_column(String(255))
+    verified: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # as Decision.verified
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     codes: Mapped[list[dict[str, Any]]] = mapped_column(TolerantJSON, default=list)
 

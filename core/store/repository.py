@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from core.schema import CodingResult, Span
+from core.store.accounts import Accounts
 from core.store.engine import StoreUnavailable, get_engine, store_location
 from core.store.export import (
     DECISION_COLUMNS,
@@ -64,6 +65,7 @@ class DecisionStore:
         self.url = url
         self.engine = get_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.accounts = Accounts(self._read, self._write)  # users and the access log
 
     # ---- sessions
 
@@ -255,13 +257,15 @@ class DecisionStore:
         replacement_code: str | None = None,
         evidence: Iterable[Span | Mapping[str, Any]] | None = None,
         reason: str = "",
+        verified: bool = False,
     ) -> int:
         """Append one coder decision and return its id; nothing is written if any argument is invalid.
 
         ``code`` is the code decided on (for ``edit``, the suggested code; the new one is ``replacement_code``).
         Without ``suggestion_id`` the decision is linked to this run's suggestion of ``code`` when there is one.
         Accepting without evidence takes the suggestion's evidence. Accept / add decisions with evidence also
-        write learned terms (one per distinct span text) in the note's language.
+        write learned terms (one per distinct span text) in the note's language. ``verified``: ``user`` is the
+        signed-in account (False: a name typed with sign-in off).
         """
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
@@ -302,6 +306,7 @@ class DecisionStore:
                 evidence=spans,
                 reason=reason or "",
                 user=user,
+                verified=bool(verified),
                 created_at=utcnow(),
             )
             session.add(decision)
@@ -376,7 +381,7 @@ class DecisionStore:
 
     # ---- submissions
 
-    def submit(self, run_id: int, codes: list[dict[str, Any]], user: str) -> int:
+    def submit(self, run_id: int, codes: list[dict[str, Any]], user: str, *, verified: bool = False) -> int:
         """Record the coder's final ordered code list for a run.
 
         Each item: ``code`` (required), ``description``, ``evidence`` (spans), ``origin`` in
@@ -402,7 +407,8 @@ class DecisionStore:
             )
         with self._write() as session:
             run = self._run_or_error(session, run_id)
-            submission = Submission(run_id=run_id, note_id=run.note_id, user=user, created_at=utcnow(), codes=clean)
+            submission = Submission(run_id=run_id, note_id=run.note_id, user=user, verified=bool(verified),
+                                    created_at=utcnow(), codes=clean)
             session.add(submission)
             session.flush()
             return submission.id
@@ -479,6 +485,7 @@ class DecisionStore:
                 "note_id": sub["note_id"],
                 "language": sub.get("language", ""),
                 "user": sub["user"],
+                "verified": sub["verified"],
                 "created_at": sub["created_at"],
                 "position": position,
                 **item,
@@ -544,7 +551,8 @@ class DecisionStore:
             "decisions": [
                 {
                     k: d[k]
-                    for k in ("id", "action", "code", "replacement_code", "reason", "evidence", "user", "created_at")
+                    for k in ("id", "action", "code", "replacement_code", "reason", "evidence", "user", "verified",
+                              "created_at")
                 }
                 for d in history
             ],
