@@ -195,8 +195,9 @@ class DictionaryLinker:
                         if gapped in rules:
                             found.append((i, j, gapped, True))
                             break
-        # Longest first; an exact match beats a gapped one of the same length.
-        found.sort(key=lambda m: (-(m[1] - m[0]) + 0.5 * m[3], m[0]))
+        # Longest first, counting the words a match names (a gapped one skips one); an exact match beats a gapped
+        # one of the same length ("atrial fibrillation [with] rapid ventricular" is not "fibrillation, ventricular").
+        found.sort(key=lambda m: (-(m[1] - m[0]) + 1.5 * m[3], m[0]))
         taken: set[int] = set()
         matches: list[RawMatch] = []
         ranges: list[tuple[int, int]] = []  # content-token range of each match

@@ -24,7 +24,7 @@ from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.textnorm import term_key
 
-NAVIGATOR_VERSION = "2"
+NAVIGATOR_VERSION = "3"
 # "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
 CONNECTORS = ("with", "in", "associated with")
 NEGATIVE = "without"
@@ -47,12 +47,15 @@ class Requirement:
     organ_only: bool  # "kidney involvement", "heart disease": any condition of that organ
     stages: tuple[int, ...] = ()  # CKD stages it covers ("end stage" is 6); () for no stage constraint
     negative: bool = False  # "without heart failure"
+    allowed: tuple[tuple[str, str], ...] = ()  # codes its nonessential words name ("conditions in I50.- or I51.4-")
 
     def satisfied_by(self, condition: Condition) -> int:
         """How well ``condition`` satisfies this subterm: 4 the note's own words, 3 its code's title, 2 category and
         words, 1 category, 0 not."""
         if self.stages and condition.stage not in self.stages and not (condition.stage == 0 and 4 in self.stages):
             return 0  # an unstaged CKD reads as the stage 1-4 entry (I12.9), never as stage 5
+        if self.allowed and not any(_in_range(condition.code, ref) for ref in self.allowed):
+            return 0  # Hypertension > heart involvement is for the heart conditions the index names, not CAD
         if not self.stems:
             return 0
         if self.organ_only:
@@ -223,7 +226,7 @@ class IndexNavigator:
         results: list[Combination] = []
 
         def visit(node: IndexTerm, partners: tuple[Condition, ...], path: tuple[str, ...], quality: int,
-                  depth: int, seen: frozenset[int], jumped: bool) -> None:
+                  depth: int, seen: frozenset[int], jumped: bool, named: bool = False) -> None:
             # Past a "see" the walk stands on another main term, whose subterms may name the head itself
             # (Heart failure > hypertension > see Hypertension, heart > with heart failure).
             pool = [*others, head] if jumped else others
@@ -248,9 +251,11 @@ class IndexNavigator:
                                            and partner is not head else ())
                 deeper = True
                 visit(target, new_partners, (*path, step), quality + score, depth + 1, seen | {target.id},
-                      jumped or target is not sub)
+                      jumped or target is not sub, named or not requirement.organ_only)
             code = _target_code(self.index, node)
-            if not deeper and partners and code:
+            # "kidney involvement" alone (an AKI, a cyst) is no combination: the walk must reach a subterm that names
+            # the partner (stage 1 through stage 4 chronic kidney disease, heart failure).
+            if not deeper and partners and code and named:
                 billable = code if tabular.is_billable(code) else tabular.default_code(code)
                 if billable:
                     results.append(Combination(billable, head, list(partners), list(path), quality))
@@ -324,7 +329,23 @@ def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> R
             stages = (5, 6) if stages == (5,) else stages
         elif "stage 5" in lowered:
             stages = (5, 6)
-    return Requirement(text, stems, frozenset(categories), organ_only, stages, negative)
+    allowed = tuple(_code_ranges(node.nonessential))
+    return Requirement(text, stems, frozenset(categories), organ_only, stages, negative, allowed)
+
+
+_CODE_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")
+
+
+def _code_ranges(text: str) -> list[tuple[str, str]]:
+    return [(normalize_code(m.group(1)), normalize_code(m.group(2)) if m.group(2) else "")
+            for m in _CODE_RANGE.finditer(text or "")]
+
+
+def _in_range(code: str, reference: tuple[str, str]) -> bool:
+    first, last = reference
+    if not last:
+        return code.startswith(first)
+    return first <= code[: len(first)] and code[: len(last)] <= last
 
 
 def _partner(requirement: Requirement, others: list[Condition], near: frozenset[str]) -> tuple[Condition | None, int]:

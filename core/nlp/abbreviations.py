@@ -106,6 +106,10 @@ class ExpandedText:
         new_end = _map_end(end, self._orig_starts, self._orig_ends, self._exp_starts, self._exp_ends)
         return new_start, max(new_start, new_end)
 
+    def inserted_spans(self) -> list[tuple[Expansion, int, int]]:
+        """Each expansion with the offsets of its written-out text in the expanded text."""
+        return list(zip(self.expansions, self._exp_starts, self._exp_ends, strict=True))
+
     def expansions_in(self, start: int, end: int) -> list[Expansion]:
         """The expansions that a span of the expanded text overlaps (the one holding an empty span)."""
         return [

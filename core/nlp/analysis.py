@@ -123,14 +123,28 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
-def matching_view(expanded: str) -> str:
-    """The text the dictionary reads: the brackets of short parentheses blanked (same length)."""
+def matching_view(expanded: ExpandedText) -> str:
+    """The text the dictionary reads (same length as the expanded text): the brackets of short parentheses blanked,
+    and a comma next to a written-out abbreviation made a clause break, since a list of abbreviations ("COPD, CKD
+    3a, T2DM") is a list of conditions, not one term."""
 
     def blank(match: re.Match[str]) -> str:
         inside = match.group(1)
         return f" {inside} " if len(inside.split()) <= SHORT_PARENTHESIS_WORDS else match.group()
 
-    return _SHORT_PARENTHESIS.sub(blank, expanded)
+    text = list(_SHORT_PARENTHESIS.sub(blank, expanded.text))
+    for _, low, high in expanded.inserted_spans():
+        for position in (_next_char(text, high, 1), _next_char(text, low - 1, -1)):
+            if position is not None and text[position] == ",":
+                text[position] = ";"
+    return "".join(text)
+
+
+def _next_char(text: list[str], start: int, step: int) -> int | None:
+    position = start
+    while 0 <= position < len(text) and text[position] == " ":
+        position += step
+    return position if 0 <= position < len(text) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +230,7 @@ def analyze(text: str, language: str, linker: DictionaryLinker | None = None) ->
 def read_matches(analysis: NoteAnalysis, linker: DictionaryLinker) -> list[TermMatch]:
     """Every match of ``linker`` in the note (one dictionary pass over the matching view), in note order."""
     expanded = analysis.expanded
-    raw: list[RawMatch] = linker.find(matching_view(expanded.text), shadowed=True)
+    raw: list[RawMatch] = linker.find(matching_view(expanded), shadowed=True)
     matches: list[TermMatch] = []
     for match in raw:
         start, end = expanded.to_original(match.start, match.end)

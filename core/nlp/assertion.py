@@ -42,7 +42,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
-                       "remote history of", "personal history of", "quit", "ex"],
+                       "remote history of", "personal history of", "quit", "ex", "h/o", "s/p", "hx"],
     },
     "es": {
         "negated": [
@@ -155,7 +155,10 @@ class AssertionDetector:
             for match in (m for k, m in post if k == kind):
                 if _POST_NOT_BEFORE.match(after, match.end()):
                     continue
-                if not self._scope_ends(after[: match.start()], self.text[end : end + match.start()]):
+                between = after[: match.start()]
+                # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures
+                # negative" says nothing negative of the pneumonia.
+                if "," not in between and not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
         for kind in _PRIORITY:

@@ -228,9 +228,9 @@ def manifestations(work: Worklist) -> None:
             words = _title_words(entry.code, tabular)
             if not words:
                 continue
-            scored = [(len(words & _title_words(m, tabular)), m) for m in options if m[:3] != entry.code[:3]
-                      or m != entry.code]
-            scored = [(n, m) for n, m in scored if n and _main_word(entry.code, tabular) in _title_words(m, tabular)]
+            main = _main_word(entry.code, tabular)
+            scored = [(len(words & _title_words(m, tabular)), m) for m in options
+                      if _is_manifestation(m, tabular) and _main_word(m, tabular) == main]
             if not scored:
                 continue
             best = max(scored, key=lambda item: (item[0], -len(tabular.description(item[1]))))[1]
@@ -238,6 +238,13 @@ def manifestations(work: Worklist) -> None:
                      f"{tabular.description(best)}: code first {underlying.code}", entry.suggestion.score,
                      "tabular-list")
             work.absorb(entry.code, best, "code first", f"{underlying.code} is the underlying condition")
+
+
+def _is_manifestation(code: str, tabular: Tabular) -> bool:
+    """A code for a condition in, or due to, another disease ("Dementia in other diseases classified elsewhere",
+    "Anemia in chronic kidney disease", "Delirium due to known physiological condition")."""
+    title = tabular.description(code).lower()
+    return " in " in f" {title} " or "due to" in title or "classified elsewhere" in title
 
 
 def _main_word(code: str, tabular: Tabular) -> str:

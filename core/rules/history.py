@@ -78,6 +78,23 @@ def status_codes(work: Worklist) -> None:
             work.demote(entry.code, "drug therapy", "insulin is part of type 1 diabetes (no Z79.4)")
 
 
+SEVERE_SEPSIS = "R65.2"
+SYSTEMIC_INFECTIONS = ("A40", "A41", "A02.1", "A22.7", "A26.7", "A32.7", "A42.7", "A54.86", "B37.7", "A39.2",
+                       "A39.3", "A39.4", "O85", "T81.4", "P36")
+
+
+def sepsis(work: Worklist) -> None:
+    """Severe sepsis or septic shock (R65.2-) is never the first or only code: the systemic infection is coded
+    first, and without an organism named that is sepsis, unspecified organism (A41.9) (I.C.1.d)."""
+    coded = work.coded()
+    severe = [e for e in coded if e.code.startswith(SEVERE_SEPSIS)]
+    if not severe or any(e.code.startswith(SYSTEMIC_INFECTIONS) for e in coded):
+        return
+    work.add("A41.9", list(severe[0].suggestion.evidence), "sepsis",
+             "severe sepsis or septic shock: the systemic infection is coded first (organism not named)",
+             severe[0].suggestion.score, "tabular-list")
+
+
 def uncertain(work: Worklist) -> None:
     """In an outpatient note, a condition written only as probable or suspected is not coded as established."""
     text = work.analysis.text

@@ -27,7 +27,7 @@ from core.rules.conventions import (
     specific_over_unspecified,
     use_additional,
 )
-from core.rules.history import history_and_family, integral_symptoms, status_codes, uncertain
+from core.rules.history import history_and_family, integral_symptoms, sepsis, status_codes, uncertain
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -78,6 +78,7 @@ def reconcile(
     manifestations(work)
     specific_over_unspecified(work, winning)
     use_additional(work)
+    sepsis(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
     laterality(work)
