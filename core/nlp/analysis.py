@@ -2,8 +2,8 @@
 
 It holds the sentences and clauses, the sections a clinical note is written in (problem list, history, medications,
 assessment, family history ...), the abbreviations written out, every dictionary match (the shadowed ones too) with
-what the note says about it (assertion and its cue, side, section), and the status readings (weeks of gestation,
-BMI, long-term drugs, devices). The dictionary, the index navigator, the ranker, the rules, the LLM steps and the
+what the note says about it (assertion and its cue, side, section), the status readings (weeks of gestation, BMI,
+long-term drugs, devices) and the specificity readings (CKD stage, heart-failure type and acuity). The dictionary, the index navigator, the ranker, the rules, the LLM steps and the
 merge read this object instead of splitting the note or matching the dictionary again.
 
 The dictionary reads a *matching view* of the note: abbreviations written out ("DM2" → "type 2 diabetes mellitus"),
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from core.nlp.abbreviations import ExpandedText, expand
 from core.nlp.assertion import AssertionDetector
 from core.nlp.laterality import side_near
+from core.nlp.readings import Reading, read_specificity
 from core.nlp.sentences import SentenceIndex
 from core.nlp.status_codes import StatusMatch, status_matches
 from core.schema import Assertion
@@ -173,6 +174,7 @@ class NoteAnalysis:
     sections: list[Section]
     matches: list[TermMatch] = field(default_factory=list)
     status: list[StatusMatch] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)  # CKD stage, heart-failure type and acuity
 
     @property
     def mentions(self) -> list[TermMatch]:
@@ -221,6 +223,7 @@ def analyze(text: str, language: str, linker: DictionaryLinker | None = None) ->
         assertions=AssertionDetector(text, language, sentences=sentences),
         expanded=expand(text, language), sections=find_sections(text, language),
         status=status_matches(text, language),
+        readings=read_specificity(text, language, sentences.sentence_bounds),
     )
     if linker is not None:
         analysis.matches = read_matches(analysis, linker)

@@ -95,6 +95,23 @@ def sepsis(work: Worklist) -> None:
              severe[0].suggestion.score, "tabular-list")
 
 
+def readings(work: Worklist) -> None:
+    """The stage, type and acuity the note gives around a condition (CKD 3b, acute on chronic HFrEF) make its most
+    specific code; the codes of the same condition found in fewer words give way to it."""
+    analysis = work.analysis
+    for reading in analysis.readings:
+        assertion, _ = analysis.assertion_of(reading.start, reading.end)
+        if assertion in NOT_CODED or (work.policy != "codiesp" and assertion == "historical"):
+            continue
+        text = analysis.text[reading.start : reading.end]
+        entry = work.add(reading.code, [Span(start=reading.start, end=reading.end, text=text)], "specificity",
+                         f"read {reading.what} around '{text}'", 0.5, "reading")
+        for other in work.coded():
+            if other is not entry and other.code[:3] == reading.code[:3] and other.code != reading.code and any(
+                    s < reading.end and reading.start < e for s, e in other.spans):
+                work.absorb(other.code, reading.code, "one condition, one code", f"the note gives {reading.what}")
+
+
 def uncertain(work: Worklist) -> None:
     """In an outpatient note, a condition written only as probable or suspected is not coded as established."""
     text = work.analysis.text

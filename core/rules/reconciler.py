@@ -27,7 +27,7 @@ from core.rules.conventions import (
     specific_over_unspecified,
     use_additional,
 )
-from core.rules.history import history_and_family, integral_symptoms, sepsis, status_codes, uncertain
+from core.rules.history import history_and_family, integral_symptoms, readings, sepsis, status_codes, uncertain
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -69,6 +69,7 @@ def reconcile(
     warnings: list[str] = []
     before = [s.code for s in result.codes]
     status_codes(work)
+    readings(work)
     specific_over_unspecified(work, winning)
     one_code_per_condition(work)
     absorb_subterms(work, winning)
