@@ -212,7 +212,7 @@ class IndexNavigator:
             for term_id in self.heads.get(head.category, ()):
                 term = self.index.get(term_id)
                 target = _target_code(self.index, term)
-                if not target or not (target == head.code or is_vague(target, tabular)):
+                if not target or not _heads(target, head.code, tabular):
                     continue  # "Disease, end stage renal" (N18.6) is no head for a stage 3 CKD
                 others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)]
                 for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular):
@@ -394,6 +394,17 @@ def _undominated(combinations: list[Combination]) -> list[Combination]:
         if not dominated:
             kept.append(combo)
     return kept
+
+
+def _heads(target: str, code: str, tabular: Tabular) -> bool:
+    """An index entry whose code is ``target`` starts a walk for a coded ``code``: it is that code, its category,
+    or the code a bare mention of the category gets ("Diabetes, type 2" E11.9 for E11.65; "Failure, heart" I50.9
+    for I50.23), never another specific code of the category ("Alcohol, amnestic disorder" F10.96 for F10.10)."""
+    if target == code or not tabular.is_billable(target) and code.startswith(target.replace(".", "")[:3]) and len(
+            target) <= 3:
+        return True
+    category = code[:3]
+    return target in (tabular.default_code(category), tabular.unspecified_code(category))
 
 
 def is_vague(code: str, tabular: Tabular) -> bool:

@@ -42,7 +42,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
-                       "remote history of", "personal history of", "quit", "ex", "h/o", "s/p", "hx"],
+                       "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx"],
     },
     "es": {
         "negated": [

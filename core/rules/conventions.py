@@ -72,7 +72,7 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
             better = codes[0]  # what the longest term itself names, not the alternatives the dictionary lists
             if better == entry.code or better[:3] != entry.code[:3] or is_vague(better, tabular):
                 continue
-            if not tabular.is_billable(better) or tabular.description(better).lower().startswith("other"):
+            if not tabular.is_billable(better):
                 continue
             other = work.entries.get(better)
             if other is not None and not work.codable(other):
@@ -90,8 +90,8 @@ def _names_more(work: Worklist, span: tuple[int, int]) -> bool:
     return len(work.said_in(*span)) > 1
 
 
-def one_code_per_condition(work: Worklist) -> None:
-    """Two specific codes of one category for the same words ("acute on chronic diastolic heart failure" read as
+def one_code_per_condition(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
+    """Two specific codes of one category that one term names ("acute on chronic diastolic heart failure" read as
     I50.31 and I50.33): the one whose title says what the note says stays."""
     tabular = work.tabular
     coded = [e for e in work.coded() if e.suggestion.step != "reconciler" and not is_vague(e.code, tabular)]
@@ -99,7 +99,7 @@ def one_code_per_condition(work: Worklist) -> None:
         for other in coded:
             if other is entry or not entry.coded or not other.coded or other.code[:3] != entry.code[:3]:
                 continue
-            if not _overlap(entry.spans, other.spans):
+            if not any(entry.code in codes and other.code in codes for codes in winning.values()):
                 continue
             said = work.said(entry) | work.said(other)
             keep, drop = sorted((entry, other), key=lambda e: (_agreement(work.words_of(e.code), said),
@@ -117,6 +117,8 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
     N28.9 inside "CKD stage 3b" N18.32) is that term's code, unless the longer code asks for it (use additional)."""
     tabular = work.tabular
     for entry in list(work.coded()):
+        if entry.suggestion.step == "reconciler":
+            continue  # a code the rules derived (history, combination) stands for the whole condition
         places = [span for span in winning if _inside(entry.spans, [span])]
         if not places or not _inside(entry.spans, places):
             continue

@@ -36,8 +36,8 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None) -> None
     for entry in list(work.entries.values()):
         if entry.absorbed_by:
             continue
-        if entry.only("historical"):
-            kind = "personal"
+        if entry.only("historical", "negated") and "historical" in entry.assertions:
+            kind = "personal"  # "history of DVT ...; no current thrombosis"
         elif entry.only("family") and work.policy != "codiesp":
             kind = "family"
         else:

@@ -71,7 +71,7 @@ def reconcile(
     status_codes(work)
     readings(work)
     specific_over_unspecified(work, winning)
-    one_code_per_condition(work)
+    one_code_per_condition(work, winning)
     absorb_subterms(work, winning)
     history_and_family(work, navigator)
     uncertain(work)
