@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from core.store.models import Base
+from core.store.worklist import WorklistItem  # noqa: F401  (imported so create_all creates the worklist table)
 
 log = logging.getLogger(__name__)
 
