@@ -7,6 +7,7 @@ import streamlit as st
 from components.audit_view import render_audit
 from components.retrain_panel import render_retrain_panel
 from components.sidebar import current_settings, knowledge, open_store
+from components.throughput_view import render_throughput
 from core.store import store_location
 
 st.title("Audit")
@@ -15,4 +16,5 @@ st.caption(f"Decision store: `{store_location(settings.database_url)}` (append-o
            "deleted).")
 store = open_store(settings)
 render_audit(store, lambda code: knowledge(settings).tabular.description(code))  # the tabular list only, on demand
+render_throughput(store)
 render_retrain_panel(store, settings)
