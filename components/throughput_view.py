@@ -47,7 +47,8 @@ def render_throughput(store: DecisionStore) -> None:
                "coder added among the codes they kept.")
     rates = {name: PERCENT for name in ("acceptance_rate", "edit_rate", "add_rate")}
     st.dataframe(figures["per_coder"], hide_index=True, width="stretch", column_config=rates, key="tp_coders")
-    st.markdown("**Per code source** (the pipeline step that proposed the code; `(coder)`: codes coders added)")
+    st.markdown("**Per code source** (where the pipeline says the code came from: dictionary, ranker, index, a "
+                "language-model step; `(coder)`: codes coders added)")
     st.dataframe(figures["per_source"], hide_index=True, width="stretch", column_config=rates, key="tp_sources")
     if not figures["over_time"].empty:
         st.altair_chart(submitted_chart(figures["over_time"]), width="stretch")

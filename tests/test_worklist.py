@@ -157,9 +157,10 @@ def test_worker_lease_complete_fail_retry(queue: WorklistQueue) -> None:
 def test_an_expired_lease_is_claimed_again_and_the_first_worker_result_is_discarded(queue: WorklistQueue) -> None:
     [item] = _queue_notes(queue, 1)
     assert queue.claim_for_coding("dead", lease_s=60).id == item
-    assert queue.claim_for_coding("w2") is None  # the lease still holds
+    assert queue.claim_for_coding("w2") is None and not queue.claimable()  # the lease still holds
     with queue.store._write() as session:  # the lease ran out
         session.get(WorklistItem, item).lease_expires_at = utcnow() - timedelta(seconds=1)
+    assert queue.claimable()
     taken = queue.claim_for_coding("w2")
     assert taken.id == item and taken.lease_owner == "w2" and taken.attempts == 2
     assert queue.complete(item, "dead", make_result(), {}) is None  # too late: nothing stored

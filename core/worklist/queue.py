@@ -175,6 +175,17 @@ class WorklistQueue:
                 session.flush()
                 return _chart(row)
 
+    def claimable(self) -> bool:
+        """Whether a claim could return a chart now (a read: idle workers poll this, not the write lock)."""
+        now = utcnow()
+        with self.store._read() as session:
+            return session.scalar(
+                select(WorklistItem.id)
+                .where(or_(WorklistItem.state == "queued",
+                           and_(WorklistItem.state == "coding", WorklistItem.lease_expires_at < now)))
+                .limit(1)
+            ) is not None
+
     @staticmethod
     def _held(session: Session, item_id: int, worker: str) -> WorklistItem | None:
         return session.scalars(

@@ -54,6 +54,8 @@ class WorkerStats:
     load_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
+    first_claim_at: float | None = None  # wall-clock (time.time()) bounds of the coding, to time several workers
+    last_done_at: float | None = None
 
     def summary(self) -> dict[str, Any]:
         elapsed = (self.finished or time.perf_counter()) - self.started
@@ -64,6 +66,7 @@ class WorkerStats:
             "charts_per_s": round(self.coded / busy, 2) if busy > 0 and self.coded else 0.0,
             "claim_p50_ms": _percentile(self.claim_ms, 50), "claim_p95_ms": _percentile(self.claim_ms, 95),
             "coding_p50_ms": _percentile(self.coding_ms, 50), "coding_p95_ms": _percentile(self.coding_ms, 95),
+            "first_claim_at": self.first_claim_at, "last_done_at": self.last_done_at,
         }
 
 
@@ -134,20 +137,25 @@ def run_worker(
     learned = _LearnedTerms(store, settings.learn_from_decisions)
     report = on_chart or (lambda chart, outcome, detail: None)
     handled = 0
+    idle = False
     while not stop.is_set() and (max_charts is None or handled < max_charts):
         started = time.perf_counter()
         try:
-            chart = queue.claim_for_coding(stats.worker, lease_s, max_attempts)
+            # An idle worker looks before it claims: a read, where a claim takes the write lock.
+            chart = None if idle and not queue.claimable() else queue.claim_for_coding(stats.worker, lease_s,
+                                                                                       max_attempts)
         except StoreUnavailable as exc:
             log.warning("could not claim a chart (%s); trying again in %.0f s", exc, STORE_RETRY_S)
             stop.wait(STORE_RETRY_S)
             continue
+        idle = chart is None
         if chart is None:
             if until_empty and queue.pending_coding() == 0:
                 break
             stop.wait(poll_s)  # charts still being coded elsewhere may come back when their lease ends
             continue
         stats.claim_ms.append((time.perf_counter() - started) * 1000)
+        stats.first_claim_at = stats.first_claim_at or time.time() - stats.claim_ms[-1] / 1000
         handled += 1
         heartbeat = _Heartbeat(queue, chart.id, stats.worker, lease_s)
         heartbeat.start()
@@ -177,6 +185,7 @@ def run_worker(
             continue
         finally:
             heartbeat.done.set()
+            stats.last_done_at = time.time()
         if run_id is None:
             stats.lost += 1
             log.warning("chart %s was taken over by another worker while this one coded it: result discarded",
