@@ -132,7 +132,10 @@ def run_worker(
     kb = get_knowledge(settings)
     rankers = rankers_for(kb)
     for language in queue.languages_waiting() or [settings.language]:  # load now, not inside the first lease
-        code_note(WARM_UP_NOTE, settings.with_overrides(language=language), kb=kb, rankers=rankers)
+        try:
+            code_note(WARM_UP_NOTE, settings.with_overrides(language=language), kb=kb, rankers=rankers)
+        except Exception as exc:  # noqa: BLE001 - each chart that hits the same problem is failed with its reason
+            log.warning("warming up %s failed (%s); charts are coded anyway", language, exc)
     stats.load_s = time.perf_counter() - loaded
     learned = _LearnedTerms(store, settings.learn_from_decisions)
     report = on_chart or (lambda chart, outcome, detail: None)
