@@ -10,14 +10,21 @@ import streamlit as st
 from core.store import DecisionStore
 from core.worklist.throughput import throughput
 
-PERCENT = st.column_config.NumberColumn(format="percent")
+COLUMNS = {
+    "median_min_per_chart": st.column_config.NumberColumn("median min / chart", format="%.1f"),
+    "charts_per_hour_reviewing": st.column_config.NumberColumn("charts / h reviewing", format="%.1f"),
+    "charts_per_hour_span": st.column_config.NumberColumn("charts / h over the span", format="%.1f"),
+    "acceptance_rate": st.column_config.NumberColumn("acceptance", format="percent"),
+    "edit_rate": st.column_config.NumberColumn("edit rate", format="percent"),
+    "add_rate": st.column_config.NumberColumn("add rate", format="percent"),
+}
 
 
 def submitted_chart(frame: pd.DataFrame) -> alt.Chart:
     """Charts submitted per hour (UTC), stacked by coder."""
     return (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(size=14)
         .encode(
             x=alt.X("hour:T", title="hour (UTC)"),
             y=alt.Y("charts:Q", title="charts submitted"),
@@ -45,10 +52,9 @@ def render_throughput(store: DecisionStore) -> None:
                "sum of those times) and over the span from a coder's first start to last submission. Rates are over "
                "each code's final decision: acceptance and edit rates of decided suggestions; add rate: codes the "
                "coder added among the codes they kept.")
-    rates = {name: PERCENT for name in ("acceptance_rate", "edit_rate", "add_rate")}
-    st.dataframe(figures["per_coder"], hide_index=True, width="stretch", column_config=rates, key="tp_coders")
+    st.dataframe(figures["per_coder"], hide_index=True, width="stretch", column_config=COLUMNS, key="tp_coders")
     st.markdown("**Per code source** (where the pipeline says the code came from: dictionary, ranker, index, a "
                 "language-model step; `(coder)`: codes coders added)")
-    st.dataframe(figures["per_source"], hide_index=True, width="stretch", column_config=rates, key="tp_sources")
+    st.dataframe(figures["per_source"], hide_index=True, width="stretch", column_config=COLUMNS, key="tp_sources")
     if not figures["over_time"].empty:
         st.altair_chart(submitted_chart(figures["over_time"]), width="stretch")
