@@ -21,7 +21,12 @@ $(VENV)/.installed: requirements.txt
 build: setup
 	$(BIN)/python -m core -v build
 
+# `make run` also starts WORKERS pre-coding workers (python -m core worker) on the same store, stopped with the app;
+# `make run WORKERS=0` starts none (e.g. when workers run on other machines against a shared PostgreSQL store).
+WORKERS ?= 1
 run: build
+	@pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 $(WORKERS)); do $(BIN)/python -m core worker -q & pids="$$pids $$!"; done; \
 	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Chromium for the browser test (Debian package); skipped quietly where apt is unavailable.

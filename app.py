@@ -12,14 +12,14 @@ from pathlib import Path
 import streamlit as st
 
 from components.auth import log_access, may, page_allowed, require_sign_in
-from components.code_review import FOCUS_KEY, ReviewContext, focus_options, render_review
+from components.code_review import ReviewContext
 from components.note_input import REOPEN_KEY, render_earlier_runs, render_note_input
-from components.note_view import inject_css, render_highlighted_note
+from components.note_view import inject_css
 from components.run_panel import active_run, open_stored_run, run_coding, show_run_error
 from components.safe_text import md_escape
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, open_store, render_sidebar
-from components.trace_panels import render_mentions, render_trace
-from core.store.review import added_codes, other_reviews
+from components.workspace import render_workspace
+from core.store.review import other_reviews
 from core.strategies.runner import compose_accents
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -102,23 +102,7 @@ def code_a_note() -> None:
     # A reopened run may name another embedding model; its review needs the tabular list and search only, so it
     # uses the knowledge base already loaded for the sidebar's settings rather than loading a second one.
     kb = knowledge(settings if run.reopened else run.settings)
-    ctx = ReviewContext(store, kb, run.run_id, run.note_text, run.result, store.current_state(run.run_id))
-    note_col, codes_col = st.columns([11, 9], gap="large")
-    with note_col:
-        st.markdown(f"#### Note · run #{run.run_id}")
-        render_highlighted_note(
-            run.note_text,
-            run.result,
-            ctx.states,
-            added_codes(ctx.current_state, run.result),
-            focus_options(ctx),
-            FOCUS_KEY,
-            kb.tabular.description,
-        )
-        render_mentions(run.result)
-    with codes_col:
-        render_review(ctx)
-    render_trace(run.result)
+    render_workspace(ReviewContext(store, kb, run.run_id, run.note_text, run.result, store.current_state(run.run_id)))
 
 
 def _page_title(path: Path) -> str:

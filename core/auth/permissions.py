@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # The page each action opens; a page not listed needs "open_runs" (it may show notes).
 PAGE_ACTIONS: dict[str, str | None] = {
     "Code a note": "open_runs",
+    "Worklist": "open_runs",
     "Code browser": None,  # the code sets only: any signed-in user
     "Audit": "audit",
     "Evaluation": "evaluate",

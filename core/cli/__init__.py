@@ -7,10 +7,10 @@ import argparse
 import logging
 import sys
 
-from core.cli import coding, evaluation, kb, training, users
+from core.cli import coding, evaluation, kb, training, users, worklist
 from core.cli.common import settings_from_args
 
-COMMAND_MODULES = (kb, coding, training, evaluation, users)
+COMMAND_MODULES = (kb, coding, training, evaluation, users, worklist)
 
 
 def build_parser() -> argparse.ArgumentParser:

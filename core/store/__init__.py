@@ -2,7 +2,8 @@
 
 ``models`` holds the tables, ``engine`` the database connection per URL, ``export`` rows as dicts and CSV,
 ``repository`` the :class:`DecisionStore` API the app, the CLI and the trainer use, ``review`` the review state of
-a chart's codes, ``accounts`` the users and the append-only access log (``DecisionStore.accounts``).
+a chart's codes, ``accounts`` the users and the append-only access log (``DecisionStore.accounts``),
+``worklist`` the worklist's table (its queue logic is :mod:`core.worklist`).
 """
 
 from core.store.engine import StoreUnavailable, store_exists, store_location

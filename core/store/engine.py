@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 
 from core.store.accounts import add_missing_columns, install_guards  # also registers its tables
 from core.store.models import Base
+from core.store.worklist import WorklistItem  # noqa: F401  (imported so create_all creates the worklist table)
 
 log = logging.getLogger(__name__)
 

@@ -55,6 +55,51 @@ ORIGINS = ("suggested", "edited", "added")
 LEARNING_ACTIONS = ("accept", "add")
 
 
+def add_run(session: Session, note_id: int, result: CodingResult, settings: dict[str, Any], user: str) -> int:
+    """``DecisionStore.save_run`` inside the caller's transaction (the worklist stores a pre-coded run and marks its
+    chart coded in one commit)."""
+    trace = result.model_dump(mode="json")
+    prompt_versions = {
+        step.step: {"template": step.prompt_template, "version": step.prompt_version}
+        for step in result.trace
+        if step.prompt_template or step.prompt_version
+    }
+    if session.get(Note, note_id) is None:
+        raise ValueError(f"note {note_id} does not exist: add the note before saving a run for it")
+    run = Run(
+        note_id=note_id,
+        created_at=utcnow(),
+        strategy=result.strategy,
+        backend=result.backend,
+        model=result.model,
+        settings=json.loads(json.dumps(settings or {}, default=str)),
+        prompt_versions=prompt_versions,
+        resource_versions=trace["resources"],
+        timings=trace["timings_ms"],
+        trace=trace,
+        user=user or "",
+    )
+    session.add(run)
+    session.flush()
+    for status, items in (("code", result.codes), ("candidate", result.candidates)):
+        for rank, item in enumerate(items, start=1):
+            session.add(
+                Suggestion(
+                    run_id=run.id,
+                    code=item.code,
+                    description=item.description,
+                    status=status,
+                    rank=rank,
+                    score=float(item.score),
+                    source=item.source,
+                    step=item.step,
+                    rationale=item.rationale,
+                    evidence=_spans(item.evidence),
+                )
+            )
+    return run.id
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -137,47 +182,8 @@ class DecisionStore:
 
     def save_run(self, note_id: int, result: CodingResult, settings: dict[str, Any], user: str) -> int:
         """Store a pipeline run with its full trace, and its codes / candidates as ranked suggestions."""
-        trace = result.model_dump(mode="json")
-        prompt_versions = {
-            step.step: {"template": step.prompt_template, "version": step.prompt_version}
-            for step in result.trace
-            if step.prompt_template or step.prompt_version
-        }
         with self._write() as session:
-            if session.get(Note, note_id) is None:
-                raise ValueError(f"note {note_id} does not exist: add the note before saving a run for it")
-            run = Run(
-                note_id=note_id,
-                created_at=utcnow(),
-                strategy=result.strategy,
-                backend=result.backend,
-                model=result.model,
-                settings=json.loads(json.dumps(settings or {}, default=str)),
-                prompt_versions=prompt_versions,
-                resource_versions=trace["resources"],
-                timings=trace["timings_ms"],
-                trace=trace,
-                user=user or "",
-            )
-            session.add(run)
-            session.flush()
-            for status, items in (("code", result.codes), ("candidate", result.candidates)):
-                for rank, item in enumerate(items, start=1):
-                    session.add(
-                        Suggestion(
-                            run_id=run.id,
-                            code=item.code,
-                            description=item.description,
-                            status=status,
-                            rank=rank,
-                            score=float(item.score),
-                            source=item.source,
-                            step=item.step,
-                            rationale=item.rationale,
-                            evidence=_spans(item.evidence),
-                        )
-                    )
-            return run.id
+            return add_run(session, note_id, result, settings, user)
 
     def runs_for_note(self, note_id: int) -> list[dict[str, Any]]:
         """Run summaries for a note (no trace), newest first."""
