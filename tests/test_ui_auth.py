@@ -145,8 +145,9 @@ def test_auditor_reads_and_exports_but_cannot_accept_or_submit(app_env: str) -> 
     run_id = seeded_run(store)
     at = signed_in("aud", AUDITOR_PW)
     # The navigation lists the pages the role may open (AppTest keeps them in a private registry).
-    assert [p["page_name"] for p in at._registered_pages.values()] == ["Code a note", "Code browser", "Audit",
-                                                                        "Evaluation"]
+    # The worklist is listed read-only: its Start next and Submit and next buttons need a coder.
+    assert [p["page_name"] for p in at._registered_pages.values()] == ["Code a note", "Worklist", "Code browser",
+                                                                        "Audit", "Evaluation"]
     assert at.button(key="run_coding").disabled  # an auditor codes nothing
     at.button(key="open_run").click().run()  # "Earlier runs": reopen the run to read it
     assert not at.exception, at.exception

@@ -16,7 +16,7 @@ serves Spanish notes as well (CIE-10-ES shares the index structure).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core.candidates.linker import DictionaryLinker
@@ -24,13 +24,19 @@ from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.textnorm import term_key
 
-NAVIGATOR_VERSION = "3"
+NAVIGATOR_VERSION = "4"
 # "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
 CONNECTORS = ("with", "in", "associated with")
 NEGATIVE = "without"
 GENERIC_WORDS = {"involvement", "disease", "disorder", "condition", "complication", "type", "nec", "nos", "specified",
                  "unspecified", "other", "manifestation", "multiple"}
 MAX_DEPTH = 6
+# Conditions whose "with" subterms the guidelines presume wherever in the record the other condition is written
+# (I.C.4.a diabetes, I.C.9.a hypertension); other "with" links are taken when the note writes them together.
+PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15")
+# Subterms too general to presume a link from: they name a class of conditions, not one.
+_GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specified|unspecified)\b|^(?:infection|disease|"
+                              r"disorder|complications?|manifestations?|conditions?|lesion|symptoms?)$")
 _STAGE_RANGE = re.compile(r"stage\s+(\d)\s+(?:through|to|-)\s+stage\s+(\d)")
 _STAGE = re.compile(r"stage\s+(\d)")
 # The CKD stage a code names (N18.30-N18.32 are stage 3); N18.9 names none.
@@ -202,6 +208,7 @@ class IndexNavigator:
     # -- walking ----------------------------------------------------------------------------------------------------
     def combinations(
         self, conditions: Sequence[Condition], sentence_words: dict[str, frozenset[str]], tabular: Tabular,
+        together: Callable[[Condition, Condition], bool] = lambda a, b: True,
     ) -> list[Combination]:
         """Every combination code the index gives for ``conditions`` (coded, present), best branch per head.
         ``sentence_words``: code → stems of the sentences its evidence is in (for modifier subterms)."""
@@ -214,7 +221,8 @@ class IndexNavigator:
                 target = _target_code(self.index, term)
                 if not target or not _heads(target, head.code, tabular):
                     continue  # "Disease, end stage renal" (N18.6) is no head for a stage 3 CKD
-                others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)]
+                others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)
+                          and (head.category in PRESUMED_NOTE_WIDE or together(head, c))]
                 for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular):
                     current = found.get(combo.code)
                     if current is None or (len(combo.involved), combo.quality) > (len(current.involved), current.quality):
@@ -354,6 +362,8 @@ def _partner(requirement: Requirement, others: list[Condition], near: frozenset[
     if requirement.negative:
         return None, (0 if any(requirement.satisfied_by(c) for c in others) else 1)
     best: tuple[Condition | None, int] = (None, 0)
+    if _GENERIC_SUBTERM.search(requirement.text.lower()):
+        return best
     for condition in others:
         score = requirement.satisfied_by(condition)
         if score > best[1]:

@@ -91,7 +91,7 @@ _ORGAN_WORDS = {  # adjective=noun
 # Spanish words coders use interchangeably, read as the word the dictionaries know best ("adenomegalias" and
 # "linfadenopatía" as "adenopatía", "fallo renal" as "insuficiencia renal", "sangrado" as "hemorragia").
 _SYNONYM_WORDS = {  # word=canonical word
-    "en": "",
+    "en": "leg=limb legs=limb arm=limb arms=limb extremity=limb extremities=limb",
     "es": (
         "adenomegalia=adenopatía linfadenopatía=adenopatía linfoadenopatía=adenopatía fallo=insuficiencia "
         "sangrado=hemorragia neoformación=neoplasia ulceración=úlcera cálculo=litiasis "

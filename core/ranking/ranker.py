@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.cache import gc_paused
@@ -263,7 +264,10 @@ class RankerModel:
     def score(self, rows: list[Candidate]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
-        return self.model.predict_proba(_matrix(rows))[:, 1]
+        # One thread: a few hundred rows gain nothing from OpenMP, and on a busy 2-core machine its spinning threads
+        # made one note's scoring take seconds instead of milliseconds.
+        with threadpool_limits(limits=1):
+            return self.model.predict_proba(_matrix(rows))[:, 1]
 
     def save(self, path: Path) -> Path:
         """Write the model whole, then rename it into place: an interrupted save leaves the old file intact."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
+from core.nlp.textnorm import term_key
 from core.rules.worklist import Entry, Worklist, covers, references
 from core.schema import Span
 
@@ -20,6 +21,8 @@ _ENCOUNTER = {
                     r"seguimiento|revisi[oó]n|control evolutivo)\b", re.IGNORECASE),
     "S": re.compile(r"\b(?:sequela|sequelae|late effect|secuela|secuelas)\b", re.IGNORECASE),
 }
+# Codes a bare generic word reaches ("disease" R69, "infection" B99.9): inside a longer term they are that term.
+GENERIC_CODES = {"R69", "R68.89", "B99.9", "B99.8", "N28.9", "R52", "T14.90XA", "T14.8XXA", "R19.8", "R29.898"}
 _TITLE_FILLERS = {"unspecified", "other", "specified", "disease", "diseases", "classified", "elsewhere", "in", "of",
                   "the", "and", "without", "with", "due", "to", "condition", "conditions", "severity", "known",
                   "physiological", "disturbance", "behavioral", "psychotic", "mood", "anxiety"}
@@ -61,7 +64,7 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
         if not entry.coded or not is_vague(entry.code, tabular):
             continue
         specific = [o for o in work.coded() if o.code != entry.code and o.code[:3] == entry.code[:3]
-                    and not is_vague(o.code, tabular)]
+                    and not is_vague(o.code, tabular) and kind_of(o.code, entry.code, work)]
         if specific:
             work.absorb(entry.code, specific[0].code, "one condition, one code",
                         f"{specific[0].code} names the same condition more specifically")
@@ -71,6 +74,8 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                 continue
             better = codes[0]  # what the longest term itself names, not the alternatives the dictionary lists
             if better == entry.code or better[:3] != entry.code[:3] or is_vague(better, tabular):
+                continue
+            if not kind_of(better, entry.code, work):
                 continue
             if not tabular.is_billable(better):
                 continue
@@ -83,6 +88,20 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                      "dictionary")
             work.absorb(entry.code, better, "one condition, one code", f"'{text}' is more specific")
             break
+
+
+_CORE_FILLERS = {"unspecified", "other", "specified", "nos", "nec", "site", "type", "organism", "part", "initial",
+                 "encounter", "uncomplicated", "not", "intractable", "status", "migrainosus", "elsewhere", "classified",
+                 "disorder", "disease", "condition", "specifi"}
+
+
+def kind_of(specific: str, vague: str, work: Worklist) -> bool:
+    """``specific`` is a kind of the condition ``vague`` names: the words of ``vague``'s title, left its "unspecified"
+    and its "without ..." (I50.9 "Heart failure, unspecified" → heart failure), are all in ``specific``'s title
+    (I50.23 "Acute on chronic systolic heart failure"). E78.6 "Lipoprotein deficiency" is no kind of E78.5
+    "Hyperlipidemia, unspecified", though both are E78."""
+    core = work.words_of(vague) - _CORE_FILLERS
+    return bool(core) and core <= work.words_of(specific) | _SIDE_WORDS
 
 
 def _names_more(work: Worklist, span: tuple[int, int]) -> bool:
@@ -125,7 +144,9 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         if any(entry.code in winning[span] for span in places):
             continue  # the longest term at these words names this very code
         owners = [o for o in work.coded() if o.code != entry.code and any(o.code in winning[s] for s in places)]
-        owners = [o for o in owners if not _needs(o.code, entry.code, tabular)]
+        owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
+                  and (entry.code in GENERIC_CODES or is_vague(entry.code, tabular)
+                       and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
                         "found only in words inside a longer term")
@@ -157,9 +178,22 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         known.add(codes[0])
     near = {e.code: work.sentence_words(e) for e in heads}
     unrelated = work.analysis.unrelated_cues
-    for combo in navigator.combinations(conditions, near, tabular):
+    sentences = work.analysis.sentences
+
+    def together(a: Condition, b: Condition) -> bool:
+        """Written in one sentence: a link the index gives is then the note's own."""
+        bounds = {sentences.sentence_bounds(s, e) for s, e in a.spans}
+        return any(sentences.sentence_bounds(s, e) in bounds for s, e in b.spans)
+
+    for combo in navigator.combinations(conditions, near, tabular, together):
         involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
         if not involved or combo.head.partner_only:
+            continue
+        allowed = partner_ranges(combo.code, tabular)
+        conditions_in = [c for c in [combo.head, *combo.partners] if any(covers(ref, c.code) for ref in allowed)]
+        if allowed and len(conditions_in) < len(combo.partners):  # all but the condition the category is "of"
+            work.record("kept apart", combo.code, "with", f"{combo.code} includes only conditions in "
+                        + ", ".join(f"{a}-{b}" if b else a for a, b in allowed))
             continue
         if any(_overlap(e.spans, unrelated) for e in involved[1:]) or (
                 combo.partners and any(_overlap(work.entries[combo.head.code].spans, [u]) for u in unrelated)):
@@ -177,6 +211,18 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3]:
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
+
+
+def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[tuple[str, str]]:
+    """The codes a combination category says it is made of ("I11 Hypertensive heart disease. Includes: any
+    condition in I50.- or I51.4-I51.7, I51.89, I51.9 due to hypertension"); a category made of categories (I13: any
+    condition in I11.- with any condition in I12.-) is read through them. Empty when the notes say nothing."""
+    lines = [line for line in tabular.inherited_notes(code).includes if line.lower().startswith("any condition in")]
+    found: list[tuple[str, str]] = []
+    for first, last in references(lines):
+        inner = partner_ranges(first, tabular, depth + 1) if not last and depth < 1 and first[:3] == first else []
+        found.extend(inner or [(first, last)])
+    return found
 
 
 _MANIFESTATIONS: dict[str, dict[str, list[str]]] = {}
@@ -230,9 +276,12 @@ def manifestations(work: Worklist) -> None:
             words = _title_words(entry.code, tabular)
             if not words:
                 continue
-            main = _main_word(entry.code, tabular)
+            entry_words = work.words_of(entry.code)
+            causal = any(_CAUSAL.search(work.analysis.text, *work.analysis.sentences.sentence_bounds(s, e))
+                         for s, e in entry.spans)
             scored = [(len(words & _title_words(m, tabular)), m) for m in options
-                      if _is_manifestation(m, tabular) and _main_word(m, tabular) == main]
+                      if _is_manifestation(m, tabular, causal) and _manifested(m, work) - _GENERIC_STEMS
+                      and _manifested(m, work) <= entry_words]
             if not scored:
                 continue
             best = max(scored, key=lambda item: (item[0], -len(tabular.description(item[1]))))[1]
@@ -242,17 +291,27 @@ def manifestations(work: Worklist) -> None:
             work.absorb(entry.code, best, "code first", f"{underlying.code} is the underlying condition")
 
 
-def _is_manifestation(code: str, tabular: Tabular) -> bool:
-    """A code for a condition in, or due to, another disease ("Dementia in other diseases classified elsewhere",
-    "Anemia in chronic kidney disease", "Delirium due to known physiological condition")."""
+def _is_manifestation(code: str, tabular: Tabular, causal: bool = False) -> bool:
+    """A code for a condition in another disease ("Dementia in other diseases classified elsewhere", "Anemia in
+    chronic kidney disease"), or due to one ("Delirium due to known physiological condition", "Diabetes mellitus due
+    to underlying condition") when the note says the one causes the other."""
     title = tabular.description(code).lower()
-    return " in " in f" {title} " or "due to" in title or "classified elsewhere" in title
+    return " in " in f" {title} " or "classified elsewhere" in title or (causal and "due to" in title)
 
 
-def _main_word(code: str, tabular: Tabular) -> str:
-    """The head noun of a title: its first word that is not a filler ("Unspecified dementia, ..." → dementia)."""
-    words = [w for w in re.findall(r"[a-z]+", tabular.description(code).lower()) if w not in _TITLE_FILLERS]
-    return words[0] if words else ""
+_CAUSAL = re.compile(r"\b(?:due to|secondary to|caused by|from|because of|debid[oa] a|secundari[oa] a|por)\b",
+                     re.IGNORECASE)
+_GENERIC_STEMS = frozenset(term_key("disorder disorders disease diseases other respiratory kidney ureter "
+                                    "organ organs system", "en"))
+
+
+def _manifested(code: str, work: Worklist) -> frozenset[str]:
+    """What a manifestation code says of the patient, before its "in ..." / "due to ...": "Dementia in other
+    diseases classified elsewhere, ..." → {dementia}; "Malignant pericardial effusion in diseases ..." → {malignant,
+    pericardial, effusion}."""
+    title = work.tabular.description(code).lower()
+    head = re.split(r"\bin\b|\bdue to\b|,", title)[0]
+    return frozenset(term_key(head, "en")) - _CORE_FILLERS
 
 
 # -- instructional notes --------------------------------------------------------------------------------------------
@@ -308,39 +367,39 @@ def laterality(work: Worklist) -> None:
         side = next((s for s in (work.analysis.side_of(a, b) for a, b in entry.spans) if s), "")
         if not side or side in title.replace(",", " ").split():
             continue
-        sided = _sided(entry.code, side, tabular)
+        sided = _sided(entry.code, side, tabular, work.sentence_words(entry))
         if sided and sided != entry.code:
             work.add(sided, entry.suggestion.evidence, "laterality", f"the note names the {side} side",
                      entry.suggestion.score, entry.suggestion.source)
             work.absorb(entry.code, sided, "laterality", f"the note names the {side} side")
 
 
-def _sided(code: str, side: str, tabular: Tabular) -> str:
-    """The billable sibling of ``code`` (or of its parent's family) that names ``side`` and keeps the most of its
-    title and its 7th character."""
+def _sided(code: str, side: str, tabular: Tabular, sentence: frozenset[str] = frozenset()) -> str:
+    """The billable code of ``code``'s category that names ``side``, keeps its 7th character, and adds no other word
+    than the side and words of the sentence ("Cellulitis, unspecified" + "left lower leg" → "Cellulitis of left lower
+    limb"); "" when none does."""
     flat = code.replace(".", "")
     seventh = flat[6] if len(flat) == 7 else ""
-    item = tabular.get(code[:-1].rstrip(".") if seventh else code)
-    if item is None:
-        return ""
-    reference = set(re.findall(r"[a-z]+", tabular.description(code).lower())) - _SIDE_WORDS - {"unspecified"}
+    reference = set(term_key(tabular.description(code), "en")) - {"unspecifi", "unspecified"}
     best: tuple[int, str] | None = None
-    for ancestor in [item.parent, *tabular.ancestors(item.code)[1:2]]:
-        if not ancestor:
+    for option in tabular.billable_descendants(code[:3]):
+        if option == code or (seventh and not option.endswith(seventh)):
             continue
-        for option in tabular.billable_descendants(ancestor):
-            if seventh and not option.endswith(seventh):
-                continue
-            words = re.findall(r"[a-z]+", tabular.description(option).lower())
-            named = [w for w in words if w in _SIDE_WORDS]
-            if not named or named[0] != side:
-                continue
-            rank = len(reference & set(words)) - len(set(words) - reference - _SIDE_WORDS)
-            if best is None or rank > best[0]:
-                best = (rank, option)
-        if best is not None:
-            return best[1]
-    return ""
+        words = re.findall(r"[a-z]+", tabular.description(option).lower())
+        named = [w for w in words if w in _SIDE_WORDS]
+        if not named or named[0] != side:
+            continue
+        stems = set(term_key(tabular.description(option), "en"))
+        extra = stems - reference - {term_key(w, "en")[0] for w in _SIDE_WORDS} - sentence
+        if extra - _SIDE_FILLERS:
+            continue  # it says more than the note: another site, another type
+        rank = len(reference & stems)
+        if best is None or rank > best[0]:
+            best = (rank, option)
+    return best[1] if best else ""
+
+
+_SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela"}
 
 
 def encounter(work: Worklist) -> None:
