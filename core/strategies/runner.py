@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 from core.kb.knowledge import KnowledgeBase, get_knowledge
 from core.kb.tabular import normalize_code
 from core.kb.terms import TermEntry
+from core.progress import Progress
 from core.ranking.ranker import RankerModel
 from core.ranking.registry import RankerSource, rankers_for
 from core.rules.edit_checks import run_edit_checks
@@ -19,7 +19,6 @@ from core.settings import Settings
 from core.strategies.deterministic import decide, link_mentions
 
 MAX_NOTE_CHARS = 200_000
-Progress = Callable[[str, str], None]
 
 
 def compose_accents(text: str) -> str:
