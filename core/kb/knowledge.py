@@ -27,7 +27,7 @@ from core.kb.resources import ResourceInfo, combined_key, file_fingerprint
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.nlp.textnorm import normalize, term_key
 from core.progress import Progress, noop_progress
-from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
+from core.retrieval.hybrid import DEFAULT_FUSION, FUSION_BY_LANGUAGE, CorpusItem, HybridRetriever, RetrievalHit
 from core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,8 @@ class KnowledgeBase:
                 corpus = self.retrieval_corpus(language, splits)
                 model = self.settings.embedding_model if self.settings.embedding_model != "none" else None
                 self._retrievers[key] = HybridRetriever.load_or_build(
-                    corpus, self.settings.cache_dir, model, dense_policy=self.dense_policy, progress=self.progress
+                    corpus, self.settings.cache_dir, model, dense_policy=self.dense_policy, progress=self.progress,
+                    fusion=FUSION_BY_LANGUAGE.get(language, DEFAULT_FUSION),
                 )
             return self._retrievers[key]
 
