@@ -88,8 +88,10 @@ class Meter:
             parts = [f"{self.done:.0%}"]
         else:
             parts = [f"{self.done:,.0f}/{self.total:,.0f}{' ' + self.unit if self.unit else ''}"]
-            if self.rate is not None:
-                parts.append(f"{self.rate:,.1f}/s" if self.rate < 10 else f"{self.rate:,.0f}/s")
+            rate = self.rate
+            if rate is not None:
+                parts.append(f"{1 / rate:,.0f} s each" if rate < 0.5 else f"{rate:,.1f}/s" if rate < 10
+                             else f"{rate:,.0f}/s")
         eta = self.eta
         if eta is not None and self.done < self.total:
             parts.append(f"about {duration(eta)} left")

@@ -70,3 +70,12 @@ def test_cli_progress_on_a_terminal_draws_a_bar():
         progress("evaluate", "dev cases", done, 10)
     text = out.getvalue()
     assert "evaluate" in text and "10/10" in text and "dev cases" in text
+
+
+def test_slow_steps_read_as_seconds_each():
+    clock = Clock()
+    meter = Meter(clock=clock)
+    meter.update(0, 8)
+    clock.now += 50
+    meter.update(2, 8)
+    assert meter.describe() == "2/8 · 25 s each · about 2 min 30 s left"
