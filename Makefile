@@ -34,7 +34,7 @@ build: setup
 run: build
 	@test -f $(VENV)/.llm-installed || { \
 	  echo "llama.cpp (embedded LLM backend) compiles in the background, 5-7 minutes once: tail -f $(VENV)/llm-install.log"; \
-	  nohup flock -n $(VENV)/.llm-install.lock $(MAKE) --no-print-directory llm >$(VENV)/llm-install.log 2>&1 & }
+	  nohup flock -n $(VENV)/.llm-install.lock $(MAKE) --no-print-directory llm >>$(VENV)/llm-install.log 2>&1 & }
 	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Chromium for the browser test (Debian package); skipped quietly where apt is unavailable.
