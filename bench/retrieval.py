@@ -43,7 +43,7 @@ RULES = [
     Fusion("lexical"),
     Fusion("dense"),
     *(Fusion("rrf", dense_weight=w) for w in WEIGHTS),
-    *(Fusion("fallback", dense_weight=w, weak_below=t) for t in (0.5, 0.75, 1.0) for w in WEIGHTS),
+    *(Fusion("fallback", dense_weight=w, weak_below=t) for t in (0.5, 0.6, 0.75, 1.0) for w in WEIGHTS),
 ]
 
 

@@ -121,6 +121,8 @@ def test_cached_policy_never_builds_and_says_so(tmp_path: Path, monkeypatch):
     toy = KeywordEmbeddings()
     monkeypatch.setattr(hybrid, "get_embeddings", lambda name: toy)
     retriever = HybridRetriever.load_or_build(SMALL_CORPUS, tmp_path, "toy", dense_policy="cached")
+    assert retriever.search("acute appendicitis", k=1)[0].code == "K35.80"
+    assert retriever.dense_status().describe() == ""  # the words found it: nothing to say
     hits = retriever.search("neumonía", k=3)
     assert hits == [] and toy.documents == 0 and not list(tmp_path.glob("vectors-*"))
     assert retriever.dense_status().state == "missing" and "build --dense" in retriever.dense_status().describe()

@@ -274,7 +274,7 @@ class HybridRetriever:
         retriever = cls(corpus, bm25, embedding_model or "none", cache_dir, key, fusion, dense_policy, progress,
                         timings=timings)
         if embedding_model:
-            retriever._status = DenseStatus("missing" if dense_policy == "cached" else "not started", embedding_model)
+            retriever._status = DenseStatus("not started", embedding_model)
         return retriever
 
     # -- the dense half ------------------------------------------------------------------------------------------
