@@ -233,7 +233,6 @@ class HybridRetriever:
     fusion: Fusion = DEFAULT_FUSION
     dense_policy: str = "background"
     progress: Progress = noop_progress
-    notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     faiss: Any = None  # langchain FAISS store, once the dense half is ready
     _status: DenseStatus = field(default_factory=lambda: DenseStatus("off"))
