@@ -57,12 +57,15 @@ def load_everything(settings: Settings, language: str, split: str, *, train_rank
     from core.kb.knowledge import KnowledgeBase
 
     kb = KnowledgeBase(settings)
+    kb.dense_policy = "wait"  # with --embedding the dense half is built (or loaded) here, timed with the retriever
     timings: dict[str, float] = {}
     splits = train_splits_for(kb, split)
     _timed(timings, "tabular_s", lambda: kb.tabular)
     _timed(timings, "index_s", lambda: kb.index)
     _timed(timings, f"linker_{language}_s", lambda: kb.linker(language, splits))
     retriever = _timed(timings, f"retriever_{language}_s", lambda: kb.retriever(language, splits))
+    if settings.embedding_model != "none":
+        _timed(timings, f"dense_{language}_s", lambda: retriever.ensure_dense())
     ranker = _timed(timings, f"ranker_{language}_s",
                     lambda: rankers_for(kb).get(language, splits, train_if_missing=train_ranker))
     timings["total_s"] = round(sum(timings.values()), 3)

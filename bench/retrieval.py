@@ -1,24 +1,16 @@
-"""Retrieval benchmark: queries/s and recall@k of lexical (BM25), dense (FAISS) and fused (RRF) retrieval.
+"""Retrieval benchmark: recall@k of lexical (BM25), dense (FAISS) and fused retrieval, English and Spanish, under
+several fusion rules, on held-out queries (``bench/retrieval_queries.py`` says how they are built and held out).
 
-Queries are the CodiEsp-X DIAGNOSTICO evidence spans of dev (Spanish), de-duplicated on (text, code); the target
-of a query is its gold code. A hit at k: some of the top-k retrieved items carries the gold code (full code), or a
-code of the same 3-character category (category level). The corpus is what the app searches for Spanish notes
-(``KnowledgeBase.retrieval_corpus("es", splits)``) built from the labelled splits other than dev, so no dev span
-is in it.
+A hit at k: one of the top-k retrieved items carries the query's code (R@k), or a code of its 3-character category
+(catR@k). The corpus is what the app searches (``KnowledgeBase.retrieval_corpus``): English without the held-out
+index paths and inclusion terms, Spanish built from the labelled splits other than dev. Both halves are computed
+once per query; each fusion rule then ranks from them, so the rules are compared on the same candidates.
 
-``--corpus compact`` keeps only the descriptions and terms (tabular descriptions of any length, Spanish WHO
-descriptions, train evidence spans; no alphabetical-index paths) whose code is a gold code of train or dev, plus
-``--distractors`` random descriptions of other codes, all embedded: small enough to embed with the slow e5 model in
-minutes, so the two embedding models can be compared. (The full corpus embeds only category / 4-character tabular
-descriptions and the Spanish terms, as the app does.) Built indexes are cached under the cache dir like the app's.
+A rule is chosen per language on the ``tune`` half by the mean of R@1, R@3 and R@10 and reported on ``test``; the
+defaults are ``core.retrieval.hybrid.FUSION_BY_LANGUAGE``.
 
-English: CodiEsp has no English evidence spans (the English notes are machine translations; X offsets refer to the
-Spanish text), and tabular descriptions or inclusion terms of the gold codes are themselves in the English corpus,
-so they would be retrieved verbatim. There is no sound English query set here: ``--lang en`` says so and stops.
-
-    .venv/bin/python bench/retrieval.py --corpus compact --embedding use-multilingual --limit 300
-    .venv/bin/python bench/retrieval.py --corpus compact --embedding e5-small-multilingual --limit 300
-    .venv/bin/python bench/retrieval.py --corpus full --embedding none --limit 300
+    .venv/bin/python bench/retrieval.py                       # both languages, every rule (builds the dense index once)
+    .venv/bin/python bench/retrieval.py --lang en --json
 """
 
 from __future__ import annotations
@@ -26,11 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -38,167 +28,158 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
+from retrieval_queries import QUERY_DIR, Query, english_queries, read_queries, spanish_queries  # noqa: E402
 
-from core.datasets.codiesp import gold_code_set, load_gold_x  # noqa: E402
 from core.evaluation.metrics import category, norm  # noqa: E402
 from core.nlp.textnorm import normalize  # noqa: E402
-from core.retrieval.hybrid import CorpusItem, HybridRetriever  # noqa: E402
+from core.retrieval.hybrid import FUSION_BY_LANGUAGE, CorpusItem, Fusion, HybridRetriever, fuse  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
-KS = (5, 10, 25, 50)
-POOL = 50  # each half's candidate pool for fusion, as in HybridRetriever.search
+KS = (1, 3, 10)
+POOL = 50  # each half's candidate pool, as in HybridRetriever.search
 EVAL_SPLIT = "dev"
-NO_ENGLISH = (
-    "no English query set: CodiEsp has no English evidence spans (X offsets refer to the Spanish text), and the "
-    "gold codes' English descriptions / inclusion terms are in the English corpus itself. Use --lang es."
-)
+WEIGHTS = (0.3, 0.5, 0.7, 0.85)
+RULES = [
+    Fusion("lexical"),
+    Fusion("dense"),
+    *(Fusion("rrf", dense_weight=w) for w in WEIGHTS),
+    *(Fusion("fallback", dense_weight=w, weak_below=t) for t in (0.5, 0.6, 0.75, 1.0) for w in WEIGHTS),
+]
 
 
-@dataclass(frozen=True)
-class Query:
-    text: str
-    code: str  # gold code, lower-case
+def merit(row: dict) -> float:
+    """What a rule is chosen by: mean of R@1, R@3 and R@10 (the top of the list matters to a coder and to the LLM
+    steps that read the first few hits; R@10 is what the navigator is shown)."""
+    return round(sum(row[f"R@{k}"] for k in KS) / len(KS), 4)
 
 
-def load_queries(root: Path, limit: int | None, seed: int, current_code: Callable[[str], str]) -> list[Query]:
-    """Distinct (span text, gold code) pairs of dev DIAGNOSTICO rows, the code in the tabular list's edition (as the
-    corpus's terms are); a random sample of ``limit`` of them."""
-    seen: dict[tuple[str, str], Query] = {}
-    for row in load_gold_x(root / EVAL_SPLIT / f"{EVAL_SPLIT}X.tsv"):
-        if row.kind == "DIAGNOSTICO" and row.text.strip():
-            code = current_code(row.code).lower()
-            seen.setdefault((normalize(row.text), code), Query(row.text.strip(), code))
-    queries = sorted(seen.values(), key=lambda q: (q.code, q.text))
-    if limit and limit < len(queries):
-        queries = random.Random(seed).sample(queries, limit)
-    return queries
+def held_out_corpus(corpus: list[CorpusItem], queries: list[Query]) -> list[CorpusItem]:
+    """``corpus`` without the items the queries were made from (same text and code)."""
+    removed = {(normalize(q.held_out), norm(q.code)) for q in queries if q.held_out}
+    return [item for item in corpus if (normalize(item.text), norm(item.code)) not in removed]
 
 
-def is_description(item: CorpusItem) -> bool:
-    """A code description or term (tabular, Spanish WHO, CodiEsp span), not an alphabetical-index path."""
-    return item.source == "tabular" or item.term_id < 0
-
-
-def compact_corpus(full: list[CorpusItem], gold_codes: set[str], distractors: int, seed: int) -> list[CorpusItem]:
-    """Descriptions and terms of the gold codes (every length of tabular code), plus ``distractors`` random
-    descriptions of other codes; everything embedded."""
-    descriptions = [item for item in full if is_description(item)]
-    kept = [item for item in descriptions if norm(item.code) in gold_codes]
-    others = [item for item in descriptions if norm(item.code) not in gold_codes]
-    extra = random.Random(seed).sample(others, min(distractors, len(others)))
-    return [replace(item, dense=True) for item in kept + extra]
-
-
-def evaluate_mode(
-    name: str, queries: list[Query], retrieve: Callable[[str], list[str]]
-) -> dict[str, float | int | str]:
-    """Run ``retrieve`` (query -> ranked codes) on every query; recall@k at full-code and category level."""
-    full_hits = dict.fromkeys(KS, 0)
-    category_hits = dict.fromkeys(KS, 0)
+def rankings(retriever: HybridRetriever, queries: list[Query]) -> tuple[list[tuple[list[int], float]], list[list[int]],
+                                                                       dict[str, float]]:
+    """Each query's lexical ranking (with its coverage) and dense ranking, and the time each half took."""
     started = time.perf_counter()
-    ranked_lists = [retrieve(q.text) for q in queries]
-    elapsed = time.perf_counter() - started
-    for query, codes in zip(queries, ranked_lists, strict=True):
-        codes = [norm(c) for c in codes]
-        for k in KS:
-            top = codes[:k]
-            full_hits[k] += query.code in top
-            category_hits[k] += category(query.code) in {category(c) for c in top}
+    lexical = [retriever.lexical_ranking(q.text, POOL) for q in queries]
+    lexical_s = time.perf_counter() - started
+    retriever.dense_ranking("warm-up", 1)  # the first query loads the model's graph
+    started = time.perf_counter()
+    dense = [retriever.dense_ranking(q.text, POOL) for q in queries]
+    dense_s = time.perf_counter() - started
     n = len(queries) or 1
-    row: dict[str, float | int | str] = {"mode": name, "queries": len(queries),
-                                         "queries_per_s": round(len(queries) / elapsed, 1) if elapsed else 0.0}
-    row.update({f"R@{k}": round(full_hits[k] / n, 4) for k in KS})
-    row.update({f"catR@{k}": round(category_hits[k] / n, 4) for k in KS})
+    return lexical, dense, {"lexical_ms_per_query": round(1000 * lexical_s / n, 1),
+                            "dense_ms_per_query": round(1000 * dense_s / n, 1)}
+
+
+def score(rule: Fusion, queries: list[Query], corpus: list[CorpusItem], lexical: list[tuple[list[int], float]],
+          dense: list[list[int]], keep: Callable[[Query], bool]) -> dict[str, float | int | str]:
+    hits = dict.fromkeys(KS, 0)
+    category_hits = 0
+    dense_used = 0
+    n = 0
+    for query, (lexical_ids, covered), dense_ids in zip(queries, lexical, dense, strict=True):
+        if not keep(query):
+            continue
+        n += 1
+        fused = fuse(lexical_ids, dense_ids, rule, covered)
+        dense_used += rule.rule in ("dense", "rrf") or (rule.rule == "fallback" and covered < rule.weak_below)
+        codes = [norm(corpus[doc_id].code) for doc_id, _ in fused]
+        code = norm(query.code)
+        for k in KS:
+            hits[k] += code in codes[:k]
+        category_hits += category(code) in {category(c) for c in codes[:10]}
+    row: dict[str, float | int | str] = {"rule": str(rule), "queries": n}
+    row.update({f"R@{k}": round(hits[k] / (n or 1), 4) for k in KS})
+    row["catR@10"] = round(category_hits / (n or 1), 4)
+    row["dense_share"] = round(dense_used / (n or 1), 3)
     return row
 
 
-def print_table(rows: list[dict[str, float | int | str]]) -> None:
-    header = ["mode", "q/s", *(f"R@{k}" for k in KS), *(f"catR@{k}" for k in KS)]
-    print(" | ".join(f"{h:>9}" for h in header))
+def print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    header = ["rule", *(f"R@{k}" for k in KS), "catR@10", "dense used"]
+    print(" | ".join(header))
     for row in rows:
-        cells = [str(row["mode"]), f"{row['queries_per_s']:.1f}", *(f"{row[f'R@{k}']:.3f}" for k in KS),
-                 *(f"{row[f'catR@{k}']:.3f}" for k in KS)]
-        print(" | ".join(f"{c:>9}" for c in cells))
+        print(" | ".join([f"{row['rule']:<24}", *(f"{row[f'R@{k}']:.3f}" for k in KS), f"{row['catR@10']:.3f}",
+                          f"{row['dense_share']:.0%}"]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lang", choices=("es", "en"), default="es")
-    parser.add_argument("--limit", type=int, default=300, help="number of queries (random sample; 0 = all)")
-    parser.add_argument("--embedding", choices=("use-multilingual", "e5-small-multilingual", "none"),
-                        default="e5-small-multilingual", help="dense model (none: lexical only)")
-    parser.add_argument("--corpus", choices=("full", "compact"), default="compact")
-    parser.add_argument("--distractors", type=int, default=2000, help="compact corpus: random items of other codes")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--lang", choices=("en", "es", "both"), default="both")
+    parser.add_argument("--embedding", choices=("e5-small-multilingual", "use-multilingual"),
+                        default="e5-small-multilingual")
+    parser.add_argument("--queries", type=Path, default=QUERY_DIR,
+                        help="folder with retrieval-{en,es}.tsv (bench/retrieval_queries.py); rebuilt when missing")
     parser.add_argument("--data-dir", type=Path, help="default: settings data_dir")
     parser.add_argument("--cache-dir", type=Path, help="default: settings cache_dir (built indexes are reused)")
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = parser.parse_args(argv)
-    if args.lang == "en":
-        print(NO_ENGLISH, file=sys.stderr)
-        return 2
 
     from core.kb.knowledge import get_knowledge
+    from core.progress import cli_progress
 
-    settings = load_settings(data_dir=args.data_dir, cache_dir=args.cache_dir, language="es",
-                             embedding_model=args.embedding, backend="none")
+    settings = load_settings(data_dir=args.data_dir, cache_dir=args.cache_dir, embedding_model=args.embedding,
+                             backend="none")
     kb = get_knowledge(settings)
-    root = kb.codiesp_root
-    if root is None or not (root / EVAL_SPLIT).is_dir():
+    if kb.codiesp_root is None or not (kb.codiesp_root / EVAL_SPLIT).is_dir():
         print(f"error: CodiEsp {EVAL_SPLIT} split not found under {settings.resolve(settings.codiesp_dir)}",
               file=sys.stderr)
         return 2
-    splits = tuple(s for s in kb.labelled_splits() if s != EVAL_SPLIT)
-    queries = load_queries(root, args.limit or None, args.seed, kb.tabular.current_code)
+    languages = ("en", "es") if args.lang == "both" else (args.lang,)
+    results: dict[str, dict] = {}
+    for language in languages:
+        path = args.queries / f"retrieval-{language}.tsv"
+        queries = read_queries(path) if path.is_file() else (
+            english_queries(kb) if language == "en" else spanish_queries(kb))
+        if language == "en":
+            corpus = held_out_corpus(kb.retrieval_corpus("en", ()), queries)
+        else:
+            corpus = kb.retrieval_corpus("es", tuple(s for s in kb.labelled_splits() if s != EVAL_SPLIT))
+        started = time.perf_counter()
+        retriever = HybridRetriever.load_or_build(corpus, settings.cache_dir, args.embedding, dense_policy="wait",
+                                                  progress=cli_progress(), fusion=Fusion("rrf"))
+        if not retriever.ensure_dense():
+            print(f"error: dense retrieval unavailable: {retriever.dense_status().describe()}", file=sys.stderr)
+            return 2
+        index_s = time.perf_counter() - started
+        lexical, dense, speed = rankings(retriever, queries)
+        corpus_codes = {norm(item.code) for item in corpus}
+        reachable = sum(norm(q.code) in corpus_codes for q in queries) / (len(queries) or 1)
+        sources = list(dict.fromkeys(q.source for q in queries))
+        tables = {half: [score(rule, queries, corpus, lexical, dense, lambda q, h=half: q.half == h) for rule in RULES]
+                  for half in ("tune", "test")}
+        by_source = {source: [score(rule, queries, corpus, lexical, dense, lambda q, s=source: q.source == s)
+                              for rule in RULES] for source in sources} if len(sources) > 1 else {}
+        results[language] = {"queries": len(queries), "sources": {s: sum(q.source == s for q in queries) for s in sources},
+                             "reachable": round(reachable, 4), "corpus_items": len(corpus),
+                             "embedded_items": sum(item.dense for item in corpus), "index_s": round(index_s, 1),
+                             **speed, "tune": tables["tune"], "test": tables["test"], "by_source": by_source}
+        print(f"\n## {language}: {len(queries)} queries {results[language]['sources']}; code in corpus for "
+              f"{reachable:.1%}; corpus {len(corpus):,} items ({results[language]['embedded_items']:,} embedded); "
+              f"index ready in {index_s:.1f} s; lexical {speed['lexical_ms_per_query']} ms, dense "
+              f"{speed['dense_ms_per_query']} ms per query")
+        print_table(f"{language} tune half", tables["tune"])
+        print_table(f"{language} test half", tables["test"])
+        for source, rows in by_source.items():
+            print_table(f"{language} {source} (both halves)", rows)
 
-    started = time.perf_counter()
-    corpus = kb.retrieval_corpus("es", splits)
-    corpus_s = time.perf_counter() - started
-    if args.corpus == "compact":
-        gold_codes: set[str] = set()
-        for split in (*splits, EVAL_SPLIT):
-            gold_codes |= gold_code_set(kb.load_cases(root, split, "es"))
-        corpus = compact_corpus(corpus, gold_codes, args.distractors, args.seed)
-    corpus_codes = {norm(item.code) for item in corpus}
-    reachable = sum(q.code in corpus_codes for q in queries) / (len(queries) or 1)
-    n_dense = sum(item.dense for item in corpus)
-
-    model = None if args.embedding == "none" else args.embedding
-    started = time.perf_counter()
-    retriever = HybridRetriever.load_or_build(corpus, settings.cache_dir, model)
-    index_s = time.perf_counter() - started
-    if model and retriever.faiss is None:
-        print(f"error: dense retrieval unavailable: {'; '.join(retriever.notices)}", file=sys.stderr)
-        return 2
-
-    def lexical(text: str) -> list[str]:
-        return [corpus[d.metadata["doc_id"]].code for d in retriever._lexical(text, POOL)]
-
-    def dense(text: str) -> list[str]:
-        docs = retriever.faiss.similarity_search(text, k=POOL)  # type: ignore[union-attr]
-        return [corpus[d.metadata["doc_id"]].code for d in docs]
-
-    def fused(text: str) -> list[str]:
-        return [hit.code for hit in retriever.search(text, k=max(KS), pool=POOL)]
-
-    modes: list[tuple[str, Callable[[str], list[str]]]] = [("lexical", lexical)]
-    if retriever.faiss is not None:
-        modes += [("dense", dense), ("fused", fused)]
-        dense("warm-up")  # the first query loads the model's graph
-    rows = [evaluate_mode(name, queries, retrieve) for name, retrieve in modes]
-
-    print(f"# queries: {len(queries)} distinct CodiEsp-X dev DIAGNOSTICO spans (seed {args.seed}); "
-          f"gold code present in the corpus for {reachable:.1%} of them")
-    print(f"# corpus: {args.corpus}, {len(corpus)} items ({n_dense} embedded), dictionary splits {list(splits)}; "
-          f"embedding {args.embedding}; corpus assembled in {corpus_s:.1f}s, index built/loaded in {index_s:.1f}s "
-          f"({retriever.timings})")
-    print("# English: " + NO_ENGLISH)
-    print_table(rows)
-    print(f"# peak RSS {peak_rss_mb():.0f} MB")
+    for language, result in results.items():
+        best = max(range(len(RULES)), key=lambda i: merit(result["tune"][i]))
+        default = FUSION_BY_LANGUAGE.get(language)
+        current = next((i for i, rule in enumerate(RULES) if rule == default), None)
+        result["chosen"] = str(RULES[best])
+        print(f"\n{language}: best on tune (mean R@1/R@3/R@10) {RULES[best]} "
+              f"({merit(result['tune'][best]):.3f}; test {merit(result['test'][best]):.3f}); lexical "
+              f"{merit(result['tune'][0]):.3f} (test {merit(result['test'][0]):.3f}); the default is {default}"
+              + (f" ({merit(result['tune'][current]):.3f}; test {merit(result['test'][current]):.3f})"
+                 if current is not None else ""))
+    print(f"\n# peak RSS {peak_rss_mb():.0f} MB")
     if args.json:
-        print(json.dumps({"queries": len(queries), "reachable": reachable, "corpus": args.corpus,
-                          "corpus_items": len(corpus), "embedded_items": n_dense, "embedding": args.embedding,
-                          "index_s": round(index_s, 2), "rows": rows}, indent=2))
+        print(json.dumps(results, indent=2))
     return 0
 
 

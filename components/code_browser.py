@@ -1,4 +1,5 @@
-"""Code browser: search the tabular list and the alphabetical index; a code's hierarchy and its notes."""
+"""Code browser: search the tabular list, the alphabetical index, or both by meaning (hybrid retrieval); a code's
+hierarchy and its notes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import streamlit as st
 
 from core.kb.knowledge import KnowledgeBase
 from core.kb.tabular import NOTE_FIELDS, InstructionalNotes
+from core.retrieval.hybrid import HybridRetriever
 
 CODE_KEY = "browser_code"
 QUERY_KEY = "browser_query"
 MODE_KEY = "browser_mode"
 INDEX_LIMIT = 100
+RETRIEVAL_LIMIT = 25
+MODES = ["Tabular list", "Alphabetical index", "Related terms"]
+MODE_HELP = (
+    "Tabular list: codes and descriptions holding every word. Alphabetical index: index entries. Related terms: "
+    "index paths and descriptions ranked by the words (BM25) and, when the words find little, by meaning (sentence "
+    "embeddings; the first such search builds that index in the background: minutes, once)."
+)
 INDENT = "\u00a0\u00a0\u00a0"  # non-breaking: leading spaces would turn a label into a Markdown code block
 NOTE_LABELS = {
     "includes": "Includes",
@@ -151,15 +160,55 @@ def _index_results(kb: KnowledgeBase, query: str) -> None:
             _go(picked)
 
 
+@st.fragment(run_every=3)
+def _dense_progress(retriever: HybridRetriever) -> None:
+    """The dense index's build, redrawn every few seconds while it runs; the page searches again once it is ready."""
+    status = retriever.dense_status()
+    if status.state in ("building", "loading"):
+        meter = status.meter
+        st.progress((meter.fraction or 0.0) if meter else 0.0, text=status.describe())
+        st.session_state["browser_dense_pending"] = True
+    elif status.ready and st.session_state.pop("browser_dense_pending", False):
+        st.rerun()  # the search above ran on the lexical half: run it again with both
+
+
+def _retrieval_results(kb: KnowledgeBase, query: str, language: str) -> None:
+    with st.spinner("Searching (the first search loads the lexical index)…"):
+        retriever = kb.retriever(language)
+        hits = retriever.search(query, k=RETRIEVAL_LIMIT)
+    if retriever.dense_status().state in ("building", "loading"):
+        _dense_progress(retriever)
+    elif retriever.dense_status().state == "failed":
+        st.caption(retriever.dense_status().describe())
+    if not hits:
+        st.caption("Nothing related found.")
+        return
+    rows = [{"code": h.code, "term": h.text, "source": h.source, "words #": h.lexical_rank, "meaning #": h.dense_rank}
+            for h in hits]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=320)
+    codes = list(dict.fromkeys(h.code for h in hits if kb.tabular.get(h.code) is not None))
+    if codes:
+        picked = st.selectbox(
+            "Open a code from these terms",
+            codes,
+            key="browser_retrieval_pick",
+            format_func=lambda c: f"{c} — {kb.tabular.description(c)}",
+            on_change=lambda: _go(st.session_state["browser_retrieval_pick"]),
+        )
+        if st.session_state.get(CODE_KEY) is None:
+            _go(picked)
+
+
 def render_code_browser(kb: KnowledgeBase, language: str = "en") -> None:
     """``language``: the one words are also looked up in as dictionary terms ("hipertensión arterial" → I10)."""
     search_col, detail_col = st.columns([1, 1], gap="large")
     with search_col:
         mode = st.radio(
             "Search",
-            ["Tabular list", "Alphabetical index"],
+            MODES,
             key=MODE_KEY,
             horizontal=True,
+            help=MODE_HELP,
             on_change=lambda: st.session_state.pop(CODE_KEY, None),
         )
         query = st.text_input(
@@ -171,8 +220,10 @@ def render_code_browser(kb: KnowledgeBase, language: str = "en") -> None:
         if query.strip():
             if mode == "Tabular list":
                 _tabular_results(kb, query, language)
-            else:
+            elif mode == "Alphabetical index":
                 _index_results(kb, query)
+            else:
+                _retrieval_results(kb, query, language)
         else:
             st.caption("Chapters")
             for chapter in kb.tabular.chapters():

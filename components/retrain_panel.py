@@ -15,6 +15,7 @@ import streamlit as st
 from components.auth import record
 from components.sidebar import LANGUAGE_LABELS, knowledge
 from core.kb.knowledge import get_knowledge
+from core.progress import Meter
 from core.settings import LANGUAGES, Settings
 from core.store import DecisionStore
 from core.training.retrain import (
@@ -90,8 +91,11 @@ def render_report(report: RetrainReport) -> None:
 def _retrain(settings: Settings, store: DecisionStore, limit: int | None) -> None:
     bar = st.progress(0.0, text="Starting…")
 
-    def progress(message: str, fraction: float) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+    meter = Meter()
+
+    def progress(step: str, message: str, done: float | None = None, total: float | None = None) -> None:
+        meter.update(done, total)
+        bar.progress(meter.fraction or 0.0, text=f"{message} ({meter.describe()})")
 
     try:
         with st.spinner("Retraining the ranker and scoring it before and after (minutes on the full CodiEsp dev split)…"):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -16,12 +17,16 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 needs_shared_data = pytest.mark.skipif(not (SHARED_DATA / "codiesp").is_dir(), reason=f"no shared data at {SHARED_DATA}")
 
 
-def run_cli(*args: str, cache_dir: Path, state_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI with the shared cache, and a decision store of its own (never the developer's)."""
+def run_cli(*args: str, cache_dir: Path, state_dir: Path | None = None,
+            embedding: str | None = "none") -> subprocess.CompletedProcess[str]:
+    """The CLI with the shared cache, and a decision store of its own (never the developer's). ``embedding=None``:
+    the default embedding setting."""
     state = state_dir or Path(tempfile.mkdtemp(prefix="cli-state-"))
-    env = os.environ | {"CODER_EMBEDDING_MODEL": "none", "CODER_CACHE_DIR": str(cache_dir),
-                        "CODER_DATA_DIR": str(SHARED_DATA), "CODER_CONFIG": "/nonexistent.toml",
-                        "CODER_STATE_DIR": str(state)}
+    env = os.environ | {"CODER_CACHE_DIR": str(cache_dir), "CODER_DATA_DIR": str(SHARED_DATA),
+                        "CODER_CONFIG": "/nonexistent.toml", "CODER_STATE_DIR": str(state)}
+    env.pop("CODER_EMBEDDING_MODEL", None)
+    if embedding is not None:
+        env["CODER_EMBEDDING_MODEL"] = embedding
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
                           text=True, timeout=600, check=False)
 
@@ -38,6 +43,35 @@ def test_search_prints_ranked_terms(base_settings):
     assert out.returncode == 0, out.stderr
     first = out.stdout.splitlines()[0]
     assert "I50.81" in first
+
+
+@needs_shared_data
+def test_search_with_the_default_embedding_setting(base_settings):
+    """The default settings: a search whose words find the term answers at once, I50.81x in the top 3; one whose
+    words find little asks for the dense half, which a one-off search uses only when it is already built."""
+    out = run_cli("search", "right heart failure", "--lang", "en", cache_dir=base_settings.cache_dir, embedding=None)
+    assert out.returncode == 0, out.stderr
+    assert any("I50.81" in line for line in out.stdout.splitlines()[:3]), out.stdout
+    vectors_before = sorted(base_settings.cache_dir.glob("vectors-*"))
+    weak = run_cli("search", "insuficiencia cardiaca derecha", "--lang", "en", cache_dir=base_settings.cache_dir,
+                   embedding=None)
+    assert weak.returncode == 0, weak.stderr
+    # The dense index on disk (a developer's `build --dense`): used; else lexical hits, and the way to build it.
+    assert re.search(r"dense #\d", weak.stdout) or ("is not built yet" in weak.stderr and "build --dense" in weak.stderr)
+    assert sorted(base_settings.cache_dir.glob("vectors-*")) == vectors_before  # nothing embedded by a search
+
+
+@needs_shared_data
+def test_build_builds_what_the_default_path_needs_and_never_embeds(base_settings):
+    vectors_before = [(p, p.stat().st_mtime) for p in base_settings.cache_dir.glob("vectors-*")]
+    out = run_cli("build", "--languages", "en", cache_dir=base_settings.cache_dir, embedding=None)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout[: out.stdout.rindex("}") + 1])
+    assert {"dictionary_en_s", "ranker_en_s", "lexical_index_en_s", "total_s"} <= set(report)
+    assert not any(key.startswith("dense") for key in report)
+    assert "dense retrieval index (e5-small-multilingual) was not built" in out.stderr
+    assert "[build]" in out.stderr  # progress, not silence
+    assert [(p, p.stat().st_mtime) for p in base_settings.cache_dir.glob("vectors-*")] == vectors_before
 
 
 @needs_shared_data

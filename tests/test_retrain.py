@@ -98,7 +98,7 @@ def test_retrain_reports_before_after_saves_and_rolls_back(env: Env) -> None:
     leaked = submit(env.store, env.dev_text + "\n", ["R05.9", "R09.89"])
     steps: list[tuple[str, float]] = []
 
-    report = retrain_from_decisions(kb, env.settings, env.store, progress=lambda m, f: steps.append((m, f)))
+    report = retrain_from_decisions(kb, env.settings, env.store, progress=lambda step, m, done=None, total=None: steps.append((m, done)))
 
     # leakage: the dev case pasted as a chart is left out everywhere
     assert report.decision_notes == 11 and report.decision_notes_used == 10

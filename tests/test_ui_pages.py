@@ -78,6 +78,18 @@ def test_code_browser_reads_words_in_the_app_language(app_env: Path, monkeypatch
     assert options and options[0].startswith("I10"), options
 
 
+def test_code_browser_related_terms_rank_index_paths_and_descriptions(app_env: Path) -> None:
+    at = open_page("pages/2_Code_browser.py")
+    at.radio(key="browser_mode").set_value("Related terms").run()
+    at.text_input(key="browser_query").input("right heart failure").run()
+    assert not at.exception, at.exception
+    codes = list(at.dataframe[0].value["code"])
+    assert any(code.startswith("I50.81") for code in codes[:3]), codes
+    options = at.selectbox(key="browser_retrieval_pick").options
+    assert options[0].startswith("I50.81"), options
+    assert any("I50.81" in m.value and "this code" in m.value for m in at.markdown)  # opened on the right
+
+
 def test_audit_filters_inspects_and_exports(app_env: Path) -> None:
     store, run_id = seeded_store()
     at = open_page("pages/3_Audit.py")

@@ -32,8 +32,15 @@ def cmd_code(args: argparse.Namespace) -> int:
     if composed != text:
         print("note: the note's decomposed accents were composed (Unicode NFC); evidence offsets refer to that form",
               file=sys.stderr)
+    from core.kb.knowledge import get_knowledge
+    from core.progress import cli_progress
+
+    kb = get_knowledge(settings)
+    kb.dense_policy = "cached"  # one note: the dense half when it is on disk; a build would end with the process
+    display = cli_progress()
     try:
-        result = code_note(composed, settings, learned_terms=learned_terms_for(settings))
+        result = code_note(composed, settings, learned_terms=learned_terms_for(settings), kb=kb,
+                           progress=lambda step, message, *_: display("code", f"{step}: {message}"))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -50,9 +57,7 @@ def cmd_code(args: argparse.Namespace) -> int:
     for step in result.trace:  # the language model was not used here: the dictionary and rules stood in
         if step.fallback:
             print(f"warning: {step.step} fell back to the deterministic path: {step.fallback}", file=sys.stderr)
-    from core.kb.knowledge import get_knowledge
-
-    print_notices(get_knowledge(settings))
+    print_notices(kb)
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.cli.common import add_common_options, add_pipeline_options, positive_int, settings_from_args
+from core.progress import cli_progress
 from core.ranking.registry import rankers_for
 from core.settings import RESULT_SETTINGS
 
@@ -51,9 +52,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     def warm_up() -> None:
         code_note(WARM_UP_NOTES[settings.language], settings, kb=kb, splits=train_splits)
 
+    display = cli_progress()
+    kb.progress = display
+    kb.dense_policy = "wait"  # a strategy that searches uses the dense half from the first case: figures do not
+    # depend on how far a background build had come
+
     def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total or done % 25 == 0:
-            print(f"\r{done}/{total} cases", end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
+        display("evaluate", f"{args.split} cases", done, total)
 
     settings_dict = settings.public_dict() | {"split": args.split, "train_splits": list(train_splits),
                                               "limit": args.limit}
@@ -73,7 +78,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     report = run_evaluation(cases, code_case, args.out, settings_dict=settings_dict, train_codes=train_codes,
                             resume=args.resume, progress=progress, warm_up=warm_up)
-    print(file=sys.stderr)
     if args.json:
         print(report.to_json())
     else:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.cli.common import add_auth_options, add_common_options, cli_actor, positive_int, settings_from_args
+from core.progress import cli_progress
 from core.ranking.registry import rankers_for
 from core.training.feedback import decision_notes
 
@@ -74,16 +75,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 _log_model_change(settings, actor, what, info.name)
                 return 0
 
-            shown: dict[str, float] = {}
-
-            def progress(message: str, fraction: float) -> None:
-                stage = message.split(":")[0]  # "Scoring the before model on dev: 12/250 cases" -> one stage
-                if args.verbose and (stage not in shown or fraction - shown[stage] >= 0.05 or fraction >= 1):
-                    shown[stage] = fraction
-                    print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
-
             report = retrain_from_decisions(kb, settings, DecisionStore(settings.database_url),
-                                            eval_split=args.eval_split, limit=args.limit, progress=progress)
+                                            eval_split=args.eval_split, limit=args.limit, progress=cli_progress())
         except RetrainError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -94,6 +87,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         _log_model_change(settings, actor, what, report.active.name)
         return 0
     splits = tuple(args.split.split(","))
+    progress = cli_progress()
+    step = f"train {settings.language}"
+    progress(step, f"reading the coded notes of {'+'.join(splits)}", 0, 3)
     notes = kb.coded_notes(splits, settings.language)
     if not notes:
         print(f"error: no coded notes for splits {splits} under {kb.codiesp_root or settings.data_dir}", file=sys.stderr)
@@ -106,8 +102,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if leaking:
             print(f"note: {len(leaking)} submitted chart(s) left out: same text as a case of "
                   f"{', '.join(s for s in kb.labelled_splits() if s not in splits)}", file=sys.stderr)
-    model = train_ranker(notes, kb.linker(settings.language, splits), kb.tabular, label="codiesp:" + "+".join(splits),
-                         extra_notes=extra)
+    progress(step, f"dictionary for {'+'.join(splits)}", 1, 3)
+    linker = kb.linker(settings.language, splits)
+    progress(step, f"training the ranker on {len(notes) + len(extra)} notes", 2, 3)
+    model = train_ranker(notes, linker, kb.tabular, label="codiesp:" + "+".join(splits), extra_notes=extra)
+    progress(step, "trained", 3, 3)
     from core.training.retrain import active_ranker_path, save_active
 
     path = rankers_for(kb).path(settings.language, splits)

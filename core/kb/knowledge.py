@@ -27,7 +27,8 @@ from core.kb.neoplasm import DEFAULT_VOCABULARY, NEOPLASM_SOURCE, neoplasm_terms
 from core.kb.resources import ResourceInfo, combined_key, file_fingerprint
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.nlp.textnorm import normalize, term_key
-from core.retrieval.hybrid import CorpusItem, HybridRetriever, RetrievalHit
+from core.progress import Progress, noop_progress
+from core.retrieval.hybrid import DEFAULT_FUSION, FUSION_BY_LANGUAGE, CorpusItem, HybridRetriever, RetrievalHit
 from core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class KnowledgeBase:
         self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
         self._extra_infos: dict[str, ResourceInfo] = {}
         self.timings: dict[str, float] = {}
+        # How retrievers get their dense half (core.retrieval.hybrid.DENSE_POLICIES): "background" in the app and the
+        # LLM strategies; the command line sets "cached" (one search) or "wait" (evaluation, `build --dense`).
+        self.dense_policy = "background"
+        self.progress: Progress = noop_progress
 
     # -- sources ----------------------------------------------------------------------------------
     @cached_property
@@ -62,17 +67,18 @@ class KnowledgeBase:
             ("external-cause", s.resolve(s.eindex_xml)),
         ]
 
+    def _index_key(self) -> str:
+        parts = [INDEX_FORMAT, self.tabular.info.key()]
+        for kind, path in self._index_sources():
+            # A missing file's path is part of the key: the cached index's notices name the path looked at.
+            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else f'missing:{path}'}")
+        return combined_key(*parts)
+
     @cached_property
     def index(self) -> AlphabeticIndex:
         started = time.perf_counter()
         sources = self._index_sources()
-        parts = [INDEX_FORMAT, self.tabular.info.key()]
-        for kind, path in sources:
-            # A missing file's path is part of the key: the cached index's notices name the path looked at.
-            parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else f'missing:{path}'}")
-        index = cached_pickle(
-            self.settings.cache_dir, "index", combined_key(*parts), lambda: build_index(sources, self.tabular)
-        )
+        index = cached_pickle(self.settings.cache_dir, "index", self._index_key(), lambda: build_index(sources, self.tabular))
         self.timings["index_load_s"] = round(time.perf_counter() - started, 3)
         return index
 
@@ -97,6 +103,11 @@ class KnowledgeBase:
         table = cached_pickle(self.settings.cache_dir, "navigator", key, build)
         self.timings["navigator_load_s"] = round(time.perf_counter() - started, 3)
         return IndexNavigator(self.index, table)
+
+    def index_infos(self) -> list[ResourceInfo]:
+        """The index's resource lines (editions, what is missing) without loading the index when it is not loaded:
+        a cached dictionary's key and the resource list need only these, and the index takes ~230 MB in memory."""
+        return cached_pickle(self.settings.cache_dir, "index-infos", self._index_key(), lambda: list(self.index.infos))
 
     @cached_property
     def guidance(self) -> Any:
@@ -208,7 +219,7 @@ class KnowledgeBase:
                 return self._linkers[memo_key]
             started = time.perf_counter()
             parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
-            parts += [info.key() for info in self.index.infos]
+            parts += [info.key() for info in self.index_infos]
             root = self.codiesp_root
             if root is not None:
                 for split in splits:
@@ -269,7 +280,7 @@ class KnowledgeBase:
 
     @property
     def official_index_loaded(self) -> bool:
-        return any(info.loaded and info.name.startswith("ICD-10-CM index (cms-index") for info in self.index.infos)
+        return any(info.loaded and info.name.startswith("ICD-10-CM index (cms-index") for info in self.index_infos)
 
     def _describe_bilingual(self, linker: DictionaryLinker, splits: tuple[str, ...]) -> None:
         """Resource lines for what the aligned translations gave this linker (English terms, Spanish open set)."""
@@ -310,17 +321,33 @@ class KnowledgeBase:
         return corpus
 
     def retriever(self, language: str, splits: tuple[str, ...] | None = None) -> HybridRetriever:
+        """The language's retriever: its lexical half now, its dense half as ``dense_policy`` says (by default
+        built or loaded in a background thread the first time a search needs it; ``core build`` never embeds)."""
         splits = self.default_splits() if splits is None else tuple(splits)
         with self._lock:
             key = (language, splits if language == "es" else ())
             if key not in self._retrievers:
                 corpus = self.retrieval_corpus(language, splits)
                 model = self.settings.embedding_model if self.settings.embedding_model != "none" else None
-                self._retrievers[key] = HybridRetriever.load_or_build(corpus, self.settings.cache_dir, model)
+                self._retrievers[key] = HybridRetriever.load_or_build(
+                    corpus, self.settings.cache_dir, model, dense_policy=self.dense_policy, progress=self.progress,
+                    fusion=FUSION_BY_LANGUAGE.get(language, DEFAULT_FUSION),
+                )
             return self._retrievers[key]
 
     def search(self, query: str, language: str = "en", k: int = 10) -> list[RetrievalHit]:
         return self.retriever(language).search(query, k=k)
+
+    def retrieval_notices(self) -> list[str]:
+        """What the retrievers in use say about their dense half (being built, not built, unavailable)."""
+        with self._lock:
+            retrievers = list(self._retrievers.items())
+        lines = []
+        for (language, _), retriever in retrievers:
+            line = retriever.dense_status().describe()
+            if line:
+                lines.append(f"{language}: {line}")
+        return lines
 
     def search_codes(self, query: str, limit: int = 20, *, language: str | None = None) -> list[Code]:
         """Code browser search: the code itself, then code prefixes, then, with ``language``, the codes of the
@@ -364,7 +391,7 @@ class KnowledgeBase:
 
     # -- provenance -------------------------------------------------------------------------------
     def resources(self) -> list[ResourceInfo]:
-        infos = [self.tabular.info, *self.index.infos]
+        infos = [self.tabular.info, *self.index_infos]
         try:
             infos.append(self.guidance.info)
         except Exception as exc:  # guidance is optional
@@ -385,7 +412,7 @@ class KnowledgeBase:
         return infos
 
     def notices(self) -> list[str]:
-        return [f"{info.name}: {info.notice}" for info in self.resources() if info.notice]
+        return [f"{info.name}: {info.notice}" for info in self.resources() if info.notice] + self.retrieval_notices()
 
     def resource_versions(self) -> dict[str, str]:
         return {info.name: f"{info.edition} {info.source}".strip() for info in self.resources() if info.loaded}

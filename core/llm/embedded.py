@@ -111,8 +111,9 @@ def _import_llama() -> Any:
         import llama_cpp
     except ImportError as exc:
         raise BackendUnavailable(
-            f"llama-cpp-python is not installed or failed to load ({exc}): install it with `{_LLAMA_HINT}`, "
-            "or choose the ollama / openai backend",
+            f"llama-cpp-python is not installed or failed to load ({exc}): `make run` compiles it in the background "
+            "the first time (5-7 minutes; see .venv/llm-install.log), `make llm` in the foreground, or install it "
+            f"with `{_LLAMA_HINT}`; or choose the ollama / openai backend",
             retryable=False,
         ) from exc
     return llama_cpp

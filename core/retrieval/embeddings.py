@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +18,11 @@ class EmbeddingUnavailable(RuntimeError):
     pass
 
 
+# The models run in C through ctypes, which releases the GIL: a query embedded while a background build embeds
+# documents would share one model's buffers. One call at a time (a query waits for at most one batch).
+_MODEL_LOCK = threading.Lock()
+
+
 class UseMultilingualEmbeddings(Embeddings):
     name = "use-multilingual"
 
@@ -29,8 +35,10 @@ class UseMultilingualEmbeddings(Embeddings):
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        parts = [np.atleast_2d(self._model.encode(texts[i : i + self.batch_size]))
-                 for i in range(0, len(texts), self.batch_size)]
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            with _MODEL_LOCK:
+                parts.append(np.atleast_2d(self._model.encode(texts[i : i + self.batch_size])))
         return np.vstack(parts).astype("float32") if parts else np.zeros((0, 512), dtype="float32")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -54,11 +62,13 @@ class E5SmallEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), self.batch_size):
-            out.extend(np.atleast_2d(self._model.passage(list(texts[i : i + self.batch_size]))).tolist())
+            with _MODEL_LOCK:
+                out.extend(np.atleast_2d(self._model.passage(list(texts[i : i + self.batch_size]))).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return np.atleast_2d(self._model.query([text]))[0].tolist()
+        with _MODEL_LOCK:
+            return np.atleast_2d(self._model.query([text]))[0].tolist()
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,6 @@ has evidence for) and ``run(analysis, ctx) -> CodingResult``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.nlp.analysis import NoteAnalysis, analyze
+from core.progress import Progress, noop_progress
 from core.schema import CodeSuggestion, CodingResult, Mention, StepTrace
 from core.settings import Settings
 
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
     from core.llm.base import LLMBackend
     from core.ranking.ranker import RankerModel
     from core.ranking.registry import RankerSource
-
-Progress = Callable[[str, str], None]  # (step, message)
-
-
-def no_progress(step: str, message: str) -> None:
-    """Default progress callback."""
-
 
 @dataclass
 class CodingContext:
@@ -44,7 +37,7 @@ class CodingContext:
     rankers: RankerSource
     splits: tuple[str, ...] | None = None
     learned: list[TermEntry] = field(default_factory=list)
-    progress: Progress = no_progress
+    progress: Progress = noop_progress
     backend: LLMBackend | None = None  # overrides the configured backend (tests, the UI)
 
     @classmethod
@@ -59,7 +52,7 @@ class CodingContext:
         if learned:
             linker = linker.with_terms(learned)
         return cls(settings, kb, linker, analyze(text, settings.language, linker), rankers, splits, learned,
-                   progress or no_progress, backend)
+                   progress or noop_progress, backend)
 
     @property
     def text(self) -> str:

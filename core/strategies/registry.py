@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from core.kb.terms import TermEntry
 from core.llm import BackendError, LLMBackend, get_backend
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress
 from core.ranking.registry import rankers_for
 from core.schema import CodingResult, StepTrace
 from core.settings import STRATEGIES, Settings
-from core.strategies.base import CodingContext, Progress, Strategy
+from core.strategies.base import CodingContext, Strategy
 from core.strategies.clh import run_clh
 from core.strategies.deterministic import decide, link_mentions
 from core.strategies.ranked import rank_codes

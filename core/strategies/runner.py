@@ -10,12 +10,13 @@ from core.kb.knowledge import KnowledgeBase, get_knowledge
 from core.kb.tabular import normalize_code
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
+from core.progress import Progress
 from core.ranking.registry import RankerSource, rankers_for
 from core.rules.edit_checks import run_edit_checks
 from core.rules.reconciler import reconcile
 from core.schema import CodingResult, EditMessage
 from core.settings import Settings
-from core.strategies.base import CodingContext, Progress
+from core.strategies.base import CodingContext
 from core.strategies.merge import merge_with_ranker
 from core.strategies.registry import get_strategy
 

@@ -32,6 +32,7 @@ from core.datasets.codiesp import Case
 from core.evaluation.evaluate import run_evaluation
 from core.evaluation.metrics import value_at
 from core.kb.knowledge import KnowledgeBase
+from core.progress import Progress, noop_progress
 from core.ranking.ranker import RankerModel, notes_fingerprint, train_ranker
 from core.ranking.registry import PinnedRanker, rankers_for
 from core.schema import CodingResult
@@ -52,7 +53,6 @@ HEADLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MAP", ("map",)),
     ("MAP category", ("map_category",)),
 )
-Progress = Callable[[str, float], None]  # (what is happening, fraction done in [0, 1])
 
 
 class RetrainError(RuntimeError):
@@ -228,7 +228,10 @@ def retrain_from_decisions(
 ) -> RetrainReport:
     """Score the ranker before / after learning from the coders' submitted charts on ``eval_split`` (its first
     ``limit`` cases), then retrain and save the app's active model with them. See the module docstring."""
-    notify = progress or (lambda message, fraction: None)
+    step = f"retrain {settings.language}"
+
+    def notify(message: str, fraction: float) -> None:  # one bar for the whole run, as a fraction of 1
+        (progress or noop_progress)(step, message, fraction, 1.0)
     language = settings.language
     started = time.perf_counter()
     timings: dict[str, float] = {}

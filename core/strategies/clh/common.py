@@ -27,6 +27,8 @@ from core.llm.prompts import RenderedPrompt
 from core.nlp.analysis import NoteAnalysis, analyze
 from core.nlp.sentences import SentenceIndex
 from core.nlp.textnorm import normalize
+from core.progress import Progress as Progress  # re-exported: the strategies import both from here
+from core.progress import noop_progress as noop_progress
 from core.schema import CodeSuggestion, CodingResult, Mention, Span, StepTrace
 from core.settings import Settings
 from core.strategies.deterministic import decide, link_mentions
@@ -36,16 +38,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
-Progress = Callable[[str, str], None]
 
 IDS_MAX_TOKENS_JSON = 16  # {"ids": []} and some slack ...
 IDS_TOKENS_PER_ITEM = 4  # ... plus about 4 tokens per ID ("12, " is 3 to 4 tokens): a long answer is not cut off
 IDS_MAX_TOKENS_TAGS = 256  # a short explanation, then <answer>...</answer>
 MAX_WORKERS = 4
-
-
-def noop_progress(step: str, message: str) -> None:
-    """Default progress callback."""
 
 
 # -- run context -------------------------------------------------------------------------------------------------
