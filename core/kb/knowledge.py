@@ -104,6 +104,7 @@ class KnowledgeBase:
         self.timings["navigator_load_s"] = round(time.perf_counter() - started, 3)
         return IndexNavigator(self.index, table)
 
+    @cached_property
     def index_infos(self) -> list[ResourceInfo]:
         """The index's resource lines (editions, what is missing) without loading the index when it is not loaded:
         a cached dictionary's key and the resource list need only these, and the index takes ~230 MB in memory."""
