@@ -66,8 +66,14 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
         specific = [o for o in work.coded() if o.code != entry.code and o.code[:3] == entry.code[:3]
                     and not is_vague(o.code, tabular) and kind_of(o.code, entry.code, work)]
         if specific:
-            work.absorb(entry.code, specific[0].code, "one condition, one code",
-                        f"{specific[0].code} names the same condition more specifically")
+            other = specific[0]
+            if set(other.spans) == set(entry.spans) and other.suggestion.score < entry.suggestion.score:
+                # One term read two ways ("fumador": F17.200 or F17.210): the more probable reading stands.
+                work.absorb(other.code, entry.code, "one condition, one code",
+                            f"the same words; {entry.code} is the more probable reading")
+            else:
+                work.absorb(entry.code, other.code, "one condition, one code",
+                            f"{other.code} names the same condition more specifically")
             continue
         for span, codes in winning.items():
             if not codes or not _overlap([span], entry.spans) or not _names_more(work, span):
