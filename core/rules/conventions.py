@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
@@ -231,10 +232,10 @@ def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[tuple[st
     return found
 
 
-_MANIFESTATIONS: dict[str, dict[str, list[str]]] = {}
+_MANIFESTATIONS: dict[str, dict[str, list[_Manifestation]]] = {}
 
 
-def _manifestations(tabular: Tabular) -> dict[str, list[str]]:
+def _manifestations(tabular: Tabular) -> dict[str, list[_Manifestation]]:
     """Category of an underlying condition → billable codes whose "code first" note names it (F02.80 for G30);
     computed once per tabular list edition."""
     edition = tabular.info.key()
@@ -243,15 +244,35 @@ def _manifestations(tabular: Tabular) -> dict[str, list[str]]:
     return _MANIFESTATIONS[edition]
 
 
-def _build_manifestations(tabular: Tabular) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+@dataclass(frozen=True, slots=True)
+class _Manifestation:
+    code: str
+    manifested: frozenset[str]  # what it says of the patient, before its "in ..." / "due to ..."
+    title: frozenset[str]
+    within: bool  # "in diseases classified elsewhere", "Anemia in chronic kidney disease"
+    due_to: bool  # "Delirium due to known physiological condition": needs the note to state the cause
+
+
+def _build_manifestations(tabular: Tabular) -> dict[str, list[_Manifestation]]:
+    found: dict[str, list[_Manifestation]] = {}
     for code, item in tabular.codes.items():
-        if not item.billable or not item.notes.code_first and not tabular.inherited_notes(code).code_first:
+        if not item.billable:
             continue
-        for first, last in references(tabular.inherited_notes(code).code_first):
+        notes = tabular.inherited_notes(code)
+        if not notes.code_first:
+            continue
+        title = tabular.description(code).lower()
+        manifested = frozenset(term_key(re.split(r"\bin\b|\bdue to\b|,", title)[0], "en")) - _CORE_FILLERS
+        if not manifested - _GENERIC_STEMS:
+            continue
+        option = _Manifestation(code, manifested, frozenset(re.findall(r"[a-z]+", title)) - _TITLE_FILLERS,
+                                " in " in f" {title} " or "classified elsewhere" in title, "due to" in title)
+        if not option.within and not option.due_to:
+            continue
+        for first, last in references(notes.code_first):
             categories = {first[:3]} if not last else _category_range(first[:3], last[:3])
             for category in categories:
-                found.setdefault(category, []).append(code)
+                found.setdefault(category, []).append(option)
     return found
 
 
@@ -259,10 +280,6 @@ def _category_range(first: str, last: str) -> set[str]:
     if first[0] != last[0] or not (first[1:].isdigit() and last[1:].isdigit()):
         return {first, last}
     return {f"{first[0]}{n:02d}" for n in range(int(first[1:]), int(last[1:]) + 1)}
-
-
-def _title_words(code: str, tabular: Tabular) -> set[str]:
-    return set(re.findall(r"[a-z]+", tabular.description(code).lower())) - _TITLE_FILLERS
 
 
 def manifestations(work: Worklist) -> None:
@@ -277,17 +294,13 @@ def manifestations(work: Worklist) -> None:
         if not options:
             continue
         for entry in coded:
-            if entry.code == underlying.code or not entry.coded or entry.code in options:
-                continue
-            words = _title_words(entry.code, tabular)
-            if not words:
+            if entry.code == underlying.code or not entry.coded or any(entry.code == o.code for o in options):
                 continue
             entry_words = work.words_of(entry.code)
             causal = any(_CAUSAL.search(work.analysis.text, *work.analysis.sentences.sentence_bounds(s, e))
                          for s, e in entry.spans)
-            scored = [(len(words & _title_words(m, tabular)), m) for m in options
-                      if _is_manifestation(m, tabular, causal) and _manifested(m, work) - _GENERIC_STEMS
-                      and _manifested(m, work) <= entry_words]
+            scored = [(len(entry_words & o.title), o.code) for o in options
+                      if (o.within or causal and o.due_to) and o.manifested <= entry_words]
             if not scored:
                 continue
             best = max(scored, key=lambda item: (item[0], -len(tabular.description(item[1]))))[1]
@@ -297,27 +310,10 @@ def manifestations(work: Worklist) -> None:
             work.absorb(entry.code, best, "code first", f"{underlying.code} is the underlying condition")
 
 
-def _is_manifestation(code: str, tabular: Tabular, causal: bool = False) -> bool:
-    """A code for a condition in another disease ("Dementia in other diseases classified elsewhere", "Anemia in
-    chronic kidney disease"), or due to one ("Delirium due to known physiological condition", "Diabetes mellitus due
-    to underlying condition") when the note says the one causes the other."""
-    title = tabular.description(code).lower()
-    return " in " in f" {title} " or "classified elsewhere" in title or (causal and "due to" in title)
-
-
 _CAUSAL = re.compile(r"\b(?:due to|secondary to|caused by|from|because of|debid[oa] a|secundari[oa] a|por)\b",
                      re.IGNORECASE)
 _GENERIC_STEMS = frozenset(term_key("disorder disorders disease diseases other respiratory kidney ureter "
                                     "organ organs system", "en"))
-
-
-def _manifested(code: str, work: Worklist) -> frozenset[str]:
-    """What a manifestation code says of the patient, before its "in ..." / "due to ...": "Dementia in other
-    diseases classified elsewhere, ..." → {dementia}; "Malignant pericardial effusion in diseases ..." → {malignant,
-    pericardial, effusion}."""
-    title = work.tabular.description(code).lower()
-    head = re.split(r"\bin\b|\bdue to\b|,", title)[0]
-    return frozenset(term_key(head, "en")) - _CORE_FILLERS
 
 
 # -- instructional notes --------------------------------------------------------------------------------------------

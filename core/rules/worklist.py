@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from core.kb.tabular import Tabular, normalize_code
@@ -85,8 +85,7 @@ class Worklist:
 
     def words_of(self, code: str) -> frozenset[str]:
         """Stems of a code's title, without what it says the condition is without ("... without complications")."""
-        title = re.split(r"\bwithout\b", self.tabular.description(code).lower())[0]
-        return frozenset(term_key(title, "en"))
+        return title_words(self.tabular.description(code))
 
     def said(self, entry: Entry) -> frozenset[str]:
         """Stems of the note's own words for an entry (abbreviations written out)."""
@@ -171,6 +170,12 @@ class Worklist:
         entry = self.entries[code] = Entry(suggestion, self.assertions_of(suggestion))
         self.record("added", code, rule, why)
         return entry
+
+
+@lru_cache(maxsize=65536)
+def title_words(title: str) -> frozenset[str]:
+    """Stems of a code title up to its "without ..." (titles never change: computed once each)."""
+    return frozenset(term_key(re.split(r"\bwithout\b", title.lower())[0], "en"))
 
 
 def covers(reference: tuple[str, str], code: str) -> bool:
