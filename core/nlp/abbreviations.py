@@ -355,3 +355,19 @@ def _map_end(pos: int, src_starts: list[int], src_ends: list[int], dst_starts: l
     if j < 0:
         return pos
     return dst_ends[j] + (pos - src_ends[j])
+
+
+def unsettled_abbreviations(text: str, language: str, expanded: ExpandedText) -> set[tuple[int, int]]:
+    """Spans of abbreviations whose meaning depends on context and that the context did not settle ("PE" with no
+    cue): the dictionary must not read them as one of their meanings."""
+    matcher = _matcher(language, None)
+    settled = {(e.start, e.end) for e in expanded.expansions}
+    found: set[tuple[int, int]] = set()
+    for match in matcher.pattern.finditer(text):
+        span = match.span()
+        if span in settled:
+            continue
+        rows = matcher.rows_for(match.group())
+        if rows and all(row.context for row in rows):
+            found.add(span)
+    return found

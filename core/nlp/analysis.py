@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from core.nlp.abbreviations import ExpandedText, expand
+from core.nlp.abbreviations import ExpandedText, expand, unsettled_abbreviations
 from core.nlp.assertion import AssertionDetector
 from core.nlp.laterality import side_near
 from core.nlp.readings import Reading, read_specificity
@@ -234,11 +234,15 @@ def read_matches(analysis: NoteAnalysis, linker: DictionaryLinker) -> list[TermM
     """Every match of ``linker`` in the note (one dictionary pass over the matching view), in note order."""
     expanded = analysis.expanded
     raw: list[RawMatch] = linker.find(matching_view(expanded), shadowed=True)
+    headings = [(s.start, s.start + len(s.heading)) for s in analysis.sections if s.heading]
+    unsettled = unsettled_abbreviations(analysis.text, analysis.language, expanded)
     matches: list[TermMatch] = []
     for match in raw:
         start, end = expanded.to_original(match.start, match.end)
         if end <= start:
             continue
+        if any(a <= start and end <= b for a, b in headings) or (start, end) in unsettled:
+            continue  # "PE:" heads the exam, it is no pulmonary embolism
         assertion, cue = analysis.assertion_of(start, end)
         matches.append(TermMatch(
             start=start, end=end, key=match.key, gapped=match.gapped, shadowed=match.shadowed, assertion=assertion,

@@ -10,10 +10,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
-from core.rules.worklist import Entry, Worklist, covers, references
+from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
 
 # Words that say which encounter an injury code is for (7th character), read in the note.
@@ -151,12 +152,38 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         if any(entry.code in winning[span] for span in places):
             continue  # the longest term at these words names this very code
         owners = [o for o in work.coded() if o.code != entry.code and any(o.code in winning[s] for s in places)]
+        generic = is_vague(entry.code, tabular) or tabular.description(entry.code).lower().startswith("other")
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
-                  and (entry.code in GENERIC_CODES or is_vague(entry.code, tabular)
-                       and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))]
+                  and (entry.code in GENERIC_CODES
+                       or generic and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
                         "found only in words inside a longer term")
+
+
+def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
+    """The tabular validator's check on an English note: a code that only CodiEsp's projected translations link to
+    the note's words, and whose title shares no word with them ("obesity" → I10, "Alzheimer's" → G03.9), is not
+    validated: it is left for review. Index, tabular and coders' own terms are trusted."""
+    if work.analysis.language != "en":
+        return
+    by_span: dict[tuple[int, int], list[tuple[str, ...]]] = {}
+    for match in work.analysis.matches:
+        by_span.setdefault((match.start, match.end), []).append(match.key)
+    for entry in list(work.coded()):
+        if entry.suggestion.step == STEP:
+            continue
+        sources: set[str] = set()
+        for span in entry.spans:
+            for key in by_span.get(span, ()):
+                rule = linker.rules.get(key)
+                if rule is not None:
+                    sources |= rule.codes.get(entry.code, set())
+        if not sources or not all(s.startswith("codiesp") for s in sources):
+            continue
+        if work.said(entry) & work.words_of(entry.code):
+            continue
+        work.demote(entry.code, "tabular validator", "no index or tabular entry links the note's words to this code")
 
 
 # -- the index's combinations ---------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ _INPATIENT = re.compile(r"\b(?:admitted|admission|inpatient|discharge diagnos[ie
                         r"ingres[oó]|ingreso|al alta|diagn[oó]sticos? al alta)\b", re.IGNORECASE)
 
 
-def history_and_family(work: Worklist, navigator: IndexNavigator | None) -> None:
+def history_and_family(work: Worklist, navigator: IndexNavigator | None,
+                       winning: dict[tuple[int, int], list[str]] | None = None) -> None:
     """A condition the note gives only as the patient's past ("history of stroke", "former smoker", "s/p colectomy
     for colon cancer") is coded with its History, personal Z code (Z86.73, Z87.891, Z85.038) or the code the index
     gives (old MI → I25.2), not as current; a condition named only for a relative gets its History, family code
@@ -43,8 +44,9 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None) -> None
         else:
             continue
         if entry.code.startswith("Z"):
-            if kind == "personal" and not entry.coded and work.codable(entry):
-                work.promote(entry.code, "history", "a status or history code the note states")
+            if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and any(
+                    codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans):
+                work.promote(entry.code, "history", "a status or history code the note's own words name")
             continue
         found = navigator.history_code(kind, work.condition(entry), work.tabular)
         if found is None:

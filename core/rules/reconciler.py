@@ -26,6 +26,7 @@ from core.rules.conventions import (
     one_code_per_condition,
     specific_over_unspecified,
     use_additional,
+    validate_terms,
 )
 from core.rules.history import history_and_family, integral_symptoms, readings, sepsis, status_codes, uncertain
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
@@ -68,12 +69,13 @@ def reconcile(
     navigator = kb.navigator
     warnings: list[str] = []
     before = [s.code for s in result.codes]
+    validate_terms(work, linker)
     status_codes(work)
     readings(work)
     specific_over_unspecified(work, winning)
     one_code_per_condition(work, winning)
     absorb_subterms(work, winning)
-    history_and_family(work, navigator)
+    history_and_family(work, navigator, winning)
     uncertain(work)
     combinations(work, navigator, winning)
     manifestations(work)
