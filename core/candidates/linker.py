@@ -34,6 +34,7 @@ MAX_VARIANTS = 4
 MAX_PART_TOKENS = 3  # each half of a split term (behaviour words, site words)
 MAX_SPLIT_GAP = 5  # content words allowed between the halves
 _BARRIER = re.compile(r"[.;:\n()\[\]]")
+NEGATION_STEMS = {"no", "not", "without", "sin", "non", "nor", "ni"}
 
 
 def _apart(text: str, first: Token, second: Token) -> bool:
@@ -191,6 +192,8 @@ class DictionaryLinker:
                 elif len(stems) >= 3:
                     # One extra word inside a known term ("masa [inguinal] derecha") still matches.
                     for skip in range(1, len(stems) - 1):
+                        if stems[skip] in NEGATION_STEMS:
+                            continue  # "esophagitis, [no] bleeding" is not "esophagitis with bleeding"
                         gapped = tuple(sorted(stems[:skip] + stems[skip + 1 :]))
                         if gapped in rules:
                             found.append((i, j, gapped, True))

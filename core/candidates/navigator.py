@@ -24,7 +24,7 @@ from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.textnorm import term_key
 
-NAVIGATOR_VERSION = "4"
+NAVIGATOR_VERSION = "5"
 # "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
 CONNECTORS = ("with", "in", "associated with")
 NEGATIVE = "without"
@@ -118,6 +118,7 @@ class NavigatorTable:
     requirements: dict[int, Requirement]  # subterm node id → what it asks
     heads: dict[str, list[int]]  # code category → index entries with subterms to follow
     history: dict[str, int] = field(default_factory=dict)  # "personal" / "family" → the History entry
+    modifiers: dict[int, frozenset[str]] = field(default_factory=dict)  # plain subterm under a linked one → stems
 
     @classmethod
     def build(cls, index: AlphabeticIndex, linker: DictionaryLinker) -> NavigatorTable:
@@ -135,6 +136,18 @@ class NavigatorTable:
             for node, connector in subterms:
                 if node.id not in requirements:
                     requirements[node.id] = _requirement(node, connector, linker)
+        modifiers: dict[int, frozenset[str]] = {}
+        for node_id in list(requirements):
+            stack = list(index.children(index.get(node_id)))
+            while stack:
+                child = stack.pop()
+                text = child.path[-1].strip().lower()
+                if text in CONNECTORS or text.split(" ")[0] in (*CONNECTORS, NEGATIVE):
+                    continue
+                stems = frozenset(term_key(child.path[-1], "en"))
+                if stems and not _GENERIC_SUBTERM.search(text):
+                    modifiers[child.id] = stems
+                stack.extend(index.children(child))
         history: dict[str, int] = {}
         for kind in ("personal", "family"):
             root = index.find("History", kind)
@@ -146,7 +159,7 @@ class NavigatorTable:
                 node = stack.pop()
                 requirements.setdefault(node.id, _requirement(node, "", linker))
                 stack.extend(index.children(node))
-        return cls(requirements, heads, history)
+        return cls(requirements, heads, history, modifiers)
 
 
 @dataclass
@@ -260,6 +273,15 @@ class IndexNavigator:
                 deeper = True
                 visit(target, new_partners, (*path, step), quality + score, depth + 1, seen | {target.id},
                       jumped or target is not sub, named or not requirement.organ_only)
+            if not deeper and partners and depth >= 1:
+                # Past a linked subterm, its own modifiers the note writes: "with cholecystitis" > "acute" (K80.00).
+                words = near | frozenset().union(*(p.said | p.words for p in partners))
+                for child in self.index.children(node):
+                    stems = self.table.modifiers.get(child.id)
+                    if stems and stems <= words and child.id not in seen and _target_code(self.index, child):
+                        deeper = True
+                        visit(child, partners, (*path, child.path[-1]), quality + 1, depth + 1, seen | {child.id},
+                              jumped, named)
             code = _target_code(self.index, node)
             # "kidney involvement" alone (an AKI, a cyst) is no combination: the walk must reach a subterm that names
             # the partner (stage 1 through stage 4 chronic kidney disease, heart failure).
@@ -337,11 +359,27 @@ def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> R
             stages = (5, 6) if stages == (5,) else stages
         elif "stage 5" in lowered:
             stages = (5, 6)
+    categories |= _class_categories(text)
     allowed = tuple(_code_ranges(node.nonessential))
     return Requirement(text, stems, frozenset(categories), organ_only, stages, negative, allowed)
 
 
 _CODE_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")
+
+
+# Subterms naming a class of conditions whose codes no single term gives: the categories the class covers.
+SUBTERM_CLASSES = {
+    "lower respiratory infection": (("J09", "J22"),),
+    "acute lower respiratory infection": (("J09", "J22"),),
+    "upper respiratory infection": (("J00", "J06"),),
+}
+
+
+def _class_categories(text: str) -> set[str]:
+    found: set[str] = set()
+    for first, last in SUBTERM_CLASSES.get(re.sub(r"\s*\([^)]*\)", "", text.lower()).strip(), ()):
+        found |= {f"{first[0]}{n:02d}" for n in range(int(first[1:]), int(last[1:]) + 1)}
+    return found
 
 
 def _code_ranges(text: str) -> list[tuple[str, str]]:
@@ -419,8 +457,8 @@ def _heads(target: str, code: str, tabular: Tabular) -> bool:
 
 def is_vague(code: str, tabular: Tabular) -> bool:
     """A code that names a condition without its type, stage, side or complication: not billable (a category), or
-    titled "unspecified" / "without complications" (E11.9, I50.9, L03.90)."""
+    titled "unspecified" or "without ..." (E11.9, I50.9, L03.90, K21.9 "GERD without esophagitis", N40.0)."""
     if not tabular.is_billable(code):
         return True
     title = tabular.description(code).lower()
-    return "unspecified" in title or "without complications" in title
+    return "unspecified" in title or " without " in f" {title} "

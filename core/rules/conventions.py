@@ -50,10 +50,12 @@ def _spans(entries: Iterable[Entry]) -> list[Span]:
 
 
 def _needs(code: str, other: str, tabular: Tabular) -> bool:
-    """``code``'s instructional notes ask for ``other`` as well (use additional, code also, code first)."""
+    """The two are coded together: ``code``'s notes ask for ``other`` (use additional, code also, code first), or
+    ``other``'s "code first" names ``code`` (K31.84 gastroparesis: code first the diabetes, E11.43)."""
     notes = tabular.inherited_notes(code)
     refs = references([*notes.use_additional, *notes.code_also, *notes.code_first])
-    return any(covers(ref, other) for ref in refs)
+    back = references(tabular.inherited_notes(other).code_first)
+    return any(covers(ref, other) for ref in refs) or any(covers(ref, code) for ref in back)
 
 
 # -- one condition, one code ----------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
             if entry.code == combo.code:
                 continue
             if entry.code == combo.head.code:
-                if is_vague(entry.code, tabular) or entry.code[:3] in ("I10",):
+                if is_vague(entry.code, tabular) or entry.code[:3] in ("I10", combo.code[:3]):
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3]:
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
@@ -303,6 +305,12 @@ def _build_manifestations(tabular: Tabular) -> dict[str, list[_Manifestation]]:
     return found
 
 
+def _one_sentence(work: Worklist, a: Entry, b: Entry) -> bool:
+    sentences = work.analysis.sentences
+    bounds = {sentences.sentence_bounds(s, e) for s, e in a.spans}
+    return any(sentences.sentence_bounds(s, e) in bounds for s, e in b.spans)
+
+
 def _category_range(first: str, last: str) -> set[str]:
     if first[0] != last[0] or not (first[1:].isdigit() and last[1:].isdigit()):
         return {first, last}
@@ -323,6 +331,8 @@ def manifestations(work: Worklist) -> None:
         for entry in coded:
             if entry.code == underlying.code or not entry.coded or any(entry.code == o.code for o in options):
                 continue
+            if entry.suggestion.step == STEP or not _one_sentence(work, entry, underlying):
+                continue  # the note links the two ("Alzheimer's dementia", "dementia due to Parkinson's")
             entry_words = work.words_of(entry.code)
             causal = any(_CAUSAL.search(work.analysis.text, *work.analysis.sentences.sentence_bounds(s, e))
                          for s, e in entry.spans)
@@ -362,11 +372,13 @@ def use_additional(work: Worklist) -> None:
             work.promote(best.code, "use additional", f"{entry.code}'s notes ask for {ref[0]}{'-' + ref[1] if ref[1] else ''}")
 
 
-def excludes1(work: Worklist, warnings: list[str]) -> None:
-    """Two coded codes an Excludes1 note keeps apart: the one the rules derived, else the more specific, else the
-    more probable stays; the other is left for review with a warning."""
+def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:
+    """Two coded codes an Excludes1 note keeps apart: the one the note's own longest term names ("pneumococcal
+    pneumonia" J13), else the one the rules derived, else the more specific, else the more probable stays; the other
+    is left for review with a warning."""
     tabular = work.tabular
     coded = work.coded()
+    named = {codes[0]: True for codes in winning.values() if codes}
     for entry in coded:
         refs = references(tabular.inherited_notes(entry.code).excludes1)
         for other in coded:
@@ -374,7 +386,8 @@ def excludes1(work: Worklist, warnings: list[str]) -> None:
                 continue
             if not any(covers(ref, other.code) for ref in refs):
                 continue
-            keep, drop = sorted((entry, other), key=lambda e: (e.suggestion.step == "reconciler",
+            keep, drop = sorted((entry, other), key=lambda e: (named.get(e.code, False),
+                                                               e.suggestion.step == "reconciler",
                                                                not is_vague(e.code, tabular), e.suggestion.score),
                                 reverse=True)
             work.demote(drop.code, "Excludes1", f"{keep.code} and {drop.code} are not reported together")

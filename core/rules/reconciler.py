@@ -53,7 +53,8 @@ def winning_codes(
             if match.side:
                 options.insert(0, sided_code(code, match.side, tabular) or code)
             for option in options:
-                option = option if tabular.is_billable(option) else tabular.unspecified_code(option, match.side)
+                option = option if tabular.is_billable(option) else (
+                    tabular.unspecified_code(option, match.side) if match.side else tabular.default_code(option))
                 if option and option not in codes:
                     codes.append(option)
     return found
@@ -86,7 +87,7 @@ def reconcile(
     integral_symptoms(work)
     laterality(work)
     encounter(work)
-    excludes1(work, warnings)
+    excludes1(work, warnings, winning)
     codes = sequence(work)
     coded = {s.code for s in codes}
     candidates = [e.suggestion for e in work.entries.values() if e.suggestion.code not in coded]
