@@ -53,8 +53,11 @@ def _needs(code: str, other: str, tabular: Tabular) -> bool:
     """The two are coded together: ``code``'s notes ask for ``other`` (use additional, code also, code first), or
     ``other``'s "code first" names ``code`` (K31.84 gastroparesis: code first the diabetes, E11.43)."""
     notes = tabular.inherited_notes(code)
-    refs = references([*notes.use_additional, *notes.code_also, *notes.code_first])
+    lines = [*notes.use_additional, *notes.code_also, *notes.code_first]
+    refs = references(lines)
     back = references(tabular.inherited_notes(other).code_first)
+    if any("infection" in line.lower() and not references([line]) for line in lines) and other[0] in "ABJ":
+        return True  # "code also to identify the infection" (J44.0 with its pneumonia)
     return any(covers(ref, other) for ref in refs) or any(covers(ref, code) for ref in back)
 
 
@@ -225,12 +228,14 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
         if not involved or combo.head.partner_only:
             continue
-        allowed = partner_ranges(combo.code, tabular)
-        conditions_in = [c for c in [combo.head, *combo.partners] if any(covers(ref, c.code) for ref in allowed)]
-        if allowed and len(conditions_in) < len(combo.partners):  # all but the condition the category is "of"
+        groups = partner_ranges(combo.code, tabular)
+        if groups and not all(any(covers(ref, c.code) for ref in group for c in combo.partners) for group in groups):
             work.record("kept apart", combo.code, "with", f"{combo.code} includes only conditions in "
-                        + ", ".join(f"{a}-{b}" if b else a for a, b in allowed))
+                        + "; ".join(", ".join(f"{a}-{b}" if b else a for a, b in group) for group in groups))
             continue
+        if groups:  # a partner outside the parts (the CAD that reached "heart involvement") stays its own code
+            combo.partners = [c for c in combo.partners if any(covers(r, c.code) for g in groups for r in g)]
+            involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
         if any(_overlap(e.spans, unrelated) for e in involved[1:]) or (
                 combo.partners and any(_overlap(work.entries[combo.head.code].spans, [u]) for u in unrelated)):
             work.record("kept apart", combo.code, "with", "the note says the conditions are unrelated")
@@ -249,16 +254,23 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
 
 
-def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[tuple[str, str]]:
-    """The codes a combination category says it is made of ("I11 Hypertensive heart disease. Includes: any
-    condition in I50.- or I51.4-I51.7, I51.89, I51.9 due to hypertension"); a category made of categories (I13: any
-    condition in I11.- with any condition in I12.-) is read through them. Empty when the notes say nothing."""
+def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[list[tuple[str, str]]]:
+    """The conditions a combination category says it is made of, one group per part ("I11 Hypertensive heart
+    disease. Includes: any condition in I50.- or I51.4-I51.7, I51.89, I51.9 due to hypertension": one group; "I13:
+    any condition in I11.- with any condition in I12.-": the groups of I11 and of I12). Empty when the notes say
+    nothing."""
     lines = [line for line in tabular.inherited_notes(code).includes if line.lower().startswith("any condition in")]
-    found: list[tuple[str, str]] = []
-    for first, last in references(lines):
-        inner = partner_ranges(first, tabular, depth + 1) if not last and depth < 1 and first[:3] == first else []
-        found.extend(inner or [(first, last)])
-    return found
+    groups: list[list[tuple[str, str]]] = []
+    for line in lines:
+        refs = references([line])
+        composite = depth < 1 and refs and all(not last and first[:3] == first for first, last in refs) and all(
+            partner_ranges(first, tabular, depth + 1) for first, _ in refs)
+        if composite:
+            for first, _ in refs:
+                groups.extend(partner_ranges(first, tabular, depth + 1))
+        elif refs:
+            groups.append(refs)
+    return groups
 
 
 _MANIFESTATIONS: dict[str, dict[str, list[_Manifestation]]] = {}
