@@ -457,8 +457,8 @@ def _heads(target: str, code: str, tabular: Tabular) -> bool:
 
 def is_vague(code: str, tabular: Tabular) -> bool:
     """A code that names a condition without its type, stage, side or complication: not billable (a category), or
-    titled "unspecified" or "without ..." (E11.9, I50.9, L03.90, K21.9 "GERD without esophagitis", N40.0)."""
+    titled "unspecified", "not specified" or "without complications" (E11.9, I50.9, L03.90, N39.0)."""
     if not tabular.is_billable(code):
         return True
     title = tabular.description(code).lower()
-    return "unspecified" in title or " without " in f" {title} "
+    return "unspecified" in title or "not specified" in title or "without complications" in title

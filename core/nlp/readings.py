@@ -24,6 +24,7 @@ _END_STAGE = {
                      r"insuficiencia renal (?:cr[oó]nica )?terminal)\b", re.IGNORECASE),
 }
 _DIALYSIS = re.compile(r"di[aá]lisis|dialysis", re.IGNORECASE)
+_NOT_YET = re.compile(r"\b(?:not|no|without|never|pre|sin|no precisa|todav[ií]a no|a[uú]n no)\b[\w\s-]*$", re.IGNORECASE)
 
 _HEART_FAILURE = {
     "en": re.compile(r"\b(?:heart failure|cardiac failure|chf|hfref|hfpef|hf)\b", re.IGNORECASE),
@@ -82,7 +83,10 @@ def _ckd(text: str, language: str, sentence_bounds) -> list[Reading]:  # noqa: A
         stage = str(_ROMAN.get(stage, stage)) + (match.group("sub") or "").lower()
         code = CKD_CODES.get(stage) or CKD_CODES.get(stage[:1])
         left, right = sentence_bounds(match.start(), match.end())
-        if stage.startswith("5") and _DIALYSIS.search(text, left, right):
+        dialysis = _DIALYSIS.search(text, left, right)
+        if dialysis and _NOT_YET.search(text[max(left, dialysis.start() - 24) : dialysis.start()]):
+            dialysis = None  # "not yet on dialysis", "sin diálisis", "pre-dialysis"
+        if stage.startswith("5") and dialysis:
             code, stage = ESRD, "5 on dialysis"
         found.append(Reading(match.start(), match.end(), code, f"stage {stage}"))
     for match in _END_STAGE.get(language, re.compile(r"(?!)")).finditer(text):

@@ -68,7 +68,14 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
     the words "heart failure" inside it)."""
     tabular = work.tabular
     for entry in list(work.coded()):
-        if not entry.coded or not is_vague(entry.code, tabular):
+        if not entry.coded:
+            continue
+        denied = [o for o in work.coded() if o is not entry and contradicted(entry.code, o.code, work)]
+        if denied:  # "GERD without esophagitis" next to "GERD with esophagitis": the note says which
+            work.absorb(entry.code, denied[0].code, "one condition, one code",
+                        f"{denied[0].code} says the condition is with what {entry.code} says it is without")
+            continue
+        if not is_vague(entry.code, tabular):
             continue
         specific = [o for o in work.coded() if o.code != entry.code and o.code[:3] == entry.code[:3]
                     and not is_vague(o.code, tabular) and kind_of(o.code, entry.code, work)]
@@ -106,6 +113,21 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
 _CORE_FILLERS = {"unspecified", "other", "specified", "nos", "nec", "site", "type", "organism", "part", "initial",
                  "encounter", "uncomplicated", "not", "intractable", "status", "migrainosus", "elsewhere", "classified",
                  "disorder", "disease", "condition", "specifi"}
+
+
+def contradicted(without: str, other: str, work: Worklist) -> bool:
+    """``without``'s title is "<condition> without <A>" and ``other`` names the same condition with A (K21.9 "GERD
+    without esophagitis" and K21.00 "GERD with esophagitis", N40.0 and N40.1, K80.20 and K80.00)."""
+    if without[:3] != other[:3] or without == other:
+        return False
+    title = work.tabular.description(without).lower()
+    match = re.match(r"(.+?),? without (.+?)(?:,| without |$)", title)
+    if not match:
+        return False
+    condition, absent = match.group(1), match.group(2)
+    words = work.tabular.description(other).lower()
+    return f"with {absent}" in words.replace("with acute ", "with ").replace("with chronic ", "with ") and \
+        frozenset(term_key(condition, "en")) <= work.words_of(other)
 
 
 def kind_of(specific: str, vague: str, work: Worklist) -> bool:
@@ -191,6 +213,40 @@ def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
         work.demote(entry.code, "tabular validator", "no index or tabular entry links the note's words to this code")
 
 
+STATED_SECTIONS = ("assessment", "problem_list", "history")
+TRUSTED_SOURCES = ("index", "tabular", "index-see", "learned", "starter", "neoplasm-table", "cie10es-user")
+
+
+def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A diagnosis the provider lists ("Assessment:", "Dx:", "Problem list:", "PMH:", "Juicio clínico:") in words an
+    official index or tabular entry gives is coded, even when the ranker, trained on case reports that code other
+    things, doubts it: a coder codes the diagnoses the provider states."""
+    tabular = work.tabular
+    coded_categories = {e.code[:3] for e in work.coded()}
+    for match in work.analysis.mentions:
+        if match.section not in STATED_SECTIONS or match.assertion != "present":
+            continue
+        codes = winning.get((match.start, match.end)) or []
+        rule = linker.rules.get(match.key)
+        if not codes or rule is None:
+            continue
+        code = codes[0]
+        if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories or not tabular.is_billable(code):
+            continue
+        raw = next((c for c in rule.codes if tabular.is_billable(c) and c == code), None) or next(iter(rule.codes))
+        sources = rule.codes.get(raw, set())
+        if not (any(s.startswith(TRUSTED_SOURCES) for s in sources) or match.expanded):
+            continue
+        entry = work.entries.get(code)
+        if entry is not None and not work.codable(entry):
+            continue
+        text = work.analysis.text[match.start : match.end]
+        work.add(code, [Span(start=match.start, end=match.end, text=text)], "stated diagnosis",
+                 f"'{text}' is listed as a diagnosis ({match.section.replace('_', ' ')})",
+                 entry.suggestion.score if entry else 0.5, "dictionary")
+        coded_categories.add(code[:3])
+
+
 # -- the index's combinations ---------------------------------------------------------------------------------------
 def combinations(work: Worklist, navigator: IndexNavigator | None,
                  winning: dict[tuple[int, int], list[str]]) -> None:
@@ -248,7 +304,7 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
             if entry.code == combo.code:
                 continue
             if entry.code == combo.head.code:
-                if is_vague(entry.code, tabular) or entry.code[:3] in ("I10", combo.code[:3]):
+                if is_vague(entry.code, tabular) or entry.code[:3] == "I10" or contradicted(entry.code, combo.code, work):
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3]:
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
@@ -398,7 +454,9 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             if not any(covers(ref, other.code) for ref in refs):
                 continue
-            keep, drop = sorted((entry, other), key=lambda e: (named.get(e.code, False),
+            keep, drop = sorted((entry, other), key=lambda e: (kind_of(e.code, (other if e is entry else entry).code,
+                                                                       work),
+                                                               named.get(e.code, False),
                                                                e.suggestion.step == "reconciler",
                                                                not is_vague(e.code, tabular), e.suggestion.score),
                                 reverse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED
-from core.rules.worklist import Worklist
+from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 from core.settings import PROJECT_ROOT
 
@@ -37,8 +37,8 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
     for entry in list(work.entries.values()):
         if entry.absorbed_by:
             continue
-        if entry.only("historical", "negated") and "historical" in entry.assertions:
-            kind = "personal"  # "history of DVT ...; no current thrombosis"
+        if entry.only("historical", "negated") and "historical" in entry.assertions or _in_history_section(work, entry):
+            kind = "personal"  # "history of DVT ...; no current thrombosis", "PMH: stroke 2019"
         elif entry.only("family") and work.policy != "codiesp":
             kind = "family"
         else:
@@ -55,6 +55,13 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
                  entry.suggestion.score, "index-navigator")
         if entry.coded:
             work.absorb(entry.code, found.code, f"{kind} history", "the condition is not current")
+
+
+def _in_history_section(work: Worklist, entry: Entry) -> bool:
+    """All of the evidence lies in a past-history section ("PMH:", "Antecedentes personales:"): a condition listed
+    there is current when it is chronic (it has no History, personal entry) and past when the index has one."""
+    sections = [work.analysis.section_at(s).kind for s, _ in entry.spans]
+    return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions
 
 
 def status_codes(work: Worklist) -> None:

@@ -25,6 +25,7 @@ from core.rules.conventions import (
     manifestations,
     one_code_per_condition,
     specific_over_unspecified,
+    stated_diagnoses,
     use_additional,
     validate_terms,
 )
@@ -75,6 +76,7 @@ def reconcile(
     readings(work)
     specific_over_unspecified(work, winning)
     one_code_per_condition(work, winning)
+    stated_diagnoses(work, linker, winning)
     absorb_subterms(work, winning)
     history_and_family(work, navigator, winning)
     uncertain(work)
