@@ -24,12 +24,13 @@ from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.textnorm import term_key
 
-NAVIGATOR_VERSION = "5"
+NAVIGATOR_VERSION = "6"
 # "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
 CONNECTORS = ("with", "in", "associated with")
 NEGATIVE = "without"
 GENERIC_WORDS = {"involvement", "disease", "disorder", "condition", "complication", "type", "nec", "nos", "specified",
                  "unspecified", "other", "manifestation", "multiple"}
+GENERIC_STEMS = frozenset(s for word in GENERIC_WORDS for s in term_key(word, "en")) | GENERIC_WORDS
 MAX_DEPTH = 6
 # Conditions whose "with" subterms the guidelines presume wherever in the record the other condition is written
 # (I.C.4.a diabetes, I.C.9.a hypertension); other "with" links are taken when the note writes them together.
@@ -339,7 +340,7 @@ def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> R
             text = text[len(prefix) + 1 :]
             lowered = text.lower()
             break
-    stems = frozenset(s for s in term_key(text, "en") if s not in GENERIC_WORDS and not s.isdigit())
+    stems = frozenset(s for s in term_key(text, "en") if s not in GENERIC_STEMS and not s.isdigit())
     words = set(re.findall(r"[a-z]+", lowered))
     organ_only = bool(words & {"involvement", "disease", "disorder", "condition"}) and len(stems) == 1
     categories: set[str] = set()

@@ -267,6 +267,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         codes = winning.get((match.start, match.end), [])
         if match.assertion != "present" or not codes or codes[0] in known:
             continue
+        if any(_overlap([(match.start, match.end)], c.spans) for c in conditions):
+            continue  # another reading of words a coded condition already stands for
         said = work.said_in(match.start, match.end)
         conditions.append(Condition(codes[0], work.words_of(codes[0]) | said, ((match.start, match.end),), said,
                                     partner_only=True))
@@ -285,7 +287,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         if not involved or combo.head.partner_only:
             continue
         groups = partner_ranges(combo.code, tabular)
-        if groups and not all(any(covers(ref, c.code) for ref in group for c in combo.partners) for group in groups):
+        parts = [combo.head, *combo.partners]
+        if groups and not all(any(covers(ref, c.code) for ref in group for c in parts) for group in groups):
             work.record("kept apart", combo.code, "with", f"{combo.code} includes only conditions in "
                         + "; ".join(", ".join(f"{a}-{b}" if b else a for a, b in group) for group in groups))
             continue
