@@ -30,7 +30,7 @@ def codes(result) -> set[str]:
 
 
 def reconciler_log(result) -> list[dict]:
-    return next(t for t in result.trace if t.step == "reconciler").candidates
+    return next(t for t in result.trace if t.step == "conventions").candidates
 
 
 # -- "with": conditions the index links --------------------------------------------------------------------------
@@ -171,4 +171,4 @@ def test_the_encounter_character_follows_the_note(code) -> None:
 def test_the_reconciler_can_be_switched_off_to_measure_it(code) -> None:
     note = "Assessment: hypertension. Chronic kidney disease stage 3b."
     assert "I12.9" not in codes(code(note, reconciler=False))
-    assert not any(t.step == "reconciler" for t in code(note, reconciler=False).trace)
+    assert not any(t.step == "conventions" for t in code(note, reconciler=False).trace)

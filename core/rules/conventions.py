@@ -148,7 +148,7 @@ def one_code_per_condition(work: Worklist, winning: dict[tuple[int, int], list[s
     """Two specific codes of one category that one term names ("acute on chronic diastolic heart failure" read as
     I50.31 and I50.33): the one whose title says what the note says stays."""
     tabular = work.tabular
-    coded = [e for e in work.coded() if e.suggestion.step != "reconciler" and not is_vague(e.code, tabular)]
+    coded = [e for e in work.coded() if e.suggestion.step != STEP and not is_vague(e.code, tabular)]
     for entry in coded:
         for other in coded:
             if other is entry or not entry.coded or not other.coded or other.code[:3] != entry.code[:3]:
@@ -171,7 +171,7 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
     N28.9 inside "CKD stage 3b" N18.32) is that term's code, unless the longer code asks for it (use additional)."""
     tabular = work.tabular
     for entry in list(work.coded()):
-        if entry.suggestion.step == "reconciler":
+        if entry.suggestion.step == STEP:
             continue  # a code the rules derived (history, combination) stands for the whole condition
         places = [span for span in winning if _inside(entry.spans, [span])]
         if not places or not _inside(entry.spans, places):
@@ -460,7 +460,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
             keep, drop = sorted((entry, other), key=lambda e: (kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),
                                                                named.get(e.code, False),
-                                                               e.suggestion.step == "reconciler",
+                                                               e.suggestion.step == STEP,
                                                                not is_vague(e.code, tabular), e.suggestion.score),
                                 reverse=True)
             work.demote(drop.code, "Excludes1", f"{keep.code} and {drop.code} are not reported together")

@@ -17,7 +17,7 @@ from core.schema import CodeSuggestion, Span
 if TYPE_CHECKING:
     from core.candidates.navigator import Condition
 
-STEP = "reconciler"
+STEP = "conventions"  # the trace step of the deterministic reconciler (CLH's own LLM step is "reconciler")
 # A negation and what it scopes over, up to the next punctuation: left out of the words a modifier is looked for in.
 _NEGATED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
                       re.IGNORECASE)

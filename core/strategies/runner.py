@@ -86,7 +86,7 @@ def code_note(
         result = _merge_ranker(result, ctx)
     warnings: list[str] = []
     if settings.reconciler:
-        ctx.progress("reconciler", "applying the coding conventions")
+        ctx.progress("conventions", "applying the coding conventions")
         result, warnings = reconcile(result, ctx.analysis, ctx.linker, kb, settings.assertion_policy)
     ctx.progress("edit-checks", "checking the final code list")
     result.model = result.model or (settings.model if settings.backend != "none" else "")
