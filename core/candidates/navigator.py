@@ -102,6 +102,7 @@ class Combination:
     partners: list[Condition]
     path: list[str]
     quality: int = 0
+    loose: frozenset[str] = frozenset()  # partners only an organ's "involvement" subterm took (a CAD under "heart")
 
     @property
     def involved(self) -> frozenset[str]:
@@ -248,7 +249,8 @@ class IndexNavigator:
         results: list[Combination] = []
 
         def visit(node: IndexTerm, partners: tuple[Condition, ...], path: tuple[str, ...], quality: int,
-                  depth: int, seen: frozenset[int], jumped: bool, named: bool = False) -> None:
+                  depth: int, seen: frozenset[int], jumped: bool, named: bool = False,
+                  loose: frozenset[str] = frozenset()) -> None:
             # Past a "see" the walk stands on another main term, whose subterms may name the head itself
             # (Heart failure > hypertension > see Hypertension, heart > with heart failure).
             pool = [*others, head] if jumped else others
@@ -272,8 +274,10 @@ class IndexNavigator:
                 new_partners = partners + ((partner,) if partner is not None and partner not in partners
                                            and partner is not head else ())
                 deeper = True
+                took = {partner.code} if partner is not None and partner not in partners else set()
                 visit(target, new_partners, (*path, step), quality + score, depth + 1, seen | {target.id},
-                      jumped or target is not sub, named or not requirement.organ_only)
+                      jumped or target is not sub, named or not requirement.organ_only,
+                      loose | (took if requirement.organ_only else set()))
             if not deeper and partners and depth >= 1:
                 # Past a linked subterm, its own modifiers the note writes: "with cholecystitis" > "acute" (K80.00).
                 words = near | frozenset().union(*(p.said | p.words for p in partners))
@@ -282,14 +286,14 @@ class IndexNavigator:
                     if stems and stems <= words and child.id not in seen and _target_code(self.index, child):
                         deeper = True
                         visit(child, partners, (*path, child.path[-1]), quality + 1, depth + 1, seen | {child.id},
-                              jumped, named)
+                              jumped, named, loose)
             code = _target_code(self.index, node)
             # "kidney involvement" alone (an AKI, a cyst) is no combination: the walk must reach a subterm that names
             # the partner (stage 1 through stage 4 chronic kidney disease, heart failure).
             if not deeper and partners and code and named:
                 billable = code if tabular.is_billable(code) else tabular.default_code(code)
                 if billable:
-                    results.append(Combination(billable, head, list(partners), list(path), quality))
+                    results.append(Combination(billable, head, list(partners), list(path), quality, loose))
 
         visit(term, (), (_title(term),), 0, 0, frozenset({term.id}), False)
         return results

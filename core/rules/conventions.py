@@ -293,7 +293,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                         + "; ".join(", ".join(f"{a}-{b}" if b else a for a, b in group) for group in groups))
             continue
         if groups:  # a partner outside the parts (the CAD that reached "heart involvement") stays its own code
-            combo.partners = [c for c in combo.partners if any(covers(r, c.code) for g in groups for r in g)]
+            combo.partners = [c for c in combo.partners if c.code not in combo.loose
+                              or any(covers(r, c.code) for g in groups for r in g)]
             involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
         if any(_overlap(e.spans, unrelated) for e in involved[1:]) or (
                 combo.partners and any(_overlap(work.entries[combo.head.code].spans, [u]) for u in unrelated)):
