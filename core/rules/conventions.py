@@ -180,12 +180,37 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
             continue  # the longest term at these words names this very code
         owners = [o for o in work.coded() if o.code != entry.code and any(o.code in winning[s] for s in places)]
         generic = is_vague(entry.code, tabular) or tabular.description(entry.code).lower().startswith("other")
+        one_word = all(len(work.said_in(s, e)) <= 1 for s, e in entry.spans)  # "edema" inside "macular edema"
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
                   and (entry.code in GENERIC_CODES
-                       or generic and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))]
+                       or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code)))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
                         "found only in words inside a longer term")
+
+
+# Single words that name a body part or a kind of problem, not a condition ("Renal diet", "bone", "disease").
+GENERIC_WORDS = {
+    "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
+           "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
+           "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
+           "right", "history", "attempts", "daily", "abnormal", "abnormality"},
+    "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
+           "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
+           "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología"},
+}
+
+
+def generic_words(work: Worklist) -> None:
+    """A code found only in single words that name a body part or a kind of problem ("Renal diet reviewed" → N28.9,
+    "lungs" → R59.9) is left for review: one such word names no condition."""
+    words = GENERIC_WORDS.get(work.analysis.language, set())
+    text = work.analysis.text
+    for entry in list(work.coded()):
+        if entry.suggestion.step == STEP or not entry.spans:
+            continue
+        if all(text[s:e].strip().lower() in words for s, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "a single generic word names no condition")
 
 
 def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:

@@ -10,14 +10,16 @@ from pathlib import Path
 
 from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED
-from core.rules.worklist import Entry, Worklist
-from core.schema import Span
+from core.rules.worklist import STEP, Entry, Worklist, references
+from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
 
 SYMPTOMS_FILE = PROJECT_ROOT / "data" / "conventions" / "symptoms.toml"
 WEIGHT_DIAGNOSES = ("E66", "E44", "E45", "E46", "E43", "R63.6", "E41", "E40", "E42", "R63.4", "R62.7")
 BMI = "Z68."
 INSULIN, TYPE_1 = "Z79.4", "E10"
+# Codes that name a methicillin-resistant organism (no Z16.11 beside them).
+RESISTANT_ORGANISM_CODES = {"B95.62", "A41.02", "J15.212", "A49.02"}
 # Where a note says the patient is seen as an outpatient (probable / suspected conditions are then not coded as
 # established: the symptom is, Section IV.H) or admitted (they are, Section II.H).
 _OUTPATIENT = re.compile(r"\b(?:office visit|clinic visit|outpatient|urgent care|telehealth|follow-up visit|"
@@ -34,6 +36,7 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
     (Z80.3, Z82.49, Z83.3). A chronic condition listed as history has no such entry and stays current."""
     if navigator is None:
         return
+    _mentions_as_entries(work, winning or {})
     for entry in list(work.entries.values()):
         if entry.absorbed_by:
             continue
@@ -57,6 +60,24 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
             work.absorb(entry.code, found.code, f"{kind} history", "the condition is not current")
 
 
+def _mentions_as_entries(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A condition the note names only for a relative or the past may have no entry (the ranker lists what it may
+    code): its mention's code joins the worklist as a candidate, so that its history code can be found."""
+    represented = {span for entry in work.entries.values() for span in entry.spans}
+    for match in work.analysis.mentions:
+        codes = winning.get((match.start, match.end)) or []
+        if match.assertion not in ("family", "historical") or not codes or (match.start, match.end) in represented:
+            continue
+        if codes[0] in work.entries:
+            continue
+        text = work.analysis.text[match.start : match.end]
+        suggestion = CodeSuggestion(code=codes[0], description=work.tabular.description(codes[0]),
+                                    evidence=[Span(start=match.start, end=match.end, text=text)], source="dictionary",
+                                    score=0.0, rationale=f"'{text}': {match.assertion} ({match.cue})", step=STEP,
+                                    status="candidate")
+        work.entries[codes[0]] = Entry(suggestion, work.assertions_of(suggestion))
+
+
 def _in_history_section(work: Worklist, entry: Entry) -> bool:
     """All of the evidence lies in a past-history section ("PMH:", "Antecedentes personales:"): a condition listed
     there is current when it is chronic (it has no History, personal entry) and past when the index has one."""
@@ -78,6 +99,10 @@ def status_codes(work: Worklist) -> None:
         work.add(found.code, [Span(start=found.start, end=found.end, text=text)], "status",
                  f"status read from '{text}'", 0.5, "status-rule")
     coded = work.coded()
+    resistant = any(e.code in RESISTANT_ORGANISM_CODES for e in coded)
+    for entry in coded:
+        if resistant and entry.code.startswith("Z16.1"):
+            work.demote(entry.code, "drug resistance", "the organism's code already says it is methicillin resistant")
     weight = any(e.code.startswith(WEIGHT_DIAGNOSES) for e in coded)
     type_1 = any(e.code.startswith(TYPE_1) for e in coded)
     for entry in coded:
@@ -151,3 +176,64 @@ def integral_symptoms(work: Worklist) -> None:
                 work.absorb(entry.code, cause.code, "integral symptom",
                             f"a routine sign of {cause.code} ({work.tabular.description(cause.code)})")
                 break
+
+
+STROKES = ("I60", "I61", "I62", "I63", "I64")
+SEQUELA_OF = {"I60": "I69.0", "I61": "I69.1", "I62": "I69.2", "I63": "I69.3", "I64": "I69.3"}
+_DOMINANT = {"right": re.compile(r"right[- ]handed|diestr[oa]", re.IGNORECASE),
+             "left": re.compile(r"left[- ]handed|zurd[oa]", re.IGNORECASE)}
+_RESIDUAL = re.compile(r"\b(?:residual|sequela|sequelae|late effect|since (?:the|her|his) stroke|after (?:the|a|her|his) "
+                       r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke",
+                       re.IGNORECASE)
+
+
+def sequelae(work: Worklist) -> None:
+    """A deficit left by a past stroke is coded as its sequela (I69.-), with the side and the dominance the note gives
+    ("prior stroke with residual right hemiparesis, right-handed" → I69.351), not as a current stroke or a history
+    of one (I.C.9.d); a dysphagia keeps its type code (use additional R13.1-)."""
+    tabular = work.tabular
+    text = work.analysis.text
+    strokes = [e for e in work.entries.values() if e.code.startswith(STROKES) and not e.absorbed_by]
+    if not strokes or not _RESIDUAL.search(text):
+        return
+    base = SEQUELA_OF[strokes[0].code[:3]]
+    options = tabular.billable_descendants(base)
+    for deficit in list(work.coded()):
+        if deficit.code.startswith(("I69", "Z86", *STROKES)) or deficit.code[0] in "ZVWXY":
+            continue
+        words = set(re.findall(r"[a-z]+", tabular.description(deficit.code).lower())) - {
+            "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant"}
+        side = next((s for s in (work.analysis.side_of(a, b) for a, b in deficit.spans) if s), "")
+        hand = next((h for h, pattern in _DOMINANT.items() if pattern.search(text)), "")
+        best: tuple[int, str] | None = None
+        for option in options:
+            title = tabular.description(option).lower()
+            shared = len(words & set(re.findall(r"[a-z]+", title)))
+            if not shared:
+                continue
+            rank = shared * 4 + _side_rank(title, side, hand)
+            if best is None or rank > best[0]:
+                best = (rank, option)
+        if best is None or best[0] < 4:
+            continue
+        code = best[1]
+        work.add(code, list(deficit.suggestion.evidence) + list(strokes[0].suggestion.evidence), "sequela",
+                 f"{tabular.description(code)}: a deficit left by the past stroke", deficit.suggestion.score,
+                 "tabular-list")
+        notes = tabular.inherited_notes(code)
+        if not any(deficit.code.startswith(ref[0]) for ref in references(notes.use_additional)):
+            work.absorb(deficit.code, code, "sequela", "the sequela code names the deficit")
+        for entry in [*strokes, *(e for e in work.coded() if e.code == "Z86.73")]:
+            work.absorb(entry.code, code, "sequela", "the stroke is past; its deficit is coded as a sequela")
+
+
+def _side_rank(title: str, side: str, hand: str) -> int:
+    """How well a sequela title fits the side and the handedness the note gives (dominant when they agree)."""
+    if not side:
+        return 2 if "unspecified side" in title else 0
+    if side not in title:
+        return -1
+    if not hand:
+        return 1 if "unspecified" not in title or "side" in title else 0
+    dominance = "non-dominant" if hand != side else "dominant"
+    return 3 if f"{side} {dominance}" in title else 0

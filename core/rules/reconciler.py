@@ -21,6 +21,7 @@ from core.rules.conventions import (
     combinations,
     encounter,
     excludes1,
+    generic_words,
     laterality,
     manifestations,
     one_code_per_condition,
@@ -29,7 +30,15 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
-from core.rules.history import history_and_family, integral_symptoms, readings, sepsis, status_codes, uncertain
+from core.rules.history import (
+    history_and_family,
+    integral_symptoms,
+    readings,
+    sepsis,
+    sequelae,
+    status_codes,
+    uncertain,
+)
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -55,10 +64,19 @@ def winning_codes(
                 options.insert(0, sided_code(code, match.side, tabular) or code)
             for option in options:
                 option = option if tabular.is_billable(option) else (
-                    tabular.unspecified_code(option, match.side) if match.side else tabular.default_code(option))
+                    tabular.unspecified_code(option, match.side) if match.side else tabular.default_code(option)
+                    or _without_child(option, tabular))
                 if option and option not in codes:
                     codes.append(option)
     return found
+
+
+def _without_child(code: str, tabular: Tabular) -> str:
+    """The child a bare term means when none is unspecified: the one "without" the complication the others name
+    (G43.00 → G43.009 "... without status migrainosus")."""
+    item = tabular.get(code)
+    children = [c for c in (item.children if item else []) if tabular.is_billable(c)]
+    return next((c for c in children if " without " in f" {tabular.description(c).lower()} "), "")
 
 
 def reconcile(
@@ -72,6 +90,7 @@ def reconcile(
     warnings: list[str] = []
     before = [s.code for s in result.codes]
     validate_terms(work, linker)
+    generic_words(work)
     status_codes(work)
     readings(work)
     specific_over_unspecified(work, winning)
@@ -88,6 +107,7 @@ def reconcile(
     absorb_subterms(work, winning)
     integral_symptoms(work)
     laterality(work)
+    sequelae(work)
     encounter(work)
     excludes1(work, warnings, winning)
     codes = sequence(work)
