@@ -203,6 +203,9 @@ class IndexNavigator:
                 if kind == "personal" and generic and depth == 0:
                     continue
                 score = requirement.satisfied_by(condition)
+                if not requirement.stems:  # "disease or disorder": a grouping, read through to its subterms
+                    score = max((self.requirements[g.id].satisfied_by(condition) for g in self.index.children(child)
+                                 if g.id in self.requirements), default=0)
                 if score and (choice is None or (score, len(requirement.stems)) > choice[:2]):
                     choice = (score, len(requirement.stems), child)
             if choice is None:

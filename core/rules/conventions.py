@@ -93,10 +93,14 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
             if not codes or not _overlap([span], entry.spans) or not _names_more(work, span):
                 continue
             better = codes[0]  # what the longest term itself names, not the alternatives the dictionary lists
-            if better == entry.code or better[:3] != entry.code[:3] or is_vague(better, tabular):
+            if better == entry.code or is_vague(better, tabular) and better[:3] == entry.code[:3]:
                 continue
-            if not kind_of(better, entry.code, work):
-                continue
+            if better[:3] == entry.code[:3]:
+                if not kind_of(better, entry.code, work):
+                    continue
+            elif not (_inside(entry.spans, [span]) and tabular.chapter_of(better) == tabular.chapter_of(entry.code)):
+                continue  # another category only when the vague code's words all lie inside the longer term ("DM"
+                # in "Type 1 DM")
             if not tabular.is_billable(better):
                 continue
             other = work.entries.get(better)
@@ -182,7 +186,7 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         generic = is_vague(entry.code, tabular) or tabular.description(entry.code).lower().startswith("other")
         one_word = all(len(work.said_in(s, e)) <= 1 for s, e in entry.spans)  # "edema" inside "macular edema"
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
-                  and (entry.code in GENERIC_CODES
+                  and (entry.code in GENERIC_CODES or o.code[:3] == entry.code[:3]  # "mild persistent asthma" in
                        or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code)))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
