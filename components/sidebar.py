@@ -28,7 +28,7 @@ OPENAI_URL_KEY = "cfg_openai_base_url"
 
 LANGUAGE_LABELS = {"en": "English (ICD-10-CM)", "es": "Spanish (CIE-10-ES)"}
 BACKEND_LABELS = {
-    "none": "None: dictionary and rules only",
+    "none": "None: the instant path only",
     "embedded": "Embedded model (llama.cpp, on this machine)",
     "ollama": "Ollama server",
     "openai": "OpenAI-compatible server (local)",
@@ -164,7 +164,7 @@ def _backend_options(settings: Settings) -> None:
             "(small: it exercises the pipeline, it is not a source of quality).",
         )
     else:
-        st.caption("No language model: the dictionary, the index and the rules propose codes.")
+        st.caption("No language model: the evidence, the index, the rules and the ranker propose codes.")
 
 
 def _resources(settings: Settings) -> None:
@@ -192,7 +192,9 @@ def _pipeline_choices(settings: Settings) -> None:
     if not may("settings"):
         return
     st.selectbox("Strategy", STRATEGIES, key=STRATEGY_KEY, help=STRATEGY_HELP)
-    st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x))
+    st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x),
+                 help="“Code this note” is always instant (evidence, index, rules, ranker). A language model chosen "
+                 "here refines a result when you press “Refine with the language model”, in the background.")
     _backend_options(settings)
     st.toggle("Learn from coders' decisions", key=LEARN_KEY,
               help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
