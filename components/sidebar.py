@@ -196,9 +196,11 @@ def _pipeline_choices(settings: Settings) -> None:
                  help="“Code this note” is always instant (evidence, index, rules, ranker). A language model chosen "
                  "here refines a result when you press “Refine with the language model”, in the background.")
     _backend_options(settings)
-    st.toggle("Learn from coders' decisions", key=LEARN_KEY,
+    # The defaults go in as the widgets' own values, not through st.session_state: a toggle whose first run was cut
+    # short (the coder typing their name while the page loads) otherwise came back with its widget default, off.
+    st.toggle("Learn from coders' decisions", key=LEARN_KEY, value=settings.learn_from_decisions,
               help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
-    st.toggle("Merge with the supervised ranker", key=MERGE_KEY,
+    st.toggle("Merge with the supervised ranker", key=MERGE_KEY, value=settings.ranker_merge,
               help="The ranker trained on coded charts decides the codes it has evidence for in the chosen "
               "strategy's result; codes it never scored keep the strategy's decision. Not used by the "
               "'deterministic' and 'ranker' strategies.")
@@ -211,8 +213,6 @@ def render_sidebar() -> Settings:
     st.session_state.setdefault(LANGUAGE_KEY, settings.language)
     st.session_state.setdefault(STRATEGY_KEY, settings.strategy if settings.strategy in STRATEGIES else STRATEGIES[0])
     st.session_state.setdefault(BACKEND_KEY, settings.backend)
-    st.session_state.setdefault(LEARN_KEY, settings.learn_from_decisions)
-    st.session_state.setdefault(MERGE_KEY, settings.ranker_merge)
     with st.sidebar:
         if current_identity() is None:  # sign-in off: the coder types their name (recorded as unverified)
             st.text_input(

@@ -3,10 +3,13 @@ its steps and can be cancelled, and what changed between the two results."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, needs_shared_data
+from test_cli import run_cli
 
 import core.strategies.registry as registry
 from core.llm.fake import FakeBackend
@@ -43,6 +46,20 @@ def test_the_default_settings_code_without_a_language_model(mini_kb, monkeypatch
     assert {"E11.9", "I10"} <= {c.code for c in result.codes}
     assert not [t for t in result.trace if t.prompt_template or t.raw_answer is not None or t.fallback]
     assert any("backend 'none' runs the deterministic path" in n for t in result.trace for n in t.notes)
+
+
+@needs_shared_data
+def test_the_cli_codes_a_codiesp_note_without_a_language_model_by_default(base_settings,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CODER_BACKEND", "CODER_STRATEGY", "CODER_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    note = min((SHARED_DATA / "codiesp" / "dev" / "text_files").glob("*.txt"))
+    out = run_cli("code", str(note), "--lang", "es", "--json", cache_dir=base_settings.cache_dir)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["backend"], result["model"]) == ("none", "") and result["codes"]
+    assert not [t["step"] for t in result["trace"] if t.get("prompt_template") or t.get("raw_answer") is not None]
+    assert "fell back" not in out.stderr and "llama" not in out.stderr.lower()
 
 
 def test_refinable_needs_a_backend_and_an_llm_strategy(mini_kb) -> None:
