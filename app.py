@@ -15,11 +15,13 @@ from components.auth import log_access, may, page_allowed, require_sign_in
 from components.code_review import ReviewContext
 from components.note_input import REOPEN_KEY, render_earlier_runs, render_note_input
 from components.note_view import inject_css
+from components.refine_panel import render_refine_panel
 from components.run_panel import active_run, open_stored_run, run_coding, show_run_error
 from components.safe_text import md_escape
 from components.sidebar import base_settings, coder_name, current_settings, knowledge, open_store, render_sidebar
 from components.workspace import render_workspace
 from core.store.review import other_reviews
+from core.strategies.refine import instant_settings, why_not_refinable
 from core.strategies.runner import compose_accents
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -40,16 +42,19 @@ def code_a_note() -> None:
         "Run again", key="run_again", width="stretch", help="Recompute instead of reusing this session's result.",
         disabled=not may("code"),
     )
+    # "Code this note" is always the instant path; a configured language model refines the result on request.
+    refinable = not why_not_refinable(settings)
     info_col.caption(
-        f"{settings.language.upper()} · strategy {settings.strategy} · backend {settings.backend}"
-        + (f" · {settings.model}" if settings.model else "")
+        f"{settings.language.upper()} · strategy {settings.strategy} · instant (no language model)"
+        + (f" · refine with {settings.backend}" + (f" {settings.model}" if settings.model else "")
+           if refinable else "")
     )
     # Everything that comes and goes (progress, errors, notices) lives in this one container, so the results
     # below keep their place between reruns and open expanders stay open.
     with st.container(key="run_messages"):
         reopen = st.session_state.pop(REOPEN_KEY, None)
         if run_clicked or rerun_clicked:
-            run_coding(note.text, note.source, settings, store, coder_name(), force=rerun_clicked)
+            run_coding(note.text, note.source, instant_settings(settings), store, coder_name(), force=rerun_clicked)
         elif reopen is not None:
             open_stored_run(store, reopen, settings)
         with earlier_runs:  # drawn after this rerun's run is stored: it is listed at once
@@ -65,7 +70,7 @@ def code_a_note() -> None:
                 "The note was changed after this result was computed: press “Code this note” to code the new "
                 "text. The result below belongs to the previous text."
             )
-        changed = [name for name in ("language", "strategy", "backend")
+        changed = [name for name in ("language", "strategy")  # a backend refines on request: not a change
                    if getattr(run.settings, name) != getattr(settings, name)]
         if changed:
             st.info(
@@ -102,6 +107,7 @@ def code_a_note() -> None:
     # A reopened run may name another embedding model; its review needs the tabular list and search only, so it
     # uses the knowledge base already loaded for the sidebar's settings rather than loading a second one.
     kb = knowledge(settings if run.reopened else run.settings)
+    render_refine_panel(run, settings, store, kb, coder_name())
     render_workspace(ReviewContext(store, kb, run.run_id, run.note_text, run.result, store.current_state(run.run_id)))
 
 

@@ -28,7 +28,7 @@ OPENAI_URL_KEY = "cfg_openai_base_url"
 
 LANGUAGE_LABELS = {"en": "English (ICD-10-CM)", "es": "Spanish (CIE-10-ES)"}
 BACKEND_LABELS = {
-    "none": "None: dictionary and rules only",
+    "none": "None: the instant path only",
     "embedded": "Embedded model (llama.cpp, on this machine)",
     "ollama": "Ollama server",
     "openai": "OpenAI-compatible server (local)",
@@ -164,7 +164,7 @@ def _backend_options(settings: Settings) -> None:
             "(small: it exercises the pipeline, it is not a source of quality).",
         )
     else:
-        st.caption("No language model: the dictionary, the index and the rules propose codes.")
+        st.caption("No language model: the evidence, the index, the rules and the ranker propose codes.")
 
 
 def _resources(settings: Settings) -> None:
@@ -192,11 +192,15 @@ def _pipeline_choices(settings: Settings) -> None:
     if not may("settings"):
         return
     st.selectbox("Strategy", STRATEGIES, key=STRATEGY_KEY, help=STRATEGY_HELP)
-    st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x))
+    st.selectbox("Backend", BACKENDS, key=BACKEND_KEY, format_func=lambda x: BACKEND_LABELS.get(x, x),
+                 help="“Code this note” is always instant (evidence, index, rules, ranker). A language model chosen "
+                 "here refines a result when you press “Refine with the language model”, in the background.")
     _backend_options(settings)
-    st.toggle("Learn from coders' decisions", key=LEARN_KEY,
+    # The defaults go in as the widgets' own values, not through st.session_state: a toggle whose first run was cut
+    # short (the coder typing their name while the page loads) otherwise came back with its widget default, off.
+    st.toggle("Learn from coders' decisions", key=LEARN_KEY, value=settings.learn_from_decisions,
               help="Evidence spans coders accepted or added are used as dictionary terms for later notes.")
-    st.toggle("Merge with the supervised ranker", key=MERGE_KEY,
+    st.toggle("Merge with the supervised ranker", key=MERGE_KEY, value=settings.ranker_merge,
               help="The ranker trained on coded charts decides the codes it has evidence for in the chosen "
               "strategy's result; codes it never scored keep the strategy's decision. Not used by the "
               "'deterministic' and 'ranker' strategies.")
@@ -209,8 +213,6 @@ def render_sidebar() -> Settings:
     st.session_state.setdefault(LANGUAGE_KEY, settings.language)
     st.session_state.setdefault(STRATEGY_KEY, settings.strategy if settings.strategy in STRATEGIES else STRATEGIES[0])
     st.session_state.setdefault(BACKEND_KEY, settings.backend)
-    st.session_state.setdefault(LEARN_KEY, settings.learn_from_decisions)
-    st.session_state.setdefault(MERGE_KEY, settings.ranker_merge)
     with st.sidebar:
         if current_identity() is None:  # sign-in off: the coder types their name (recorded as unverified)
             st.text_input(

@@ -44,7 +44,10 @@ class Settings:
 
     language: str = "en"
     strategy: str = "clh"
-    backend: str = "embedded"
+    # "none": the instant path (evidence, index, rules, ranker), the default. A language model (an Ollama or
+    # OpenAI-compatible server, or the embedded 270M model) is used only when chosen here: the CLI and the workers
+    # then code with it, and the app offers it as "Refine with the language model" (docs/llm-refinement.md).
+    backend: str = "none"
 
     # LLM backends
     model: str = ""  # backend-specific default when empty

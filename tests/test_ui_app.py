@@ -201,27 +201,44 @@ def test_backend_down_shows_message_and_keeps_decisions(app_env: Path, monkeypat
     assert "127.0.0.1:9" in messages and "not reachable" in messages, messages
     sign_in(down)
     load_sample(down, "en_02_copd_pneumonia")
-    code_note(down)
-    shown = " ".join(error_texts(down) + [w.value for w in down.warning])
-    assert "ollama" in shown.lower() or "language model" in shown.lower(), shown
+    code_note(down)  # instant: the server is not asked
+    store = store_for_env()
+    run_id = max(r["id"] for n in store.notes() for r in store.runs_for_note(n["id"]))  # the note coded just now
+    assert store.get_run(run_id)["backend"] == "none" and decision_buttons(down, "accept")
+    down.button(key=f"refine_start_{run_id}").click().run()
+    assert down.session_state["refine_jobs"][run_id].wait(60)
+    down.run()
+    shown = " ".join(error_texts(down))
+    assert "The language model is not available" in shown and "127.0.0.1:9" in shown, shown
     assert store_for_env().decisions() == before
 
 
 @pytest.mark.slow
-def test_embedded_backend_codes_a_short_note(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("core.strategies.registry") is None:
-        pytest.skip("core.strategies.registry (the LLM strategies) is not in this checkout yet")
+def test_embedded_backend_refines_a_short_note(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded 270M model stays selectable: chosen, it refines the instant result end to end (real model)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python (the embedded backend) is not installed: make llm")
     monkeypatch.setenv("CODER_BACKEND", "embedded")
     monkeypatch.setenv("CODER_STRATEGY", "clh")
     at = start_app()
     at.text_area(key="note_text").input("Diagnosis: essential hypertension.").run()
     code_note(at)
+    store = store_for_env()
+    instant = store.runs_for_note(store.notes()[0]["id"])[0]["id"]
+    assert store.get_run(instant)["backend"] == "none"
+    at.button(key=f"refine_start_{instant}").click().run()
+    job = at.session_state["refine_jobs"][instant]
+    assert job.wait(TIMEOUT_S) and job.state == "done", job.error
+    at.run()
+    assert any("What the language model changed" in m.value for m in at.markdown)
+    at.button(key=f"refine_adopt_{instant}").click().run()
     assert not error_texts(at), error_texts(at)
     assert any("Pipeline steps (clh, backend embedded" in m.value for m in at.markdown)
     assert "I10" in decision_buttons(at, "accept")
-    store = store_for_env()
-    run = store.get_run(store.runs_for_note(store.notes()[0]["id"])[0]["id"])
-    assert run["backend"] == "embedded" and len(run["trace"]["trace"]) > 1
+    runs = sorted(r["id"] for r in store.runs_for_note(store.notes()[0]["id"]))
+    run = store.get_run(runs[-1])
+    assert len(runs) == 2 and run["backend"] == "embedded" and len(run["trace"]["trace"]) > 1
+    assert any(step.get("prompt_template") for step in run["trace"]["trace"])  # the model was asked
 
 
 def test_same_note_and_settings_reuse_the_result(app_env: Path) -> None:

@@ -26,7 +26,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, help="LLM backend (default embedded; none = deterministic)")
+    parser.add_argument("--backend", choices=BACKENDS, help="LLM backend (default none: the instant path, no language model)")
     parser.add_argument("--strategy", choices=STRATEGIES, help="coding strategy (default clh)")
     parser.add_argument("--model", help="model name for the backend")
     parser.add_argument("--assertion-policy", choices=ASSERTION_POLICIES,
