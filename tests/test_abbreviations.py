@@ -63,7 +63,7 @@ def test_lists_hold_the_common_abbreviations() -> None:
         ("DM2", "type 2 diabetes mellitus"),
         ("T2DM", "type 2 diabetes mellitus"),
         ("CAD", "coronary artery disease"),
-        ("HFrEF", "heart failure with reduced ejection fraction"),
+        ("HFrEF", "systolic heart failure"),
         ("CKD", "chronic kidney disease"),
         ("ESRD", "end stage renal disease"),
         ("OSA", "obstructive sleep apnea"),

@@ -39,8 +39,9 @@ def test_clh_with_the_embedded_model(kb, base_settings: Settings, language: str)
     steps: list[str] = []
     result = code_note(NOTES[language], settings, kb=kb, progress=lambda step, message: steps.append(step))
     assert result.strategy == "clh" and result.backend == "embedded" and result.model
-    # The four CLH steps, then the supervised ranker merged in (it decides the codes it has evidence for).
-    assert [t.step for t in result.trace] == [*CLH_STEPS, "ranker", "ranker-merge"]
+    # The four CLH steps, the supervised ranker merged in (it decides the codes it has evidence for), then the
+    # deterministic coding conventions over the merged list.
+    assert [t.step for t in result.trace] == [*CLH_STEPS, "ranker", "ranker-merge", "conventions"]
     assert [s for s in steps if s in CLH_STEPS] == list(CLH_STEPS)
     for trace in result.trace[: len(CLH_STEPS)]:
         assert trace.prompt_template == f"{language}/{trace.step}.j2" and trace.prompt_version == template_version(trace.prompt_template)

@@ -157,8 +157,9 @@ class AssertionDetector:
                     continue
                 between = after[: match.start()]
                 # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures
-                # negative" says nothing negative of the pneumonia.
-                if "," not in between and not self._scope_ends(between, self.text[end : end + match.start()]):
+                # negative" says nothing negative of the pneumonia; a list of short items is one statement
+                # ("hepatitis A, B y C negativas").
+                if ("," not in between or _short_list(between)) and not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
         for kind in _PRIORITY:
@@ -171,6 +172,15 @@ class AssertionDetector:
         if self.rules.termination.search(between):
             return True
         return bool(self.rules.new_statement and self.rules.new_statement.search(between_original))
+
+
+_LIST_JOINERS = frozenset({"y", "e", "o", "ni", "and", "or", "nor"})
+
+
+def _short_list(between: str) -> bool:
+    """Only short list items (letters, numbers, types) and conjunctions lie between the mention and a trigger."""
+    words = re.findall(r"\w+", between)
+    return all(len(word) <= 3 or word in _LIST_JOINERS for word in words)
 
 
 def _outermost(patterns: dict[str, re.Pattern[str]], text: str) -> list[tuple[str, re.Match[str]]]:
