@@ -6,7 +6,6 @@ builds and later uses load. ``resources()`` and ``notices()`` say what was loade
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 import threading
@@ -18,7 +17,7 @@ from typing import Any
 
 from core.candidates.linker import UNCALIBRATED_PRIORS, DictionaryLinker
 from core.candidates.navigator import NAVIGATOR_VERSION, IndexNavigator, NavigatorTable
-from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, load_split
+from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, CodiEsp, Note, load_split
 from core.kb import terms as term_sources
 from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.cache import cached_pickle
@@ -117,15 +116,18 @@ class KnowledgeBase:
         return load_guidance(PROJECT_ROOT / "data" / "guidance", self.settings.resolve(self.settings.guidelines_pdf))
 
     @property
+    def codiesp(self) -> CodiEsp | None:
+        """The CodiEsp corpus of the settings (None when its folder is missing)."""
+        return CodiEsp.from_settings(self.settings)
+
+    @property
     def codiesp_root(self) -> Path | None:
-        root = self.settings.resolve(self.settings.codiesp_dir)
-        return root if root and root.is_dir() else None
+        corpus = self.codiesp
+        return None if corpus is None else corpus.root
 
     def labelled_splits(self) -> tuple[str, ...]:
-        root = self.codiesp_root
-        if root is None:
-            return ()
-        return tuple(sorted(p.name for p in root.iterdir() if (p / f"{p.name}D.tsv").is_file()))
+        corpus = self.codiesp
+        return () if corpus is None else corpus.labelled_splits()
 
     def default_splits(self) -> tuple[str, ...]:
         wanted = self.settings.dictionary_splits
@@ -134,26 +136,10 @@ class KnowledgeBase:
         return self.labelled_splits()
 
     # -- coded notes (for fitting) ----------------------------------------------------------------
-    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[tuple[str, str, set[str]]]:
-        root = self.codiesp_root
-        notes: list[tuple[str, str, set[str]]] = []
-        if root is None:
-            return notes
-        folder_name = "text_files" if language == "es" else "text_files_en"
-        for split in splits:
-            gold_path = root / split / f"{split}D.tsv"
-            if not gold_path.is_file():
-                continue
-            gold: dict[str, set[str]] = {}
-            with gold_path.open(encoding="utf-8", newline="") as handle:
-                for row in csv.reader(handle, delimiter="\t"):
-                    if len(row) >= 2:
-                        gold.setdefault(row[0], set()).add(self.tabular.current_code(row[1]))  # as in the terms
-            for case_id in sorted(gold):
-                path = root / split / folder_name / f"{case_id}.txt"
-                if path.is_file():
-                    notes.append((case_id, path.read_text(encoding="utf-8"), gold[case_id]))
-        return notes
+    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[Note]:
+        """The coded notes of ``splits`` in ``language``, their codes in the tabular list's edition (as the terms)."""
+        corpus = self.codiesp
+        return [] if corpus is None else corpus.coded_notes(splits, language, self.tabular.current_code)
 
     # -- dictionary linker ------------------------------------------------------------------------
     def _in_current_edition(self, entries: Iterable[term_sources.TermEntry]) -> list[term_sources.TermEntry]:
@@ -183,9 +169,9 @@ class KnowledgeBase:
                 entries.extend(includes)
                 entries.extend(term_sources.without_parenthesised_words([*term_sources.tabular_terms(self.tabular),
                                                                          *includes]))
-            root = self.codiesp_root
-            if root is not None:
-                entries.extend(self._in_current_edition(projected_span_terms(root, splits)))
+            corpus = self.codiesp
+            if corpus is not None:
+                entries.extend(self._in_current_edition(projected_span_terms(corpus, splits)))
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
@@ -207,9 +193,9 @@ class KnowledgeBase:
                 + ("CodiEsp annotations and " if self.codiesp_root is not None else "")
                 + "WHO CIE-10 descriptions",
             )
-            root = self.codiesp_root
-            if root is not None and splits:
-                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(root, splits)))
+            corpus = self.codiesp
+            if corpus is not None and splits:
+                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(corpus, splits)))
         return entries
 
     def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
@@ -221,12 +207,9 @@ class KnowledgeBase:
             started = time.perf_counter()
             parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
             parts += [info.key() for info in self.index_infos]
-            root = self.codiesp_root
-            if root is not None:
-                for split in splits:
-                    for name in (f"{split}X.tsv", f"{split}D.tsv"):
-                        path = root / split / name
-                        parts.append(file_fingerprint(path) if path.is_file() else "-")
+            corpus = self.codiesp
+            if corpus is not None:
+                parts += [file_fingerprint(path) if path else "-" for path in corpus.learned_from(splits)]
             user_file = self.settings.resolve(self.settings.cie10es_file)
             parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
             parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
@@ -241,8 +224,8 @@ class KnowledgeBase:
                 if language == "en":
                     for entry in term_sources.see_reference_terms(self.index):
                         linker.add(entry)
-                if language == "es" and root is not None and splits:
-                    lexicon, _ = learn_lexicon(root, splits)
+                if language == "es" and corpus is not None and splits:
+                    lexicon, _ = learn_lexicon(corpus, splits)
                     linker.add_translated(
                         [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index),
                          *term_sources.see_reference_terms(self.index)],
