@@ -35,8 +35,9 @@ TASK_KIND: dict[str, str] = {"D": "DIAGNOSTICO", "P": "PROCEDIMIENTO"}
 GOLD_IN_CURRENT_EDITION = "current edition"
 
 
-def normalize_code(code: str) -> str:
-    """CodiEsp spelling: stripped and lower-case (dots kept, e.g. ``n44.8``)."""
+def scorer_key(code: str) -> str:
+    """A code as CodiEsp's files and official scorer compare it: stripped, lower-case, dots kept (``n44.8``; ``N448``
+    is another code there). The app's own spelling is :func:`core.kb.tabular.normalize_code` (``N44.8``)."""
     return code.strip().lower()
 
 
@@ -120,7 +121,7 @@ def load_gold_codes(path: Path) -> dict[str, list[str]]:
             log.warning("%s:%d: skipping malformed row %r", path, lineno, "\t".join(row))
             continue
         codes = out.setdefault(row[0].strip(), [])
-        code = normalize_code(row[1])
+        code = scorer_key(row[1])
         if code not in codes:
             codes.append(code)
     return out
@@ -147,7 +148,7 @@ def load_gold_x(path: Path) -> list[GoldSpan]:
         except ValueError as exc:
             log.warning("%s:%d: skipping malformed X row (%s)", path, lineno, exc)
             continue
-        out.append(GoldSpan(case_id.strip(), kind, normalize_code(code), text, spans))  # type: ignore[arg-type]
+        out.append(GoldSpan(case_id.strip(), kind, scorer_key(code), text, spans))  # type: ignore[arg-type]
     return out
 
 
@@ -218,7 +219,7 @@ def load_split(
 
 def _map_diagnoses(case: Case, code_map: Callable[[str], str]) -> None:
     def mapped(code: str) -> str:
-        return normalize_code(code_map(code))
+        return scorer_key(code_map(code))
 
     case.gold_d_as_written = case.gold_d
     case.gold_d = list(dict.fromkeys(mapped(code) for code in case.gold_d))
