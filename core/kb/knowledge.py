@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,26 @@ LINKER_VERSION = "7"  # 7: CodiEsp codes in the tabular list's edition; 6: uncal
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
+LinkerKey = tuple[str, tuple[str, ...]]  # (language, splits)
+
+
 class KnowledgeBase:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, tabular: Tabular | None = None, index: AlphabeticIndex | None = None,
+        linkers: Mapping[LinkerKey, DictionaryLinker] | None = None,
+        retrievers: Mapping[LinkerKey, HybridRetriever] | None = None,
+    ) -> None:
+        """Sources are loaded on first use; the ones given here are used as they are (a test's small tabular list or
+        dictionaries, a tool that has the index already). A retriever is keyed ``(language, splits)``, with no splits
+        for English."""
         self.settings = settings
         self._lock = threading.RLock()
-        self._linkers: dict[tuple[str, tuple[str, ...]], DictionaryLinker] = {}
-        self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
+        self._linkers: dict[LinkerKey, DictionaryLinker] = dict(linkers or {})
+        self._retrievers: dict[LinkerKey, HybridRetriever] = dict(retrievers or {})
+        if tabular is not None:
+            self.__dict__["tabular"] = tabular  # the cached property, already known
+        if index is not None:
+            self.__dict__["index"] = index
         self._extra_infos: dict[str, ResourceInfo] = {}
         self.timings: dict[str, float] = {}
         # How retrievers get their dense half (core.retrieval.hybrid.DENSE_POLICIES): "background" in the app and the
@@ -216,8 +230,11 @@ class KnowledgeBase:
             starter = term_sources.STARTER_TERMS.get(language)
             parts.append(file_fingerprint(starter) if starter and starter.is_file() else "-")
 
+            cache_key = combined_key(*parts)
+
             def build() -> DictionaryLinker:
-                linker = DictionaryLinker(language, self._term_entries(language, splits))
+                # The key travels with the linker: a ranker trained on another linker's candidates is stale.
+                linker = DictionaryLinker(language, self._term_entries(language, splits), cache_key=cache_key)
                 # Neoplasm Table and see-reference terms feed the linker only (the retrieval corpus stays as is).
                 for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
                     linker.add(entry)
@@ -243,12 +260,10 @@ class KnowledgeBase:
                     linker.complete_codes(self.tabular.is_billable, self.tabular.default_code)
                 return linker
 
-            cache_key = combined_key(*parts)
             # One file per (language, splits): evaluation (train only) and the app (train+dev) each keep theirs
             # instead of replacing each other's (a 40 s rebuild every time one follows the other).
             name = f"linker-{language}-{'+'.join(splits) or 'none'}"
             linker = cached_pickle(self.settings.cache_dir, name, cache_key, build)
-            linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
             self._describe_bilingual(linker, splits)
             if linker.source_counts.get(NEOPLASM_SOURCE):
                 self._extra_infos[f"neoplasm-{language}"] = ResourceInfo(
@@ -423,15 +438,27 @@ _KB: dict[str, KnowledgeBase] = {}
 _KB_LOCK = threading.Lock()
 
 
-def get_knowledge(settings: Settings) -> KnowledgeBase:
-    """One knowledge base per (data dir, cache dir, resource settings) per process."""
-    key = "|".join(
+def _registry_key(settings: Settings) -> str:
+    return "|".join(
         str(v)
         for v in (settings.data_dir, settings.cache_dir, settings.index_csv, settings.index_xml, settings.neoplasm_xml,
                   settings.codiesp_dir, settings.guidelines_pdf, settings.cie10es_file, settings.embedding_model,
                   settings.dictionary_splits)
     )
+
+
+def get_knowledge(settings: Settings) -> KnowledgeBase:
+    """One knowledge base per (data dir, cache dir, resource settings) per process."""
+    key = _registry_key(settings)
     with _KB_LOCK:
         if key not in _KB:
             _KB[key] = KnowledgeBase(settings)
         return _KB[key]
+
+
+def register_knowledge(kb: KnowledgeBase) -> KnowledgeBase:
+    """Make ``get_knowledge`` answer ``kb`` for its settings (a knowledge base built with given sources: a test's,
+    a tool's), replacing the one it had."""
+    with _KB_LOCK:
+        _KB[_registry_key(kb.settings)] = kb
+    return kb
