@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from core.llm.budget import EVIDENCE_CHUNK_CHARS as CHUNK_CHARS
 from core.llm.calls import ParseError
 from core.llm.fake import FakeBackend
 from core.llm.prompts import template_version
@@ -15,7 +16,7 @@ from core.nlp.sentences import SentenceIndex
 from core.schema import Mention, Span
 from core.strategies.clh import run_clh
 from core.strategies.clh.common import CodeCandidate, StepContext, parse_ids
-from core.strategies.clh.evidence import CHUNK_CHARS, find_evidence, locate_snippet
+from core.strategies.clh.evidence import find_evidence, locate_snippet
 from core.strategies.clh.navigator import navigate
 from core.strategies.clh.reconciler import find_relations, reconcile
 from core.strategies.clh.validator import complete_to_billable, subtree_options, validate

@@ -22,6 +22,7 @@ from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import Tabular, normalize_code
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
+from core.llm.budget import PromptBudget
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale, parse_answer_ids
 from core.llm.prompts import RenderedPrompt
 from core.nlp.analysis import NoteAnalysis, analyze
@@ -91,6 +92,11 @@ class StepContext:
     @property
     def sentences(self) -> SentenceIndex:
         return self.analysis.sentences
+
+    @property
+    def budget(self) -> PromptBudget:
+        """Characters of note, chunk and guidance the prompts may carry in the configured context."""
+        return PromptBudget.from_settings(self.settings)
 
     @cached_property
     def structured(self) -> bool:

@@ -21,7 +21,6 @@ from core.schema import Mention, Span, StepTrace
 from core.strategies.clh.common import StepContext, StepTimer, call_json, load_json_object, run_all, usage
 from core.strategies.deterministic import codable
 
-CHUNK_CHARS = 1500  # the embedded model's 4k-token context holds one chunk plus the instructions
 MAX_CHUNKS = 4  # later text is covered by the dictionary only (bounded time on the embedded model)
 MAX_SNIPPETS = 12
 SNIPPET_MAX_CHARS = 80
@@ -138,7 +137,7 @@ def _model_mentions(ctx: StepContext, answers: list[_ChunkAnswer], dictionary: l
 def find_evidence(ctx: StepContext) -> EvidenceResult:
     timer = StepTimer()
     dictionary = ctx.baseline.mentions
-    chunks = ctx.sentences.chunks(CHUNK_CHARS)
+    chunks = ctx.sentences.chunks(ctx.budget.evidence_chunk)  # one chunk plus the instructions fit the context
     asked = chunks[:MAX_CHUNKS]
     answers = run_all(lambda bounds: _ask_chunk(ctx, bounds), asked, ctx.backend.supports_concurrency)
     model_mentions, dropped, confirmed = _model_mentions(ctx, answers, dictionary)

@@ -31,9 +31,6 @@ from core.strategies.clh.common import (
 
 MAX_OPTIONS = 12  # codes shown per candidate
 BATCH_SIZE = 6  # candidates per prompt
-GUIDANCE_CHARS = 1500
-GUIDANCE_CHARS_SMALL = 600  # schema-constrained small models: a 4k context and ~100-200 prompt tokens/s on CPU
-NOTE_CHARS = 300
 
 
 @dataclass
@@ -179,7 +176,7 @@ def _prepare(ctx: StepContext, group: Group) -> dict[str, Any]:
             "notes": note_lines(member.code, tabular), "seven_chr": [f"{k} = {v}" for k, v in seven.items()],
             "options": [o.prompt_dict() for o in shown],
         })
-    limit = GUIDANCE_CHARS_SMALL if ctx.structured else GUIDANCE_CHARS
+    limit = ctx.budget.guidance_small if ctx.structured else ctx.budget.guidance
     guidance = ctx.kb.guidance.for_chapter(group.chapter, ctx.language, max_chars=limit) if group.chapter else ""
     return {"chapter": group.chapter, "guidance": guidance or "-", "groups": entries, "structured": ctx.structured}
 

@@ -39,7 +39,7 @@ from core.strategies.clh.common import (
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
-from core.strategies.variants.rag import NOTE_CHARS, retrieve_codes
+from core.strategies.variants.rag import retrieve_codes
 
 if TYPE_CHECKING:
     from core.kb.knowledge import KnowledgeBase
@@ -120,7 +120,7 @@ def screen(ctx: StepContext, proposed: list[str]) -> Screening:
 
 
 def _verdict(ctx: StepContext, code: str) -> CallOutcome[bool]:
-    prompt = render_prompt("validate_code", ctx.language, note=ctx.text[:NOTE_CHARS], code=code,
+    prompt = render_prompt("validate_code", ctx.language, note=ctx.text[:ctx.budget.note], code=code,
                            description=ctx.tabular.description(code), structured=ctx.structured)
     if ctx.structured:
         return call_json(ctx, prompt, parse_verdict, VERDICT_SCHEMA, VERDICT_MAX_TOKENS_JSON)
@@ -137,11 +137,11 @@ def run_classifier_validator(
     ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     timer = StepTimer()
     notify("classifier", "asking the model for codes")
-    prompt = render_prompt("classifier", ctx.language, note=text[:NOTE_CHARS], max_codes=MAX_PROPOSED)
+    prompt = render_prompt("classifier", ctx.language, note=text[:ctx.budget.note], max_codes=MAX_PROPOSED)
     proposal = call_json(ctx, prompt, parse_codes, CODES_SCHEMA, CLASSIFIER_MAX_TOKENS)
     screening = screen(ctx, proposal.value or [])
     classifier = StepTrace(step="classifier", prompt_template=prompt.template, prompt_version=prompt.version,
-                           inputs={"note_chars": min(len(text), NOTE_CHARS)}, raw_answer=proposal.raw_answer,
+                           inputs={"note_chars": min(len(text), ctx.budget.note)}, raw_answer=proposal.raw_answer,
                            parsed=proposal.value, output_codes=[c for c, _ in screening.kept],
                            notes=screening.dropped, fallback=proposal.fallback_reason,
                            duration_ms=timer.ms())

@@ -32,7 +32,7 @@ from core.strategies.clh.common import (
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
-from core.strategies.variants.rag import NOTE_CHARS, retrieve_codes
+from core.strategies.variants.rag import retrieve_codes
 
 if TYPE_CHECKING:
     from core.kb.knowledge import KnowledgeBase
@@ -69,7 +69,7 @@ def start_categories(ctx: StepContext) -> list[str]:
 
 def _pick(ctx: StepContext, nodes: list[str], level: str, label: str) -> tuple[IdChoice, list[str]]:
     options = [Option(i, code, ctx.tabular.description(code)) for i, code in enumerate(nodes, start=1)]
-    prompt = render_prompt("hierarchical", ctx.language, note=ctx.text[:NOTE_CHARS], level=level,
+    prompt = render_prompt("hierarchical", ctx.language, note=ctx.text[:ctx.budget.note], level=level,
                            candidates=[o.prompt_dict() for o in options], structured=ctx.structured)
     choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=MAX_CHOSEN, label=label)
     return choice, [nodes[i - 1] for i in choice.ids]
