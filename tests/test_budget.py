@@ -7,7 +7,7 @@ import json
 from core.llm.budget import MIN_CHARS, PromptBudget
 from core.llm.fake import FakeBackend
 from core.settings import Settings
-from core.strategies.clh.common import StepContext
+from core.strategies.clh.context import StepContext
 from core.strategies.clh.evidence import find_evidence
 
 

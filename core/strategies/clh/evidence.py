@@ -18,7 +18,9 @@ from core.llm.calls import CallOutcome, ParseError
 from core.llm.prompts import RenderedPrompt, render_prompt
 from core.nlp.textnorm import tokenize
 from core.schema import Mention, Span, StepTrace
-from core.strategies.clh.common import StepContext, StepTimer, call_json, load_json_object, run_all, usage
+from core.strategies.clh.answers import call_json, load_json_object, run_all
+from core.strategies.clh.context import StepContext
+from core.strategies.clh.results import StepTimer, usage
 from core.strategies.deterministic import codable
 
 MAX_CHUNKS = 4  # later text is covered by the dictionary only (bounded time on the embedded model)

@@ -14,19 +14,9 @@ from typing import Any
 from core.llm.prompts import render_prompt
 from core.retrieval.hybrid import RetrievalHit
 from core.schema import Mention, StepTrace
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    choose_ids,
-    dictionary_scores,
-    mention_key,
-    merge_by_code,
-    run_all,
-)
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext, dictionary_scores, mention_key, merge_by_code
+from core.strategies.clh.results import StepTimer, apply_choices
 
 MAX_NAVIGATED = 12  # terms sent to the model per note; later ones take their dictionary code
 MAX_DICTIONARY_OPTIONS = 5

@@ -17,17 +17,9 @@ from core.kb.tabular import Tabular, normalize_code
 from core.llm.prompts import render_prompt
 from core.nlp.textnorm import tokenize
 from core.schema import StepTrace
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    choose_ids,
-    merge_by_code,
-    run_all,
-)
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext, merge_by_code
+from core.strategies.clh.results import StepTimer, apply_choices
 
 MAX_OPTIONS = 12  # codes shown per candidate
 BATCH_SIZE = 6  # candidates per prompt

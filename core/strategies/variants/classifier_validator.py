@@ -21,21 +21,17 @@ from core.llm.base import LLMBackend
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale
 from core.llm.prompts import render_prompt, template_info
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    Progress,
-    StepContext,
+from core.strategies.clh.answers import call_json, load_json_object, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import (
     StepTimer,
     baseline_result,
     baseline_score,
     build_result,
-    call_json,
-    load_json_object,
     mentions_supporting,
-    noop_progress,
-    run_all,
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable

@@ -13,22 +13,18 @@ from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    Progress,
-    StepContext,
+from core.strategies.clh.answers import IdChoice, Option, choose_ids
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import (
     StepTimer,
     apply_choices,
     baseline_result,
     baseline_score,
     build_result,
-    choose_ids,
     mentions_supporting,
-    noop_progress,
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
