@@ -160,13 +160,14 @@ def merge_by_code(candidates: Iterable[CodeCandidate]) -> list[CodeCandidate]:
     return list(merged.values())
 
 
-def dictionary_scores(linker: DictionaryLinker, mention: Mention) -> dict[str, float]:
-    """Calibrated dictionary score of every code the mention's term links to (best first)."""
+def dictionary_scores(ctx: StepContext, mention: Mention) -> dict[str, float]:
+    """Calibrated dictionary score of every code the mention's term links to (best first): the term the note's
+    analysis matched there, so the dictionary never reads the note twice."""
     scores: dict[str, float] = {}
-    matches = [m for m in linker.find(mention.span.text) if m.key in linker.rules]
-    if matches:
-        longest = max(matches, key=lambda m: m.end - m.start)
-        scores = {code: round(score, 4) for code, score, _ in linker.scored_codes(longest.key)}
+    span = (mention.span.start, mention.span.end)
+    match = next((m for m in ctx.analysis.mentions if (m.start, m.end) == span and m.key in ctx.linker.rules), None)
+    if match is not None:
+        scores = {code: round(score, 4) for code, score, _ in ctx.linker.scored_codes(match.key)}
     if mention.codes and mention.codes[0] not in scores:
         scores = {mention.codes[0]: mention.score, **scores}
     return scores

@@ -59,7 +59,7 @@ def build_options(ctx: StepContext, lookup: Lookup) -> list[Option]:
     """Dictionary codes first (with their scores), then retrieval hits for codes not already listed."""
     tabular = ctx.tabular
     mention = lookup.mention
-    scores = dictionary_scores(ctx.linker, mention) if mention.codes else {}
+    scores = dictionary_scores(ctx, mention) if mention.codes else {}
     options: list[Option] = []
     for code in mention.codes[:MAX_DICTIONARY_OPTIONS]:
         if tabular.exists(code):

@@ -66,7 +66,7 @@ def _ask(ctx: StepContext, batch: list[Term], label: str) -> IdChoice:
     next_id = 1
     entries = []
     for index, term in enumerate(batch):
-        scores = dictionary_scores(ctx.linker, term.mention)
+        scores = dictionary_scores(ctx, term.mention)
         for code in term.mention.codes[:MAX_OPTIONS]:
             term.options.append(Option(next_id, code, ctx.tabular.description(code), "dictionary",
                                        scores.get(code, 0.0), owner=index))
