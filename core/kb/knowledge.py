@@ -420,6 +420,7 @@ class KnowledgeBase:
 def _source_version() -> str:
     """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
     import core.candidates.linker
+    import core.datasets.codiesp
     import core.kb.bilingual
     import core.kb.index
     import core.kb.neoplasm
@@ -428,9 +429,10 @@ def _source_version() -> str:
     import core.nlp.assertion
     import core.nlp.textnorm
 
-    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms.
-    modules = (core.candidates.linker, core.nlp.textnorm, core.nlp.assertion, core.kb.bilingual, core.kb.neoplasm, core.kb.terms,
-               core.kb.index, core.kb.tabular)
+    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms; the CodiEsp
+    # adapter reads the spans, texts and coded notes the dictionary learns from.
+    modules = (core.candidates.linker, core.datasets.codiesp, core.nlp.textnorm, core.nlp.assertion, core.kb.bilingual,
+               core.kb.neoplasm, core.kb.terms, core.kb.index, core.kb.tabular)
     return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 
