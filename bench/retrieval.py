@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from memory import peak_rss_mb  # noqa: E402  (bench/memory.py)
 from retrieval_queries import QUERY_DIR, Query, english_queries, read_queries, spanish_queries  # noqa: E402
 
-from core.evaluation.metrics import category, norm  # noqa: E402
+from core.datasets.codiesp import scorer_key  # noqa: E402
+from core.evaluation.metrics import category  # noqa: E402
 from core.nlp.textnorm import normalize  # noqa: E402
 from core.retrieval.hybrid import FUSION_BY_LANGUAGE, CorpusItem, Fusion, HybridRetriever, fuse  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -55,8 +56,8 @@ def merit(row: dict) -> float:
 
 def held_out_corpus(corpus: list[CorpusItem], queries: list[Query]) -> list[CorpusItem]:
     """``corpus`` without the items the queries were made from (same text and code)."""
-    removed = {(normalize(q.held_out), norm(q.code)) for q in queries if q.held_out}
-    return [item for item in corpus if (normalize(item.text), norm(item.code)) not in removed]
+    removed = {(normalize(q.held_out), scorer_key(q.code)) for q in queries if q.held_out}
+    return [item for item in corpus if (normalize(item.text), scorer_key(item.code)) not in removed]
 
 
 def rankings(retriever: HybridRetriever, queries: list[Query]) -> tuple[list[tuple[list[int], float]], list[list[int]],
@@ -86,8 +87,8 @@ def score(rule: Fusion, queries: list[Query], corpus: list[CorpusItem], lexical:
         n += 1
         fused = fuse(lexical_ids, dense_ids, rule, covered)
         dense_used += rule.rule in ("dense", "rrf") or (rule.rule == "fallback" and covered < rule.weak_below)
-        codes = [norm(corpus[doc_id].code) for doc_id, _ in fused]
-        code = norm(query.code)
+        codes = [scorer_key(corpus[doc_id].code) for doc_id, _ in fused]
+        code = scorer_key(query.code)
         for k in KS:
             hits[k] += code in codes[:k]
         category_hits += category(code) in {category(c) for c in codes[:10]}
@@ -147,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         index_s = time.perf_counter() - started
         lexical, dense, speed = rankings(retriever, queries)
-        corpus_codes = {norm(item.code) for item in corpus}
-        reachable = sum(norm(q.code) in corpus_codes for q in queries) / (len(queries) or 1)
+        corpus_codes = {scorer_key(item.code) for item in corpus}
+        reachable = sum(scorer_key(q.code) in corpus_codes for q in queries) / (len(queries) or 1)
         sources = list(dict.fromkeys(q.source for q in queries))
         tables = {half: [score(rule, queries, corpus, lexical, dense, lambda q, h=half: q.half == h) for rule in RULES]
                   for half in ("tune", "test")}

@@ -32,7 +32,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.datasets.codiesp import load_gold_x  # noqa: E402
 from core.kb.terms import _alternatives  # noqa: E402
 from core.nlp.textnorm import normalize  # noqa: E402
 
@@ -99,7 +98,7 @@ def english_queries(kb, seed: int = 13, sizes: dict[str, int] | None = None) -> 
     if root is not None and (root / EVAL_SPLIT).is_dir():
         from core.kb.bilingual import projected_span_terms
 
-        for entry in projected_span_terms(root, (EVAL_SPLIT,)):
+        for entry in projected_span_terms(kb.codiesp, (EVAL_SPLIT,)):
             code = tabular.current_code(entry.code)
             if tabular.get(code) is not None and entry.text.strip():
                 codiesp_items.append(Query(entry.text.strip(), code, "codiesp-en"))
@@ -113,8 +112,8 @@ def spanish_queries(kb, seed: int = 13, size: int = SIZE_ES) -> list[Query]:  # 
     if root is None or not (root / EVAL_SPLIT).is_dir():
         return []
     items = []
-    for row in load_gold_x(root / EVAL_SPLIT / f"{EVAL_SPLIT}X.tsv"):
-        if row.kind == "DIAGNOSTICO" and row.text.strip():
+    for row in kb.codiesp.diagnosis_spans(EVAL_SPLIT):
+        if row.text.strip():
             items.append(Query(row.text.strip(), kb.tabular.current_code(row.code), "codiesp-es"))
     return _halves(_sample(items, size, seed), seed)
 

@@ -29,23 +29,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.datasets.codiesp import CodiEsp  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.store import DecisionStore  # noqa: E402
 from core.worklist.queue import NewChart, WorklistQueue  # noqa: E402
 
 
 def _notes(n: int) -> list[NewChart]:
-    root = load_settings().resolve("codiesp")
-    paths = sorted((root / "train" / "text_files").glob("*.txt")) + sorted((root / "dev" / "text_files").glob("*.txt"))
-    if not paths:
-        sys.exit(f"CodiEsp not found under {root}")
+    settings = load_settings()
+    corpus = CodiEsp.from_settings(settings)
+    cases = [(split, case_id) for split in ("train", "dev") for case_id in (corpus.case_ids(split, "es") if corpus else [])]
+    if not cases:
+        sys.exit(f"CodiEsp not found under {settings.resolve(settings.codiesp_dir)}")
     charts = []
     for i in range(n):
-        path = paths[i % len(paths)]
-        copy = i // len(paths)
-        text = path.read_bytes().decode("utf-8") + (f"\n\n(copia {copy})" if copy else "")
-        charts.append(NewChart(text=text, source=f"bench/{path.stem}/{copy}", language="es",
-                               external_id=f"{path.stem}#{copy}"))
+        split, case_id = cases[i % len(cases)]
+        copy = i // len(cases)
+        text = corpus.case_text(split, "es", case_id) + (f"\n\n(copia {copy})" if copy else "")
+        charts.append(NewChart(text=text, source=f"bench/{case_id}/{copy}", language="es",
+                               external_id=f"{case_id}#{copy}"))
     return charts
 
 

@@ -175,8 +175,3 @@ def render_note_html(text: str, annotations: list[Annotation], focus_code: str |
         parts.append(_mark(segment, covering, focus_code) if covering else _escape(segment))
     wrapper = "cc-note cc-has-focus" if focus_code else "cc-note"
     return f'<div class="{wrapper}">{"".join(parts)}</div>'
-
-
-def escaped_note_html(text: str) -> str:
-    """The note with no highlights (before a run), escaped the same way."""
-    return render_note_html(text, [])

@@ -45,10 +45,6 @@ def active_run() -> ActiveRun | None:
     return st.session_state.get(ACTIVE_KEY)
 
 
-def clear_active_run() -> None:
-    st.session_state.pop(ACTIVE_KEY, None)
-
-
 def _learned_terms(store: DecisionStore, settings: Settings) -> list[dict]:
     return store.learned_terms(settings.language) if settings.learn_from_decisions else []
 

@@ -87,12 +87,11 @@ def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
     root = tmp_path_factory.mktemp("mini-kb")
     settings = load_settings(Path("/nonexistent-config.toml"), data_dir=root / "no-shared-data", embedding_model="none",
                              backend="none", cache_dir=root / "cache")
-    knowledge = KnowledgeBase(settings)
-    knowledge.__dict__["tabular"] = tabular  # the cached_property, filled with the session's tabular list
     corpus = [CorpusItem(text, code, "tabular") for text, code in MINI_CORPUS]
+    linkers, retrievers = {}, {}
     for language, terms in (("en", MINI_TERMS_EN), ("es", MINI_TERMS_ES)):
         entries = [TermEntry(text=text, code=code, source="index" if text in MINI_LOW_CONFIDENCE else "learned")
                    for text, codes in terms.items() for code in codes]
-        knowledge._linkers[(language, ())] = DictionaryLinker(language, entries)
-        knowledge._retrievers[(language, ())] = HybridRetriever.load_or_build(corpus, root / "cache", None)
-    return knowledge
+        linkers[(language, ())] = DictionaryLinker(language, entries)
+        retrievers[(language, ())] = HybridRetriever.load_or_build(corpus, root / "cache", None)
+    return KnowledgeBase(settings, tabular=tabular, linkers=linkers, retrievers=retrievers)

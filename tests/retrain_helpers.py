@@ -51,22 +51,22 @@ def write_codiesp(data_dir: Path) -> str:
     return synthetic_note(100)[0]
 
 
-def prepare_kb(kb: KnowledgeBase, tabular) -> KnowledgeBase:  # noqa: ANN001
-    """Fill ``kb`` with the session's tabular list, an empty alphabetical index (the ranker path does not use it,
-    and building it from the tabular list takes seconds) and toy dictionaries fitted on the coded notes."""
+def make_kb(settings: Settings, tabular) -> KnowledgeBase:  # noqa: ANN001
+    """A knowledge base over the synthetic data with the session's tabular list, an empty alphabetical index (the
+    ranker path does not use it, and building it from the tabular list takes seconds) and toy dictionaries fitted on
+    the coded notes."""
+    from core.datasets.codiesp import CodiEsp
     from core.kb.index import build_index
 
-    kb.__dict__["tabular"] = tabular
-    kb.__dict__["index"] = build_index([], tabular, include_tabular=False)
+    corpus = CodiEsp.from_settings(settings)
+    assert corpus is not None, "write_codiesp first"
+    linkers = {}
     for splits in (("train",), ("dev", "train")):
         linker = DictionaryLinker("es", ENTRIES)
-        linker.fit(kb.coded_notes(splits, "es"), "codiesp:" + "+".join(splits))
-        kb._linkers[("es", splits)] = linker
-    return kb
-
-
-def make_kb(settings: Settings, tabular) -> KnowledgeBase:  # noqa: ANN001
-    return prepare_kb(KnowledgeBase(settings), tabular)
+        linker.fit(corpus.coded_notes(splits, "es", tabular.current_code), "codiesp:" + "+".join(splits))
+        linkers[("es", splits)] = linker
+    return KnowledgeBase(settings, tabular=tabular, index=build_index([], tabular, include_tabular=False),
+                         linkers=linkers)
 
 
 def submit(store: DecisionStore, text: str, codes: list[str], language: str = "es") -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.candidates.dictionary import link
+from core.datasets.codiesp import CodiEsp
 from core.kb.bilingual import WordLexicon, align_sentences, project_span, projected_span_terms
 from core.nlp.textnorm import tokenize
 
@@ -69,10 +70,10 @@ def test_projected_terms_come_from_the_requested_split_with_case_ids(tmp_path: P
             start = es_text.index("fiebre alta")
             rows.append(f"{case_id}\tDIAGNOSTICO\tr50.9\tfiebre alta\t{start} {start + 11}")
     (split / "trainX.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    terms = list(projected_span_terms(tmp_path, ["train"]))
+    terms = list(projected_span_terms(CodiEsp(tmp_path), ["train"]))
     assert {(t.text, t.code, t.source) for t in terms} == {("high fever", "R50.9", "codiesp-train-en")}
     assert sorted(t.case_id for t in terms) == ["C0", "C3"]
-    assert list(projected_span_terms(tmp_path, ["dev"])) == []
+    assert list(projected_span_terms(CodiEsp(tmp_path), ["dev"])) == []
 
 
 def test_cognates_share_a_spelling_skeleton() -> None:

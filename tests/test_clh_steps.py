@@ -8,14 +8,16 @@ from collections.abc import Callable
 
 import pytest
 
+from core.llm.budget import EVIDENCE_CHUNK_CHARS as CHUNK_CHARS
 from core.llm.calls import ParseError
 from core.llm.fake import FakeBackend
 from core.llm.prompts import template_version
 from core.nlp.sentences import SentenceIndex
 from core.schema import Mention, Span
 from core.strategies.clh import run_clh
-from core.strategies.clh.common import CodeCandidate, StepContext, parse_ids
-from core.strategies.clh.evidence import CHUNK_CHARS, find_evidence, locate_snippet
+from core.strategies.clh.answers import parse_ids
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.evidence import find_evidence, locate_snippet
 from core.strategies.clh.navigator import navigate
 from core.strategies.clh.reconciler import find_relations, reconcile
 from core.strategies.clh.validator import complete_to_billable, subtree_options, validate
@@ -290,7 +292,7 @@ def test_run_clh_end_to_end(context, mini_kb, tabular) -> None:
 def test_json_id_answers_get_room_for_every_id_they_may_hold(context) -> None:
     """A schema-constrained answer listing 30 IDs must not be cut off by the token budget (it was at 48 tokens)."""
     from core.llm.prompts import render_prompt
-    from core.strategies.clh.common import Option, choose_ids
+    from core.strategies.clh.answers import Option, choose_ids
 
     backend = FakeBackend(['{"ids": [1, 2, 3]}'])
     backend.structured_answers = True

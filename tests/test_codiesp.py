@@ -127,3 +127,12 @@ def test_code_map_moves_diagnoses_and_keeps_them_as_written(tabular) -> None:
     assert [c.gold_p for c in cases] == [c.gold_p for c in plain]  # procedures are not ICD-10-CM codes
     assert [g.text for g in third.gold_x] == [g.text for g in plain[2].gold_x]
     assert plain[2].gold_d_as_written is None
+
+
+def test_scorer_key_is_codiesp_spelling_and_normalize_code_the_apps() -> None:
+    from core.datasets.codiesp import scorer_key
+    from core.kb.tabular import normalize_code
+
+    assert scorer_key(" N44.8 ") == "n44.8"  # what CodiEsp's files and official scorer compare
+    assert scorer_key("N448") != scorer_key("N44.8")  # the scorer compares strings: no dot inserted
+    assert normalize_code(scorer_key("N44.8")) == normalize_code("n448") == "N44.8"  # the app's spelling

@@ -105,3 +105,23 @@ def test_core_has_no_import_cycle() -> None:
 def test_core_never_imports_streamlit() -> None:
     offenders = [str(p.relative_to(ROOT)) for p in CORE.rglob("*.py") if "import streamlit" in p.read_text()]
     assert offenders == []
+
+
+MAX_README_BYTES = 15_000
+
+
+def test_readme_is_short_and_history_lives_in_docs() -> None:
+    """The README is for users and maintainers; figures and the history of each change are under docs/."""
+    assert (ROOT / "README.md").stat().st_size <= MAX_README_BYTES
+    assert (ROOT / "docs" / "results.md").is_file()
+    assert len(list((ROOT / "docs" / "experiments").glob("*.md"))) > 1
+
+
+def test_readme_names_every_setting() -> None:
+    from dataclasses import fields
+
+    from core.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [f.name for f in fields(Settings) if f"`{f.name}`" not in readme]
+    assert not missing, f"settings missing from the README's settings table: {missing}"

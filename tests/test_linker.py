@@ -134,3 +134,19 @@ def test_without_cases_hides_annotations_but_keeps_reference_sources():
     assert english.without_cases({"case-b"}).rules[term_key("right heart failure", "en")].codes == {
         "I50.810": {"tabular"}}
     assert linker.rules[term_key("dolor", "es")].codes.keys() == {"R52", "R10.9"}  # the original is unchanged
+
+
+def test_derived_linkers_are_copies_that_keep_the_cache_key():
+    import pytest
+
+    linker = DictionaryLinker("es", ENTRIES, cache_key="built-from-train")
+    linker.fit([("n1", "Dolor abdominal.", {"R10.9"})], "toy")
+    extended = linker.with_terms([TermEntry("fibrilación auricular", "I48.91", "learned")])
+    refitted = linker.refitted([("n2", "Dolor.", {"R52"})], "other")
+    hidden = linker.without_cases({"case-b"})
+    assert {extended.cache_key, refitted.cache_key, hidden.cache_key} == {"built-from-train"}
+    assert refitted.rules is linker.rules and refitted.stats.fitted_on == ["other"]
+    assert linker.stats.fitted_on == ["toy"] and term_key("fibrilación auricular", "es") not in linker.rules
+    assert extended.source_counts["learned"] == 1 and linker.source_counts["learned"] == 0
+    with pytest.raises(AttributeError):
+        linker.copy(no_such_attribute=1)

@@ -212,6 +212,22 @@ def test_merge_lets_the_ranker_decide_what_it_has_evidence_for_and_keeps_the_ope
     assert strategy_result.codes[0].code == "R09.89" and len(strategy_result.trace) == 0  # input left untouched
 
 
+def test_the_ranking_is_a_typed_result_whose_trace_is_built_from_it(toy_model, tabular):
+    from core.strategies.ranked import rank_codes, rank_note
+
+    linker, model = toy_model
+    analysis = analyze("Paciente con tos y ruido. Fiebre alta.", "es", linker)
+    ranking = rank_note(analysis, linker, tabular, model, policy="coding")
+    assert set(ranking.scores) == {row.code for row in ranking.rows} >= {"R05.9", "R09.89"}
+    assert ranking.scores["R05.9"] > 0.8 > 0.2 > ranking.scores["R09.89"]
+    trace = ranking.trace()
+    assert {row["code"]: row["p"] for row in trace.candidates} == ranking.scores
+    assert trace.output_codes == [s.code for s in ranking.codes]
+    codes, candidates, _ = rank_codes(analysis, linker, tabular, model, policy="coding")
+    assert [s.code for s in codes] == [s.code for s in ranking.codes]
+    assert [s.code for s in candidates] == [s.code for s in ranking.candidates]
+
+
 def test_a_category_level_term_also_proposes_the_code_a_coder_completes_it_to(tabular):
     linker = DictionaryLinker("es", [TermEntry("infarto cerebral", "I63", "cie-who-es")])
     rows = {r.code: r for r in extract_candidates(analyze("Ingresa por infarto cerebral.", linker.language, linker), linker, tabular, CodePriors())}

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from retrain_helpers import add_decisions, prepare_kb, submit, use_small_boosting, write_codiesp
+from retrain_helpers import add_decisions, make_kb, submit, use_small_boosting, write_codiesp
 from streamlit.testing.v1 import AppTest
 
 import core.kb.knowledge
-from core.kb.knowledge import KnowledgeBase, get_knowledge
+from core.kb.knowledge import KnowledgeBase, register_knowledge
 from core.ranking.ranker import RankerModel
 from core.ranking.registry import rankers_for
 from core.settings import load_settings
@@ -35,7 +35,7 @@ def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tabular) -> tuple[
     monkeypatch.setattr(core.kb.knowledge, "_KB", {})  # a registry of this test's own, dropped afterwards
     use_small_boosting(monkeypatch)
     settings = load_settings()
-    kb = prepare_kb(get_knowledge(settings), tabular)
+    kb = register_knowledge(make_kb(settings, tabular))  # what the page's get_knowledge answers
     return kb, DecisionStore(settings.database_url), dev_text
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.kb.bilingual import OpenSetTranslation, WordLexicon
 from core.kb.neoplasm import NEOPLASM_SOURCE
@@ -85,12 +87,14 @@ class _RulesWithout:
 
 
 class DictionaryLinker:
-    def __init__(self, language: str, entries: Iterable[TermEntry]) -> None:
+    def __init__(self, language: str, entries: Iterable[TermEntry], *, cache_key: str = "") -> None:
         self.language = language
         self.rules: dict[tuple[str, ...], LinkRule] = {}
         self.stats = CodeStats()
         self.source_counts: Counter[str] = Counter()
-        self.cache_key = ""  # set by the knowledge base: identifies the terms and code that built this linker
+        # What built this linker (its terms and matching code), given by whoever builds it: a ranker trained on another
+        # linker's candidates is stale. Empty for a linker built by hand (tests, tools).
+        self.cache_key = cache_key
         self.translation: OpenSetTranslation | None = None
         self.priors: dict[str, float] = {}  # source → prior, replacing SOURCE_PRIOR (set when nothing is fitted)
         self.split_keys: set[tuple[str, ...]] = set()  # terms that may be written apart (Neoplasm Table terms)
@@ -147,12 +151,20 @@ class DictionaryLinker:
                 if target and target != code:
                     rule.codes.setdefault(target, set()).update(rule.codes.pop(code))
 
+    def copy(self, **replaced: Any) -> DictionaryLinker:
+        """A shallow copy sharing every attribute but the ones ``replaced`` names (``rules``, ``stats``, ...): the
+        derived linkers below never change this one, which may be cached and shared."""
+        unknown = set(replaced) - set(vars(self))
+        if unknown:
+            raise AttributeError(f"DictionaryLinker has no attribute {', '.join(sorted(unknown))}")
+        clone = shallow_copy(self)
+        for name, value in replaced.items():
+            setattr(clone, name, value)
+        return clone
+
     def with_terms(self, entries: Iterable[TermEntry]) -> DictionaryLinker:
         """A copy with extra (e.g. learned) terms; this linker, which may be cached and shared, is unchanged."""
-        clone = DictionaryLinker.__new__(DictionaryLinker)
-        clone.__dict__.update(self.__dict__)
-        clone.rules = dict(self.rules)
-        clone.source_counts = Counter(self.source_counts)
+        clone = self.copy(rules=dict(self.rules), source_counts=Counter(self.source_counts))
         for entry in entries:
             key = term_key(entry.text, self.language)
             if key in clone.rules and clone.rules[key] is self.rules.get(key):
@@ -337,9 +349,7 @@ class DictionaryLinker:
     def without_cases(self, cases: Collection[str]) -> DictionaryLinker:
         """A copy as if the annotations of ``cases`` had never been read (out-of-fold training): their codes lose
         the annotation source, and rules left without codes are gone, so they cannot shadow shorter matches."""
-        clone = DictionaryLinker.__new__(DictionaryLinker)
-        clone.__dict__.update(self.__dict__)
-        clone.rules = {}
+        clone = self.copy(rules={})
         hidden = set(cases)
         for key, rule in self.rules.items():
             codes = self.codes_without(key, hidden)
@@ -360,9 +370,7 @@ class DictionaryLinker:
 
     def refitted(self, notes: list[tuple[str, str, set[str]]], label: str) -> DictionaryLinker:
         """A copy sharing the rules, with statistics fitted on other notes (out-of-fold features)."""
-        clone = DictionaryLinker.__new__(DictionaryLinker)
-        clone.__dict__.update(self.__dict__)
-        clone.stats = CodeStats()
+        clone = self.copy(stats=CodeStats())
         clone.fit(notes, label)
         return clone
 

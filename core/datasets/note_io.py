@@ -7,10 +7,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.datasets.codiesp import TEXT_DIRS, CodiEsp
 from core.settings import PROJECT_ROOT, Settings
 
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
-CODIESP_TEXT_DIRS = {"es": "text_files", "en": "text_files_en"}
 # Share of control characters above which decoded bytes are treated as binary, not as text.
 MAX_CONTROL_SHARE = 0.01
 
@@ -88,7 +88,7 @@ def list_samples(folder: Path = SAMPLES_DIR) -> list[SampleNote]:
     samples = []
     for path in sorted(folder.glob("*.txt")):
         language = path.stem.split("_", 1)[0]
-        if language not in CODIESP_TEXT_DIRS:
+        if language not in TEXT_DIRS:
             continue
         words = path.stem.split("_")[2:] or path.stem.split("_")[1:]
         title = f"{language.upper()} · {' '.join(words).capitalize()}"
@@ -96,32 +96,19 @@ def list_samples(folder: Path = SAMPLES_DIR) -> list[SampleNote]:
     return samples
 
 
-def codiesp_root(settings: Settings) -> Path | None:
-    root = settings.resolve(settings.codiesp_dir)
-    return root if root is not None and root.is_dir() else None
-
-
 def codiesp_splits(settings: Settings) -> list[str]:
     """Splits (train, dev, ...) that have at least one text folder."""
-    root = codiesp_root(settings)
-    if root is None:
-        return []
-    return sorted(
-        p.name for p in root.iterdir() if p.is_dir() and any((p / d).is_dir() for d in CODIESP_TEXT_DIRS.values())
-    )
+    corpus = CodiEsp.from_settings(settings)
+    return [] if corpus is None else sorted(corpus.available_splits())
 
 
 def codiesp_case_ids(settings: Settings, split: str, language: str) -> list[str]:
-    root = codiesp_root(settings)
-    if root is None:
-        return []
-    folder = root / split / CODIESP_TEXT_DIRS[language]
-    return sorted(p.stem for p in folder.glob("*.txt")) if folder.is_dir() else []
+    corpus = CodiEsp.from_settings(settings)
+    return [] if corpus is None else corpus.case_ids(split, language)
 
 
 def load_codiesp_case(settings: Settings, split: str, language: str, case_id: str) -> str:
-    root = codiesp_root(settings)
-    if root is None:
+    corpus = CodiEsp.from_settings(settings)
+    if corpus is None:
         raise FileNotFoundError(f"CodiEsp not found under {settings.data_dir}")
-    path = root / split / CODIESP_TEXT_DIRS[language] / f"{case_id}.txt"
-    return path.read_bytes().decode("utf-8")  # bytes, so offsets match the gold files exactly
+    return corpus.case_text(split, language, case_id)  # bytes, so offsets match the gold files exactly

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.datasets.codiesp import TASK_KIND, Case
+from core.datasets.codiesp import TASK_KIND, Case, scorer_key
 from core.evaluation import metrics as m
 from core.evaluation.metrics import chapter_of
 from core.schema import CodingResult
@@ -289,12 +289,12 @@ def _write_submission(out_dir: Path, records: list[dict[str, Any]], task: str) -
     label = TASK_KIND[task]
     with (out_dir / f"pred_{task}.tsv").open("w", encoding="utf-8", newline="") as handle:
         for record in records:
-            for code in dict.fromkeys(m.norm(c) for c in record["ranked"]):
+            for code in dict.fromkeys(scorer_key(c) for c in record["ranked"]):
                 handle.write(f"{record['case_id']}\t{code}\n")
     with (out_dir / "pred_X.tsv").open("w", encoding="utf-8", newline="") as handle:
         for record in records:
             for span in record["spans"]:
-                handle.write(f"{record['case_id']}\t{span['start']} {span['end']}\t{label}\t{m.norm(span['code'])}\n")
+                handle.write(f"{record['case_id']}\t{span['start']} {span['end']}\t{label}\t{scorer_key(span['code'])}\n")
 
 
 # --------------------------------------------------------------------------- scoring

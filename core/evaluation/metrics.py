@@ -2,7 +2,7 @@
 
 Conventions shared by every function here:
 
-- Codes are compared lower-case and stripped (the CodiEsp spelling, e.g. ``n44.8``); dots are kept, so ``N448``
+- Codes are compared as :func:`~core.datasets.codiesp.scorer_key` spells them (lower-case and stripped, e.g. ``n44.8``); dots are kept, so ``N448``
   and ``n44.8`` differ, as in the official scorer. ``level="category"`` compares the first three characters
   ignoring the dot (``n44.8`` -> ``n44``).
 - Cases are the union of the gold and predicted keys; a case missing on one side has no codes there.
@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
+
+from core.datasets.codiesp import scorer_key
 
 Level = Literal["full", "category"]
 Gold = Mapping[str, Iterable[str]]
@@ -50,18 +52,14 @@ UNKNOWN_CHAPTER = "?"
 # --------------------------------------------------------------------------- helpers
 
 
-def norm(code: str) -> str:
-    return code.strip().lower()
-
-
 def category(code: str) -> str:
     """ICD-10 category: first three characters, ignoring the dot, lower-case (``N44.8`` -> ``n44``)."""
-    return norm(code).replace(".", "")[:3]
+    return scorer_key(code).replace(".", "")[:3]
 
 
 def _key(level: Level) -> Callable[[str], str]:
     if level == "full":
-        return norm
+        return scorer_key
     if level == "category":
         return category
     raise ValueError(f"level must be 'full' or 'category', got {level!r}")
@@ -159,7 +157,7 @@ def _clean_ranking(codes: Iterable[str], valid: set[str] | None, level: Level) -
     out: list[str] = []
     seen: set[str] = set()
     for raw in codes:
-        code = norm(raw)
+        code = scorer_key(raw)
         if not code or code in seen:
             continue
         seen.add(code)
@@ -199,7 +197,7 @@ def mean_average_precision(
     happens on CodiEsp where every case has gold). Gold codes are lower-cased and de-duplicated, never filtered.
     """
     key = _key(level)
-    valid = {norm(c) for c in valid_codes} if valid_codes is not None else None
+    valid = {scorer_key(c) for c in valid_codes} if valid_codes is not None else None
     gold_sets = {case: {key(c) for c in codes if c and c.strip()} for case, codes in gold.items()}
     scores = []
     for case, codes in ranked.items():
@@ -223,7 +221,7 @@ def _span_tuple(item: Any) -> tuple[str, str, int, int]:
         case_id, code, start, end = item
     else:
         case_id, code, start, end = item.case_id, item.code, item.start, item.end
-    return str(case_id), norm(code), int(start), int(end)
+    return str(case_id), scorer_key(code), int(start), int(end)
 
 
 def span_prf(
@@ -242,7 +240,7 @@ def span_prf(
     (case, code); R = TP / distinct gold (case, code). Codes are lower-cased on both sides (the official script
     lower-cases only the gold, and drops upper-case predictions through its valid-code filter).
     """
-    valid = {norm(c) for c in valid_codes} if valid_codes is not None else None
+    valid = {scorer_key(c) for c in valid_codes} if valid_codes is not None else None
     gold_rows = [_span_tuple(g) for g in gold_x]
     pred_rows = [p for p in map(_span_tuple, pred_x) if valid is None or p[1] in valid]
     by_pair: dict[tuple[str, str], list[tuple[int, int]]] = {}
@@ -292,7 +290,7 @@ def seen_unseen(gold: Gold, pred: Gold, train_codes: set[str]) -> dict[str, dict
     Recall of "seen" is over gold pairs whose code is in ``train_codes``, precision over predicted pairs whose
     code is in ``train_codes``; likewise for "unseen" with codes outside it. Full-code level.
     """
-    train = {norm(c) for c in train_codes}
+    train = {scorer_key(c) for c in train_codes}
     g, p = _pairs(_sets(gold)), _pairs(_sets(pred))
     out: dict[str, dict[str, Any]] = {}
     for name, keep in (("seen", True), ("unseen", False)):

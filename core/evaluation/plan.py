@@ -16,33 +16,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, TEXT_DIRS, Case
+from core.datasets.codiesp import (  # noqa: F401 - available_splits: re-exported for the evaluation page
+    GOLD_IN_CURRENT_EDITION,
+    TEXT_DIRS,
+    Case,
+    available_splits,
+    codiesp_root,
+    labelled_splits,
+)
 
 # --------------------------------------------------------------------------- starting a run
-
-
-def codiesp_root(settings: Settings) -> Path | None:
-    """``data_dir / codiesp_dir`` when it is a directory."""
-    root = settings.resolve(settings.codiesp_dir)
-    return root if root is not None and root.is_dir() else None
-
-
-def available_splits(root: Path | None) -> dict[str, list[str]]:
-    """{split: [languages with text]} for every split folder under a CodiEsp root (labelled or not)."""
-    if root is None or not Path(root).is_dir():
-        return {}
-    out: dict[str, list[str]] = {}
-    for folder in sorted(Path(root).iterdir()):
-        languages = [lang for lang, name in TEXT_DIRS.items() if (folder / name).is_dir()]
-        if folder.is_dir() and languages:
-            out[folder.name] = languages
-    return out
-
-
-def labelled_splits(root: Path | None) -> tuple[str, ...]:
-    if root is None or not Path(root).is_dir():
-        return ()
-    return tuple(sorted(p.name for p in Path(root).iterdir() if (p / f"{p.name}D.tsv").is_file()))
 
 
 @dataclass

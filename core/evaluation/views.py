@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.datasets.codiesp import TASK_KIND, Case
-from core.evaluation.metrics import CHAPTER_TITLES, norm
+from core.datasets.codiesp import TASK_KIND, Case, scorer_key
+from core.evaluation.metrics import CHAPTER_TITLES
 from core.evaluation.runs import FALSE_POSITIVE, MISS, TRUE_POSITIVE, LoadedRun, headline_metrics
 
 # --------------------------------------------------------------------------- comparing
@@ -67,24 +67,24 @@ def case_view(run: LoadedRun, case: Case, task: str | None = None) -> list[CaseC
     """
     task = task or run.task
     record = run.predictions.get(case.case_id, {})
-    gold = list(dict.fromkeys(norm(c) for c in case.gold(task)))
-    predicted = list(dict.fromkeys(norm(c) for c in record.get("codes", [])))
-    candidates = {norm(c) for c in record.get("candidates", [])}
+    gold = list(dict.fromkeys(scorer_key(c) for c in case.gold(task)))
+    predicted = list(dict.fromkeys(scorer_key(c) for c in record.get("codes", [])))
+    candidates = {scorer_key(c) for c in record.get("candidates", [])}
     ranks: dict[str, int] = {}
     for position, code in enumerate(record.get("ranked", []), start=1):
-        ranks.setdefault(norm(code), position)
+        ranks.setdefault(scorer_key(code), position)
     kind = TASK_KIND[task]
     gold_spans: dict[str, list[EvidenceSpan]] = {}
     for row in case.gold_x:
         if row.kind != kind:
             continue
-        fragments = gold_spans.setdefault(norm(row.code), [])
+        fragments = gold_spans.setdefault(scorer_key(row.code), [])
         for start, end in row.spans:
             text = case.text[start:end] if case.language == "es" and 0 <= start < end <= len(case.text) else row.text
             fragments.append(EvidenceSpan(start, end, text))
     predicted_spans: dict[str, list[EvidenceSpan]] = {}
     for span in record.get("spans", []):
-        predicted_spans.setdefault(norm(span["code"]), []).append(
+        predicted_spans.setdefault(scorer_key(span["code"]), []).append(
             EvidenceSpan(int(span["start"]), int(span["end"]), str(span.get("text", "")))
         )
 

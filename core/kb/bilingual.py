@@ -16,15 +16,14 @@ Only the splits asked for are read, so dev/test text never teaches the dictionar
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from pathlib import Path
 
+from core.datasets.codiesp import CodiEsp
 from core.kb.tabular import normalize_code
 from core.kb.terms import TermEntry
 from core.nlp.textnorm import Token, tokenize
@@ -171,37 +170,18 @@ def project_span(es_text: str, start: int, end: int, en_line: str, lexicon: Word
     return en_line[en_tokens[first].start : en_tokens[last].end]
 
 
-def _read_en_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+def _en_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
 
 
-def _diagnosis_spans(path: Path) -> dict[str, list[tuple[str, int, int]]]:
-    spans: dict[str, list[tuple[str, int, int]]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.reader(handle, delimiter="\t"):
-            if len(row) < 5 or row[1] != "DIAGNOSTICO":
-                continue
-            try:
-                positions = [tuple(int(v) for v in part.split()) for part in row[4].split(";")]
-                start, end = positions[0][0], positions[-1][1]
-            except (ValueError, IndexError):
-                continue
-            spans.setdefault(row[0], []).append((normalize_code(row[2]), start, end))
-    return spans
-
-
-def learn_lexicon(codiesp_root: Path, splits: Iterable[str]) -> tuple[WordLexicon, list[tuple[str, AlignedCase]]]:
+def learn_lexicon(corpus: CodiEsp, splits: Iterable[str]) -> tuple[WordLexicon, list[tuple[str, AlignedCase]]]:
     """The word lexicon of every aligned case of ``splits``, and those cases (split, alignment)."""
     lexicon = WordLexicon()
     cases: list[tuple[str, AlignedCase]] = []
     for split in splits:
-        folder = codiesp_root / split
-        for es_path in sorted((folder / "text_files").glob("*.txt")):
-            en_path = folder / "text_files_en" / es_path.name
-            if not en_path.is_file():
-                continue
-            es_text, en_lines = es_path.read_text(encoding="utf-8"), _read_en_lines(en_path)
-            aligned = AlignedCase(es_path.stem, es_text, en_lines, align_sentences(es_text, en_lines))
+        for case_id, es_text, en_text in corpus.aligned_texts(split):
+            en_lines = _en_lines(en_text)
+            aligned = AlignedCase(case_id, es_text, en_lines, align_sentences(es_text, en_lines))
             for pair in aligned.pairs:
                 lexicon.add({t.stem for t in content_tokens(es_text[pair.start : pair.end], "es")},
                             {t.stem for k in pair.en_lines for t in content_tokens(en_lines[k], "en")})
@@ -209,12 +189,15 @@ def learn_lexicon(codiesp_root: Path, splits: Iterable[str]) -> tuple[WordLexico
     return lexicon, cases
 
 
-def projected_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
+def projected_span_terms(corpus: CodiEsp, splits: Iterable[str]) -> Iterator[TermEntry]:
     """English evidence terms projected from the Spanish annotations of ``splits`` (source ``codiesp-<split>-en``)."""
     splits = list(splits)
-    lexicon, cases = learn_lexicon(codiesp_root, splits)
-    spans_by_split = {split: _diagnosis_spans(codiesp_root / split / f"{split}X.tsv") for split in splits
-                      if (codiesp_root / split / f"{split}X.tsv").is_file()}
+    lexicon, cases = learn_lexicon(corpus, splits)
+    spans_by_split: dict[str, dict[str, list[tuple[str, int, int]]]] = {}
+    for split in splits:
+        for span in corpus.diagnosis_spans(split):
+            spans_by_split.setdefault(split, {}).setdefault(span.case_id, []).append(
+                (normalize_code(span.code), span.start, span.end))
     for split, aligned in cases:
         for code, start, end in spans_by_split.get(split, {}).get(aligned.case_id, []):
             pair = next((p for p in aligned.pairs if p.start <= start and end <= p.end), None)

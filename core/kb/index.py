@@ -12,7 +12,7 @@ import csv
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,10 +234,6 @@ def _derive_from_tabular(builder: _Builder, tabular: Tabular) -> int:
         for inclusion in item.notes.inclusion_terms:
             builder.add((inclusion,), None, code=item.code, source="tabular")
     return len(builder.terms) - before
-
-
-def index_sources(settings_resolve: Iterable[tuple[str, Path | None]]) -> list[tuple[str, Path | None]]:
-    return list(settings_resolve)
 
 
 def build_index(sources: list[tuple[str, Path | None]], tabular: Tabular, *, include_tabular: bool = True) -> AlphabeticIndex:

@@ -6,19 +6,18 @@ builds and later uses load. ``resources()`` and ``notices()`` say what was loade
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from core.candidates.linker import UNCALIBRATED_PRIORS, DictionaryLinker
 from core.candidates.navigator import NAVIGATOR_VERSION, IndexNavigator, NavigatorTable
-from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, load_split
+from core.datasets.codiesp import GOLD_IN_CURRENT_EDITION, Case, CodiEsp, Note, load_split
 from core.kb import terms as term_sources
 from core.kb.bilingual import learn_lexicon, projected_span_terms
 from core.kb.cache import cached_pickle
@@ -36,12 +35,26 @@ LINKER_VERSION = "7"  # 7: CodiEsp codes in the tabular list's edition; 6: uncal
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
+LinkerKey = tuple[str, tuple[str, ...]]  # (language, splits)
+
+
 class KnowledgeBase:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, tabular: Tabular | None = None, index: AlphabeticIndex | None = None,
+        linkers: Mapping[LinkerKey, DictionaryLinker] | None = None,
+        retrievers: Mapping[LinkerKey, HybridRetriever] | None = None,
+    ) -> None:
+        """Sources are loaded on first use; the ones given here are used as they are (a test's small tabular list or
+        dictionaries, a tool that has the index already). A retriever is keyed ``(language, splits)``, with no splits
+        for English."""
         self.settings = settings
         self._lock = threading.RLock()
-        self._linkers: dict[tuple[str, tuple[str, ...]], DictionaryLinker] = {}
-        self._retrievers: dict[tuple[str, tuple[str, ...]], HybridRetriever] = {}
+        self._linkers: dict[LinkerKey, DictionaryLinker] = dict(linkers or {})
+        self._retrievers: dict[LinkerKey, HybridRetriever] = dict(retrievers or {})
+        if tabular is not None:
+            self.__dict__["tabular"] = tabular  # the cached property, already known
+        if index is not None:
+            self.__dict__["index"] = index
         self._extra_infos: dict[str, ResourceInfo] = {}
         self.timings: dict[str, float] = {}
         # How retrievers get their dense half (core.retrieval.hybrid.DENSE_POLICIES): "background" in the app and the
@@ -117,15 +130,18 @@ class KnowledgeBase:
         return load_guidance(PROJECT_ROOT / "data" / "guidance", self.settings.resolve(self.settings.guidelines_pdf))
 
     @property
+    def codiesp(self) -> CodiEsp | None:
+        """The CodiEsp corpus of the settings (None when its folder is missing)."""
+        return CodiEsp.from_settings(self.settings)
+
+    @property
     def codiesp_root(self) -> Path | None:
-        root = self.settings.resolve(self.settings.codiesp_dir)
-        return root if root and root.is_dir() else None
+        corpus = self.codiesp
+        return None if corpus is None else corpus.root
 
     def labelled_splits(self) -> tuple[str, ...]:
-        root = self.codiesp_root
-        if root is None:
-            return ()
-        return tuple(sorted(p.name for p in root.iterdir() if (p / f"{p.name}D.tsv").is_file()))
+        corpus = self.codiesp
+        return () if corpus is None else corpus.labelled_splits()
 
     def default_splits(self) -> tuple[str, ...]:
         wanted = self.settings.dictionary_splits
@@ -134,26 +150,10 @@ class KnowledgeBase:
         return self.labelled_splits()
 
     # -- coded notes (for fitting) ----------------------------------------------------------------
-    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[tuple[str, str, set[str]]]:
-        root = self.codiesp_root
-        notes: list[tuple[str, str, set[str]]] = []
-        if root is None:
-            return notes
-        folder_name = "text_files" if language == "es" else "text_files_en"
-        for split in splits:
-            gold_path = root / split / f"{split}D.tsv"
-            if not gold_path.is_file():
-                continue
-            gold: dict[str, set[str]] = {}
-            with gold_path.open(encoding="utf-8", newline="") as handle:
-                for row in csv.reader(handle, delimiter="\t"):
-                    if len(row) >= 2:
-                        gold.setdefault(row[0], set()).add(self.tabular.current_code(row[1]))  # as in the terms
-            for case_id in sorted(gold):
-                path = root / split / folder_name / f"{case_id}.txt"
-                if path.is_file():
-                    notes.append((case_id, path.read_text(encoding="utf-8"), gold[case_id]))
-        return notes
+    def coded_notes(self, splits: tuple[str, ...], language: str) -> list[Note]:
+        """The coded notes of ``splits`` in ``language``, their codes in the tabular list's edition (as the terms)."""
+        corpus = self.codiesp
+        return [] if corpus is None else corpus.coded_notes(splits, language, self.tabular.current_code)
 
     # -- dictionary linker ------------------------------------------------------------------------
     def _in_current_edition(self, entries: Iterable[term_sources.TermEntry]) -> list[term_sources.TermEntry]:
@@ -183,9 +183,9 @@ class KnowledgeBase:
                 entries.extend(includes)
                 entries.extend(term_sources.without_parenthesised_words([*term_sources.tabular_terms(self.tabular),
                                                                          *includes]))
-            root = self.codiesp_root
-            if root is not None:
-                entries.extend(self._in_current_edition(projected_span_terms(root, splits)))
+            corpus = self.codiesp
+            if corpus is not None:
+                entries.extend(self._in_current_edition(projected_span_terms(corpus, splits)))
         else:
             who, info = term_sources.cie_who_spanish_terms(self.tabular)
             entries.extend(who)
@@ -207,9 +207,9 @@ class KnowledgeBase:
                 + ("CodiEsp annotations and " if self.codiesp_root is not None else "")
                 + "WHO CIE-10 descriptions",
             )
-            root = self.codiesp_root
-            if root is not None and splits:
-                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(root, splits)))
+            corpus = self.codiesp
+            if corpus is not None and splits:
+                entries.extend(self._in_current_edition(term_sources.codiesp_span_terms(corpus, splits)))
         return entries
 
     def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
@@ -221,28 +221,28 @@ class KnowledgeBase:
             started = time.perf_counter()
             parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
             parts += [info.key() for info in self.index_infos]
-            root = self.codiesp_root
-            if root is not None:
-                for split in splits:
-                    for name in (f"{split}X.tsv", f"{split}D.tsv"):
-                        path = root / split / name
-                        parts.append(file_fingerprint(path) if path.is_file() else "-")
+            corpus = self.codiesp
+            if corpus is not None:
+                parts += [file_fingerprint(path) if path else "-" for path in corpus.learned_from(splits)]
             user_file = self.settings.resolve(self.settings.cie10es_file)
             parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
             parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
             starter = term_sources.STARTER_TERMS.get(language)
             parts.append(file_fingerprint(starter) if starter and starter.is_file() else "-")
 
+            cache_key = combined_key(*parts)
+
             def build() -> DictionaryLinker:
-                linker = DictionaryLinker(language, self._term_entries(language, splits))
+                # The key travels with the linker: a ranker trained on another linker's candidates is stale.
+                linker = DictionaryLinker(language, self._term_entries(language, splits), cache_key=cache_key)
                 # Neoplasm Table and see-reference terms feed the linker only (the retrieval corpus stays as is).
                 for entry in neoplasm_terms(self.index, self.tabular, language, DEFAULT_VOCABULARY):
                     linker.add(entry)
                 if language == "en":
                     for entry in term_sources.see_reference_terms(self.index):
                         linker.add(entry)
-                if language == "es" and root is not None and splits:
-                    lexicon, _ = learn_lexicon(root, splits)
+                if language == "es" and corpus is not None and splits:
+                    lexicon, _ = learn_lexicon(corpus, splits)
                     linker.add_translated(
                         [*term_sources.tabular_terms(self.tabular), *term_sources.index_terms(self.index),
                          *term_sources.see_reference_terms(self.index)],
@@ -260,12 +260,10 @@ class KnowledgeBase:
                     linker.complete_codes(self.tabular.is_billable, self.tabular.default_code)
                 return linker
 
-            cache_key = combined_key(*parts)
             # One file per (language, splits): evaluation (train only) and the app (train+dev) each keep theirs
             # instead of replacing each other's (a 40 s rebuild every time one follows the other).
             name = f"linker-{language}-{'+'.join(splits) or 'none'}"
             linker = cached_pickle(self.settings.cache_dir, name, cache_key, build)
-            linker.cache_key = cache_key  # a ranker trained on another linker's candidates is stale
             self._describe_bilingual(linker, splits)
             if linker.source_counts.get(NEOPLASM_SOURCE):
                 self._extra_infos[f"neoplasm-{language}"] = ResourceInfo(
@@ -422,6 +420,7 @@ class KnowledgeBase:
 def _source_version() -> str:
     """Cached linkers depend on the matching code itself, so its source is part of the cache key."""
     import core.candidates.linker
+    import core.datasets.codiesp
     import core.kb.bilingual
     import core.kb.index
     import core.kb.neoplasm
@@ -430,9 +429,10 @@ def _source_version() -> str:
     import core.nlp.assertion
     import core.nlp.textnorm
 
-    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms.
-    modules = (core.candidates.linker, core.nlp.textnorm, core.nlp.assertion, core.kb.bilingual, core.kb.neoplasm, core.kb.terms,
-               core.kb.index, core.kb.tabular)
+    # The tabular list's code moves CodiEsp's codes to its edition and completes category-level terms; the CodiEsp
+    # adapter reads the spans, texts and coded notes the dictionary learns from.
+    modules = (core.candidates.linker, core.datasets.codiesp, core.nlp.textnorm, core.nlp.assertion, core.kb.bilingual,
+               core.kb.neoplasm, core.kb.terms, core.kb.index, core.kb.tabular)
     return combined_key(*(Path(m.__file__).read_text() for m in modules))
 
 
@@ -440,15 +440,27 @@ _KB: dict[str, KnowledgeBase] = {}
 _KB_LOCK = threading.Lock()
 
 
-def get_knowledge(settings: Settings) -> KnowledgeBase:
-    """One knowledge base per (data dir, cache dir, resource settings) per process."""
-    key = "|".join(
+def _registry_key(settings: Settings) -> str:
+    return "|".join(
         str(v)
         for v in (settings.data_dir, settings.cache_dir, settings.index_csv, settings.index_xml, settings.neoplasm_xml,
                   settings.codiesp_dir, settings.guidelines_pdf, settings.cie10es_file, settings.embedding_model,
                   settings.dictionary_splits)
     )
+
+
+def get_knowledge(settings: Settings) -> KnowledgeBase:
+    """One knowledge base per (data dir, cache dir, resource settings) per process."""
+    key = _registry_key(settings)
     with _KB_LOCK:
         if key not in _KB:
             _KB[key] = KnowledgeBase(settings)
         return _KB[key]
+
+
+def register_knowledge(kb: KnowledgeBase) -> KnowledgeBase:
+    """Make ``get_knowledge`` answer ``kb`` for its settings (a knowledge base built with given sources: a test's,
+    a tool's), replacing the one it had."""
+    with _KB_LOCK:
+        _KB[_registry_key(kb.settings)] = kb
+    return kb

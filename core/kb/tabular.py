@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -372,10 +371,6 @@ class Tabular:
                 merged.seven_chr_note = notes.seven_chr_note
         self._inherited[key] = merged
         return merged
-
-    @cached_property
-    def billable_codes(self) -> list[str]:
-        return [name for name, item in self.codes.items() if item.billable]
 
     def chapters(self) -> list[Code]:
         return [item for item in self.codes.values() if item.kind == "chapter"]

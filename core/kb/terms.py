@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.datasets.codiesp import CodiEsp
 from core.kb.index import AlphabeticIndex
 from core.kb.resources import ResourceInfo
 from core.kb.tabular import Tabular, normalize_code
@@ -116,15 +117,11 @@ def see_reference_terms(index: AlphabeticIndex) -> Iterator[TermEntry]:
             yield TermEntry(text, code, SEE_SOURCE)
 
 
-def codiesp_span_terms(codiesp_root: Path, splits: Iterable[str]) -> Iterator[TermEntry]:
+def codiesp_span_terms(corpus: CodiEsp, splits: Iterable[str]) -> Iterator[TermEntry]:
+    """The diagnosis evidence spans CodiEsp's coders annotated in ``splits`` (source ``codiesp-<split>``)."""
     for split in splits:
-        path = codiesp_root / split / f"{split}X.tsv"
-        if not path.is_file():
-            continue
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.reader(handle, delimiter="\t"):
-                if len(row) >= 4 and row[1] == "DIAGNOSTICO":
-                    yield TermEntry(row[3], normalize_code(row[2]), f"codiesp-{split}", row[0])
+        for span in corpus.diagnosis_spans(split):
+            yield TermEntry(span.text, normalize_code(span.code), f"codiesp-{split}", span.case_id)
 
 
 _PARENTHESISED = re.compile(r"\s*\([^()]*\)")

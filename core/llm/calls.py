@@ -10,8 +10,8 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from core.llm.base import BackendError, BackendTimeout, BackendUnavailable, LLMBackend
 
@@ -58,9 +58,6 @@ class CallOutcome(Generic[T]):
     @property
     def duration_ms(self) -> float:
         return sum(a.duration_ms for a in self.attempts)
-
-    def attempts_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(a) for a in self.attempts]
 
 
 def repair_prompt(prompt: str, error: str) -> str:

@@ -16,7 +16,7 @@ from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis
 from core.ranking.ranker import RankerModel
 from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
-from core.strategies.ranked import rank_codes
+from core.strategies.ranked import rank_note
 
 STEP = "ranker-merge"
 
@@ -36,9 +36,10 @@ def merge_with_ranker(
     policy: str,
 ) -> CodingResult:
     """``result`` with its codes / candidates decided by the ranker where it has evidence, open set elsewhere."""
-    ranked_codes, ranked_candidates, rank_trace = rank_codes(analysis, linker, tabular, model, policy=policy)
+    ranking = rank_note(analysis, linker, tabular, model, policy=policy)
     started = time.perf_counter()  # the ranker's own time is in its trace
-    scored = {row["code"]: row["p"] for row in rank_trace.candidates}  # every code the ranker has a row for
+    ranked_codes, ranked_candidates = ranking.codes, ranking.candidates
+    scored = ranking.scores  # every code the ranker has a row for
     proposed = {s.code: s for s in [*result.candidates, *result.codes]}  # a code listed twice: as coded
     codes: list[CodeSuggestion] = []
     candidates: list[CodeSuggestion] = []
@@ -79,5 +80,5 @@ def merge_with_ranker(
     merged_result = result.model_copy(deep=True)
     merged_result.codes = codes
     merged_result.candidates = candidates
-    merged_result.trace = [*result.trace, rank_trace, trace]
+    merged_result.trace = [*result.trace, ranking.trace(), trace]
     return merged_result

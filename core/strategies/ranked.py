@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,14 +47,46 @@ def likely_categories(
     return picks
 
 
-def rank_codes(
+@dataclass
+class Ranking:
+    """The ranker's reading of one note: a row of features per candidate code with its probability, and what became of
+    each (codes, candidates for review). The merge reads its scores here; the trace is built from it."""
+
+    rows: list[Candidate]
+    probabilities: np.ndarray
+    codes: list[CodeSuggestion]
+    candidates: list[CodeSuggestion]
+    category_picks: dict[str, float]
+    model: RankerModel
+    policy: str
+    duration_ms: float = 0.0
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Every code the ranker has a row for, with its probability (4 decimals, as the trace shows it)."""
+        return {row.code: round(float(p), 4) for row, p in zip(self.rows, self.probabilities, strict=True)}
+
+    def trace(self) -> StepTrace:
+        return StepTrace(
+            step="ranker",
+            inputs={"model": self.model.describe(), "rows": len(self.rows), "policy": self.policy,
+                    "category_picks": {code: round(total, 4) for code, total in self.category_picks.items()}},
+            candidates=[{"code": r.code, "p": round(float(p), 4), **{k: round(v, 3) for k, v in r.features.items()}}
+                        for r, p in zip(self.rows, self.probabilities, strict=True)],
+            output_codes=[c.code for c in self.codes],
+            rationale="gradient-boosted ranker over candidate (code, evidence) features",
+            duration_ms=self.duration_ms,
+        )
+
+
+def rank_note(
     analysis: NoteAnalysis,
     linker: DictionaryLinker,
     tabular: Tabular,
     model: RankerModel,
     *,
     policy: str,
-) -> tuple[list[CodeSuggestion], list[CodeSuggestion], StepTrace]:
+) -> Ranking:
     """Codes and candidates of the note by the ranker's probabilities (``linker`` holds the learned terms)."""
     started = time.perf_counter()
     rows = extract_candidates(analysis, linker, tabular, model.priors)
@@ -90,14 +123,18 @@ def rank_codes(
             status=status,
         )
         (codes if status == "code" else candidates).append(suggestion)
-    trace = StepTrace(
-        step="ranker",
-        inputs={"model": model.describe(), "rows": len(rows), "policy": policy,
-                "category_picks": {code: round(total, 4) for code, total in category_picks.items()}},
-        candidates=[{"code": r.code, "p": round(float(p), 4), **{k: round(v, 3) for k, v in r.features.items()}}
-                    for r, p in zip(rows, probabilities, strict=True)],
-        output_codes=[c.code for c in codes],
-        rationale="gradient-boosted ranker over candidate (code, evidence) features",
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-    )
-    return codes, candidates, trace
+    return Ranking(rows, probabilities, codes, candidates, category_picks, model, policy,
+                   duration_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def rank_codes(
+    analysis: NoteAnalysis,
+    linker: DictionaryLinker,
+    tabular: Tabular,
+    model: RankerModel,
+    *,
+    policy: str,
+) -> tuple[list[CodeSuggestion], list[CodeSuggestion], StepTrace]:
+    """The ranker strategy's codes, candidates and trace (:func:`rank_note`, for callers that need no more)."""
+    ranking = rank_note(analysis, linker, tabular, model, policy=policy)
+    return ranking.codes, ranking.candidates, ranking.trace()

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.datasets.note_io import CODIESP_TEXT_DIRS, decode_note_bytes
+from core.datasets.codiesp import TEXT_DIRS
+from core.datasets.note_io import decode_note_bytes
 from core.settings import LANGUAGES
 from core.strategies.runner import MAX_NOTE_CHARS, compose_accents, validate_note_text
 from core.worklist.queue import NewChart, WorklistQueue
@@ -92,7 +93,7 @@ def _from_folder(folder: Path, language: str, source: str, report: ImportReport)
 
 
 def _codiesp_split(folder: Path) -> bool:
-    return any((folder / name).is_dir() for name in CODIESP_TEXT_DIRS.values())
+    return any((folder / name).is_dir() for name in TEXT_DIRS.values())
 
 
 def _rows(path: Path, report: ImportReport) -> Iterator[tuple[str, dict]]:
@@ -170,9 +171,9 @@ def read_charts(path: Path, language: str) -> tuple[list[_Candidate], ImportRepo
     path = Path(path).expanduser()
     if path.is_dir():
         if _codiesp_split(path):
-            folder = path / CODIESP_TEXT_DIRS[language]
+            folder = path / TEXT_DIRS[language]
             if not folder.is_dir():
-                raise ValueError(f"{path} is a CodiEsp-style split without {CODIESP_TEXT_DIRS[language]}/ (the "
+                raise ValueError(f"{path} is a CodiEsp-style split without {TEXT_DIRS[language]}/ (the "
                                  f"{language.upper()} texts): choose the language with --lang")
             found = list(_from_folder(folder, language, f"codiesp:{path.name}", report))
         else:

@@ -15,12 +15,14 @@ from core.candidates.linker import DictionaryLinker
 from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult
 from core.settings import Settings
-from core.strategies.clh.common import Progress, StepContext, build_result, noop_progress, with_backstop
+from core.strategies.clh.context import StepContext
 from core.strategies.clh.evidence import EvidenceResult, find_evidence
 from core.strategies.clh.navigator import NavigationResult, navigate
 from core.strategies.clh.reconciler import ReconcileResult, reconcile
+from core.strategies.clh.results import build_result, with_backstop
 from core.strategies.clh.validator import ValidationResult, complete_to_billable, validate
 
 if TYPE_CHECKING:

@@ -18,10 +18,11 @@ from core.llm.calls import CallOutcome, ParseError
 from core.llm.prompts import RenderedPrompt, render_prompt
 from core.nlp.textnorm import tokenize
 from core.schema import Mention, Span, StepTrace
-from core.strategies.clh.common import StepContext, StepTimer, call_json, load_json_object, run_all, usage
+from core.strategies.clh.answers import call_json, load_json_object, run_all
+from core.strategies.clh.context import StepContext
+from core.strategies.clh.results import StepTimer, usage
 from core.strategies.deterministic import codable
 
-CHUNK_CHARS = 1500  # the embedded model's 4k-token context holds one chunk plus the instructions
 MAX_CHUNKS = 4  # later text is covered by the dictionary only (bounded time on the embedded model)
 MAX_SNIPPETS = 12
 SNIPPET_MAX_CHARS = 80
@@ -138,7 +139,7 @@ def _model_mentions(ctx: StepContext, answers: list[_ChunkAnswer], dictionary: l
 def find_evidence(ctx: StepContext) -> EvidenceResult:
     timer = StepTimer()
     dictionary = ctx.baseline.mentions
-    chunks = ctx.sentences.chunks(CHUNK_CHARS)
+    chunks = ctx.sentences.chunks(ctx.budget.evidence_chunk)  # one chunk plus the instructions fit the context
     asked = chunks[:MAX_CHUNKS]
     answers = run_all(lambda bounds: _ask_chunk(ctx, bounds), asked, ctx.backend.supports_concurrency)
     model_mentions, dropped, confirmed = _model_mentions(ctx, answers, dictionary)

@@ -14,19 +14,9 @@ from typing import Any
 from core.llm.prompts import render_prompt
 from core.retrieval.hybrid import RetrievalHit
 from core.schema import Mention, StepTrace
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    choose_ids,
-    dictionary_scores,
-    mention_key,
-    merge_by_code,
-    run_all,
-)
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext, dictionary_scores, mention_key, merge_by_code
+from core.strategies.clh.results import StepTimer, apply_choices
 
 MAX_NAVIGATED = 12  # terms sent to the model per note; later ones take their dictionary code
 MAX_DICTIONARY_OPTIONS = 5
@@ -69,7 +59,7 @@ def build_options(ctx: StepContext, lookup: Lookup) -> list[Option]:
     """Dictionary codes first (with their scores), then retrieval hits for codes not already listed."""
     tabular = ctx.tabular
     mention = lookup.mention
-    scores = dictionary_scores(ctx.linker, mention) if mention.codes else {}
+    scores = dictionary_scores(ctx, mention) if mention.codes else {}
     options: list[Option] = []
     for code in mention.codes[:MAX_DICTIONARY_OPTIONS]:
         if tabular.exists(code):

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from core.kb.tabular import Tabular, normalize_code
 from core.llm.prompts import render_prompt
 from core.schema import CodeSuggestion, StepTrace
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    choose_ids,
-)
+from core.strategies.clh.answers import IdChoice, choose_ids
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import StepTimer, apply_choices
 
 MAX_RECONCILED = 30  # codes shown to the model; lower-scored ones stay candidates
 

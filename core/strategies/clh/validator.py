@@ -17,23 +17,12 @@ from core.kb.tabular import Tabular, normalize_code
 from core.llm.prompts import render_prompt
 from core.nlp.textnorm import tokenize
 from core.schema import StepTrace
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    choose_ids,
-    merge_by_code,
-    run_all,
-)
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext, merge_by_code
+from core.strategies.clh.results import StepTimer, apply_choices
 
 MAX_OPTIONS = 12  # codes shown per candidate
 BATCH_SIZE = 6  # candidates per prompt
-GUIDANCE_CHARS = 1500
-GUIDANCE_CHARS_SMALL = 600  # schema-constrained small models: a 4k context and ~100-200 prompt tokens/s on CPU
-NOTE_CHARS = 300
 
 
 @dataclass
@@ -179,7 +168,7 @@ def _prepare(ctx: StepContext, group: Group) -> dict[str, Any]:
             "notes": note_lines(member.code, tabular), "seven_chr": [f"{k} = {v}" for k, v in seven.items()],
             "options": [o.prompt_dict() for o in shown],
         })
-    limit = GUIDANCE_CHARS_SMALL if ctx.structured else GUIDANCE_CHARS
+    limit = ctx.budget.guidance_small if ctx.structured else ctx.budget.guidance
     guidance = ctx.kb.guidance.for_chapter(group.chapter, ctx.language, max_chars=limit) if group.chapter else ""
     return {"chapter": group.chapter, "guidance": guidance or "-", "groups": entries, "structured": ctx.structured}
 

@@ -21,25 +21,21 @@ from core.llm.base import LLMBackend
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale
 from core.llm.prompts import render_prompt, template_info
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    Progress,
-    StepContext,
+from core.strategies.clh.answers import call_json, load_json_object, run_all
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import (
     StepTimer,
     baseline_result,
     baseline_score,
     build_result,
-    call_json,
-    load_json_object,
     mentions_supporting,
-    noop_progress,
-    run_all,
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
-from core.strategies.variants.rag import NOTE_CHARS, retrieve_codes
+from core.strategies.variants.rag import retrieve_codes
 
 if TYPE_CHECKING:
     from core.kb.knowledge import KnowledgeBase
@@ -120,7 +116,7 @@ def screen(ctx: StepContext, proposed: list[str]) -> Screening:
 
 
 def _verdict(ctx: StepContext, code: str) -> CallOutcome[bool]:
-    prompt = render_prompt("validate_code", ctx.language, note=ctx.text[:NOTE_CHARS], code=code,
+    prompt = render_prompt("validate_code", ctx.language, note=ctx.text[:ctx.budget.note], code=code,
                            description=ctx.tabular.description(code), structured=ctx.structured)
     if ctx.structured:
         return call_json(ctx, prompt, parse_verdict, VERDICT_SCHEMA, VERDICT_MAX_TOKENS_JSON)
@@ -137,11 +133,11 @@ def run_classifier_validator(
     ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
     timer = StepTimer()
     notify("classifier", "asking the model for codes")
-    prompt = render_prompt("classifier", ctx.language, note=text[:NOTE_CHARS], max_codes=MAX_PROPOSED)
+    prompt = render_prompt("classifier", ctx.language, note=text[:ctx.budget.note], max_codes=MAX_PROPOSED)
     proposal = call_json(ctx, prompt, parse_codes, CODES_SCHEMA, CLASSIFIER_MAX_TOKENS)
     screening = screen(ctx, proposal.value or [])
     classifier = StepTrace(step="classifier", prompt_template=prompt.template, prompt_version=prompt.version,
-                           inputs={"note_chars": min(len(text), NOTE_CHARS)}, raw_answer=proposal.raw_answer,
+                           inputs={"note_chars": min(len(text), ctx.budget.note)}, raw_answer=proposal.raw_answer,
                            parsed=proposal.value, output_codes=[c for c, _ in screening.kept],
                            notes=screening.dropped, fallback=proposal.fallback_reason,
                            duration_ms=timer.ms())

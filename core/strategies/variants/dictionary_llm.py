@@ -12,24 +12,12 @@ from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodeSuggestion, CodingResult, Mention, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    Progress,
-    StepContext,
-    StepTimer,
-    apply_choices,
-    baseline_result,
-    build_result,
-    choose_ids,
-    dictionary_scores,
-    mention_key,
-    noop_progress,
-    with_backstop,
-)
+from core.strategies.clh.answers import IdChoice, Option, choose_ids
+from core.strategies.clh.context import CodeCandidate, StepContext, dictionary_scores, mention_key
+from core.strategies.clh.results import StepTimer, apply_choices, baseline_result, build_result, with_backstop
 from core.strategies.clh.validator import complete_to_billable
 from core.strategies.deterministic import codable
 
@@ -78,7 +66,7 @@ def _ask(ctx: StepContext, batch: list[Term], label: str) -> IdChoice:
     next_id = 1
     entries = []
     for index, term in enumerate(batch):
-        scores = dictionary_scores(ctx.linker, term.mention)
+        scores = dictionary_scores(ctx, term.mention)
         for code in term.mention.codes[:MAX_OPTIONS]:
             term.options.append(Option(next_id, code, ctx.tabular.description(code), "dictionary",
                                        scores.get(code, 0.0), owner=index))

@@ -13,26 +13,22 @@ from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    IdChoice,
-    Option,
-    Progress,
-    StepContext,
+from core.strategies.clh.answers import IdChoice, Option, choose_ids
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import (
     StepTimer,
     apply_choices,
     baseline_result,
     baseline_score,
     build_result,
-    choose_ids,
     mentions_supporting,
-    noop_progress,
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
-from core.strategies.variants.rag import NOTE_CHARS, retrieve_codes
+from core.strategies.variants.rag import retrieve_codes
 
 if TYPE_CHECKING:
     from core.kb.knowledge import KnowledgeBase
@@ -69,7 +65,7 @@ def start_categories(ctx: StepContext) -> list[str]:
 
 def _pick(ctx: StepContext, nodes: list[str], level: str, label: str) -> tuple[IdChoice, list[str]]:
     options = [Option(i, code, ctx.tabular.description(code)) for i, code in enumerate(nodes, start=1)]
-    prompt = render_prompt("hierarchical", ctx.language, note=ctx.text[:NOTE_CHARS], level=level,
+    prompt = render_prompt("hierarchical", ctx.language, note=ctx.text[:ctx.budget.note], level=level,
                            candidates=[o.prompt_dict() for o in options], structured=ctx.structured)
     choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=MAX_CHOSEN, label=label)
     return choice, [nodes[i - 1] for i in choice.ids]

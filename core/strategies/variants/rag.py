@@ -12,20 +12,17 @@ from core.kb.terms import TermEntry
 from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
 from core.nlp.analysis import NoteAnalysis
+from core.progress import Progress, noop_progress
 from core.schema import CodingResult, Mention, Span, StepTrace
 from core.settings import Settings
-from core.strategies.clh.common import (
-    CodeCandidate,
-    Option,
-    Progress,
-    StepContext,
+from core.strategies.clh.answers import Option, choose_ids
+from core.strategies.clh.context import CodeCandidate, StepContext
+from core.strategies.clh.results import (
     StepTimer,
     apply_choices,
     baseline_result,
     baseline_score,
     build_result,
-    choose_ids,
-    noop_progress,
     settle_model_choices,
 )
 from core.strategies.clh.validator import complete_to_billable
@@ -37,7 +34,6 @@ RAG_TOP_CODES = 100
 QUERY_CHARS = 240  # about one sentence per query
 MAX_QUERIES = 40
 HITS_PER_QUERY = 20
-NOTE_CHARS = 2500  # note text shown with the candidates (the embedded model has a 4k-token context)
 MAX_PICKS = 15
 RRF_C = 60
 
@@ -114,7 +110,7 @@ def run_rag(
         trace.duration_ms = timer.ms()
         return baseline_result(ctx, "rag", "rag", "retrieval found no codes for the note", [trace])
     notify("rag", f"asking the model to choose among {len(hits)} codes")
-    prompt = render_prompt("rag", ctx.language, note=text[:NOTE_CHARS], candidates=[o.prompt_dict() for o in options],
+    prompt = render_prompt("rag", ctx.language, note=text[:ctx.budget.note], candidates=[o.prompt_dict() for o in options],
                            structured=ctx.structured)
     choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=MAX_PICKS, label="note")
     apply_choices(trace, [choice], "the deterministic ranking stands")
