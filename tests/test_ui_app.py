@@ -88,9 +88,9 @@ def test_review_workflow_records_decisions_and_submission(app_env: Path) -> None
     at.button(key=decision_buttons(at, "reject")[second]).click().run()
     assert "cc-accepted" in note_html(at) and "cc-rejected" in note_html(at)
 
-    at.text_input(key="add_code_query").input("Z80.3").run()
-    assert at.selectbox(key="add_code_choice").value == "Z80.3"
-    at.text_input(key="add_evidence").input("Mother had breast cancer").run()
+    at.text_input(key="add_code_query").input("R60.0").run()
+    assert at.selectbox(key="add_code_choice").value == "R60.0"
+    at.text_input(key="add_evidence").input("leg swelling for one week").run()
     at.button(key="add_code").click().run()
     assert not at.exception, at.exception
     assert "cc-added" in note_html(at)
@@ -100,14 +100,14 @@ def test_review_workflow_records_decisions_and_submission(app_env: Path) -> None
 
     store = store_for_env()
     decisions = store.decisions(run_id=run_id)
-    assert [(d["action"], d["code"]) for d in decisions] == [("accept", first), ("reject", second), ("add", "Z80.3")]
+    assert [(d["action"], d["code"]) for d in decisions] == [("accept", first), ("reject", second), ("add", "R60.0")]
     assert all(d["user"] == "Alice Coder" for d in decisions)
     assert decisions[1]["reason"] == "not supported by the note"
     added_span = decisions[2]["evidence"][0]
-    assert note_text[added_span["start"] : added_span["end"]] == "Mother had breast cancer"
+    assert note_text[added_span["start"] : added_span["end"]] == "leg swelling for one week"
     submission = store.submissions(run_id=run_id)[-1]
     submitted = {item["code"]: item["origin"] for item in submission["codes"]}
-    assert submitted[first] == "suggested" and submitted["Z80.3"] == "added"
+    assert submitted[first] == "suggested" and submitted["R60.0"] == "added"
     assert second not in submitted
     assert store.get_note(submission["note_id"])["source"] == "sample:en_01_heart_failure"
 
@@ -130,8 +130,8 @@ def test_adding_a_code_twice_or_a_suggested_one(app_env: Path) -> None:
         at.text_input(key="add_code_query").input(code).run()
         at.button(key="add_code").click().run()
 
-    add("Z80.3")
-    add("Z80.3")
+    add("R60.0")
+    add("R60.0")
     assert any("already in this chart" in text for text in error_texts(at)), error_texts(at)
     add(suggested)
     assert any("already suggested: accepted it" in s.value for s in at.success)
@@ -139,7 +139,7 @@ def test_adding_a_code_twice_or_a_suggested_one(app_env: Path) -> None:
     at.sidebar.selectbox(key="cfg_language").select("es").run()
     assert any("coded with language en" in i.value for i in at.info), [i.value for i in at.info]
     decisions = store_for_env().decisions(run_id=run_id)
-    assert [(d["action"], d["code"]) for d in decisions] == [("add", "Z80.3"), ("accept", suggested)]
+    assert [(d["action"], d["code"]) for d in decisions] == [("add", "R60.0"), ("accept", suggested)]
 
 
 def test_decisions_need_a_coder_name(app_env: Path) -> None:

@@ -24,7 +24,7 @@ from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.textnorm import term_key
 
-NAVIGATOR_VERSION = "6"
+NAVIGATOR_VERSION = "7"
 # "due to" subterms need the note to state the cause; "with" and "in" are presumed (I.A.15).
 CONNECTORS = ("with", "in", "associated with")
 NEGATIVE = "without"
@@ -38,6 +38,7 @@ PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I
 # Subterms too general to presume a link from: they name a class of conditions, not one.
 _GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specified|unspecified)\b|^(?:infection|disease|"
                               r"disorder|complications?|manifestations?|conditions?|lesion|symptoms?)$")
+_CLASS_WORDS = re.compile(r"\b(?:symptoms?|disorders?|diseases?|conditions?|complications?|infections?|lesions?)\b")
 _STAGE_RANGE = re.compile(r"stage\s+(\d)\s+(?:through|to|-)\s+stage\s+(\d)")
 _STAGE = re.compile(r"stage\s+(\d)")
 # The CKD stage a code names (N18.30-N18.32 are stage 3); N18.9 names none.
@@ -55,6 +56,7 @@ class Requirement:
     stages: tuple[int, ...] = ()  # CKD stages it covers ("end stage" is 6); () for no stage constraint
     negative: bool = False  # "without heart failure"
     allowed: tuple[tuple[str, str], ...] = ()  # codes its nonessential words name ("conditions in I50.- or I51.4-")
+    codes: frozenset[str] = frozenset()  # the codes its words link to (and the categories of a class of conditions)
 
     def satisfied_by(self, condition: Condition) -> int:
         """How well ``condition`` satisfies this subterm: 4 the note's own words, 3 its code's title, 2 category and
@@ -72,7 +74,13 @@ class Requirement:
         if self.stems <= condition.words:
             return 3
         if self.categories & {condition.category}:
-            return 2 if self.stems & condition.words else 1
+            if self.stems & condition.words:
+                return 2
+            # A category's residual "Other ..." code is no particular condition of it: "neuralgia" (M79.2) is not
+            # "swelling of limb" (M79.89, Other specified soft tissue disorders).
+            if "other" in condition.words and not _CLASS_WORDS.search(self.text.lower()):
+                return 1 if any(condition.code.startswith(c) or c.startswith(condition.code) for c in self.codes) else 0
+            return 1
         return 0
 
 
@@ -350,11 +358,11 @@ def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> R
     stems = frozenset(s for s in term_key(text, "en") if s not in GENERIC_STEMS and not s.isdigit())
     words = set(re.findall(r"[a-z]+", lowered))
     organ_only = bool(words & {"involvement", "disease", "disorder", "condition"}) and len(stems) == 1
-    categories: set[str] = set()
+    codes: set[str] = set()
     for match in linker.find(text):
         rule = linker.rules.get(match.key)
         if rule is not None:
-            categories |= {normalize_code(code)[:3] for code in rule.codes}
+            codes |= {normalize_code(code) for code in rule.codes}
     stages: tuple[int, ...] = ()
     if "kidney" in lowered or "renal" in lowered:
         if "end stage" in lowered or "esrd" in lowered:
@@ -367,9 +375,10 @@ def _requirement(node: IndexTerm, connector: str, linker: DictionaryLinker) -> R
             stages = (5, 6) if stages == (5,) else stages
         elif "stage 5" in lowered:
             stages = (5, 6)
-    categories |= _class_categories(text)
+    codes |= _class_categories(text)
+    categories = {code[:3] for code in codes}
     allowed = tuple(_code_ranges(node.nonessential))
-    return Requirement(text, stems, frozenset(categories), organ_only, stages, negative, allowed)
+    return Requirement(text, stems, frozenset(categories), organ_only, stages, negative, allowed, frozenset(codes))
 
 
 _CODE_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")

@@ -63,9 +63,19 @@ class Worklist:
         work = cls(analysis, tabular, policy)
         for suggestion in [*codes, *candidates]:
             if suggestion.code not in work.entries:
-                work.entries[suggestion.code] = Entry(suggestion.model_copy(deep=True), work.assertions_of(suggestion))
+                copy = suggestion.model_copy(deep=True)
+                if policy != "codiesp":
+                    work.drop_uncodable_evidence(copy)
+                work.entries[suggestion.code] = Entry(copy, work.assertions_of(copy))
                 work.order.append(suggestion.code)
         return work
+
+    def drop_uncodable_evidence(self, suggestion: CodeSuggestion) -> None:
+        """A code with evidence the note affirms keeps only that evidence: "Madre con cáncer de mama" is the mother's
+        condition, not more evidence of the patient's breast carcinoma (and so no second code of the category)."""
+        kept = [s for s in suggestion.evidence if self.analysis.assertion_of(s.start, s.end)[0] not in NOT_CODED]
+        if kept and len(kept) < len(suggestion.evidence):
+            suggestion.evidence = kept
 
     # -- reading ----------------------------------------------------------------------------------------------------
     def assertions_of(self, suggestion: CodeSuggestion) -> frozenset[str]:

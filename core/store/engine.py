@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,37 @@ def store_location(url: str) -> str:
     return parsed.database if _is_sqlite(url) and parsed.database else parsed.render_as_string(hide_password=True)
 
 
+# Any fixed number: every process that opens a PostgreSQL store takes this advisory lock while it creates tables and
+# triggers, since two workers starting at once otherwise race on CREATE OR REPLACE ("tuple concurrently updated").
+_SCHEMA_LOCK_KEY = 0x436F646572
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_SCHEMA_LOCK_KEY})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_SCHEMA_LOCK_KEY})")
+            conn.commit()
+
+
+def _prepare_schema(engine: Engine, url: str) -> None:
+    try:
+        Base.metadata.create_all(engine)
+    except OperationalError:  # another process created them at the same moment (SQLite)
+        Base.metadata.create_all(engine)
+    added = add_missing_columns(engine)  # a store written by an older version
+    if added:
+        log.info("decision store %s: added columns %s", store_location(url), ", ".join(added))
+    install_guards(engine)
+
+
 def get_engine(url: str) -> Engine:
     """One Engine per URL for the whole process, with the tables created on first use."""
     with _ENGINES_LOCK:
@@ -101,14 +134,8 @@ def get_engine(url: str) -> Engine:
                 raise StoreUnavailable(f"the decision store's folder cannot be used ({exc}): set state_dir "
                                        "(CODER_STATE_DIR) to a writable folder") from exc
             try:
-                try:
-                    Base.metadata.create_all(engine)
-                except OperationalError:  # another process created them at the same moment
-                    Base.metadata.create_all(engine)
-                added = add_missing_columns(engine)  # a store written by an older version
-                if added:
-                    log.info("decision store %s: added columns %s", store_location(url), ", ".join(added))
-                install_guards(engine)
+                with _schema_lock(engine):
+                    _prepare_schema(engine, url)
             except DatabaseError as exc:
                 engine.dispose()
                 raise StoreUnavailable(f"the decision store {store_location(url)} cannot be opened ({exc.orig}): if it is "
