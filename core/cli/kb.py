@@ -46,6 +46,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                   (f"ranker {language}", lambda lang=language: rankers_for(kb).get(lang))]
         if args.retrieval:
             steps.append((f"lexical index {language}", lambda lang=language: kb.retriever(lang)))
+    steps.append(("index navigator", lambda: kb.navigator))  # the conventions step's walks (about 10 s cold)
     dense = args.dense and args.retrieval and settings.embedding_model != "none"
     if dense:
         steps += [(f"dense index {language}", lambda lang=language: kb.retriever(lang).ensure_dense("wait"))
