@@ -150,6 +150,38 @@ def test_navigator_valid_ids_choose_codes(context) -> None:
     assert "acute is documented" in result.trace.rationale
 
 
+def test_each_choosing_step_shows_the_deterministic_answer_and_traces_changes(context) -> None:
+    """The model starts from the deterministic step's answer: the prompt names its IDs, the trace says whether the
+    model kept it, and an answer that keeps it codes exactly what the deterministic path codes."""
+    def keep_default(prompt: str) -> str:
+        return re.search(r"(<answer>[\d, ]+</answer>)\. ", prompt).group(1)
+
+    def change_heart_failure(prompt: str) -> str:
+        if term_of(prompt) == "heart failure":
+            return f"<answer>{option_id(prompt, 'I50.21')}</answer>"
+        return keep_default(prompt)
+
+    evidence = json.dumps({"snippets": []})
+    kept = context(FakeBackend(by_step(evidence=evidence, navigator=keep_default, validator=keep_default,
+                                       reconciler=keep_default)))
+    result = run_clh(kept.text, kept.settings, kept.kb, kept.backend)
+    fallback = run_clh(NOTE, kept.settings, kept.kb, FakeBackend(["x"], fail_times=1000))
+    assert [c.code for c in result.codes] == [c.code for c in fallback.codes]
+    navigator_prompt = next(c.prompt for c in kept.backend.calls if MARKERS["navigator"] in c.prompt
+                            and term_of(c.prompt) == "heart failure")
+    assert f"<answer>{option_id(navigator_prompt, 'I50')}</answer>. Keep it" in navigator_prompt
+    for step in ("navigator", "validator", "reconciler"):
+        trace = next(t for t in result.trace if t.step == step)
+        assert all(record["changed"] is False and record["default"] for record in trace.parsed), step
+        assert any(note.startswith("the model kept the deterministic answer in") for note in trace.notes), step
+
+    changed = context(FakeBackend(by_step(evidence=evidence, navigator=change_heart_failure)))
+    trace = navigate_note(changed).trace
+    record = next(r for r in trace.parsed if r["label"] == "heart failure")
+    assert record["changed"] is True and record["ids"] != record["default"]
+    assert any("changed: heart failure:" in note for note in trace.notes)
+
+
 @pytest.mark.parametrize(
     ("backend", "reason"),
     [

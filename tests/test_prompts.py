@@ -13,12 +13,15 @@ from core.llm.prompts import PROMPT_STEPS, PROMPTS_DIR, as_data, list_prompts, r
 OPTIONS = [{"id": 1, "code": "I50.9", "term": "Heart failure", "description": "Heart failure, unspecified"}]
 VARIABLES: dict[str, dict[str, Any]] = {
     "evidence": {"note": "Fever and cough.", "max_snippets": 12},
-    "navigator": {"snippet": "fever", "context": "Fever and cough.", "candidates": OPTIONS, "structured": True},
+    "navigator": {"snippet": "fever", "context": "Fever and cough.", "candidates": OPTIONS, "structured": True,
+                  "default": '{"ids": [1]}'},
     "validator": {"chapter": "9", "guidance": "Heart failure: specify type.", "structured": False, "groups": [
         {"code": "I50", "description": "Heart failure", "evidence": "heart failure", "notes": ["Code first: x"],
-         "seven_chr": ["A = initial encounter"], "options": OPTIONS}]},
+         "seven_chr": ["A = initial encounter"], "options": OPTIONS, "default": 1}],
+                  "default": "<answer>1</answer>"},
     "reconciler": {"codes": [{"id": 1, "code": "I10", "description": "Hypertension", "evidence": "HTN"}],
-                   "rules": ["ID 1 (I10) Excludes1 ID 2 (I15.0): never code both"], "structured": False},
+                   "rules": ["ID 1 (I10) Excludes1 ID 2 (I15.0): never code both"], "structured": False,
+                   "default": "<answer>1</answer>"},
     "rag": {"note": "Fever.", "candidates": OPTIONS, "structured": True},
     "hierarchical": {"note": "Fever.", "level": "categories", "candidates": OPTIONS, "structured": False},
     "classifier": {"note": "Fever.", "max_codes": 15},
@@ -43,10 +46,18 @@ def test_every_step_renders_with_a_versioned_header(step: str, language: str) ->
 
 
 def test_answer_format_follows_structured_flag() -> None:
-    tags = render_prompt("navigator", "en", **{**VARIABLES["navigator"], "structured": False}).text
-    json_mode = render_prompt("navigator", "en", **VARIABLES["navigator"]).text
+    tags = render_prompt("navigator", "en", **{**VARIABLES["navigator"], "structured": False, "default": ""}).text
+    json_mode = render_prompt("navigator", "en", **{**VARIABLES["navigator"], "default": ""}).text
     assert "<answer>" in tags and '{"ids"' not in tags
     assert '{"ids"' in json_mode and "<answer>" not in json_mode
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("step", ["navigator", "validator", "reconciler"])
+def test_choosing_steps_show_the_deterministic_answer_as_default(step: str, language: str) -> None:
+    text = render_prompt(step, language, **VARIABLES[step]).text
+    lead = {"en": "Default answer", "es": "Respuesta por defecto"}[language]
+    assert f"{lead} (" in text and VARIABLES[step]["default"] in text
 
 
 def test_spanish_templates_are_in_spanish() -> None:

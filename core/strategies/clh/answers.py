@@ -4,6 +4,8 @@ Candidates are shown to the model as numbered lines (``ID: n | code | term``) an
 can only choose among codes we offered. Small in-process models answer JSON constrained by a schema whose
 ``enum`` lists the valid IDs; larger (server) models may reason first and answer inside ``<answer>...</answer>``.
 An empty or unusable answer never removes anything: the step's deterministic path stands and the trace says why.
+Each prompt also shows the deterministic step's own answer as the default (:func:`default_answer`): the model keeps
+it or changes choices by ID, and the trace records which it did.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale, parse_answer_ids
@@ -103,16 +105,33 @@ class IdChoice:
     ids: list[int]
     fallback: str | None  # None when the model chose at least one ID
     rationale: str = ""
+    default: list[int] = field(default_factory=list)  # the deterministic step's answer, shown in the prompt
+
+    @property
+    def changed(self) -> bool:
+        """The model answered and its answer is not the default (order aside)."""
+        return self.fallback is None and set(self.ids) != set(self.default)
 
     def record(self) -> dict[str, Any]:
-        return {"label": self.label, "ids": self.ids, "attempts": len(self.outcome.attempts),
-                "fallback": self.fallback}
+        return {"label": self.label, "ids": self.ids, "default": self.default, "changed": self.changed,
+                "attempts": len(self.outcome.attempts), "fallback": self.fallback}
+
+
+def default_answer(ids: Iterable[int], structured: bool) -> str:
+    """The deterministic answer written the way the model is asked to answer (``{"ids": [..]}`` or tags)."""
+    listed = list(ids) or [0]
+    if structured:
+        return json.dumps({"ids": [i for i in listed if i]})
+    return f"<answer>{', '.join(map(str, listed))}</answer>"
 
 
 def choose_ids(
-    ctx: StepContext, prompt: RenderedPrompt, valid_ids: set[int], *, max_items: int, label: str = ""
+    ctx: StepContext, prompt: RenderedPrompt, valid_ids: set[int], *, max_items: int, label: str = "",
+    default: Iterable[int] = (),
 ) -> IdChoice:
-    """Ask the model for IDs. An empty selection counts as a fallback: the deterministic choice stands."""
+    """Ask the model for IDs. An empty selection counts as a fallback: the deterministic choice (``default``, the
+    IDs the prompt showed as the default answer) stands."""
+    default = [i for i in default if i]
     valid = set(valid_ids) | {0}
     settings = ctx.settings
     if ctx.structured:
@@ -129,10 +148,10 @@ def choose_ids(
     raw = outcome.raw_answer or ""
     rationale = "" if ctx.structured or not raw else extract_rationale(raw)
     if not outcome.ok:
-        return IdChoice(label, prompt, outcome, [], outcome.fallback_reason, rationale)
+        return IdChoice(label, prompt, outcome, [], outcome.fallback_reason, rationale, default)
     ids = list(outcome.value or [])[:max_items]
     fallback = None if ids else "the model chose none of the candidates (empty answer)"
-    return IdChoice(label, prompt, outcome, ids, fallback, rationale)
+    return IdChoice(label, prompt, outcome, ids, fallback, rationale, default)
 
 
 def call_json(

@@ -14,7 +14,7 @@ from typing import Any
 from core.llm.prompts import render_prompt
 from core.retrieval.hybrid import RetrievalHit
 from core.schema import Mention, StepTrace
-from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, default_answer, run_all
 from core.strategies.clh.context import CodeCandidate, StepContext, dictionary_scores, mention_key, merge_by_code
 from core.strategies.clh.results import StepTimer, apply_choices
 
@@ -80,14 +80,16 @@ def _ask(ctx: StepContext, lookup: Lookup) -> Lookup:
         lookup.fallback = "no index entry or dictionary code to choose from"
         return lookup
     mention = lookup.mention
+    default = default_ids(lookup)
     prompt = render_prompt(
         "navigator", ctx.language, snippet=mention.span.text,
         context=ctx.sentences.around(mention.span.start, mention.span.end),
         candidates=[o.prompt_dict() for o in lookup.options], structured=ctx.structured,
+        default=default_answer(default, ctx.structured) if default else "",
     )
     valid = {o.id for o in lookup.options}
     picks = 1 if ctx.structured else MAX_PICKS
-    lookup.choice = choose_ids(ctx, prompt, valid, max_items=picks, label=mention.span.text[:60])
+    lookup.choice = choose_ids(ctx, prompt, valid, max_items=picks, label=mention.span.text[:60], default=default)
     by_id = {o.id: o for o in lookup.options}
     if lookup.choice.fallback:
         lookup.fallback = lookup.choice.fallback
@@ -100,6 +102,12 @@ def _ask(ctx: StepContext, lookup: Lookup) -> Lookup:
             rationale=f"'{mention.span.text}' → index entry '{option.term}' ({option.origin}) chosen by the model",
         ))
     return lookup
+
+
+def default_ids(lookup: Lookup) -> list[int]:
+    """The option the deterministic lookup takes: the mention's best dictionary code (none without one)."""
+    codes = lookup.mention.codes[:1]
+    return [o.id for o in lookup.options if o.code in codes and o.origin == "dictionary"][:1]
 
 
 def dictionary_fallback(lookup: Lookup, reason: str) -> None:

@@ -4,7 +4,8 @@ The model sees the tentative codes with their evidence and the Excludes1 / code 
 code also relations among them, and selects the assignable codes in order (precision over recall); the rest
 become candidates for review. Deterministic fallback: codes scored at or above ``code_threshold``, the
 lower-scored side of an Excludes1 pair dropped, highest score first, code-first targets before their
-manifestations. Excludes1 and sequencing rules are applied to the model's selection too: they are rules.
+manifestations; it is also the prompt's default answer. Excludes1 and sequencing rules are applied to the model's
+selection too: they are rules.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from core.kb.tabular import Tabular, normalize_code
 from core.llm.prompts import render_prompt
 from core.schema import CodeSuggestion, StepTrace
-from core.strategies.clh.answers import IdChoice, choose_ids
+from core.strategies.clh.answers import IdChoice, choose_ids, default_answer
 from core.strategies.clh.context import CodeCandidate, StepContext
 from core.strategies.clh.results import StepTimer, apply_choices
 
@@ -105,15 +106,24 @@ class ReconcileResult:
     trace: StepTrace
 
 
-def _ask(ctx: StepContext, shown: list[CodeCandidate], relations: list[Relation]) -> IdChoice:
+def _ask(ctx: StepContext, shown: list[CodeCandidate], relations: list[Relation], default: list[str]) -> IdChoice:
     ids = {c.code: i for i, c in enumerate(shown, start=1)}
+    default_ids = [ids[code] for code in default]
     prompt = render_prompt(
         "reconciler", ctx.language, structured=ctx.structured,
         codes=[{"id": ids[c.code], "code": c.code, "description": ctx.tabular.description(c.code),
                 "evidence": c.evidence_text} for c in shown],
-        rules=[r.describe(ids) for r in relations],
+        rules=[r.describe(ids) for r in relations], default=default_answer(default_ids, ctx.structured),
     )
-    return choose_ids(ctx, prompt, set(ids.values()), max_items=len(shown), label="final selection")
+    return choose_ids(ctx, prompt, set(ids.values()), max_items=len(shown), label="final selection",
+                      default=default_ids)
+
+
+def deterministic_selection(ctx: StepContext, shown: list[CodeCandidate], relations: list[Relation]) -> list[str]:
+    """Codes scored at or above the code threshold, Excludes1 losers out, code-first targets first."""
+    selected = [c.code for c in shown if c.score >= ctx.settings.code_threshold]
+    dropped = drop_excluded(selected, {c.code: c.score for c in shown}, relations)
+    return apply_sequencing([c for c in selected if c not in dropped], relations)
 
 
 def reconcile(ctx: StepContext, validated: list[CodeCandidate], review: list[CodeCandidate]) -> ReconcileResult:
@@ -121,7 +131,8 @@ def reconcile(ctx: StepContext, validated: list[CodeCandidate], review: list[Cod
     ranked = sorted(validated, key=lambda c: (-c.score, c.first_start))
     shown, overflow = ranked[:MAX_RECONCILED], ranked[MAX_RECONCILED:]
     relations = find_relations([c.code for c in shown], ctx.tabular)
-    choice = _ask(ctx, shown, relations) if shown else None
+    default = deterministic_selection(ctx, shown, relations)
+    choice = _ask(ctx, shown, relations, default) if shown else None
     scores = {c.code: c.score for c in shown}
     if choice is not None and not choice.fallback:
         selected = [shown[i - 1].code for i in choice.ids]

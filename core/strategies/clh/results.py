@@ -38,6 +38,12 @@ def apply_choices(trace: StepTrace, choices: list[IdChoice], what: str) -> None:
     trace.raw_answer = "\n---\n".join(f"[{c.label}] {c.outcome.raw_answer}" for c in choices) or None
     trace.parsed = [c.record() for c in choices]
     trace.rationale = " | ".join(f"{c.label}: {c.rationale}" for c in choices if c.rationale)[:2000]
+    answered = [c for c in choices if not c.fallback]
+    if answered:
+        changed = [c for c in answered if c.changed]
+        trace.notes.append(f"the model kept the deterministic answer in {len(answered) - len(changed)} of "
+                           f"{len(answered)} answered call(s)" + ("; changed: " + "; ".join(
+                               f"{c.label}: {c.default or '-'} → {c.ids}" for c in changed[:8]) if changed else ""))
     failed = [c for c in choices if c.fallback]
     if failed:
         reasons = "; ".join(dict.fromkeys(str(c.fallback) for c in failed))

@@ -4,7 +4,7 @@ Candidates are grouped by chapter; per group the model sees the chapter guidance
 billable subtree (a billable candidate: itself and its siblings), 7th-character definitions and notes, and picks
 one ID per candidate (or the candidate's "none" ID). This step never outputs a non-billable or unknown code:
 when the model gives nothing usable, a candidate is completed deterministically (:func:`complete_to_billable`)
-or left for review.
+or left for review. That deterministic choice is each candidate's default in the prompt.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core.kb.tabular import Tabular, normalize_code
 from core.llm.prompts import render_prompt
 from core.nlp.textnorm import tokenize
 from core.schema import StepTrace
-from core.strategies.clh.answers import IdChoice, Option, choose_ids, run_all
+from core.strategies.clh.answers import IdChoice, Option, choose_ids, default_answer, run_all
 from core.strategies.clh.context import CodeCandidate, StepContext, merge_by_code
 from core.strategies.clh.results import StepTimer, apply_choices
 
@@ -120,6 +120,7 @@ class Group:
     members: list[CodeCandidate]
     completions: list[Completion] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)  # owner = member index; code "" = the member's "none"
+    defaults: list[int] = field(default_factory=list)  # per member, the option the deterministic path takes
     choice: IdChoice | None = None
 
 
@@ -161,16 +162,19 @@ def _prepare(ctx: StepContext, group: Group) -> dict[str, Any]:
         none_word = "none" if ctx.language == "en" else "ninguno"
         group.options.append(Option(len(group.options) + 1, "", f"{none_word} ({member.code})", owner=index))
         shown.append(Option(group.options[-1].id, "-", group.options[-1].term))
+        coded = completion.code if member.score >= ctx.settings.code_threshold else None
+        group.defaults.append(next((o.id for o in shown if coded and o.code == coded), shown[-1].id))
         seven = tabular.inherited_notes(member.code).seven_chr_def
         entries.append({
             "code": member.code, "description": tabular.description(member.code),
             "evidence": f"{member.evidence_text} — {context}" if context else member.evidence_text,
             "notes": note_lines(member.code, tabular), "seven_chr": [f"{k} = {v}" for k, v in seven.items()],
-            "options": [o.prompt_dict() for o in shown],
+            "options": [o.prompt_dict() for o in shown], "default": group.defaults[-1],
         })
     limit = ctx.budget.guidance_small if ctx.structured else ctx.budget.guidance
     guidance = ctx.kb.guidance.for_chapter(group.chapter, ctx.language, max_chars=limit) if group.chapter else ""
-    return {"chapter": group.chapter, "guidance": guidance or "-", "groups": entries, "structured": ctx.structured}
+    return {"chapter": group.chapter, "guidance": guidance or "-", "groups": entries, "structured": ctx.structured,
+            "default": default_answer(group.defaults, ctx.structured)}
 
 
 def _ask(ctx: StepContext, group: Group) -> None:
@@ -178,7 +182,7 @@ def _ask(ctx: StepContext, group: Group) -> None:
     prompt = render_prompt("validator", ctx.language, **variables)
     label = f"chapter {group.chapter}: " + ", ".join(m.code for m in group.members)
     group.choice = choose_ids(ctx, prompt, {o.id for o in group.options}, max_items=len(group.members) + 2,
-                              label=label)
+                              label=label, default=group.defaults)
 
 
 def _resolve(ctx: StepContext, group: Group) -> tuple[list[CodeCandidate], list[CodeCandidate]]:
