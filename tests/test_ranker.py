@@ -233,3 +233,20 @@ def test_a_category_level_term_also_proposes_the_code_a_coder_completes_it_to(ta
     rows = {r.code: r for r in extract_candidates(analyze("Ingresa por infarto cerebral.", linker.language, linker), linker, tabular, CodePriors())}
     assert {"I63", "I63.9"} <= set(rows)
     assert rows["I63.9"].features["src_completed"] == 1.0 and rows["I63"].features["billable"] == 0.0
+
+
+def test_features_tell_the_ranker_what_the_conventions_will_do(tabular):
+    """A vague code beside a specific one of its category (absorbed later) and a combination code are features."""
+    linker = DictionaryLinker("en", [
+        TermEntry("heart failure", "I50.9", "index"),
+        TermEntry("acute on chronic systolic heart failure", "I50.23", "index"),
+        TermEntry("diabetic chronic kidney disease", "E11.22", "index"),
+        TermEntry("cough", "R05.9", "index"),
+    ])
+    text = "Acute on chronic systolic heart failure. Heart failure clinic. Diabetic chronic kidney disease. Cough."
+    rows = {r.code: r.features for r in extract_candidates(analyze(text, "en", linker), linker, tabular, CodePriors())}
+    assert rows["I50.9"]["vague"] == 1.0 and rows["I50.9"]["specific_sibling"] == 1.0
+    assert rows["I50.23"]["vague"] == 0.0 and rows["I50.23"]["specific_sibling"] == 0.0
+    assert rows["E11.22"]["combination"] == 1.0 and rows["I50.23"]["combination"] == 0.0
+    assert rows["R05.9"]["vague"] == 1.0 and rows["R05.9"]["specific_sibling"] == 0.0
+    assert {"vague", "specific_sibling", "combination"} <= set(FEATURES)

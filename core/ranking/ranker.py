@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import pickle
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.candidates.linker import DictionaryLinker
+from core.candidates.navigator import is_vague
 from core.kb.cache import gc_paused
 from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis, TermMatch, analyze
@@ -32,7 +34,7 @@ from core.nlp.laterality import sided_code
 from core.nlp.status_codes import STATUS_FILE, STATUS_SOURCE
 from core.schema import Span
 
-RANKER_VERSION = "7"
+RANKER_VERSION = "8"
 F1_TOLERANCE = 0.001  # out-of-fold F1 differences below this do not choose between thresholds
 # Below the code threshold but this likely: listed for review. Fixed rather than a share of the tuned thresholds,
 # so the review list (and the MAP read from it) does not move when the thresholds do.
@@ -46,7 +48,11 @@ FEATURES = (
     *(f"src_{s}" for s in SOURCES),
     "key_len", "span_len", "present", "negated_all", "possible", "historical", "family", "shadowed_only", "side_named",
     "code_freq", "category_freq", "billable", "first_pos", "code_len",
+    # What the conventions step will do with the code: a vague code beside a more specific one of its category is
+    # absorbed; a combination code ("... with ...", "... due to ...") absorbs its parts.
+    "vague", "specific_sibling", "combination",
 )
+COMBINATION_TITLE = re.compile(r"\b(?:with|due to|associated with|in diseases classified elsewhere)\b")
 Note = tuple[str, str, set[str]]  # case id, text, gold codes
 
 
@@ -164,7 +170,18 @@ def extract_candidates(
     for row in rows.values():
         row.features["negated_all"] = float(all(a == "negated" for a in row.assertions))
         row.features["shadowed_only"] = float(shadowed[row.code])
+    _convention_features(rows, tabular)
     return list(rows.values())
+
+
+def _convention_features(rows: dict[str, Candidate], tabular: Tabular) -> None:
+    vague = {code: is_vague(code, tabular) for code in rows}
+    specific_categories = {code[:3] for code, is_vague_code in vague.items() if not is_vague_code}
+    for code, row in rows.items():
+        title = tabular.description(code).lower()
+        row.features["vague"] = float(vague[code])
+        row.features["specific_sibling"] = float(vague[code] and code[:3] in specific_categories)
+        row.features["combination"] = float(bool(COMBINATION_TITLE.search(title.replace("without", ""))))
 
 
 def _mentions(
@@ -301,6 +318,7 @@ class RankerModel:
 def feature_code_version() -> str:
     """Hash of the code and data that compute the features: a model trained by other code is stale, whatever its
     version."""
+    import core.candidates.navigator
     import core.kb.tabular
     import core.nlp.abbreviation_list
     import core.nlp.abbreviations
@@ -310,7 +328,7 @@ def feature_code_version() -> str:
     import core.nlp.sentences
     import core.nlp.status_codes
 
-    modules = (core.nlp.laterality, core.kb.tabular, core.nlp.status_codes, core.nlp.assertion, core.nlp.sentences,
+    modules = (core.candidates.navigator, core.nlp.laterality, core.kb.tabular, core.nlp.status_codes, core.nlp.assertion, core.nlp.sentences,
                core.nlp.analysis, core.nlp.abbreviations, core.nlp.abbreviation_list)
     sources = (Path(__file__), STATUS_FILE, *(Path(m.__file__) for m in modules),
                *sorted(core.nlp.abbreviation_list.DATA_DIR.glob("*.tsv")))
