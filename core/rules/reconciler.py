@@ -30,6 +30,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
+from core.rules.etiology import due_to_subterms, etiology_manifestation
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -101,6 +102,8 @@ def reconcile(
     uncertain(work)
     combinations(work, navigator, winning)
     manifestations(work)
+    etiology_manifestation(work, navigator)
+    due_to_subterms(work, navigator)
     specific_over_unspecified(work, winning)
     use_additional(work)
     sepsis(work)
