@@ -20,7 +20,7 @@ from pathlib import Path
 from core.candidates.navigator import IndexNavigator
 from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular
-from core.nlp.textnorm import strip_accents, term_key, tokenize
+from core.nlp.textnorm import term_key, tokenize
 from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 from core.settings import PROJECT_ROOT
