@@ -14,6 +14,7 @@ from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
+from core.rules.etiology import severities
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
 
@@ -475,7 +476,7 @@ def use_additional(work: Worklist) -> None:
 
 def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:
     """Two coded codes an Excludes1 note keeps apart: the one the note's own longest term names ("pneumococcal
-    pneumonia" J13), else the one the rules derived, else the more specific, else the more probable stays; the other
+    pneumonia" J13) or the more severe degree the note documents (dependence over abuse), else the one the rules derived, else the more specific, else the more probable stays; the other
     is left for review with a warning."""
     tabular = work.tabular
     coded = work.coded()
@@ -487,7 +488,9 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             if not any(covers(ref, other.code) for ref in refs):
                 continue
-            keep, drop = sorted((entry, other), key=lambda e: (kind_of(e.code, (other if e is entry else entry).code,
+            degrees = severities(entry.code, other.code, tabular)
+            keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
+                                                               kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),
                                                                named.get(e.code, False),
                                                                e.suggestion.step == STEP,

@@ -26,6 +26,7 @@ from core.schema import Span
 from core.settings import PROJECT_ROOT
 
 WORDS_FILE = PROJECT_ROOT / "data" / "conventions" / "etiology.toml"
+SEVERITY_FILE = PROJECT_ROOT / "data" / "conventions" / "excludes1.toml"
 _CONNECTORS = ("with", "in", "due to")
 # Words of a subterm that name no particular condition: left out when the note's words are matched to it.
 _SUBTERM_FILLERS = frozenset(term_key("disease diseases type nec specified unspecified other or of the", "en"))
@@ -74,6 +75,7 @@ class EtiologyTable:
     # main-term id (Dementia) → (its subterm naming a cause, the manifestation entry the cause sends to)
     manifestations: dict[int, list[tuple[IndexTerm, IndexTerm]]] = field(default_factory=dict)
     causes: dict[str, list[IndexTerm]] = field(default_factory=dict)  # code → main terms with due-to / post subterms
+    residual: dict[str, list[IndexTerm]] = field(default_factory=dict)  # "Other ..." code → main terms giving it
 
 
 _TABLES: dict[int, EtiologyTable] = {}
@@ -100,6 +102,9 @@ def etiology_table(index: AlphabeticIndex, tabular: Tabular) -> EtiologyTable:
             code = found.target_code if found is not None else ""
             ok = found is not None and code and tabular.exists(code) and tabular.inherited_notes(code).code_first
             targets[term.see_also] = found if ok else None
+        if len(term.path) == 1 and term.target_code and term.children and tabular.description(
+                term.target_code).lower().startswith("other"):
+            table.residual.setdefault(term.target_code, []).append(term)
         if len(term.path) == 1 and term.target_code:
             children = [c.path[-1].strip().lower() for c in index.children(term)]
             if "due to" in children or any(c.startswith(("postprocedural", "postsurgical")) for c in children):
@@ -285,6 +290,32 @@ def due_to_subterms(work: Worklist, navigator: IndexNavigator | None) -> None:
             break
 
 
+def residual_subterms(work: Worklist, navigator: IndexNavigator | None) -> None:
+    """A residual "Other ..." code a bare main term gave ("dependence" F19.20, Other psychoactive substance
+    dependence) is refined by the subterm its clause names (Dependence > alcohol → F10.20): the word next to it
+    says which substance, organ or type the index means."""
+    if navigator is None:
+        return
+    index, tabular = navigator.index, work.tabular
+    table = etiology_table(index, tabular)
+    for entry in list(work.coded()):
+        mains = table.residual.get(entry.code, [])
+        if not mains or not entry.spans:
+            continue
+        start, end = work.analysis.sentences.clause_bounds(*entry.spans[0])
+        _, words = _affirmed(work, start, end)
+        for main in mains:
+            found, used = _refine(index, main, words, tabular)
+            code = _billable(_target(index, found), tabular) if used else ""
+            if not code or code == entry.code:
+                continue
+            why = f"{main.title} > {' > '.join(found.path[1:])} → {code}"
+            work.add(code, list(entry.suggestion.evidence), "index subterm", why, entry.suggestion.score,
+                     "index-navigator")
+            work.absorb(entry.code, code, "index subterm", "the clause names the index's subterm")
+            break
+
+
 def _cause_subterm(index: AlphabeticIndex, head: IndexTerm, words: frozenset[str], other_cause: bool,
                    procedure: bool) -> IndexTerm | None:
     for child in index.children(head):
@@ -303,3 +334,22 @@ def _cause_subterm(index: AlphabeticIndex, head: IndexTerm, words: frozenset[str
             if procedure and stems and stems <= words and stems <= _stems("surgery postsurgical postprocedural"):
                 return sub
     return None
+
+
+@lru_cache(maxsize=2)
+def _severity_words(path: Path = SEVERITY_FILE) -> tuple[str, ...]:
+    with path.open("rb") as handle:
+        return tuple(tomllib.load(handle).get("severity", []))
+
+
+def severities(a: str, b: str, tabular: Tabular) -> dict[str, int]:
+    """For two codes of one condition at different degrees (Excludes1 "alcohol abuse" / "alcohol dependence"), how
+    severe each is (higher is more severe); empty when their titles do not both name a degree."""
+    order = _severity_words()
+    found: dict[str, int] = {}
+    for code in (a, b):
+        words = re.findall(r"[a-z]+", tabular.description(code).lower())
+        rank = next((len(order) - i for i, word in enumerate(order) if word in words), 0)
+        if rank:
+            found[code] = rank
+    return found if len(found) == 2 else {}

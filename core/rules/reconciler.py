@@ -30,7 +30,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
-from core.rules.etiology import due_to_subterms, etiology_manifestation
+from core.rules.etiology import due_to_subterms, etiology_manifestation, residual_subterms
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -104,6 +104,7 @@ def reconcile(
     manifestations(work)
     etiology_manifestation(work, navigator)
     due_to_subterms(work, navigator)
+    residual_subterms(work, navigator)
     specific_over_unspecified(work, winning)
     use_additional(work)
     sepsis(work)
