@@ -21,7 +21,7 @@ from core.candidates.navigator import IndexNavigator
 from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key, tokenize
-from core.rules.worklist import Entry, Worklist
+from core.rules.worklist import NEGATED, Entry, Worklist
 from core.schema import Span
 from core.settings import PROJECT_ROOT
 
@@ -33,8 +33,6 @@ _SUBTERM_FILLERS = frozenset(term_key("disease diseases type nec specified unspe
 _CLASS_SUBTERM = re.compile(r"\b(?:general medical|known physiological|physiological) condition\b")
 _CAUSE = {"en": re.compile(r"\b(?:due to|secondary to|caused by|because of|from)\b", re.IGNORECASE),
           "es": re.compile(r"\b(?:debid[oa] a|secundari[oa] a|causad[oa] por|por)\b", re.IGNORECASE)}
-_NEGATED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
-                      re.IGNORECASE)
 
 
 @lru_cache(maxsize=2)
@@ -130,7 +128,7 @@ def etiology_table(index: AlphabeticIndex, tabular: Tabular) -> EtiologyTable:
 
 def _affirmed(work: Worklist, start: int, end: int) -> tuple[str, frozenset[str]]:
     """The words of a sentence, what it negates left out, and their English stems."""
-    text = _NEGATED.sub(" ", work.analysis.text[start:end])
+    text = NEGATED.sub(" ", work.analysis.text[start:end])
     return text, english(text, work.analysis.language)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED
 from core.nlp.textnorm import term_key
-from core.rules.worklist import STEP, Entry, Worklist, covers, references
+from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
 
@@ -197,18 +197,20 @@ def sequelae(work: Worklist) -> None:
     # A stroke the history rule took for past (Z86.73) is still the cause of the residual deficit the note names.
     strokes = [e for e in work.entries.values() if e.code.startswith(STROKES)
                and (not e.absorbed_by or e.absorbed_by.startswith(("Z86", "I69")))]
-    if not strokes or not _RESIDUAL.search(text):
-        return
+    if not strokes or not _RESIDUAL.search(NEGATED.sub(" ", text)):
+        return  # "sin secuelas", "without residual deficits": a history (Z86.73), not a sequela
     base = SEQUELA_OF[strokes[0].code[:3]]
     options = tabular.billable_descendants(base)
     sentences = work.analysis.sentences
-    residual = [e for e in work.candidates() if work.codable(e) and e.spans and all(
-        _RESIDUAL.search(text, *sentences.sentence_bounds(s, e2)) for s, e2 in e.spans)]
+    residual = [e for e in work.candidates() if work.codable(e) and e.spans and not tabular.description(
+        e.code).startswith("Other") and all(_RESIDUAL.search(NEGATED.sub(" ", text[slice(
+            *sentences.sentence_bounds(s, e2))])) for s, e2 in e.spans)]
     for deficit in [*work.coded(), *residual]:
         if deficit.code.startswith(("I69", "Z86", *STROKES)) or deficit.code[0] in "ZVWXY":
             continue
         words = set(re.findall(r"[a-z]+", tabular.description(deficit.code).lower())) - {
-            "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant"}
+            "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant",
+            "disorder", "disorders", "following"}
         side = next((s for s in (work.analysis.side_of(a, b) for a, b in deficit.spans) if s), "")
         hand = next((h for h, pattern in _DOMINANT.items() if pattern.search(text)), "")
         best: tuple[int, str] | None = None
