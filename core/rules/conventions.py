@@ -460,13 +460,15 @@ def use_additional(work: Worklist) -> None:
     """A second code the notes of a coded code ask for ("use additional code", "code also"), when the note supports
     it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97 after a cellulitis)."""
     tabular = work.tabular
+    # A code a rule decided against (Z16.11 beside B95.62, which says methicillin resistant) stays decided.
+    decided = {row["code"] for row in work.log if row["action"] == "not coded" and row["rule"] != "tabular validator"}
     for entry in list(work.coded()):
         notes = tabular.inherited_notes(entry.code)
         refs = references([*notes.use_additional, *notes.code_also])
         if not refs:
             continue
         for ref in refs:
-            options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c)
+            options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c) and c.code not in decided
                        and not c.only("historical") and tabular.is_billable(c.code)]
             if not options or any(covers(ref, c.code) for c in work.coded()):
                 continue

@@ -351,3 +351,37 @@ def severities(a: str, b: str, tabular: Tabular) -> dict[str, int]:
         if rank:
             found[code] = rank
     return found if len(found) == 2 else {}
+
+
+_ITEM = re.compile(r"^(?P<label>[^()]+?)\s*\((?P<codes>[A-Z][0-9][0-9A-Z.\-, ]*)\)\s*$")
+
+
+def named_additional(work: Worklist) -> None:
+    """A "use additional code" item the note's sentence names in words beyond the coded title's ("BPH with lower
+    urinary tract symptoms: weak stream" → weak urinary stream R39.12): coded, when the item gives one billable
+    code. An item the note does not name is never added."""
+    tabular = work.tabular
+    for entry in list(work.coded()):
+        notes = tabular.inherited_notes(entry.code)
+        if not notes.use_additional or not entry.spans:
+            continue
+        own = work.words_of(entry.code)
+        bounds = {work.analysis.sentences.sentence_bounds(s, e) for s, e in entry.spans}
+        words = frozenset().union(*(_affirmed(work, s, e)[1] for s, e in bounds))
+        for line in notes.use_additional:
+            item = _ITEM.match(line.strip())
+            if item is None or "," in item.group("codes") or item.group("codes").endswith("-"):
+                continue
+            code = item.group("codes").strip()
+            stems = _stems(item.group("label")) - own
+            if not stems or not stems <= words or not tabular.is_billable(code) or code in work.entries and \
+                    work.entries[code].coded:
+                continue
+            work.add(code, list(entry.suggestion.evidence), "use additional",
+                     f"{entry.code}'s notes ask for {item.group('label').strip()} ({code}), which the note names",
+                     entry.suggestion.score, "tabular-list")
+            label = _stems(item.group("label"))
+            for other in work.coded():
+                said = english(" ".join(work.analysis.text[s:e] for s, e in other.spans), work.analysis.language)
+                if other.code not in (code, entry.code) and said and said <= label | own:
+                    work.absorb(other.code, code, "use additional", f"the note's words are the item {code} names")

@@ -30,7 +30,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
-from core.rules.etiology import due_to_subterms, etiology_manifestation, residual_subterms
+from core.rules.etiology import due_to_subterms, etiology_manifestation, named_additional, residual_subterms
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -107,6 +107,7 @@ def reconcile(
     residual_subterms(work, navigator)
     specific_over_unspecified(work, winning)
     use_additional(work)
+    named_additional(work)
     sepsis(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
