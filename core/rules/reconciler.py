@@ -2,8 +2,9 @@
 
 The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (status codes the note states; one
 condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
-manifestation codes; the most specific code again after them; use additional; integral symptoms; the encounter
-character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
+manifestation codes; the index's etiology / manifestation pairs, "due to" / postprocedural subterms and the subterms
+that refine a residual code (core/rules/etiology.py); the most specific code again after them; use additional and
+the items a note names; integral symptoms; the encounter character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
 a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
 """
 
