@@ -492,6 +492,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             degrees = severities(entry.code, other.code, tabular)
             keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
+                                                               _assessed(e, work),
                                                                kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),
                                                                named.get(e.code, False),
@@ -504,6 +505,11 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
 
 
 _SIDE_WORDS = {"right", "left", "bilateral"}
+
+
+def _assessed(entry: Entry, work: Worklist) -> bool:
+    """The provider's assessment names the code (it wins an Excludes1 pair over a mention elsewhere)."""
+    return any(work.analysis.section_at(s).kind == "assessment" for s, _ in entry.spans)
 
 
 def laterality(work: Worklist) -> None:

@@ -385,3 +385,47 @@ def named_additional(work: Worklist) -> None:
                 said = english(" ".join(work.analysis.text[s:e] for s, e in other.spans), work.analysis.language)
                 if other.code not in (code, entry.code) and said and said <= label | own:
                     work.absorb(other.code, code, "use additional", f"the note's words are the item {code} names")
+
+
+_CODE_FIRST: dict[str, dict[str, list[str]]] = {}
+
+
+def _named_in_code_first(tabular: Tabular) -> dict[str, list[str]]:
+    """Full code → the billable codes whose "code first" note names exactly it (E11.43 → K31.84 gastroparesis)."""
+    edition = tabular.info.key()
+    if edition not in _CODE_FIRST:
+        from core.rules.worklist import references
+
+        found: dict[str, list[str]] = {}
+        for code, item in tabular.codes.items():
+            if not item.billable:
+                continue
+            for first, last in references(tabular.inherited_notes(code).code_first):
+                if not last and "." in first and tabular.is_billable(first):
+                    found.setdefault(first, []).append(code)
+        _CODE_FIRST[edition] = found
+    return _CODE_FIRST[edition]
+
+
+def named_manifestations(work: Worklist) -> None:
+    """A manifestation whose "code first" note names a coded code exactly (K31.84 Gastroparesis: code first E11.43)
+    is coded when the coded code's sentence names it in the manifestation's own words ("DM2 con gastroparesia
+    diabética"): the pair the tabular list makes, etiology first."""
+    tabular = work.tabular
+    table = _named_in_code_first(tabular)
+    for entry in list(work.coded()):
+        options = table.get(entry.code, [])
+        if not options or not entry.spans:
+            continue
+        bounds = {work.analysis.sentences.sentence_bounds(s, e) for s, e in entry.spans}
+        words = frozenset().union(*(_affirmed(work, s, e)[1] for s, e in bounds))
+        for code in options:
+            stems = _stems(tabular.description(code)) - _TITLE_FILLERS
+            if not stems or not stems <= words or code in work.entries and work.entries[code].coded:
+                continue
+            work.add(code, list(entry.suggestion.evidence), "code first",
+                     f"{tabular.description(code)}: code first {entry.code}, which the note codes",
+                     entry.suggestion.score, "tabular-list")
+
+
+_TITLE_FILLERS = frozenset(term_key("unspecified other specified classified elsewhere", "en"))

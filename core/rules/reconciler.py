@@ -31,7 +31,13 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
-from core.rules.etiology import due_to_subterms, etiology_manifestation, named_additional, residual_subterms
+from core.rules.etiology import (
+    due_to_subterms,
+    etiology_manifestation,
+    named_additional,
+    named_manifestations,
+    residual_subterms,
+)
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -106,6 +112,7 @@ def reconcile(
     etiology_manifestation(work, navigator)
     due_to_subterms(work, navigator)
     residual_subterms(work, navigator)
+    named_manifestations(work)
     specific_over_unspecified(work, winning)
     use_additional(work)
     named_additional(work)
