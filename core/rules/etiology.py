@@ -419,7 +419,10 @@ def named_manifestations(work: Worklist) -> None:
             continue
         bounds = {work.analysis.sentences.sentence_bounds(s, e) for s, e in entry.spans}
         words = frozenset().union(*(_affirmed(work, s, e)[1] for s, e in bounds))
+        categories = {e.code[:3] for e in work.coded()}
         for code in options:
+            if code[:3] in categories:
+                continue  # the note's coding has this condition already (its stage, its type)
             stems = _stems(tabular.description(code)) - _TITLE_FILLERS
             if not stems or not stems <= words or code in work.entries and work.entries[code].coded:
                 continue
