@@ -73,3 +73,15 @@ def test_use_additional_codes_the_items_the_note_names(code) -> None:
     assert set(codes(code("Sequela of prior cerebral infarction: oropharyngeal dysphagia."))) == {"I69.391", "R13.12"}
     result = code("BPH with lower urinary tract symptoms: nocturia x3 and weak stream.")
     assert {"N40.1", "R35.1", "R39.12"} <= set(codes(result))
+
+
+def test_a_manifestation_whose_code_first_names_the_coded_code(code) -> None:
+    assert codes(code("DM2 con gastroparesia diabética; saciedad precoz y vómitos.", "es")) == ["E11.43", "K31.84"]
+    result = code("Type 2 diabetes mellitus with chronic kidney disease stage 3a.")
+    assert set(codes(result)) == {"E11.22", "N18.31"}  # no second stage from the "2" of "type 2"
+
+
+def test_excludes1_keeps_what_the_assessment_says(code) -> None:
+    result = code("HTA. Exfumadora desde 2016; reanudó el hábito y fuma 10 cigarrillos al día. Juicio clínico: "
+                  "dependencia de nicotina (cigarrillos).", "es")
+    assert "F17.210" in codes(result) and "Z87.891" not in codes(result)
