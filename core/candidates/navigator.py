@@ -271,6 +271,9 @@ class IndexNavigator:
                 if requirement is None or depth >= MAX_DEPTH:
                     continue
                 partner, score = _partner(requirement, pool if not requirement.negative else [*others, head], near)
+                if partner is not None and partner is not head and partner.category == head.category and score < 3:
+                    continue  # another code of the head's own category (alcohol dependence) is no "alcohol
+                    # intoxication" unless its words say so: a category match invents a complication (F10.129)
                 if score:
                     satisfied.append((sub, partner, score))
             deeper = False

@@ -14,6 +14,7 @@ from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
+from core.rules.etiology import severities
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
 
@@ -459,13 +460,15 @@ def use_additional(work: Worklist) -> None:
     """A second code the notes of a coded code ask for ("use additional code", "code also"), when the note supports
     it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97 after a cellulitis)."""
     tabular = work.tabular
+    # A code a rule decided against (Z16.11 beside B95.62, which says methicillin resistant) stays decided.
+    decided = {row["code"] for row in work.log if row["action"] == "not coded" and row["rule"] != "tabular validator"}
     for entry in list(work.coded()):
         notes = tabular.inherited_notes(entry.code)
         refs = references([*notes.use_additional, *notes.code_also])
         if not refs:
             continue
         for ref in refs:
-            options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c)
+            options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c) and c.code not in decided
                        and not c.only("historical") and tabular.is_billable(c.code)]
             if not options or any(covers(ref, c.code) for c in work.coded()):
                 continue
@@ -475,7 +478,7 @@ def use_additional(work: Worklist) -> None:
 
 def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:
     """Two coded codes an Excludes1 note keeps apart: the one the note's own longest term names ("pneumococcal
-    pneumonia" J13), else the one the rules derived, else the more specific, else the more probable stays; the other
+    pneumonia" J13) or the more severe degree the note documents (dependence over abuse), else the one the rules derived, else the more specific, else the more probable stays; the other
     is left for review with a warning."""
     tabular = work.tabular
     coded = work.coded()
@@ -487,7 +490,10 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             if not any(covers(ref, other.code) for ref in refs):
                 continue
-            keep, drop = sorted((entry, other), key=lambda e: (kind_of(e.code, (other if e is entry else entry).code,
+            degrees = severities(entry.code, other.code, tabular)
+            keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
+                                                               _assessed(e, work),
+                                                               kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),
                                                                named.get(e.code, False),
                                                                e.suggestion.step == STEP,
@@ -499,6 +505,11 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
 
 
 _SIDE_WORDS = {"right", "left", "bilateral"}
+
+
+def _assessed(entry: Entry, work: Worklist) -> bool:
+    """The provider's assessment names the code (it wins an Excludes1 pair over a mention elsewhere)."""
+    return any(work.analysis.section_at(s).kind == "assessment" for s, _ in entry.spans)
 
 
 def laterality(work: Worklist) -> None:

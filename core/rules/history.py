@@ -10,7 +10,8 @@ from pathlib import Path
 
 from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED
-from core.rules.worklist import STEP, Entry, Worklist, references
+from core.nlp.textnorm import term_key
+from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
 
@@ -193,16 +194,23 @@ def sequelae(work: Worklist) -> None:
     of one (I.C.9.d); a dysphagia keeps its type code (use additional R13.1-)."""
     tabular = work.tabular
     text = work.analysis.text
-    strokes = [e for e in work.entries.values() if e.code.startswith(STROKES) and not e.absorbed_by]
-    if not strokes or not _RESIDUAL.search(text):
-        return
+    # A stroke the history rule took for past (Z86.73) is still the cause of the residual deficit the note names.
+    strokes = [e for e in work.entries.values() if e.code.startswith(STROKES)
+               and (not e.absorbed_by or e.absorbed_by.startswith(("Z86", "I69")))]
+    if not strokes or not _RESIDUAL.search(NEGATED.sub(" ", text)):
+        return  # "sin secuelas", "without residual deficits": a history (Z86.73), not a sequela
     base = SEQUELA_OF[strokes[0].code[:3]]
     options = tabular.billable_descendants(base)
-    for deficit in list(work.coded()):
+    sentences = work.analysis.sentences
+    residual = [e for e in work.candidates() if work.codable(e) and e.spans and not tabular.description(
+        e.code).startswith("Other") and all(_RESIDUAL.search(NEGATED.sub(" ", text[slice(
+            *sentences.sentence_bounds(s, e2))])) for s, e2 in e.spans)]
+    for deficit in [*work.coded(), *residual]:
         if deficit.code.startswith(("I69", "Z86", *STROKES)) or deficit.code[0] in "ZVWXY":
             continue
         words = set(re.findall(r"[a-z]+", tabular.description(deficit.code).lower())) - {
-            "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant"}
+            "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant",
+            "disorder", "disorders", "following"}
         side = next((s for s in (work.analysis.side_of(a, b) for a, b in deficit.spans) if s), "")
         hand = next((h for h, pattern in _DOMINANT.items() if pattern.search(text)), "")
         best: tuple[int, str] | None = None
@@ -221,10 +229,31 @@ def sequelae(work: Worklist) -> None:
                  f"{tabular.description(code)}: a deficit left by the past stroke", deficit.suggestion.score,
                  "tabular-list")
         notes = tabular.inherited_notes(code)
-        if not any(deficit.code.startswith(ref[0]) for ref in references(notes.use_additional)):
+        refs = references(notes.use_additional)
+        if not any(deficit.code.startswith(ref[0]) for ref in refs):
             work.absorb(deficit.code, code, "sequela", "the sequela code names the deficit")
-        for entry in [*strokes, *(e for e in work.coded() if e.code == "Z86.73")]:
+            typed = _typed(deficit, [r for r in refs if r[0][:3] == deficit.code[:3]], work)
+            if typed:
+                work.add(typed, list(deficit.suggestion.evidence), "use additional",
+                         f"{code}'s notes ask for the type ({tabular.description(typed)})", deficit.suggestion.score,
+                         "tabular-list")
+        stroke_spans = {span for stroke in strokes for span in stroke.spans}
+        others = [e for e in work.coded() if e.code.startswith(base[:3]) and e.code != code and (
+            "unspecified" in tabular.description(e.code).lower()
+            or any(a < d and c < b for a, b in e.spans for c, d in stroke_spans))]
+        for entry in [*strokes, *(e for e in work.coded() if e.code == "Z86.73"), *others]:
             work.absorb(entry.code, code, "sequela", "the stroke is past; its deficit is coded as a sequela")
+
+
+def _typed(deficit: Entry, refs: list[tuple[str, str]], work: Worklist) -> str:
+    """The code of the range a sequela's "use additional" note gives whose words, beyond the deficit's own, the
+    sentence says ("oropharyngeal dysphagia" → R13.12, Dysphagia, oropharyngeal phase); "" when none or several."""
+    tabular = work.tabular
+    said = work.sentence_words(deficit)
+    own = work.words_of(deficit.code) | frozenset(term_key("phase unspecified", "en"))
+    found = [c for ref in refs for c in tabular.billable_descendants(ref[0][:3]) if covers(ref, c) and c != deficit.code
+             and (work.words_of(c) - own) and (work.words_of(c) - own) <= said]
+    return found[0] if len(found) == 1 else ""
 
 
 def _side_rank(title: str, side: str, hand: str) -> int:

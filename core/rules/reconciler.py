@@ -2,8 +2,9 @@
 
 The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (status codes the note states; one
 condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
-manifestation codes; the most specific code again after them; use additional; integral symptoms; the encounter
-character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
+manifestation codes; the index's etiology / manifestation pairs, "due to" / postprocedural subterms and the subterms
+that refine a residual code (core/rules/etiology.py); the most specific code again after them; use additional and
+the items a note names; integral symptoms; the encounter character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
 a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
 """
 
@@ -29,6 +30,13 @@ from core.rules.conventions import (
     stated_diagnoses,
     use_additional,
     validate_terms,
+)
+from core.rules.etiology import (
+    due_to_subterms,
+    etiology_manifestation,
+    named_additional,
+    named_manifestations,
+    residual_subterms,
 )
 from core.rules.history import (
     history_and_family,
@@ -101,8 +109,13 @@ def reconcile(
     uncertain(work)
     combinations(work, navigator, winning)
     manifestations(work)
+    etiology_manifestation(work, navigator)
+    due_to_subterms(work, navigator)
+    residual_subterms(work, navigator)
+    named_manifestations(work)
     specific_over_unspecified(work, winning)
     use_additional(work)
+    named_additional(work)
     sepsis(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)

@@ -21,6 +21,7 @@ STEP = "conventions"  # the trace step of the deterministic reconciler (CLH's ow
 # A negation and what it scopes over, up to the next punctuation: left out of the words a modifier is looked for in.
 _NEGATED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
                       re.IGNORECASE)
+NEGATED = _NEGATED
 _RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")
 
 
