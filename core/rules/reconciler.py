@@ -30,6 +30,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
+from core.rules.external_cause import external_causes
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -109,6 +110,7 @@ def reconcile(
     laterality(work)
     sequelae(work)
     encounter(work)
+    external_causes(work, navigator.index if navigator is not None else None)
     excludes1(work, warnings, winning)
     codes = sequence(work)
     coded = {s.code for s in codes}
