@@ -30,20 +30,23 @@ SOURCE = "external-cause"
 FUNCTION_WORDS = frozenset("with from off out of in on into due to involving over through down by at while the a an "
                            "or and as any".split())
 # Words that make a subterm a residual class, not something a note names.
-FILLERS = frozenset("nec nos specified other unspecified type".split())
+FILLERS = frozenset("nec nos specified other unspecified type end part region site".split())
 MAX_DEPTH = 7
 # Encounter 7th characters of chapter 19 read as the external cause's A / D / S (B open fracture → A; G, K, P → D).
 _SEVENTH = {**dict.fromkeys("ABC", "A"), **dict.fromkeys("DEFGHJKMNPQR", "D"), "S": "S"}
 _WORD = re.compile(r"[a-z]+")
+# A negation and what it scopes over, up to the next punctuation ("no foreign body", "sin cuerpo extraño").
+_SCOPED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega)\b[^,.;:\n]*")
 # A negation just before a cue word ("denies any fall", "no fall", "sin caídas", "niega caídas").
 _NEGATED = re.compile(r"\b(?:no|denies|denied|without|negative for|sin|niega|niegan)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Cues:
-    main: dict[str, str]  # stemmed cue word → main term as printed
+    main: dict[str, str]  # stemmed cue word → External Cause Index main term as printed
+    injury: dict[str, str]  # stemmed word naming an injury → main term of the Index to Diseases and Injuries
     forms: dict[str, str]  # irregular English form → word
-    spanish: tuple[tuple[str, str], ...]  # Spanish stem or phrase → English words, longest first
+    spanish: tuple[tuple[re.Pattern[str], str], ...]  # Spanish word, stem or phrase → English words, longest first
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +55,13 @@ def cues() -> Cues:
         data = tomllib.load(handle)
     forms = {k.lower(): v.lower() for k, v in data.get("forms", {}).items()}
     main = {stem(word, forms): term for term, words in data.get("main", {}).items() for word in words}
-    spanish = sorted(((strip_accents(k.lower()), v.lower()) for k, v in data.get("es", {}).items()),
-                     key=lambda kv: -len(kv[0]))
-    return Cues(main, forms, tuple(spanish))
+    injury = {stem(word, forms): term for term, words in data.get("injury", {}).items() for word in words}
+    spanish = []
+    for key, english in sorted(data.get("es", {}).items(), key=lambda kv: -len(kv[0])):
+        key = strip_accents(key.lower())
+        tail = r"\w*" if key.endswith("-") else r"(?:s|es)?\b"
+        spanish.append((re.compile(rf"\b{re.escape(key.rstrip('-'))}{tail}"), english.lower()))
+    return Cues(main, injury, forms, tuple(spanish))
 
 
 def stem(word: str, forms: dict[str, str] | None = None) -> str:
@@ -76,17 +83,20 @@ def stem(word: str, forms: dict[str, str] | None = None) -> str:
     return word
 
 
-def english_words(text: str, language: str) -> list[tuple[str, int]]:
+def english_words(text: str, language: str, affirmed: bool = False) -> list[tuple[str, int]]:
     """(stem, offset) of the index words a stretch of note writes; a Spanish note's words read through the curated
-    Spanish → English list (only those words: the walk needs no other)."""
+    Spanish → English list (only those words: the walk needs no other). ``affirmed``: without what a negation
+    scopes over ("no foreign body" asks for no "with foreign body" subterm)."""
     table = cues()
     lowered = strip_accents(text.lower())
+    if affirmed:
+        lowered = _SCOPED.sub(lambda m: " " * len(m.group()), lowered)
     if language != "es":
         return [(stem(m.group(), table.forms), m.start()) for m in _WORD.finditer(lowered)]
     found: list[tuple[str, int]] = []
     taken: list[tuple[int, int]] = []
-    for key, english in table.spanish:
-        for match in re.finditer(rf"\b{re.escape(key)}\w*", lowered):
+    for pattern, english in table.spanish:
+        for match in pattern.finditer(lowered):
             if any(match.start() < e and s < match.end() for s, e in taken):
                 continue
             taken.append((match.start(), match.end()))
@@ -131,29 +141,36 @@ class Found:
 
 
 class CauseIndex:
-    """The External Cause Index's main terms, and the walk below them."""
+    """One index's main terms (the External Cause Index, or the injuries of the main index), and the walk below
+    them to the codes of ``prefixes``."""
 
-    def __init__(self, index: AlphabeticIndex) -> None:
+    def __init__(self, index: AlphabeticIndex, source: str = SOURCE, prefixes: str = "VWXY") -> None:
         self.index = index
+        self.prefixes = prefixes
         self.mains: dict[str, IndexTerm] = {}
         for term in index.terms:
-            if term.source == SOURCE and len(term.path) == 1:
+            if term.source == source and len(term.path) == 1:
                 self.mains.setdefault(_key(term.path[0]), term)
 
-    def resolve(self, reference: str) -> IndexTerm | None:
-        """A "see" reference within the External Cause Index ("Accident, transport, car occupant"), found in full."""
+    def resolve(self, reference: str, main: IndexTerm | None = None) -> IndexTerm | None:
+        """A "see" reference within this index ("Accident, transport, car occupant"), found in full; one that names
+        the walk's own main term by its first word ("Fracture, femur, upper end" under "Fracture, traumatic") is
+        read below that main term."""
         parts = [p.strip() for p in re.sub(r"\([^)]*\)", "", reference).split(",") if p.strip()]
         for cut in range(len(parts), 0, -1):
             node = self.mains.get(_key(", ".join(parts[:cut])))
-            if node is None:
-                continue
-            for part in parts[cut:]:
-                wanted = _key(part)
-                node = next((c for c in self.index.children(node) if _key(c.path[-1]) == wanted), None)
-                if node is None:
-                    return None
-            return node
+            if node is not None:
+                return self._down(node, parts[cut:])
+        if main is not None and parts and _key(main.path[0]).startswith(_key(parts[0])):
+            return self._down(main, parts[1:])
         return None
+
+    def _down(self, node: IndexTerm | None, parts: list[str]) -> IndexTerm | None:
+        for part in parts:
+            wanted = _key(part)
+            node = next((c for c in self.index.children(node) if _key(c.path[-1]) == wanted
+                         or wanted in (_key(p) for p in c.path[-1].split(","))), None) if node else None
+        return node
 
     def walk(self, main: IndexTerm, words: frozenset[str], cue: str, raw: frozenset[str] = frozenset()) -> Found | None:
         """The entry below ``main`` whose path covers the most of the note's ``words`` (stems; ``raw``: the note's
@@ -169,7 +186,7 @@ class CauseIndex:
         def visit(node: IndexTerm, path: tuple[str, ...], covered: frozenset[str], joined: int, depth: int,
                   seen: frozenset[int]) -> None:
             code = node.code.strip()
-            if code and normalize_code(code)[:1] in "VWXY" and (len(path) > 1 and covered or own):
+            if code and normalize_code(code)[:1] in self.prefixes and (len(path) > 1 and covered or own):
                 best.append(((len(covered), joined, -len(path)),
                              Found(normalize_code(code).rstrip("-"), path, covered)))
             if depth >= MAX_DEPTH:
@@ -190,7 +207,7 @@ class CauseIndex:
                 gained |= spec.optional & words
                 target = child
                 if not child.code and child.see:
-                    target = self.resolve(child.see) or child
+                    target = self.resolve(child.see, main) or child
                 if target.id in seen:
                     continue
                 label = child.path[-1] + (f" (see {child.see})" if target is not child else "")
@@ -260,7 +277,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
     sentences: set[tuple[int, int]] = set()
     for start, end in _cue_sentences(analysis.text, analysis):
         sentences.add((start, end))
-        found = english_words(analysis.text[start:end], analysis.language)
+        found = english_words(analysis.text[start:end], analysis.language, affirmed=True)
         words = frozenset(w for w, _ in found)
         raw = frozenset(_WORD.findall(strip_accents(analysis.text[start:end].lower())))
         for word, offset in found:

@@ -40,6 +40,7 @@ from core.rules.history import (
     status_codes,
     uncertain,
 )
+from core.rules.injury import injury_sites
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -107,6 +108,7 @@ def reconcile(
     sepsis(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
+    injury_sites(work, navigator.index if navigator is not None else None)
     laterality(work)
     sequelae(work)
     encounter(work)

@@ -1,0 +1,105 @@
+"""Injury sites (I.B.1, I.B.13, I.C.19): the code of the site the note names, found the way a coder finds it.
+
+The coder looks the injury up in the Index to Diseases and Injuries, follows the site subterms the note writes
+(Fracture, traumatic > femur, femoral > neck (see Fracture, femur, upper end, neck) → S72.00-), then completes the
+code in the tabular list with the side and the encounter (S72.001A). A dictionary term can land on a sibling
+("fracture of the right femoral" → S72.8X1A "Other fracture of right femur"; "radius fracture" → a code learned from
+other notes): the index path replaces it. The words that name an injury and their main terms are the curated
+``[injury]`` list of ``data/conventions/external_causes.toml``; the walk is the one the external causes use.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.kb.index import AlphabeticIndex
+from core.kb.tabular import Tabular, normalize_code
+from core.rules.external_cause import _NEGATED, CauseIndex, _key, cues, english_words, is_injury
+from core.rules.worklist import Worklist
+from core.schema import Span
+
+_SIDES = ("right", "left")
+_INDEXES: dict[int, CauseIndex] = {}
+
+
+def injury_index(index: AlphabeticIndex) -> CauseIndex:
+    if id(index) not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[id(index)] = CauseIndex(index, source="cms-index", prefixes="ST")
+    return _INDEXES[id(index)]
+
+
+def _sides(code: str, tabular: Tabular) -> set[str]:
+    return set(re.findall(r"[a-z]+", tabular.description(code).lower())) & set(_SIDES)
+
+
+def complete_site(code: str, side: str, seventh: str, tabular: Tabular) -> str:
+    """The billable code below an index code ("S72.00-") that names ``side`` (else names none), with the 7th
+    character ``seventh``; the plainest one ("Unspecified ..." over a displaced / nondisplaced split)."""
+    base = normalize_code(code.rstrip("-"))
+    options = tabular.billable_descendants(base)
+    with_seventh = [o for o in options if len(o.replace(".", "")) == 7 and o.endswith(seventh)]
+    options = with_seventh or [o for o in options if len(o.replace(".", "")) < 7 or o.endswith("A")]
+
+    def sides(option: str) -> set[str]:
+        return _sides(option, tabular)
+
+    sided = [o for o in options if side and sides(o) == {side}]
+    pool = sided or [o for o in options if not sides(o)]
+    if not pool:
+        return ""
+    return min(pool, key=lambda o: ("nondisplaced" in tabular.description(o).lower(),
+                                    len(tabular.description(o).split()), o))
+
+
+def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
+    """Each injury word of the note ("fracture", "laceration", "bite", "sprain") walked in the index through the
+    site words around it; the code of that site replaces the dictionary's code of another site or sibling, or is
+    added when the dictionary found no code for these words."""
+    if index is None:
+        return
+    table = cues()
+    walker = injury_index(index)
+    analysis = work.analysis
+    text = analysis.text
+    tabular = work.tabular
+    found = english_words(text, analysis.language, affirmed=True)
+    positions = [(word, offset) for word, offset in english_words(text, analysis.language) if word in table.injury]
+    for word, offset in positions:
+        main = walker.mains.get(_key(table.injury[word]))
+        if main is None or _NEGATED.search(text[max(0, offset - 40):offset]):
+            continue
+        start, end = analysis.sentences.sentence_bounds(offset, offset + 1)
+        others = [o for _, o in positions if start <= o < end and o != offset]
+        low = max([o for o in others if o < offset], default=start)
+        high = min([o for o in others if o > offset], default=end)
+        window = [(w, o) for w, o in found if low <= o < high]
+        words = frozenset(w for w, _ in window)
+        raw = frozenset(re.findall(r"[a-z]+", text[low:high].lower()))
+        hit = walker.walk(main, words, word, raw)
+        if hit is None or len(hit.path) < 2:
+            continue  # no site: the dictionary's reading stands
+        named = [s for s in _SIDES if s in words]
+        side = named[0] if len(named) == 1 else ""
+        seventh = "B" if "open" in raw and main.path[0].startswith("Fracture") else "A"
+        code = complete_site(hit.code, side, seventh, tabular)
+        if not code:
+            continue
+        base = normalize_code(hit.code.rstrip("-")).replace(".", "")
+        here = [e for e in work.coded() if e.code != code and is_injury(e.code)
+                and any(low <= a < high for a, _ in e.spans)]
+        if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
+               for e in here):
+            continue  # the dictionary's code is already this site (and side), or a more specific code of it
+        same = [e for e in here if e.code[:3] == code[:3] or e.code.startswith("T14")
+                or any(a <= offset < b for a, b in e.spans)]
+        if not same and analysis.assertion_of(offset, offset + 1)[0] != "present":
+            continue
+        evidence_text = text[low:high].strip(" ,;:.\n")
+        first = text.index(evidence_text, low) if evidence_text else low
+        score = max([e.suggestion.score for e in same], default=0.5)
+        why = hit.rationale + (f", {side}" if side else "")
+        work.add(code, [Span(start=first, end=first + len(evidence_text), text=evidence_text)], "injury site", why,
+                 score, "index-navigator")
+        for entry in same:
+            work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
