@@ -45,6 +45,7 @@ _NEGATED = re.compile(r"\b(?:no|denies|denied|without|negative for|sin|niega|nie
 class Cues:
     main: dict[str, str]  # stemmed cue word → External Cause Index main term as printed
     injury: dict[str, str]  # stemmed word naming an injury → main term of the Index to Diseases and Injuries
+    elsewhere: frozenset[str]  # words that send an injury word to another main term ("pathological fracture")
     forms: dict[str, str]  # irregular English form → word
     spanish: tuple[tuple[re.Pattern[str], str], ...]  # Spanish word, stem or phrase → English words, longest first
 
@@ -61,7 +62,8 @@ def cues() -> Cues:
         key = strip_accents(key.lower())
         tail = r"\w*" if key.endswith("-") else r"(?:s|es)?\b"
         spanish.append((re.compile(rf"\b{re.escape(key.rstrip('-'))}{tail}"), english.lower()))
-    return Cues(main, injury, forms, tuple(spanish))
+    elsewhere = frozenset(stem(w, forms) for words in data.get("elsewhere", {}).values() for w in words)
+    return Cues(main, injury, elsewhere, forms, tuple(spanish))
 
 
 def stem(word: str, forms: dict[str, str] | None = None) -> str:

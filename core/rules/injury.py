@@ -15,10 +15,13 @@ import re
 from core.kb.index import AlphabeticIndex
 from core.kb.tabular import Tabular, normalize_code
 from core.rules.external_cause import _NEGATED, CauseIndex, _key, cues, english_words, is_injury
-from core.rules.worklist import Worklist
+from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 
 _SIDES = ("right", "left")
+# How far around an injury word its site is written ("distal right radius fracture", "fracture of the neck of the
+# right femur"): characters before and after, within the sentence and short of the next injury word.
+BEFORE, AFTER = 35, 60
 _INDEXES: dict[int, CauseIndex] = {}
 
 
@@ -71,17 +74,19 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
             continue
         start, end = analysis.sentences.sentence_bounds(offset, offset + 1)
         others = [o for _, o in positions if start <= o < end and o != offset]
-        low = max([o for o in others if o < offset], default=start)
-        high = min([o for o in others if o > offset], default=end)
+        low = max([o for o in others if o < offset] + [start, offset - BEFORE])
+        high = min([o for o in others if o > offset] + [end, offset + AFTER])
         window = [(w, o) for w, o in found if low <= o < high]
         words = frozenset(w for w, _ in window)
         raw = frozenset(re.findall(r"[a-z]+", text[low:high].lower()))
+        if words & table.elsewhere:
+            continue  # "pathological fracture": another main term, not an injury
         hit = walker.walk(main, words, word, raw)
         if hit is None or len(hit.path) < 2:
             continue  # no site: the dictionary's reading stands
         named = [s for s in _SIDES if s in words]
         side = named[0] if len(named) == 1 else ""
-        seventh = "B" if "open" in raw and main.path[0].startswith("Fracture") else "A"
+        seventh = "B" if "open" in words and main.path[0].startswith("Fracture") else "A"
         code = complete_site(hit.code, side, seventh, tabular)
         if not code:
             continue
@@ -91,6 +96,11 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
                for e in here):
             continue  # the dictionary's code is already this site (and side), or a more specific code of it
+        kinds = [e for e in here if e.code[:3] == code[:3] and _site_words(code, tabular) <= _site_words(e.code,
+                                                                                                         tabular)]
+        if kinds:  # the dictionary's code says more than the index path ("shaft" of the femur): it stands, sided
+            _side_of_entry(work, kinds[0], side, seventh)
+            continue
         same = [e for e in here if e.code[:3] == code[:3] or e.code.startswith("T14")
                 or any(a <= offset < b for a, b in e.spans)]
         if not same and analysis.assertion_of(offset, offset + 1)[0] != "present":
@@ -103,3 +113,34 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
                  score, "index-navigator")
         for entry in same:
             work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
+
+
+_SITE_FILLERS = frozenset("unspecified other of the and a right left side part initial encounter for closed open "
+                          "fracture subsequent sequela routine healing with".split())
+
+
+def _stem_code(code: str, tabular: Tabular) -> str:
+    """The code without its 7th character (S72.309A → S72.309, S01.01XA → S01.01)."""
+    item = tabular.get(code)
+    return item.parent if item and item.parent and len(code.replace(".", "")) == 7 else code
+
+
+def _site_words(code: str, tabular: Tabular) -> frozenset[str]:
+    """What a code's title says of the site and kind, without side, encounter and "unspecified"."""
+    return frozenset(re.findall(r"[a-z]+", tabular.description(_stem_code(code, tabular)).lower())) - _SITE_FILLERS
+
+
+def _side_of_entry(work: Worklist, entry: Entry, side: str, seventh: str) -> None:
+    """The dictionary's code with the side the note names, when it names none (S72.309A → S72.302A)."""
+    tabular = work.tabular
+    if not side or _sides(entry.code, tabular) == {side}:
+        return
+    flat = entry.code.replace(".", "")
+    parent = tabular.get(_stem_code(entry.code, tabular))
+    if parent is None or not parent.parent:
+        return
+    sided = complete_site(parent.parent, side, flat[6] if len(flat) == 7 else seventh, tabular)
+    if sided and sided != entry.code and _site_words(entry.code, tabular) <= _site_words(sided, tabular):
+        work.add(sided, entry.suggestion.evidence, "injury site", f"the note names the {side} side",
+                 entry.suggestion.score, entry.suggestion.source)
+        work.absorb(entry.code, sided, "injury site", f"the note names the {side} side")
