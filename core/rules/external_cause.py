@@ -114,6 +114,7 @@ class Node:
     optional: frozenset[str]  # its nonessential modifiers' words
     connector: bool  # only joining words ("from, off, out of"): passed through
     residual: bool  # only a residual class ("specified NEC"): never a match
+    negative: bool = False  # "without fall", "without loss of consciousness": matched by what the note negates
 
 
 def _words(text: str) -> list[str]:
@@ -128,7 +129,8 @@ def _node(text: str, nonessential: str) -> Node:
     connector = all(words <= FUNCTION_WORDS for words in raw)
     residual = not connector and not any(alternatives)
     optional = frozenset(_words(nonessential)) - {stem(w) for w in FUNCTION_WORDS | FILLERS}
-    return Node(tuple(a for a in alternatives if a), optional, connector, residual)
+    negative = text.strip().lower().startswith("without ")
+    return Node(tuple(a for a in alternatives if a), optional, connector, residual, negative)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +176,8 @@ class CauseIndex:
                          or wanted in (_key(p) for p in c.path[-1].split(","))), None) if node else None
         return node
 
-    def walk(self, main: IndexTerm, words: frozenset[str], cue: str, raw: frozenset[str] = frozenset()) -> Found | None:
+    def walk(self, main: IndexTerm, words: frozenset[str], cue: str, raw: frozenset[str] = frozenset(),
+             negated: frozenset[str] = frozenset()) -> Found | None:
         """The entry below ``main`` whose path covers the most of the note's ``words`` (stems; ``raw``: the note's
         plain words, for the joining subterms), a shorter path on a tie."""
         best: list[tuple[tuple[int, int, int], Found]] = []
@@ -202,7 +205,7 @@ class CauseIndex:
                 if spec.connector:  # "from, off, out of": the one the note writes reads better in the rationale
                     said = int(any(set(_WORD.findall(p)) <= raw for p in child.path[-1].lower().split(",")))
                 else:
-                    matched = [a for a in spec.alternatives if a <= words]
+                    matched = [a for a in spec.alternatives if a <= (negated if spec.negative else words)]
                     if not matched:
                         continue
                     gained = frozenset().union(*matched)
@@ -281,6 +284,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
         sentences.add((start, end))
         found = english_words(analysis.text[start:end], analysis.language, affirmed=True)
         words = frozenset(w for w, _ in found)
+        negated = frozenset(w for w, _ in english_words(analysis.text[start:end], analysis.language)) - words
         raw = frozenset(_WORD.findall(strip_accents(analysis.text[start:end].lower())))
         for word, offset in found:
             term = table.main.get(word)
@@ -290,7 +294,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
             at = start + offset
             if _NEGATED.search(analysis.text[max(start, at - 40):at]):
                 continue  # "denies any fall", "no fall", "sin caída"
-            hit = causes.walk(main, words, word, raw)
+            hit = causes.walk(main, words, word, raw, negated)
             if hit is not None and (best is None or (len(hit.covered), -len(hit.path)) > best[0]):
                 best = ((len(hit.covered), -len(hit.path)), hit, (start, end))
     if best is None:

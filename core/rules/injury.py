@@ -21,7 +21,7 @@ from core.schema import Span
 _SIDES = ("right", "left")
 # How far around an injury word its site is written ("distal right radius fracture", "fracture of the neck of the
 # right femur"): characters before and after, within the sentence and short of the next injury word.
-BEFORE, AFTER = 35, 60
+BEFORE, AFTER = 50, 60
 _INDEXES: dict[int, CauseIndex] = {}
 
 
@@ -67,7 +67,8 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
     text = analysis.text
     tabular = work.tabular
     found = english_words(text, analysis.language, affirmed=True)
-    positions = [(word, offset) for word, offset in english_words(text, analysis.language) if word in table.injury]
+    every = english_words(text, analysis.language)
+    positions = [(word, offset) for word, offset in every if word in table.injury]
     for word, offset in positions:
         main = walker.mains.get(_key(table.injury[word]))
         if main is None or _NEGATED.search(text[max(0, offset - 40):offset]):
@@ -81,7 +82,8 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         raw = frozenset(re.findall(r"[a-z]+", text[low:high].lower()))
         if words & table.elsewhere:
             continue  # "pathological fracture": another main term, not an injury
-        hit = walker.walk(main, words, word, raw)
+        negated = frozenset(w for w, o in every if low <= o < high) - words
+        hit = walker.walk(main, words, word, raw, negated)
         if hit is None or len(hit.path) < 2:
             continue  # no site: the dictionary's reading stands
         named = [s for s in _SIDES if s in words]
@@ -96,8 +98,8 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
                for e in here):
             continue  # the dictionary's code is already this site (and side), or a more specific code of it
-        kinds = [e for e in here if e.code[:3] == code[:3] and _site_words(code, tabular) <= _site_words(e.code,
-                                                                                                         tabular)]
+        kinds = [e for e in here if e.code[:3] == code[:3] and not _residual(e.code, tabular)
+                 and _site_words(code, tabular) <= _site_words(e.code, tabular)]
         if kinds:  # the dictionary's code says more than the index path ("shaft" of the femur): it stands, sided
             _side_of_entry(work, kinds[0], side, seventh)
             continue
@@ -123,6 +125,12 @@ def _stem_code(code: str, tabular: Tabular) -> str:
     """The code without its 7th character (S72.309A → S72.309, S01.01XA → S01.01)."""
     item = tabular.get(code)
     return item.parent if item and item.parent and len(code.replace(".", "")) == 7 else code
+
+
+def _residual(code: str, tabular: Tabular) -> bool:
+    """An "Other ..." code: the category's residual, no particular site or kind ("Other fracture of head and neck
+    of right femur" says no more than the neck)."""
+    return tabular.description(_stem_code(code, tabular)).lower().startswith("other ")
 
 
 def _site_words(code: str, tabular: Tabular) -> frozenset[str]:
