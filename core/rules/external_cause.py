@@ -125,7 +125,7 @@ def _words(text: str) -> list[str]:
 def _node(text: str, nonessential: str) -> Node:
     pieces = [p for p in re.split(r",|\bor\b", text.lower()) if p.strip()]
     raw = [set(_WORD.findall(p)) for p in pieces]
-    alternatives = tuple(frozenset(stem(w) for w in words - FUNCTION_WORDS - FILLERS) for words in raw)
+    alternatives = tuple(frozenset(stem(w) for w in words - FUNCTION_WORDS - FILLERS - {"without"}) for words in raw)
     connector = all(words <= FUNCTION_WORDS for words in raw)
     residual = not connector and not any(alternatives)
     optional = frozenset(_words(nonessential)) - {stem(w) for w in FUNCTION_WORDS | FILLERS}

@@ -2,8 +2,8 @@
 
 The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (status codes the note states; one
 condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
-manifestation codes; the most specific code again after them; use additional; integral symptoms; the encounter
-character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
+manifestation codes; the most specific code again after them; use additional; integral symptoms; injury sites
+through the index; the encounter character; the external cause of a coded injury; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
 a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
 """
 
@@ -123,7 +123,8 @@ def reconcile(
         candidates=work.log,
         output_codes=[s.code for s in codes],
         rationale="the classification's conventions: one condition one code, the index's combinations, history and "
-                  "status codes, instructional notes, integral symptoms, the encounter character, Excludes1",
+                  "status codes, instructional notes, integral symptoms, injury sites, the encounter character, "
+                  "external causes, Excludes1",
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         notes=warnings,
     )
