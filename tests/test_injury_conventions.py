@@ -80,6 +80,19 @@ def test_the_external_cause_walk_follows_the_note_words(kb) -> None:
 
 
 @needs_data
+def test_a_without_subterm_asks_for_what_the_note_negates(kb) -> None:
+    causes = CauseIndex(kb.index)
+    text = "Slipped on the wet floor but did not fall"
+    every = frozenset(w for w, _ in english_words(text, "en"))
+    affirmed = frozenset(w for w, _ in english_words(text, "en", affirmed=True))
+    found = causes.walk(causes.mains["slipping"], affirmed, "slip", negated=every - affirmed)
+    assert found is not None and found.code == "W18.40"
+    fell = frozenset(w for w, _ in english_words("Slipped on the wet floor and fell", "en"))
+    found = causes.walk(causes.mains["slipping"], fell, "slip")
+    assert found is not None and found.code == "W01.0"  # "with fall" is the main term's own modifier
+
+
+@needs_data
 def test_the_injury_walk_reads_see_references_below_its_main_term(kb) -> None:
     walker = injury_index(kb.index)
     words = frozenset(w for w, _ in english_words("closed fracture of the right femoral neck", "en"))
@@ -113,6 +126,12 @@ def test_no_injury_no_external_cause(code) -> None:
 def test_a_negated_fall_is_no_external_cause(code) -> None:
     result = code("Laceration of the right forearm from a kitchen knife. Denies any fall.")
     assert "W26.0XXA" in codes(result) and not any(c.startswith("W19") for c in codes(result))
+
+
+@needs_data
+def test_spanish_concussion_without_loss_of_consciousness(code) -> None:
+    result = code("Caída desde una escalera de mano. Conmoción cerebral sin pérdida de conocimiento.", "es")
+    assert codes(result) == ["S06.0X0A", "W11.XXXA"]
 
 
 @needs_data
