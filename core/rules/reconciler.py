@@ -4,7 +4,9 @@ The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (
 condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
 manifestation codes; the index's etiology / manifestation pairs, "due to" / postprocedural subterms and the subterms
 that refine a residual code (core/rules/etiology.py); the most specific code again after them; use additional and
-the items a note names; integral symptoms; the encounter character; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a code: it stays
+the items a note names; integral symptoms; injury sites through the index; the encounter character; the external
+cause of a coded injury; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a
+code: it stays
 a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
 """
 
@@ -38,6 +40,7 @@ from core.rules.etiology import (
     named_manifestations,
     residual_subterms,
 )
+from core.rules.external_cause import external_causes
 from core.rules.history import (
     history_and_family,
     integral_symptoms,
@@ -47,6 +50,7 @@ from core.rules.history import (
     status_codes,
     uncertain,
 )
+from core.rules.injury import injury_sites
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -119,9 +123,11 @@ def reconcile(
     sepsis(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
+    injury_sites(work, navigator.index if navigator is not None else None)
     laterality(work)
     sequelae(work)
     encounter(work)
+    external_causes(work, navigator.index if navigator is not None else None)
     excludes1(work, warnings, winning)
     codes = sequence(work)
     coded = {s.code for s in codes}
@@ -132,7 +138,8 @@ def reconcile(
         candidates=work.log,
         output_codes=[s.code for s in codes],
         rationale="the classification's conventions: one condition one code, the index's combinations, history and "
-                  "status codes, instructional notes, integral symptoms, the encounter character, Excludes1",
+                  "status codes, instructional notes, integral symptoms, injury sites, the encounter character, "
+                  "external causes, Excludes1",
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         notes=warnings,
     )
