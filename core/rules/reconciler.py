@@ -6,8 +6,8 @@ manifestation codes; the index's etiology / manifestation pairs, "due to" / post
 that refine a residual code (core/rules/etiology.py); the most specific code again after them; use additional and
 the items a note names; integral symptoms; injury sites through the index; the encounter character; the external
 cause of a coded injury; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a
-code: it stays
-a candidate whose rationale names the code that absorbed it, and the trace lists every change with its rule.
+code: it stays a candidate whose rationale names the code that absorbed it, and the trace lists every change with
+its rule.
 """
 
 from __future__ import annotations
