@@ -39,6 +39,8 @@ from core.rules.history import (
     status_codes,
     uncertain,
 )
+from core.rules.neoplasm import neoplasms
+from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -102,6 +104,8 @@ def reconcile(
     combinations(work, navigator, winning)
     manifestations(work)
     specific_over_unspecified(work, winning)
+    neoplasms(work, kb.index)
+    pressure_ulcers(work, kb.index)
     use_additional(work)
     sepsis(work)
     absorb_subterms(work, winning)
