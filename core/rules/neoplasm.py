@@ -41,6 +41,7 @@ PRIMARY, SECONDARY = "Malignant Primary", "Malignant Secondary"
 DECIDING = (PRIMARY, "Ca in situ", "Benign")
 UNKNOWN_ROW = ("unknown site or unspecified",)
 MAX_PHRASE = 5
+MAX_GAP = 4
 _WORD = re.compile(r"[^\W\d_]+")
 # Words that may stand between the sites of one list ("to the brain and both bones", "óseas y hepáticas").
 _CONNECTORS = {"and", "the", "both", "multiple", "or", "y", "e", "o", "el", "la", "los", "las", "ambos", "ambas",
@@ -264,10 +265,18 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
         candidates = primary_from or [s for s in sites if id(s) not in claimed and s.end <= first_trigger]
         if not candidates and morphology:  # "metástasis ... de adenocarcinoma de colon": after the list
             candidates = [s for s in sites if id(s) not in claimed]
+        if not primary_from:  # the site is the morphology's own ("carcinoma of the left breast"), not any site
+            candidates = [s for s in candidates if _attached(s, morphology)]
         for site in _most_specific(candidates, words):
             column = _column(site, morphology)
             found.append(Found(_code(words, site, column), column, site.start, site.end))
     return [f for f in found if f.code]
+
+
+def _attached(site: Mention, morphology: list[Mention]) -> bool:
+    """At most MAX_GAP words between a site and a morphology word: one noun phrase, not a long sentence's other
+    site ("CT of the abdomen ... shows carcinoma")."""
+    return any(max(site.first - m.last, m.first - site.last) <= MAX_GAP for m in morphology)
 
 
 def _without_overlaps(sites: list[Mention]) -> list[Mention]:

@@ -90,8 +90,8 @@ def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: st
     """The pressure ulcers one sentence names, each with the site, side and stage of its own part of the sentence
     ("stage 2 ... right buttock; stage 3 ... left hip")."""
     sites = _sites(text, start, end, words)
-    if not sites:
-        return [Ulcer("", _stage(text[start:end], words), start, end, "")]
+    if not sites:  # "pressure ulcer prevention", "turned q2h for pressure ulcers": no site, left to the dictionary
+        return []
     ulcers: list[Ulcer] = []
     whole = _stage(text[start:end], words)
     for i, (site, s_start, s_end) in enumerate(sites):
