@@ -74,16 +74,20 @@ def _sites(text: str, start: int, end: int, words: UlcerWords) -> list[tuple[str
     return found
 
 
-def _stage(segment: str, words: UlcerWords) -> str:
-    if words.deep_tissue.search(segment):
-        return "deep tissue"
-    if words.unstageable.search(segment):
-        return "unstageable"
-    match = words.stage.search(segment)
-    if match:
+def _stage(segment: str, words: UlcerWords, near: int = 0) -> str:
+    """The stage word nearest to offset ``near`` of the segment ("stage 2, and a deep tissue injury of the left
+    heel": the ankle's stage is 2, the heel's the deep tissue injury)."""
+    found: list[tuple[int, str]] = []
+    for match in words.deep_tissue.finditer(segment):
+        found.append((match.start(), "deep tissue"))
+    for match in words.unstageable.finditer(segment):
+        found.append((match.start(), "unstageable"))
+    for match in words.stage.finditer(segment):
         number = (match.group(1) or match.group(2) or "").lower()
-        return f"stage {_ROMAN.get(number, number)}"
-    return "unspecified stage"
+        found.append((match.start(), f"stage {_ROMAN.get(number, number)}"))
+    if not found:
+        return "unspecified stage"
+    return min(found, key=lambda item: abs(item[0] - near))[1]
 
 
 def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: str) -> list[Ulcer]:
@@ -99,7 +103,7 @@ def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: st
         high = sites[i + 1][1] if i + 1 < len(sites) else end
         low = max([low, *(low + m.end() for m in re.finditer(";", text[low:s_start]))])
         high = min([high, *(s_end + m.start() for m in re.finditer(";", text[s_end:high]))])
-        stage = _stage(text[low:high], words)
+        stage = _stage(text[low:high], words, s_start - low)
         if stage == "unspecified stage" and len(set(words.stage.findall(text[start:end]))) <= 1:
             stage = whole  # "stage 2 ulcers of the right heel and left heel": one stage for the list
         ulcers.append(Ulcer(site, stage, s_start, s_end, side_near(text, s_start, s_end, (low, high), language)))
