@@ -172,3 +172,66 @@ def test_the_reconciler_can_be_switched_off_to_measure_it(code) -> None:
     note = "Assessment: hypertension. Chronic kidney disease stage 3b."
     assert "I12.9" not in codes(code(note, reconciler=False))
     assert not any(t.step == "conventions" for t in code(note, reconciler=False).trace)
+
+
+# -- neoplasms through the Neoplasm Table (I.C.2) --------------------------------------------------------------------
+def test_table_reads_site_subsite_side_and_the_metastasis_words(kb) -> None:
+    from core.rules.neoplasm import read_clause, table_words
+
+    text = "Adenocarcinoma of the left upper lobe of the lung metastatic to the liver and bones."
+    found = {(f.code, f.column) for f in read_clause(text, 0, len(text), table_words(kb.index, "en"), "en")}
+    assert found == {("C34.1-", "Malignant Primary"), ("C78.7", "Malignant Secondary"),
+                     ("C79.51", "Malignant Secondary")}
+
+
+def test_primary_and_secondary_sites_are_each_coded_with_side(code) -> None:
+    result = code("Poorly differentiated adenocarcinoma of the right lower lobe of the lung with brain metastases.")
+    assert {"C34.31", "C79.31"} <= codes(result)
+    assert not codes(result) & {"C34.91", "C34.90", "C78.01", "C78.00", "C71.9"}
+    assert any(e["rule"] == "neoplasm table" for e in reconciler_log(result))
+
+
+def test_metastases_from_a_named_site_make_it_the_primary(code) -> None:
+    result = code("Lung metastases from adenocarcinoma of the prostate.")
+    assert {"C78.00", "C61"} <= codes(result) and "C79.82" not in codes(result)
+
+
+def test_unknown_primary_adds_c80_1_only_when_stated(code) -> None:
+    assert {"C79.51", "C80.1"} <= codes(code("Bone metastases; unknown primary despite full workup."))
+    assert "C80.1" not in codes(code("Bone metastases seen on the bone scan."))
+
+
+def test_encounter_for_chemotherapy_is_listed_first(code) -> None:
+    result = code("Presents for chemotherapy, cycle 4. Carcinoma of the head of the pancreas.")
+    assert [c.code for c in result.codes][:1] == ["Z51.11"] and "C25.0" in codes(result)
+    assert "Z51.11" not in codes(code("Carcinoma of the head of the pancreas, chemotherapy completed last year."))
+
+
+def test_spanish_neoplasm_statements(code) -> None:
+    result = code("Adenocarcinoma de recto con metástasis hepáticas y pulmonares.", language="es")
+    assert {"C20", "C78.7", "C78.00"} <= codes(result)
+    result = code("Paciente que ingresa para radioterapia por carcinoma de mama izquierda, cuadrante superointerno.",
+                  language="es")
+    assert [c.code for c in result.codes][:1] == ["Z51.0"] and "C50.212" in codes(result)
+
+
+# -- pressure ulcers: one code with site, side and stage (I.C.12.a) ----------------------------------------------------
+def test_pressure_ulcer_reads_site_side_and_stage_per_part_of_the_sentence() -> None:
+    from core.rules.pressure_ulcer import read_ulcers, ulcer_words
+
+    text = "Wound care: right heel pressure ulcer stage 3; sacral decubitus unstageable."
+    ulcers = read_ulcers(text, 0, len(text), ulcer_words("en"), "en")
+    assert [(u.site, u.side, u.stage) for u in ulcers] == [("heel", "right", "stage 3"),
+                                                            ("sacral region", "", "unstageable")]
+
+
+def test_pressure_ulcer_codes_and_not_an_injury_or_skin_ulcer(code) -> None:
+    result = code("Pressure injury of the right ankle, stage 2, and a deep tissue injury of the left heel.")
+    assert {"L89.512", "L89.626"} <= codes(result)
+    assert not {c for c in codes(result) if c.startswith(("S", "L97", "L98"))}
+    assert codes(code("Bedsore of the left buttock, stage not documented.")) >= {"L89.329"}
+
+
+def test_spanish_pressure_ulcers(code) -> None:
+    assert {"L89.014"} <= codes(code("Úlcera por presión en codo derecho, grado IV.", language="es"))
+    assert {"L89.156"} <= codes(code("Lesión de tejidos profundos por presión en región sacra.", language="es"))

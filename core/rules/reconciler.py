@@ -3,7 +3,8 @@
 The rules run in a fixed order over one :class:`~core.rules.worklist.Worklist` (status codes the note states; one
 condition one code; history and family history; uncertain diagnoses in outpatient notes; the index's combinations;
 manifestation codes; the index's etiology / manifestation pairs, "due to" / postprocedural subterms and the subterms
-that refine a residual code (core/rules/etiology.py); the most specific code again after them; use additional and
+that refine a residual code (core/rules/etiology.py); the most specific code again after them; neoplasms through
+the Neoplasm Table and pressure ulcers with site and stage; use additional and
 the items a note names; integral symptoms; injury sites through the index; the encounter character; the external
 cause of a coded injury; Excludes1), then the codes are put in sequence. A code a rule absorbs is never output as a
 code: it stays a candidate whose rationale names the code that absorbed it, and the trace lists every change with
@@ -51,6 +52,8 @@ from core.rules.history import (
     uncertain,
 )
 from core.rules.injury import injury_sites
+from core.rules.neoplasm import neoplasms
+from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -118,6 +121,8 @@ def reconcile(
     residual_subterms(work, navigator)
     named_manifestations(work)
     specific_over_unspecified(work, winning)
+    neoplasms(work, kb.index)
+    pressure_ulcers(work, kb.index)
     use_additional(work)
     named_additional(work)
     sepsis(work)
