@@ -54,8 +54,7 @@ def _warm(note: Path, repeats: int) -> dict[str, float]:
     out = {}
     for name, backend in (("default", None), ("backend none", "none")):
         settings = load_settings(ROOT / "bench" / "no-such-config.toml", language="es", backend=backend)
-        kb = get_knowledge(settings)
-        kb.dense_policy = "cached"
+        kb = get_knowledge(settings).with_options(dense_policy="cached")
         code_note(text, settings, kb=kb)  # warm-up: loads what the note needs
         times = []
         for _ in range(repeats):

@@ -59,8 +59,7 @@ def _child(scenario: str, language: str, backend: str, notes: int) -> dict:
     from core.kb.knowledge import get_knowledge
     from core.ranking.registry import rankers_for
 
-    kb = get_knowledge(settings)
-    kb.dense_policy = "cached"
+    kb = get_knowledge(settings).with_options(dense_policy="cached")
     if scenario == "search":
         kb.search("right heart failure" if language == "en" else "insuficiencia cardiaca derecha", language)
         kb.search("neumonía" if language == "en" else "heart failure", language)  # weak words: asks for dense

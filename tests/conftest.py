@@ -80,7 +80,7 @@ MINI_CORPUS = [
 def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
     """A KnowledgeBase whose linkers and retrievers are built from the few terms above (fast, deterministic)."""
     from core.candidates.linker import DictionaryLinker
-    from core.kb.knowledge import KnowledgeBase
+    from core.kb.builder import KnowledgeBuilder
     from core.kb.terms import TermEntry
     from core.retrieval.hybrid import CorpusItem, HybridRetriever
 
@@ -94,4 +94,4 @@ def mini_kb(tmp_path_factory: pytest.TempPathFactory, tabular):
                    for text, codes in terms.items() for code in codes]
         linkers[(language, ())] = DictionaryLinker(language, entries)
         retrievers[(language, ())] = HybridRetriever.load_or_build(corpus, root / "cache", None)
-    return KnowledgeBase(settings, tabular=tabular, linkers=linkers, retrievers=retrievers)
+    return KnowledgeBuilder(settings, tabular=tabular, linkers=linkers, retrievers=retrievers).build()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.candidates.linker import DictionaryLinker
+from core.kb.builder import KnowledgeBuilder
 from core.kb.knowledge import KnowledgeBase
 from core.kb.terms import TermEntry
 from core.schema import CodeSuggestion, CodingResult
@@ -65,8 +66,8 @@ def make_kb(settings: Settings, tabular) -> KnowledgeBase:  # noqa: ANN001
         linker = DictionaryLinker("es", ENTRIES)
         linker.fit(corpus.coded_notes(splits, "es", tabular.current_code), "codiesp:" + "+".join(splits))
         linkers[("es", splits)] = linker
-    return KnowledgeBase(settings, tabular=tabular, index=build_index([], tabular, include_tabular=False),
-                         linkers=linkers)
+    return KnowledgeBuilder(settings, tabular=tabular, index=build_index([], tabular, include_tabular=False),
+                            linkers=linkers).build()
 
 
 def submit(store: DecisionStore, text: str, codes: list[str], language: str = "es") -> int:

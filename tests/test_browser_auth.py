@@ -4,21 +4,20 @@ or Playwright is missing, like ``test_browser.py``."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import (
+from browser_helpers import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     RESULT_TIMEOUT_MS,
     ROOT,
-    _free_port,
-    _wait_healthy,
+    app_env,
+    browser_page,
     chromium_path,  # noqa: F401 - the fixture that skips without Chromium
+    streamlit_app,
 )
 
 from core.store import DecisionStore
@@ -36,78 +35,46 @@ def _cli(env: dict[str, str], *args: str, stdin: str) -> None:
 @pytest.fixture(scope="module")
 def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # noqa: F811
     state_dir = tmp_path_factory.mktemp("browser-auth-state")
-    env = {
-        **os.environ,
-        "CODER_BACKEND": "none",
-        "CODER_STATE_DIR": str(state_dir),
-        "CODER_EMBEDDING_MODEL": "none",
-        "CODER_CONFIG": str(state_dir / "no-config.toml"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("CODER_DB_URL", "CODER_PASSWORD", "CODER_OIDC_PROVIDER"):
-        env.pop(name, None)
+    env = app_env(state_dir)
     _cli(env, "add", "boss", "--role", "admin", "--password-stdin", stdin=ADMIN_PW + "\n")
     _cli(env, "add", "ana", "--role", "coder", "--user", "boss", "--password-stdin", stdin=f"{ADMIN_PW}\n{CODER_PW}\n")
-    port = _free_port()
-    log = state_dir / "streamlit.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    with streamlit_app(env, state_dir) as url:
         yield url, state_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def test_sign_in_form_refuses_a_wrong_password_then_opens_the_workspace(server: tuple[str, Path],
                                                                          chromium_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, state_dir = server
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(url, wait_until="domcontentloaded")
-            username = page.get_by_label("Username", exact=True)
-            password = page.get_by_label("Password", exact=True)
-            expect(username).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-            assert page.get_by_label("Clinical note", exact=True).count() == 0
-            assert page.get_by_label("Coder name", exact=True).count() == 0
-            page.screenshot(path=str(ARTIFACTS / "sign_in.png"), full_page=True)
+    with browser_page(chromium_path, 1400, 900) as page:
+        page.goto(url, wait_until="domcontentloaded")
+        username = page.get_by_label("Username", exact=True)
+        password = page.get_by_label("Password", exact=True)
+        expect(username).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert page.get_by_label("Clinical note", exact=True).count() == 0
+        assert page.get_by_label("Coder name", exact=True).count() == 0
+        page.screenshot(path=str(ARTIFACTS / "sign_in.png"), full_page=True)
 
-            username.fill("ana")
-            password.fill("not-the-password")
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_text("Sign-in failed", exact=False)).to_be_visible(timeout=60_000)
-            assert page.get_by_label("Clinical note", exact=True).count() == 0
-            page.screenshot(path=str(ARTIFACTS / "sign_in_refused.png"), full_page=True)
+        username.fill("ana")
+        password.fill("not-the-password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Sign-in failed", exact=False)).to_be_visible(timeout=60_000)
+        assert page.get_by_label("Clinical note", exact=True).count() == 0
+        page.screenshot(path=str(ARTIFACTS / "sign_in_refused.png"), full_page=True)
 
-            page.get_by_label("Username", exact=True).fill("ana")
-            page.get_by_label("Password", exact=True).fill(CODER_PW)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_label("Clinical note", exact=True)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-            expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-            assert page.get_by_label("Coder name", exact=True).count() == 0
-            page.screenshot(path=str(ARTIFACTS / "signed_in.png"), full_page=True)
+        page.get_by_label("Username", exact=True).fill("ana")
+        page.get_by_label("Password", exact=True).fill(CODER_PW)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_label("Clinical note", exact=True)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        assert page.get_by_label("Coder name", exact=True).count() == 0
+        page.screenshot(path=str(ARTIFACTS / "signed_in.png"), full_page=True)
 
-            page.get_by_role("button", name="Sign out").click()
-            expect(page.get_by_label("Username", exact=True)).to_be_visible(timeout=60_000)
-            assert page.get_by_label("Clinical note", exact=True).count() == 0
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_label("Username", exact=True)).to_be_visible(timeout=60_000)
+        assert page.get_by_label("Clinical note", exact=True).count() == 0
 
     store = DecisionStore(f"sqlite:///{state_dir / 'decisions.sqlite'}")
     actions = [(r["user"], r["action"], r["page"]) for r in reversed(store.accounts.access_log()) if r["page"] != "cli"]

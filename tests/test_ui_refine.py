@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_ui_app import app_env as app_env  # noqa: F401 - the fixture: a temporary store, no coder.toml, backend none
 from test_ui_app import code_note, decision_buttons, load_sample, sign_in, start_app, store_for_env
 
 import components.refine_panel as refine_panel
@@ -18,18 +19,6 @@ from core.llm.fake import FakeBackend
 from core.strategies.refine import RefineJob, compare_results
 
 EVIDENCE_ANSWER = '{"snippets": ["congestive heart failure", "hypertension"]}'
-
-
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary store, no coder.toml, backend none (as in test_ui_app)."""
-    monkeypatch.setenv("CODER_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("CODER_EMBEDDING_MODEL", "none")
-    monkeypatch.setenv("CODER_BACKEND", "none")
-    monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))
-    for name in ("CODER_DB_URL", "CODER_LANGUAGE", "CODER_STRATEGY", "CODER_MODEL", "CODER_CODER_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 @pytest.fixture
@@ -59,6 +48,16 @@ def instant_run(at: AppTest) -> int:
     return run["id"]
 
 
+def coded_sample(*, signed_in: bool = True) -> tuple[AppTest, int]:
+    """The app with the heart-failure sample coded instantly (after signing in): the app and the instant run's id."""
+    at = start_app()
+    if signed_in:
+        sign_in(at)
+    load_sample(at, "en_01_heart_failure")
+    code_note(at)
+    return at, instant_run(at)
+
+
 def texts(at: AppTest) -> str:
     return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
                     + [w.value for w in at.warning] + [s.value for s in at.success] + [e.value for e in at.error])
@@ -66,10 +65,7 @@ def texts(at: AppTest) -> str:
 
 def test_the_default_codes_instantly_and_offers_no_refinement(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CODER_BACKEND")  # the built-in default
-    at = start_app()
-    load_sample(at, "en_01_heart_failure")
-    code_note(at)
-    run_id = instant_run(at)
+    at, run_id = coded_sample(signed_in=False)
     assert decision_buttons(at, "accept")
     assert not [b for b in at.button if b.key and b.key.startswith("refine_start")]
     assert "Instant result: evidence, index, rules and the ranker" in texts(at)
@@ -80,11 +76,7 @@ def test_refine_shows_what_changed_and_adopting_keeps_earlier_decisions(
         llm_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = FakeBackend([EVIDENCE_ANSWER, "<answer>1</answer>"])
     use_model(monkeypatch, backend)
-    at = start_app()
-    sign_in(at)
-    load_sample(at, "en_01_heart_failure")
-    code_note(at)
-    run_id = instant_run(at)
+    at, run_id = coded_sample()
     assert not backend.calls  # "Code this note" never asks the model
     accept = decision_buttons(at, "accept")
     first = next(iter(accept))
@@ -136,10 +128,7 @@ def test_what_changed_lists_added_removed_and_status_changes(llm_env: Path, monk
         return result
 
     monkeypatch.setattr(refine, "code_note", edited)
-    at = start_app()
-    load_sample(at, "en_01_heart_failure")
-    code_note(at)
-    run_id = instant_run(at)
+    at, run_id = coded_sample(signed_in=False)
     before = store_for_env().get_result(run_id)
     at.button(key=f"refine_start_{run_id}").click().run()
     assert the_job(at, run_id).wait(120)
@@ -170,11 +159,7 @@ def test_a_refinement_shows_its_steps_and_can_be_cancelled(llm_env: Path, monkey
 
     backend = FakeBackend(slow)
     use_model(monkeypatch, backend)
-    at = start_app()
-    sign_in(at)
-    load_sample(at, "en_01_heart_failure")
-    code_note(at)
-    run_id = instant_run(at)
+    at, run_id = coded_sample()
     try:
         at.button(key=f"refine_start_{run_id}").click().run()
         assert asked.wait(60)
@@ -202,11 +187,7 @@ def test_a_refinement_shows_its_steps_and_can_be_cancelled(llm_env: Path, monkey
 
 
 def test_an_unreachable_server_fails_the_refinement_not_the_note(llm_env: Path) -> None:
-    at = start_app()
-    sign_in(at)
-    load_sample(at, "en_01_heart_failure")
-    code_note(at)
-    run_id = instant_run(at)
+    at, run_id = coded_sample()
     at.button(key=decision_buttons(at, "accept")[next(iter(decision_buttons(at, "accept")))]).click().run()
     at.button(key=f"refine_start_{run_id}").click().run()
     assert the_job(at, run_id).wait(60)

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 from test_store import NOTE, make_result
+from test_ui_app import app_env as app_env  # noqa: F401 - the fixture: a temporary store, no coder.toml
 
 from core.settings import load_settings
 from core.store import DecisionStore
@@ -28,17 +28,6 @@ TIMEOUT_S = 600
 # The keys the issue asks for, as Streamlit normalises them (shown on the buttons in the browser).
 SHORTCUTS = {"wl_start_next": "n", "key_accept": "a", "key_reject": "x", "key_next": "j", "key_previous": "k",
              "key_show": "s", "wl_submit_next": "ctrl+enter"}
-
-
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CODER_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("CODER_EMBEDDING_MODEL", "none")
-    monkeypatch.setenv("CODER_BACKEND", "none")
-    monkeypatch.setenv("CODER_CONFIG", str(tmp_path / "no-config.toml"))
-    for name in ("CODER_DB_URL", "CODER_LANGUAGE", "CODER_CODER_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 def seed(n: int, precoded: int | None = None, **kwargs) -> tuple[DecisionStore, WorklistQueue]:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.kb.knowledge import KnowledgeBase
+from core.kb.builder import KnowledgeBuilder
 from core.ranking.registry import rankers_for
 from core.settings import load_settings
 from core.strategies.runner import code_note
@@ -12,7 +12,7 @@ def test_codes_a_note_with_pypi_resources_only(tmp_path: Path, base_settings):
     settings = load_settings(Path("/nonexistent.toml"), data_dir=tmp_path / "no-shared", backend="none",
                              embedding_model="none", cache_dir=base_settings.cache_dir, language="en",
                              strategy="deterministic")
-    kb = KnowledgeBase(settings)
+    kb = KnowledgeBuilder(settings).build()
     notices = " ".join(kb.notices())
     assert "official alphabetical index not loaded" in notices
     assert "CodiEsp corpus" in notices

@@ -35,8 +35,8 @@ def cmd_code(args: argparse.Namespace) -> int:
     from core.kb.knowledge import get_knowledge
     from core.progress import cli_progress
 
-    kb = get_knowledge(settings)
-    kb.dense_policy = "cached"  # one note: the dense half when it is on disk; a build would end with the process
+    # One note: the dense half when it is on disk; a build would end with the process.
+    kb = get_knowledge(settings).with_options(dense_policy="cached")
     display = cli_progress()
     try:
         result = code_note(composed, settings, learned_terms=learned_terms_for(settings), kb=kb,

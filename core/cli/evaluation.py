@@ -24,7 +24,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data is not None:  # the dictionary learns from the same CodiEsp folder the cases come from
         settings = settings.with_overrides(codiesp_dir=str(Path(args.data).resolve()))
     data = args.data or (settings.data_dir / settings.codiesp_dir)
-    kb = get_knowledge(settings)
+    display = cli_progress()
+    # A strategy that searches uses the dense half from the first case ("wait"): figures do not depend on how far a
+    # background build had come.
+    kb = get_knowledge(settings).with_options(dense_policy="wait", progress=display)
     gold_codes: str | None = GOLD_IN_CURRENT_EDITION
     if args.resume and args.out is not None and _readable_json(args.out / SETTINGS_FILE):
         # Scored as it was begun: a run from before the gold was moved compared its codes with the gold as written.
@@ -51,11 +54,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     def warm_up() -> None:
         code_note(WARM_UP_NOTES[settings.language], settings, kb=kb, splits=train_splits)
-
-    display = cli_progress()
-    kb.progress = display
-    kb.dense_policy = "wait"  # a strategy that searches uses the dense half from the first case: figures do not
-    # depend on how far a background build had come
 
     def progress(done: int, total: int) -> None:
         display("evaluate", f"{args.split} cases", done, total)

@@ -36,9 +36,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from core.progress import cli_progress
 
     settings = settings_from_args(args)
-    kb = get_knowledge(settings)
     progress = cli_progress()
-    kb.progress = progress
+    kb = get_knowledge(settings).with_options(progress=progress)
     steps: list[tuple[str, Callable[[], object]]] = [("tabular list", lambda: kb.tabular),
                                                      ("alphabetical index", lambda: kb.index)]
     for language in args.languages:
@@ -77,12 +76,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     from core.kb.knowledge import get_knowledge
 
     settings = settings_from_args(args)
-    kb = get_knowledge(settings)
-    kb.dense_policy = "wait" if args.dense else "cached"  # one search: the dense half when it is on disk
+    # One search: the dense half when it is on disk (built now, with progress, with --dense).
     if args.dense:
         from core.progress import cli_progress
 
-        kb.progress = cli_progress()
+        kb = get_knowledge(settings).with_options(dense_policy="wait", progress=cli_progress())
+    else:
+        kb = get_knowledge(settings).with_options(dense_policy="cached")
     hits = kb.search(args.query, settings.language, k=args.k)
     if args.json:
         print(json.dumps([hit.__dict__ for hit in hits], indent=2, ensure_ascii=False))

@@ -1,7 +1,10 @@
 """The knowledge base facade: tabular list, alphabetical index, guidance, dictionary linker and retrievers.
 
-Everything is loaded lazily and cached on disk under keys made of resource versions, so the first use
-builds and later uses load. ``resources()`` and ``notices()`` say what was loaded and what is missing.
+A :class:`KnowledgeBase` is made by :class:`core.kb.builder.KnowledgeBuilder` (settings, any given sources, options)
+or by ``get_knowledge(settings)`` (one per process) and is read-only from outside. Its pieces are loaded lazily on
+first use and cached on disk under keys made of resource versions, so the first use builds and later uses load;
+``with_options`` gives another view (dense policy, progress) that shares the pieces loaded so far.
+``resources()`` and ``notices()`` say what was loaded and what is missing.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from functools import cached_property
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,14 @@ from core.kb.resources import ResourceInfo, combined_key, file_fingerprint
 from core.kb.tabular import Code, Tabular, normalize_code
 from core.nlp.textnorm import normalize, term_key
 from core.progress import Progress, noop_progress
-from core.retrieval.hybrid import DEFAULT_FUSION, FUSION_BY_LANGUAGE, CorpusItem, HybridRetriever, RetrievalHit
+from core.retrieval.hybrid import (
+    DEFAULT_FUSION,
+    DENSE_POLICIES,
+    FUSION_BY_LANGUAGE,
+    CorpusItem,
+    HybridRetriever,
+    RetrievalHit,
+)
 from core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -38,36 +48,97 @@ INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation 
 LinkerKey = tuple[str, tuple[str, ...]]  # (language, splits)
 
 
-class KnowledgeBase:
+@dataclass(frozen=True)
+class KnowledgeOptions:
+    """How retrievers get their dense half (``core.retrieval.hybrid.DENSE_POLICIES``): "background" in the app and the
+    LLM strategies; the command line uses "cached" (one search) or "wait" (evaluation, ``build --dense``); and
+    who is told how a long build is going."""
+
+    dense_policy: str = "background"
+    progress: Progress = noop_progress
+
+    def __post_init__(self) -> None:
+        if self.dense_policy not in DENSE_POLICIES:
+            raise ValueError(f"dense_policy must be one of {DENSE_POLICIES}, got {self.dense_policy!r}")
+
+
+class LoadedPieces:
+    """What one knowledge base has loaded so far (or was given), shared by all its views (``with_options``).
+
+    Each piece is loaded once, on first use, under its own lock: a thread loading the index does not hold back one
+    that wants the tabular list."""
+
     def __init__(
-        self, settings: Settings, *, tabular: Tabular | None = None, index: AlphabeticIndex | None = None,
-        linkers: Mapping[LinkerKey, DictionaryLinker] | None = None,
+        self, given: Mapping[str, Any] | None = None, linkers: Mapping[LinkerKey, DictionaryLinker] | None = None,
         retrievers: Mapping[LinkerKey, HybridRetriever] | None = None,
     ) -> None:
-        """Sources are loaded on first use; the ones given here are used as they are (a test's small tabular list or
-        dictionaries, a tool that has the index already). A retriever is keyed ``(language, splits)``, with no splits
-        for English."""
-        self.settings = settings
-        self._lock = threading.RLock()
-        self._linkers: dict[LinkerKey, DictionaryLinker] = dict(linkers or {})
-        self._retrievers: dict[LinkerKey, HybridRetriever] = dict(retrievers or {})
-        if tabular is not None:
-            self.__dict__["tabular"] = tabular  # the cached property, already known
-        if index is not None:
-            self.__dict__["index"] = index
-        self._extra_infos: dict[str, ResourceInfo] = {}
+        self.values: dict[str, Any] = dict(given or {})
+        self.linkers: dict[LinkerKey, DictionaryLinker] = dict(linkers or {})
+        self.retrievers: dict[LinkerKey, HybridRetriever] = dict(retrievers or {})
+        self.extra_infos: dict[str, ResourceInfo] = {}
         self.timings: dict[str, float] = {}
-        # How retrievers get their dense half (core.retrieval.hybrid.DENSE_POLICIES): "background" in the app and the
-        # LLM strategies; the command line sets "cached" (one search) or "wait" (evaluation, `build --dense`).
-        self.dense_policy = "background"
-        self.progress: Progress = noop_progress
+        self.lock = threading.RLock()  # linkers and retrievers
+        self._piece_locks: dict[str, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
+
+    def get(self, name: str, load: Callable[[], Any]) -> Any:
+        if name in self.values:
+            return self.values[name]
+        with self._locks_lock:
+            lock = self._piece_locks.setdefault(name, threading.RLock())
+        with lock:
+            if name not in self.values:
+                self.values[name] = load()
+            return self.values[name]
+
+
+class KnowledgeBase:
+    """The reference knowledge of one set of settings, read-only from outside (see the module's docstring)."""
+
+    __slots__ = ("_loaded", "_options", "_settings")
+
+    def __init__(
+        self, settings: Settings, loaded: LoadedPieces | None = None, options: KnowledgeOptions | None = None
+    ) -> None:
+        """Nothing loaded and default options; ``KnowledgeBuilder`` gives sources (a test's small tabular list or
+        dictionaries, a tool that has the index already) and options. A retriever is keyed ``(language, splits)``,
+        with no splits for English."""
+        self._settings = settings
+        self._loaded = loaded if loaded is not None else LoadedPieces()
+        self._options = options if options is not None else KnowledgeOptions()
+
+    def with_options(self, *, dense_policy: str | None = None, progress: Progress | None = None) -> KnowledgeBase:
+        """Another view of this knowledge base with other options (a command that waits for the dense half, shows
+        progress): it shares every piece loaded so far or later (a retriever already made keeps its own policy)."""
+        changes: dict[str, Any] = {}
+        if dense_policy is not None:
+            changes["dense_policy"] = dense_policy
+        if progress is not None:
+            changes["progress"] = progress
+        return KnowledgeBase(self._settings, self._loaded, replace(self._options, **changes))
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def options(self) -> KnowledgeOptions:
+        return self._options
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds each piece took to load (a copy)."""
+        return dict(self._loaded.timings)
 
     # -- sources ----------------------------------------------------------------------------------
-    @cached_property
+    @property
     def tabular(self) -> Tabular:
+        return self._loaded.get("tabular", self._load_tabular)
+
+    def _load_tabular(self) -> Tabular:
         started = time.perf_counter()
         tabular = Tabular.load(self.settings.cache_dir)
-        self.timings["tabular_load_s"] = round(time.perf_counter() - started, 3)
+        self._loaded.timings["tabular_load_s"] = round(time.perf_counter() - started, 3)
         return tabular
 
     def _index_sources(self) -> list[tuple[str, Path | None]]:
@@ -87,18 +158,24 @@ class KnowledgeBase:
             parts.append(f"{kind}={file_fingerprint(path) if path and path.is_file() else f'missing:{path}'}")
         return combined_key(*parts)
 
-    @cached_property
+    @property
     def index(self) -> AlphabeticIndex:
+        return self._loaded.get("index", self._load_index)
+
+    def _load_index(self) -> AlphabeticIndex:
         started = time.perf_counter()
         sources = self._index_sources()
         index = cached_pickle(self.settings.cache_dir, "index", self._index_key(), lambda: build_index(sources, self.tabular))
-        self.timings["index_load_s"] = round(time.perf_counter() - started, 3)
+        self._loaded.timings["index_load_s"] = round(time.perf_counter() - started, 3)
         return index
 
-    @cached_property
+    @property
     def navigator(self) -> IndexNavigator | None:
         """The index's "with" / "in" / "due to" and History subterms, ready to walk (None without the official
         index: the index derived from the tabular list has no subterms)."""
+        return self._loaded.get("navigator", self._load_navigator)
+
+    def _load_navigator(self) -> IndexNavigator | None:
         if not self.official_index_loaded:
             return None
         started = time.perf_counter()
@@ -114,17 +191,23 @@ class KnowledgeBase:
             return NavigatorTable.build(self.index, words)
 
         table = cached_pickle(self.settings.cache_dir, "navigator", key, build)
-        self.timings["navigator_load_s"] = round(time.perf_counter() - started, 3)
+        self._loaded.timings["navigator_load_s"] = round(time.perf_counter() - started, 3)
         return IndexNavigator(self.index, table)
 
-    @cached_property
+    @property
     def index_infos(self) -> list[ResourceInfo]:
         """The index's resource lines (editions, what is missing) without loading the index when it is not loaded:
         a cached dictionary's key and the resource list need only these, and the index takes ~230 MB in memory."""
+        return self._loaded.get("index_infos", self._load_index_infos)
+
+    def _load_index_infos(self) -> list[ResourceInfo]:
         return cached_pickle(self.settings.cache_dir, "index-infos", self._index_key(), lambda: list(self.index.infos))
 
-    @cached_property
+    @property
     def guidance(self) -> Any:
+        return self._loaded.get("guidance", self._load_guidance)
+
+    def _load_guidance(self) -> Any:
         from core.kb.guidance import load_guidance
 
         return load_guidance(PROJECT_ROOT / "data" / "guidance", self.settings.resolve(self.settings.guidelines_pdf))
@@ -194,13 +277,13 @@ class KnowledgeBase:
                 starter, starter_info = term_sources.starter_terms(language)
                 entries.extend(starter)
                 if starter_info is not None:
-                    self._extra_infos[f"starter-{language}"] = starter_info
-            self._extra_infos["cie-who-es"] = info
+                    self._loaded.extra_infos[f"starter-{language}"] = starter_info
+            self._loaded.extra_infos["cie-who-es"] = info
             user, user_info = term_sources.user_code_list_terms(
                 self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
             )
             entries.extend(user)
-            self._extra_infos["cie10es-user"] = user_info or ResourceInfo(
+            self._loaded.extra_infos["cie10es-user"] = user_info or ResourceInfo(
                 name="CIE-10-ES 2024 official code list",
                 loaded=False,
                 notice="official CIE-10-ES list not provided (set cie10es_file); Spanish terms come from "
@@ -215,9 +298,9 @@ class KnowledgeBase:
     def linker(self, language: str, splits: tuple[str, ...] | None = None) -> DictionaryLinker:
         splits = self.default_splits() if splits is None else tuple(splits)
         memo_key = (language, splits)
-        with self._lock:
-            if memo_key in self._linkers:
-                return self._linkers[memo_key]
+        with self._loaded.lock:
+            if memo_key in self._loaded.linkers:
+                return self._loaded.linkers[memo_key]
             started = time.perf_counter()
             parts = [LINKER_VERSION, _source_version(), language, ",".join(splits), self.tabular.info.key()]
             parts += [info.key() for info in self.index_infos]
@@ -266,15 +349,15 @@ class KnowledgeBase:
             linker = cached_pickle(self.settings.cache_dir, name, cache_key, build)
             self._describe_bilingual(linker, splits)
             if linker.source_counts.get(NEOPLASM_SOURCE):
-                self._extra_infos[f"neoplasm-{language}"] = ResourceInfo(
+                self._loaded.extra_infos[f"neoplasm-{language}"] = ResourceInfo(
                     name=f"Neoplasm Table navigation ({language})", edition=DEFAULT_VOCABULARY.name,
                     items=linker.source_counts[NEOPLASM_SOURCE],
                     source="behaviour + site words mapped to the CMS Neoplasm Table's columns",
                 )
-            if language == "es" and "cie-who-es" not in self._extra_infos:
+            if language == "es" and "cie-who-es" not in self._loaded.extra_infos:
                 self._term_entries(language, ())  # fill resource infos without rebuilding
-            self.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
-            self._linkers[memo_key] = linker
+            self._loaded.timings[f"linker_{language}_load_s"] = round(time.perf_counter() - started, 3)
+            self._loaded.linkers[memo_key] = linker
             return linker
 
     @property
@@ -285,12 +368,12 @@ class KnowledgeBase:
         """Resource lines for what the aligned translations gave this linker (English terms, Spanish open set)."""
         projected = sum(n for source, n in linker.source_counts.items() if source.endswith("-en"))
         if linker.language == "en" and projected:
-            self._extra_infos["codiesp-en"] = ResourceInfo(
+            self._loaded.extra_infos["codiesp-en"] = ResourceInfo(
                 name="CodiEsp evidence projected to English", edition="+".join(splits), items=projected,
                 source="Spanish spans mapped onto text_files_en through sentence alignment",
             )
         if linker.language == "es" and linker.translation is not None:
-            self._extra_infos["es-en-words"] = ResourceInfo(
+            self._loaded.extra_infos["es-en-words"] = ResourceInfo(
                 name="Spanish→English word lexicon (open-set index path)", edition="+".join(splits),
                 items=len(linker.translation.words),
                 source=f"CodiEsp aligned translations; {len(linker.translation.skeletons)} cognate spellings",
@@ -323,24 +406,24 @@ class KnowledgeBase:
         """The language's retriever: its lexical half now, its dense half as ``dense_policy`` says (by default
         built or loaded in a background thread the first time a search needs it; ``core build`` never embeds)."""
         splits = self.default_splits() if splits is None else tuple(splits)
-        with self._lock:
+        with self._loaded.lock:
             key = (language, splits if language == "es" else ())
-            if key not in self._retrievers:
+            if key not in self._loaded.retrievers:
                 corpus = self.retrieval_corpus(language, splits)
                 model = self.settings.embedding_model if self.settings.embedding_model != "none" else None
-                self._retrievers[key] = HybridRetriever.load_or_build(
-                    corpus, self.settings.cache_dir, model, dense_policy=self.dense_policy, progress=self.progress,
+                self._loaded.retrievers[key] = HybridRetriever.load_or_build(
+                    corpus, self.settings.cache_dir, model, dense_policy=self._options.dense_policy, progress=self._options.progress,
                     fusion=FUSION_BY_LANGUAGE.get(language, DEFAULT_FUSION),
                 )
-            return self._retrievers[key]
+            return self._loaded.retrievers[key]
 
     def search(self, query: str, language: str = "en", k: int = 10) -> list[RetrievalHit]:
         return self.retriever(language).search(query, k=k)
 
     def retrieval_notices(self) -> list[str]:
         """What the retrievers in use say about their dense half (being built, not built, unavailable)."""
-        with self._lock:
-            retrievers = list(self._retrievers.items())
+        with self._loaded.lock:
+            retrievers = list(self._loaded.retrievers.items())
         lines = []
         for (language, _), retriever in retrievers:
             line = retriever.dense_status().describe()
@@ -407,7 +490,7 @@ class KnowledgeBase:
                 "are coded at a fixed, uncalibrated score: review every code",
             )
         )
-        infos.extend(self._extra_infos.values())
+        infos.extend(self._loaded.extra_infos.values())
         return infos
 
     def notices(self) -> list[str]:

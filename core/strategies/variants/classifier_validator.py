@@ -10,35 +10,20 @@ note is accepted only when the dictionary itself linked it. Expect few survivors
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import CODE_RE, normalize_code
-from core.kb.terms import TermEntry
-from core.llm.base import LLMBackend
 from core.llm.calls import CallOutcome, ParseError, call_with_retries, extract_rationale
 from core.llm.prompts import render_prompt, template_info
-from core.nlp.analysis import NoteAnalysis
-from core.progress import Progress, noop_progress
+from core.progress import Progress
 from core.schema import CodingResult, StepTrace
-from core.settings import Settings
 from core.strategies.clh.answers import call_json, load_json_object, run_all
 from core.strategies.clh.context import CodeCandidate, StepContext
-from core.strategies.clh.results import (
-    StepTimer,
-    baseline_result,
-    baseline_score,
-    build_result,
-    mentions_supporting,
-    settle_model_choices,
-)
+from core.strategies.clh.results import StepTimer, baseline_result
 from core.strategies.clh.validator import complete_to_billable
+from core.strategies.variants.common import model_choice_result, note_wide_candidate, variant_runner
 from core.strategies.variants.rag import retrieve_codes
-
-if TYPE_CHECKING:
-    from core.kb.knowledge import KnowledgeBase
 
 MAX_PROPOSED = 15
 MAX_VALIDATED = 10
@@ -124,20 +109,15 @@ def _verdict(ctx: StepContext, code: str) -> CallOutcome[bool]:
                              max_tokens=min(VERDICT_MAX_TOKENS_TAGS, ctx.settings.max_tokens), stop=["</answer>"])
 
 
-def run_classifier_validator(
-    text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
-    progress: Progress | None = None, splits: tuple[str, ...] | None = None,
-    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
-) -> CodingResult:
-    notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
+@variant_runner
+def run_classifier_validator(ctx: StepContext, notify: Progress) -> CodingResult:
     timer = StepTimer()
     notify("classifier", "asking the model for codes")
-    prompt = render_prompt("classifier", ctx.language, note=text[:ctx.budget.note], max_codes=MAX_PROPOSED)
+    prompt = render_prompt("classifier", ctx.language, note=ctx.text[:ctx.budget.note], max_codes=MAX_PROPOSED)
     proposal = call_json(ctx, prompt, parse_codes, CODES_SCHEMA, CLASSIFIER_MAX_TOKENS)
     screening = screen(ctx, proposal.value or [])
     classifier = StepTrace(step="classifier", prompt_template=prompt.template, prompt_version=prompt.version,
-                           inputs={"note_chars": min(len(text), ctx.budget.note)}, raw_answer=proposal.raw_answer,
+                           inputs={"note_chars": min(len(ctx.text), ctx.budget.note)}, raw_answer=proposal.raw_answer,
                            parsed=proposal.value, output_codes=[c for c, _ in screening.kept],
                            notes=screening.dropped, fallback=proposal.fallback_reason,
                            duration_ms=timer.ms())
@@ -149,9 +129,7 @@ def run_classifier_validator(
     if not survivors:
         return baseline_result(ctx, "classifier-validator", "validate-code", "no proposed code was confirmed",
                                [classifier, validation])
-    codes, candidates = settle_model_choices(ctx, survivors)
-    return build_result(ctx, "classifier-validator", codes, candidates, ctx.baseline.mentions,
-                        [ctx.baseline.link_trace, classifier, validation])
+    return model_choice_result(ctx, "classifier-validator", survivors, [classifier, validation])
 
 
 def _validate(ctx: StepContext, kept: list[tuple[str, str]]) -> tuple[StepTrace, list[CodeCandidate]]:
@@ -164,8 +142,7 @@ def _validate(ctx: StepContext, kept: list[tuple[str, str]]) -> tuple[StepTrace,
         if outcome.value:
             why = "proposed by the model and confirmed against its description" + (
                 "" if how == "billable" else f"; {how}")
-            survivors.append(CodeCandidate(code, baseline_score(ctx, code), mentions_supporting(ctx, code),
-                                           origin="classifier-validator", step="validate-code", rationale=why))
+            survivors.append(note_wide_candidate(ctx, code, "classifier-validator", "validate-code", why))
     prompt = template_info("validate_code", ctx.language)
     failed = [code for code, v in verdicts.items() if v.startswith("no answer")]
     trace = StepTrace(

@@ -3,26 +3,17 @@ the model codes the remaining linked terms by choosing among their candidate cod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from core.candidates.linker import DictionaryLinker
-from core.kb.terms import TermEntry
-from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
-from core.nlp.analysis import NoteAnalysis
-from core.progress import Progress, noop_progress
+from core.progress import Progress
 from core.schema import CodeSuggestion, CodingResult, Mention, StepTrace
-from core.settings import Settings
 from core.strategies.clh.answers import IdChoice, Option, choose_ids
 from core.strategies.clh.context import CodeCandidate, StepContext, dictionary_scores, mention_key
 from core.strategies.clh.results import StepTimer, apply_choices, baseline_result, build_result, with_backstop
 from core.strategies.clh.validator import complete_to_billable
 from core.strategies.deterministic import codable
-
-if TYPE_CHECKING:
-    from core.kb.knowledge import KnowledgeBase
+from core.strategies.variants.common import variant_runner
 
 MAX_TERMS = 12
 TERMS_PER_PROMPT = 6
@@ -108,13 +99,8 @@ def _picked(ctx: StepContext, batch: list[Term], choice: IdChoice) -> list[CodeC
     return chosen
 
 
-def run_dictionary_llm(
-    text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
-    progress: Progress | None = None, splits: tuple[str, ...] | None = None,
-    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
-) -> CodingResult:
-    notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
+@variant_runner
+def run_dictionary_llm(ctx: StepContext, notify: Progress) -> CodingResult:
     timer = StepTimer()
     notify("dictionary", "linking known terms")
     settled, terms = split_terms(ctx)

@@ -4,34 +4,17 @@ A chosen node whose children the model does not pick is completed deterministica
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from core.candidates.linker import DictionaryLinker
-from core.kb.terms import TermEntry
-from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
-from core.nlp.analysis import NoteAnalysis
-from core.progress import Progress, noop_progress
+from core.progress import Progress
 from core.schema import CodingResult, StepTrace
-from core.settings import Settings
 from core.strategies.clh.answers import IdChoice, Option, choose_ids
 from core.strategies.clh.context import CodeCandidate, StepContext
-from core.strategies.clh.results import (
-    StepTimer,
-    apply_choices,
-    baseline_result,
-    baseline_score,
-    build_result,
-    mentions_supporting,
-    settle_model_choices,
-)
+from core.strategies.clh.results import StepTimer, apply_choices, baseline_result
 from core.strategies.clh.validator import complete_to_billable
+from core.strategies.variants.common import model_choice_result, note_wide_candidate, variant_runner
 from core.strategies.variants.rag import retrieve_codes
-
-if TYPE_CHECKING:
-    from core.kb.knowledge import KnowledgeBase
 
 MAX_START_CATEGORIES = 30
 MAX_CHOSEN = 6  # nodes followed per level
@@ -113,13 +96,8 @@ def descend(ctx: StepContext, walk: Walk, chosen: list[str]) -> None:
             _complete(ctx, walk, node, f"deepest level reached at {node}")
 
 
-def run_hierarchical(
-    text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
-    progress: Progress | None = None, splits: tuple[str, ...] | None = None,
-    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
-) -> CodingResult:
-    notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
+@variant_runner
+def run_hierarchical(ctx: StepContext, notify: Progress) -> CodingResult:
     timer = StepTimer()
     notify("hierarchical", "choosing categories")
     categories = start_categories(ctx)
@@ -144,14 +122,12 @@ def run_hierarchical(
     if not chosen_codes:
         return baseline_result(ctx, "hierarchical", "hierarchical", choice.fallback or "the walk ended on no code",
                                [trace])
-    codes, candidates = settle_model_choices(ctx, chosen_codes)
-    return build_result(ctx, "hierarchical", codes, candidates, ctx.baseline.mentions, [ctx.baseline.link_trace, trace])
+    return model_choice_result(ctx, "hierarchical", chosen_codes, [trace])
 
 
 def _candidates(ctx: StepContext, walk: Walk) -> list[CodeCandidate]:
     seen: dict[str, CodeCandidate] = {}
     for code, how in walk.final:
         if code not in seen:
-            seen[code] = CodeCandidate(code, baseline_score(ctx, code), mentions_supporting(ctx, code),
-                                       origin="hierarchical", step="hierarchical", rationale=how)
+            seen[code] = note_wide_candidate(ctx, code, "hierarchical", "hierarchical", how)
     return list(seen.values())

@@ -3,32 +3,16 @@ codes shown to the model, which picks the IDs of codes present in the note."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from core.candidates.linker import DictionaryLinker
-from core.kb.terms import TermEntry
-from core.llm.base import LLMBackend
 from core.llm.prompts import render_prompt
-from core.nlp.analysis import NoteAnalysis
-from core.progress import Progress, noop_progress
+from core.progress import Progress
 from core.schema import CodingResult, Mention, Span, StepTrace
-from core.settings import Settings
 from core.strategies.clh.answers import Option, choose_ids
 from core.strategies.clh.context import CodeCandidate, StepContext
-from core.strategies.clh.results import (
-    StepTimer,
-    apply_choices,
-    baseline_result,
-    baseline_score,
-    build_result,
-    settle_model_choices,
-)
+from core.strategies.clh.results import StepTimer, apply_choices, baseline_result, baseline_score
 from core.strategies.clh.validator import complete_to_billable
-
-if TYPE_CHECKING:
-    from core.kb.knowledge import KnowledgeBase
+from core.strategies.variants.common import model_choice_result, variant_runner
 
 RAG_TOP_CODES = 100
 QUERY_CHARS = 240  # about one sentence per query
@@ -92,13 +76,8 @@ def _chosen_candidates(ctx: StepContext, hits: list[CodeHit], ids: list[int]) ->
     return chosen, notes
 
 
-def run_rag(
-    text: str, settings: Settings, kb: KnowledgeBase, backend: LLMBackend, *, learned: Iterable[TermEntry] = (),
-    progress: Progress | None = None, splits: tuple[str, ...] | None = None,
-    note: NoteAnalysis | None = None, dictionary: DictionaryLinker | None = None,
-) -> CodingResult:
-    notify = progress or noop_progress
-    ctx = StepContext(text, settings, kb, backend, list(learned), splits, note, dictionary)
+@variant_runner
+def run_rag(ctx: StepContext, notify: Progress) -> CodingResult:
     timer = StepTimer()
     notify("retrieval", "searching the code set with the note's sentences")
     hits = retrieve_codes(ctx)
@@ -110,7 +89,7 @@ def run_rag(
         trace.duration_ms = timer.ms()
         return baseline_result(ctx, "rag", "rag", "retrieval found no codes for the note", [trace])
     notify("rag", f"asking the model to choose among {len(hits)} codes")
-    prompt = render_prompt("rag", ctx.language, note=text[:ctx.budget.note], candidates=[o.prompt_dict() for o in options],
+    prompt = render_prompt("rag", ctx.language, note=ctx.text[:ctx.budget.note], candidates=[o.prompt_dict() for o in options],
                            structured=ctx.structured)
     choice = choose_ids(ctx, prompt, {o.id for o in options}, max_items=MAX_PICKS, label="note")
     apply_choices(trace, [choice], "the deterministic ranking stands")
@@ -121,6 +100,5 @@ def run_rag(
     if not chosen:
         reason = choice.fallback or "no chosen code could be made billable"
         return baseline_result(ctx, "rag", "rag", reason, [trace])
-    codes, candidates = settle_model_choices(ctx, chosen)
     mentions = [*ctx.baseline.mentions, *(m for c in chosen for m in c.mentions)]
-    return build_result(ctx, "rag", codes, candidates, mentions, [ctx.baseline.link_trace, trace])
+    return model_choice_result(ctx, "rag", chosen, [trace], mentions)
