@@ -3,26 +3,15 @@ notes written for these tests, coded with the default path (no LLM)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from convention_helpers import conventions_log, needs_data, note_coder
 
-from core.settings import PROJECT_ROOT, load_settings
-
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (SHARED_DATA / "codiesp").is_dir(), reason=f"no shared data at {SHARED_DATA}")
+pytestmark = needs_data
 
 
 @pytest.fixture(scope="module")
 def code(kb):
-    from core.strategies.runner import code_note
-
-    def run(text: str, language: str = "en", **overrides):
-        settings = load_settings(Path("/nonexistent-config.toml"), data_dir=SHARED_DATA, language=language,
-                                 backend="none", embedding_model="none", **overrides)
-        return code_note(text, settings, kb=kb)
-
-    return run
+    return note_coder(kb)
 
 
 def codes(result) -> set[str]:
@@ -30,7 +19,7 @@ def codes(result) -> set[str]:
 
 
 def reconciler_log(result) -> list[dict]:
-    return next(t for t in result.trace if t.step == "conventions").candidates
+    return conventions_log(result)
 
 
 # -- "with": conditions the index links --------------------------------------------------------------------------

@@ -4,36 +4,18 @@ tests."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from convention_helpers import coded as codes
+from convention_helpers import conventions_log as log
+from convention_helpers import needs_data, note_coder
 
 from core.rules.external_cause import CauseIndex, complete, english_words, is_external_cause, is_injury, stem
 from core.rules.injury import complete_site, injury_index
-from core.settings import PROJECT_ROOT, load_settings
-
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not (SHARED_DATA / "codiesp").is_dir(), reason=f"no shared data at {SHARED_DATA}")
 
 
 @pytest.fixture(scope="module")
 def code(kb):
-    from core.strategies.runner import code_note
-
-    def run(text: str, language: str = "en", **overrides):
-        settings = load_settings(Path("/nonexistent-config.toml"), data_dir=SHARED_DATA, language=language,
-                                 backend="none", embedding_model="none", **overrides)
-        return code_note(text, settings, kb=kb)
-
-    return run
-
-
-def codes(result) -> list[str]:
-    return [c.code for c in result.codes]
-
-
-def log(result) -> list[dict]:
-    return next(t for t in result.trace if t.step == "conventions").candidates
+    return note_coder(kb)
 
 
 # -- pieces ---------------------------------------------------------------------------------------------------------
