@@ -41,6 +41,7 @@ def _words(path: Path = WORDS_FILE) -> dict:
         return tomllib.load(handle)
 
 
+@lru_cache(maxsize=512)
 def english(text: str, language: str) -> frozenset[str]:
     """Stems of ``text`` as the English index reads them (a Spanish word through the word list, else itself)."""
     text = re.sub(r"(?<=\w)-(?=\w)", " ", text)  # "late-onset" is the subterm "late onset"

@@ -237,12 +237,14 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
     pattern = cues(language)
     secondary_cue = pattern.get("secondary")
     tokens = _tokens(text, start, end)
+    morphology = _match(tokens, words.morphology)
+    triggers = list(secondary_cue.finditer(text, start, end)) if isinstance(secondary_cue, re.Pattern) else []
+    if not morphology and not triggers:  # no neoplasm word: nothing below can be found (and sites cost the most)
+        return []
     sites = [_subsite(words, s, tokens, language) for s in _match(tokens, words.sites)]
     sites = _without_overlaps(sites)
-    morphology = _match(tokens, words.morphology)
     secondary: list[Mention] = []
     primary_from: list[Mention] = []
-    triggers = list(secondary_cue.finditer(text, start, end)) if isinstance(secondary_cue, re.Pattern) else []
     for trigger in triggers:
         after = _first_token(tokens, trigger.end())
         rest = text[trigger.end():end]
