@@ -119,9 +119,13 @@ def _ask(ctx: StepContext, shown: list[CodeCandidate], relations: list[Relation]
                       default=default_ids)
 
 
+def above_threshold(ctx: StepContext, shown: list[CodeCandidate]) -> list[str]:
+    return [c.code for c in shown if c.score >= ctx.settings.code_threshold]
+
+
 def deterministic_selection(ctx: StepContext, shown: list[CodeCandidate], relations: list[Relation]) -> list[str]:
     """Codes scored at or above the code threshold, Excludes1 losers out, code-first targets first."""
-    selected = [c.code for c in shown if c.score >= ctx.settings.code_threshold]
+    selected = above_threshold(ctx, shown)
     dropped = drop_excluded(selected, {c.code: c.score for c in shown}, relations)
     return apply_sequencing([c for c in selected if c not in dropped], relations)
 
@@ -139,7 +143,7 @@ def reconcile(ctx: StepContext, validated: list[CodeCandidate], review: list[Cod
         why_left = "not selected by the reconciler (precision over recall): for review"
         how = "selected by the reconciler"
     else:
-        selected = [c.code for c in shown if c.score >= ctx.settings.code_threshold]
+        selected = above_threshold(ctx, shown)
         why_left = f"score below the code threshold {ctx.settings.code_threshold}: for review"
         how = f"score ≥ {ctx.settings.code_threshold}"
     dropped = drop_excluded(selected, scores, relations)
