@@ -14,23 +14,30 @@ from core.kb.tabular import Tabular
 
 Side = str  # "right" | "left" | "bilateral" | ""
 WINDOW_CHARS = 50
+# Both-sides words name the paired organ ("both knees", "ambas rodillas"); "dcha.", "izq.", "R", "Lt" are the
+# abbreviations notes write for a side.
+_BOTH_EN = r"both (?:eyes|sides|ears|knees|hips|legs|feet|arms|hands|wrists|shoulders|ankles|elbows|breasts|lungs|" \
+           r"kidneys|lower extremities|upper extremities|lower limbs|heels|buttocks)"
+_BOTH_ES = r"amb[oa]s (?:ojos|lados|mamas|o[ií]dos|rodillas|caderas|piernas|pies|brazos|manos|mu[nñ]ecas|hombros|" \
+           r"tobillos|codos|pulmones|ri[nñ]ones|miembros inferiores|miembros superiores|talones|gl[uú]teos)|" \
+           r"los dos ojos"
 _SIDE_WORDS: dict[str, dict[Side, str]] = {
     "es": {
-        "right": r"derech[oa]s?|OD",
-        "left": r"izquierd[oa]s?|OI",
-        "bilateral": r"bilateral(?:es)?|ambos ojos|ambos lados|los dos ojos|ambas mamas|ambos o[ií]dos|AO",
+        "right": r"derech[oa]s?|dch[oa]\.?|dcha\.?|OD",
+        "left": r"izquierd[oa]s?|izd[oa]\.?|izq(?:d[oa])?\.?|OI",
+        "bilateral": r"bilateral(?:es)?|" + _BOTH_ES + r"|AO",
     },
     "en": {
-        "right": r"right|OD",
-        "left": r"left|OS",
-        "bilateral": r"bilateral(?:ly)?|both eyes|both sides|both ears|OU",
+        "right": r"right|rt\.?|(?<![\d.,] )R(?= [a-z])|OD",
+        "left": r"left|lt\.?|(?<![\d.,] )L(?= [a-z])|OS",
+        "bilateral": r"bilateral(?:ly)?|bilat\.?|B/L|" + _BOTH_EN + r"|OU",
     },
 }
 _PATTERNS = {
     lang: [(side, re.compile(r"(?<!\w)(?:" + words + r")(?!\w)", re.IGNORECASE)) for side, words in sides.items()]
     for lang, sides in _SIDE_WORDS.items()
 }
-_ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO"}  # count only in capitals ("os" is a word)
+_ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO", "R", "L", "B/L"}  # count only in capitals ("os" is a word)
 _WORD = re.compile(r"[a-z]+")
 
 

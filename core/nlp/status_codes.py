@@ -64,6 +64,7 @@ class _Group:
     cue: re.Pattern[str]
     words: re.Pattern[str]
     codes: dict[str, str]  # folded word -> code
+    code_cues: dict[str, re.Pattern[str]]  # code -> the stricter cue that replaces the group's for it
 
 
 @lru_cache(maxsize=4)
@@ -78,9 +79,11 @@ def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
         cue = group.get("cue", {}).get(language)
         codes = {strip_accents(word.lower()): code for code, entry in group.get("codes", {}).items()
                  for word in entry.get(language, [])}
+        code_cues = {code: re.compile(entry["cue"][language]) for code, entry in group.get("codes", {}).items()
+                     if language in entry.get("cue", {})}
         if cue and codes:
             alternation = "|".join(re.escape(w) for w in sorted(codes, key=len, reverse=True))
-            groups.append(_Group(re.compile(cue), re.compile(rf"\b(?:{alternation})\b"), codes))
+            groups.append(_Group(re.compile(cue), re.compile(rf"\b(?:{alternation})\b"), codes, code_cues))
     return tuple(groups)
 
 
@@ -110,6 +113,7 @@ def status_matches(text: str, language: str) -> list[StatusMatch]:
                 found.append(StatusMatch(match.start(), match.end(), _bmi_code(value)))
     for group in _groups(language):
         for match in group.words.finditer(folded):
-            if group.cue.search(_sentence(folded, match.start(), match.end())):
-                found.append(StatusMatch(match.start(), match.end(), group.codes[match.group()]))
+            code = group.codes[match.group()]
+            if group.code_cues.get(code, group.cue).search(_sentence(folded, match.start(), match.end())):
+                found.append(StatusMatch(match.start(), match.end(), code))
     return sorted(found, key=lambda m: (m.start, m.code))

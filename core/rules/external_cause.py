@@ -92,6 +92,22 @@ def english_words(text: str, language: str, affirmed: bool = False) -> list[tupl
     return list(_english_words(text, language, affirmed))
 
 
+_SIDE_ABBREVIATIONS = {"rt": "right", "lt": "left", "bilat": "bilateral"}
+_SIDE_LETTERS = {"R": "right", "L": "left"}
+
+
+def _side_abbreviation(text: str, match: re.Match[str]) -> str:
+    """"R"/"L" before a word ("R distal radius", not "2 L"), "rt", "lt", "bilat": the side they stand for."""
+    word = match.group()
+    if word in _SIDE_ABBREVIATIONS:
+        return _SIDE_ABBREVIATIONS[word]
+    letter = text[match.start():match.end()]
+    if letter not in _SIDE_LETTERS or not re.match(r" [A-Za-z]", text[match.end():match.end() + 2]):
+        return ""
+    before = text[max(0, match.start() - 2):match.start()]
+    return "" if re.fullmatch(r"[\d.,] ", before) else _SIDE_LETTERS[letter]
+
+
 @lru_cache(maxsize=32)
 def _english_words(text: str, language: str, affirmed: bool) -> tuple[tuple[str, int], ...]:
     """The injury and external-cause rules read the same note's words: read once (one Spanish pass is ~4 ms)."""
@@ -100,7 +116,8 @@ def _english_words(text: str, language: str, affirmed: bool) -> tuple[tuple[str,
     if affirmed:
         lowered = _SCOPED.sub(lambda m: " " * len(m.group()), lowered)
     if language != "es":
-        return tuple((stem(m.group(), table.forms), m.start()) for m in _WORD.finditer(lowered))
+        return tuple((stem(_side_abbreviation(text, m) or m.group(), table.forms), m.start())
+                     for m in _WORD.finditer(lowered))
     found: list[tuple[str, int]] = []
     taken: list[tuple[int, int]] = []
     for pattern, english in table.spanish:
