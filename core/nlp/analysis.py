@@ -214,15 +214,28 @@ _UNRELATED = {
 }
 
 
+def _status_readings(expanded: ExpandedText, language: str) -> list[StatusMatch]:
+    """Status codes read in the note, and those whose treatment or device the note abbreviates ("ESRD on HD MWF",
+    "ASA 81 mg daily"), read in its written-out text; a written-out abbreviation never serves as another's cue
+    ("COPD ... steroids" is no chronic steroid use)."""
+    found = status_matches(expanded.original, language)
+    for match in status_matches(expanded.text, language):
+        if expanded.expansions_in(match.start, match.end):
+            start, end = expanded.to_original(match.start, match.end)
+            found.append(StatusMatch(start, end, match.code))
+    return sorted(set(found), key=lambda m: (m.start, m.code))
+
+
 def analyze(text: str, language: str, linker: DictionaryLinker | None = None) -> NoteAnalysis:
     """Read ``text`` once: sentences, sections, abbreviations, status readings and, with a linker, every dictionary
     match with its assertion, side and section."""
     sentences = SentenceIndex(text, language)
+    expanded = expand(text, language)
     analysis = NoteAnalysis(
         text=text, language=language, sentences=sentences,
         assertions=AssertionDetector(text, language, sentences=sentences),
-        expanded=expand(text, language), sections=find_sections(text, language),
-        status=status_matches(text, language),
+        expanded=expanded, sections=find_sections(text, language),
+        status=_status_readings(expanded, language),
         readings=read_specificity(text, language, sentences.sentence_bounds),
     )
     if linker is not None:

@@ -39,6 +39,9 @@ _PATTERNS = {
 }
 _ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO", "R", "L", "B/L"}  # count only in capitals ("os" is a word)
 _WORD = re.compile(r"[a-z]+")
+# The words a sided sibling of a billable code may add to its title: the side and the paired organ it is of.
+_SIDE_ONLY = frozenset({"right", "left", "bilateral", "eye", "eyes", "ear", "ears", "side", "unspecified", "of", "and",
+                        "the", "in", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
 
 
 def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language: str) -> Side:
@@ -80,6 +83,8 @@ def sided_code(code: str, side: Side, tabular: Tabular) -> str:
         named = [w for w in words if w in ("right", "left", "bilateral")]
         if not named or named[0] != side:
             continue  # "visual loss, right eye, normal vision left eye" is a right-eye code
+        if item.billable and set(words) - reference - _SIDE_ONLY:
+            continue  # I63.9 "cerebral infarction" is not I63.011 "... due to thrombosis of right vertebral artery"
         rank = (len(reference & set(words)), -len(set(named)), option)
         if best is None or rank[:2] > best[:2]:
             best = rank

@@ -28,7 +28,7 @@ _NOT_YET = re.compile(r"\b(?:not|no|without|never|pre|sin|no precisa|todav[ií]a
 
 _HEART_FAILURE = {
     "en": re.compile(r"\b(?:heart failure|cardiac failure|chf|hfref|hfpef|hf)\b", re.IGNORECASE),
-    "es": re.compile(r"\b(?:insuficiencia cardi[aá]ca(?: congestiva)?|fallo cardi[aá]co|icc|ic)\b"),
+    "es": re.compile(r"\b(?:(?i:insuficiencia cardi[aá]ca(?: congestiva)?|fallo cardi[aá]co)|ICC|IC|icc)\b"),
 }
 _TYPE = {
     "en": {"combined": r"combined systolic and diastolic|systolic and diastolic|diastolic and systolic",
@@ -44,7 +44,8 @@ _ACUITY = {
     "en": {"acute on chronic": r"acute on chronic|acute-on-chronic|decompensated|exacerbation|exacerbated",
            "acute": r"\bacute\b|new[- ]onset",
            "chronic": r"\bchronic\b|compensated"},
-    "es": {"acute on chronic": r"cr[oó]nica agudizada|agudizada|reagudizada|descompensada|descompensaci[oó]n|"
+    "es": {"acute on chronic": r"aguda sobre cr[oó]nica|cr[oó]nica agudizada|agudizada|reagudizada|descompensada|"
+                               r"descompensaci[oó]n|"
                                r"agudizaci[oó]n",
            "acute": r"\baguda\b|de novo|de reciente diagn[oó]stico",
            "chronic": r"\bcr[oó]nica\b|compensada"},

@@ -82,7 +82,8 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                     and not is_vague(o.code, tabular) and kind_of(o.code, entry.code, work)]
         if specific:
             other = specific[0]
-            if set(other.spans) == set(entry.spans) and other.suggestion.score < entry.suggestion.score:
+            if set(other.spans) == set(entry.spans) and other.suggestion.score < entry.suggestion.score \
+                    and not _side_stated(other.code, entry, work):
                 # One term read two ways ("fumador": F17.200 or F17.210): the more probable reading stands.
                 work.absorb(other.code, entry.code, "one condition, one code",
                             f"the same words; {entry.code} is the more probable reading")
@@ -113,6 +114,13 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
                      "dictionary")
             work.absorb(entry.code, better, "one condition, one code", f"'{text}' is more specific")
             break
+
+
+def _side_stated(code: str, entry: Entry, work: Worklist) -> bool:
+    """``code`` names the side the note gives at ``entry``'s words (E11.3591 "right eye" for "retinopathy of the
+    right eye"): it is the more specific reading, however the ranker scored the two."""
+    named = _SIDE_WORDS & set(re.findall(r"[a-z]+", work.tabular.description(code).lower()))
+    return any(work.analysis.side_of(start, end) in named for start, end in entry.spans)
 
 
 _CORE_FILLERS = {"unspecified", "other", "specified", "nos", "nec", "site", "type", "organism", "part", "initial",
@@ -188,10 +196,23 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         one_word = all(len(work.said_in(s, e)) <= 1 for s, e in entry.spans)  # "edema" inside "macular edema"
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
                   and (entry.code in GENERIC_CODES or o.code[:3] == entry.code[:3]  # "mild persistent asthma" in
-                       or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code)))]
+                       or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))
+                       or _shadowed_only(work, entry))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
                         "found only in words inside a longer term")
+
+
+def _shadowed_only(work: Worklist, entry: Entry) -> bool:
+    """Every word the code was read from lies inside a longer term of the note ("kidney injury" S37.009A inside
+    "acute kidney injury" N17.9, "maxillary sinusitis" J32.0 inside "acute maxillary sinusitis" J01.00): the longer
+    term names the condition, its shorter reading is not another one."""
+    return all(_strictly_inside((start, end), work) for start, end in entry.spans)
+
+
+def _strictly_inside(span: tuple[int, int], work: Worklist) -> bool:
+    return any(m.start <= span[0] and span[1] <= m.end and (m.end - m.start) > (span[1] - span[0])
+               for m in work.analysis.mentions)
 
 
 # Single words that name a body part or a kind of problem, not a condition ("Renal diet", "bone", "disease").
@@ -277,6 +298,11 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
         coded_categories.add(code[:3])
 
 
+# Sepsis and its severity are their own conditions, coded beside the local infection whose organism they share
+# ("sepsis due to MSSA with MSSA pneumonia": A41.01 and J15.211).
+_SYSTEMIC = ("A40", "A41", "R65.2")
+
+
 # -- the index's combinations ---------------------------------------------------------------------------------------
 def combinations(work: Worklist, navigator: IndexNavigator | None,
                  winning: dict[tuple[int, int], list[str]]) -> None:
@@ -340,7 +366,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
             if entry.code == combo.head.code:
                 if is_vague(entry.code, tabular) or entry.code[:3] == "I10" or contradicted(entry.code, combo.code, work):
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
-            elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3]:
+            elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3] \
+                    and not entry.code.startswith(_SYSTEMIC):
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
 
 
