@@ -120,3 +120,51 @@ def test_spanish_concussion_without_loss_of_consciousness(code) -> None:
 def test_spanish_injury_and_cause(code) -> None:
     result = code("Caída desde una escalera de mano. Fractura cerrada de rótula derecha.", "es")
     assert {"S82.001A", "W11.XXXA"} <= set(codes(result))
+
+
+# -- encounter, displacement, burns, pressure ulcers ------------------------------------------------------------------
+def test_a_planned_follow_up_is_no_subsequent_encounter() -> None:
+    from core.rules.injury import visit_encounter
+
+    assert visit_encounter("Fell from a chair. Wrist fracture, splinted. Follow up with orthopedics in 1 week.") == "A"
+    assert visit_encounter("ED: wrist fracture after a fall, cast applied, healing expected, f/u clinic.") == "A"
+    assert visit_encounter("Fracture clinic follow-up, 4 weeks after a wrist fracture; callus seen.") == "D"
+    assert visit_encounter("Pt returns for suture removal of a scalp laceration.") == "D"
+    assert visit_encounter("Revisión a las 4 semanas de una fractura de muñeca.") == "D"
+    assert visit_encounter("Keloid of the chin, the residual of a dog bite in childhood.") == "S"
+
+
+@needs_data
+def test_a_nondisplaced_fracture_is_coded_nondisplaced(code) -> None:
+    result = code("Urgent care: nondisplaced fracture of the shaft of the right clavicle, closed, after a fall from a "
+                  "bicycle. Sling.")
+    assert "S42.024A" in codes(result)
+
+
+@needs_data
+def test_a_part_the_index_writes_with_only(kb) -> None:
+    walker = injury_index(kb.index)
+    words = frozenset(w for w, _ in english_words("fracture of the right lateral malleolus", "en"))
+    found = walker.walk(walker.mains["fracture traumatic"], words, "fractur")
+    assert found is not None and found.code == "S82.6"  # "lateral malleolus only"
+
+
+@needs_data
+def test_burn_site_degree_and_extent(code) -> None:
+    result = code("Second degree burn of the left palm from a hot stove, about 12% TBSA.")
+    assert {"T23.252A", "T31.10"} <= set(codes(result))
+    assert not any(c.startswith("T30") for c in codes(result))
+
+
+@needs_data
+def test_pressure_ulcers_each_with_its_own_stage_and_part(code) -> None:
+    result = code("Stage 3 pressure ulcer of the L heel and stage 1 pressure ulcer of the coccyx.")
+    assert {"L89.623", "L89.151"} <= set(codes(result))
+    assert "L89.133" in codes(code("Stage 3 pressure injury of the right lower back."))
+    assert "L89.154" in codes(code("Sacral pressure ulcer, stage 2 on admission, progressed to stage 4."))
+
+
+@needs_data
+def test_spanish_trip_to_the_floor_and_a_subcapital_fracture(code) -> None:
+    result = code("Tropezó en casa y cayó al suelo. Fractura subcapital de fémur derecho, cerrada.", "es")
+    assert {"S72.011A", "W01.0XXA"} <= set(codes(result))

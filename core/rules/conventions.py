@@ -15,15 +15,10 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
+from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
 
-# Words that say which encounter an injury code is for (7th character), read in the note.
-_ENCOUNTER = {
-    "D": re.compile(r"\b(?:subsequent|follow[- ]?up|f/u|routine healing|healing|cast check|suture removal|"
-                    r"seguimiento|revisi[oó]n|control evolutivo)\b", re.IGNORECASE),
-    "S": re.compile(r"\b(?:sequela|sequelae|late effect|secuela|secuelas)\b", re.IGNORECASE),
-}
 # Codes a bare generic word reaches ("disease" R69, "infection" B99.9): inside a longer term they are that term.
 GENERIC_CODES = {"R69", "R68.89", "B99.9", "B99.8", "N28.9", "R52", "T14.90XA", "T14.8XXA", "R19.8", "R29.898"}
 _TITLE_FILLERS = {"unspecified", "other", "specified", "disease", "diseases", "classified", "elsewhere", "in", "of",
@@ -197,7 +192,9 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
                   and (entry.code in GENERIC_CODES or o.code[:3] == entry.code[:3]  # "mild persistent asthma" in
                        or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))
-                       or _shadowed_only(work, entry))]
+                       or _shadowed_only(work, entry)
+                       or one_word and work.said(entry) <= work.words_of(o.code)  # "scar" in "hypertrophic scar"
+                       and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))]
         if owners:
             work.absorb(entry.code, owners[0].code, "one condition, one code",
                         "found only in words inside a longer term")
@@ -587,9 +584,8 @@ _SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela
 
 def encounter(work: Worklist) -> None:
     """Injury and external-cause codes carry the encounter in their 7th character: A unless the note says the visit
-    is a follow-up (D) or for a sequela (S)."""
-    text = work.analysis.text
-    wanted = next((char for char, pattern in _ENCOUNTER.items() if pattern.search(text)), "A")
+    is a follow-up (D) or for a sequela (S) (:func:`core.rules.injury.visit_encounter`)."""
+    wanted = visit_encounter(work.analysis.text)
     if wanted == "A":
         return
     tabular = work.tabular

@@ -30,11 +30,12 @@ SOURCE = "external-cause"
 FUNCTION_WORDS = frozenset("with from off out of in on into due to involving over through down by at while the a an "
                            "or and as any".split())
 # Words that make a subterm a residual class, not something a note names.
-FILLERS = frozenset("nec nos specified other unspecified type end part region site".split())
+# "Only" ("lateral malleolus only"): a note that names one part names it only.
+FILLERS = frozenset("nec nos specified other unspecified type end part region site only".split())
 MAX_DEPTH = 7
 # Encounter 7th characters of chapter 19 read as the external cause's A / D / S (B open fracture → A; G, K, P → D).
 _SEVENTH = {**dict.fromkeys("ABC", "A"), **dict.fromkeys("DEFGHJKMNPQR", "D"), "S": "S"}
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z]+|[1-4](?:st|nd|rd|th)\b")  # "2nd degree": an ordinal the forms read
 # A negation and what it scopes over, up to the next punctuation ("no foreign body", "sin cuerpo extraño").
 _SCOPED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega)\b[^,.;:\n]*")
 # A negation just before a cue word ("denies any fall", "no fall", "sin caídas", "niega caídas").

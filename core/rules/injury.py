@@ -25,6 +25,39 @@ BEFORE, AFTER = 50, 60
 _INDEXES: dict[int, CauseIndex] = {}
 
 
+# The encounter an injury code is for (7th character, I.C.19.a): a sequela (S), care after the active treatment (D),
+# else the active treatment (A). A follow-up the plan asks for ("ortho f/u 1 wk", "burn clinic f/u") is a future visit,
+# not this one: a follow-up word describes this visit only where the note opens with it ("Ortho clinic f/u, 6 wks
+# after ...", "Consulta: revisión a las 6 semanas de ..."), or where the patient is seen, comes or returns for it.
+_SEQUELA = re.compile(r"\b(?:sequela|sequelae|late effects?|(?:a |the )?residual of|secuelas?)\b", re.IGNORECASE)
+_AFTER_CARE = re.compile(r"\b(?:subsequent encounter|routine healing|delayed healing|healing|consolidando|"
+                         r"consolidaci[oó]n (?:adecuada|correcta|normal))\b", re.IGNORECASE)
+_FOLLOW_UP = re.compile(r"\b(?:follow[- ]?up|f/u|seguimiento|revisi[oó]n|control evolutivo|cast check|"
+                        r"suture removal)\b", re.IGNORECASE)
+_SEEN_FOR = re.compile(r"\b(?:seen|here|presents?|presenting|comes?|returns?|returned|visit|acude|viene|vuelve)\s+"
+                       r"(?:\w+\s+){0,2}$", re.IGNORECASE)
+# An emergency visit is the active treatment whatever follow-up it plans.
+_EMERGENCY = re.compile(r"\s*(?:\w+\s+){0,2}(?:(?-i:ED|ER)|emergency (?:department|room)|urgent care|urgencias)\b",
+                        re.IGNORECASE)
+_FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
+
+
+def visit_encounter(text: str) -> str:
+    """The 7th character this visit asks for: "S" (sequela), "D" (the follow-up or healing of a treated injury) or
+    "A". A planned follow-up ("f/u ortho", "revisión en 1 semana") leaves the visit's own encounter."""
+    if _SEQUELA.search(text):
+        return "S"
+    if _EMERGENCY.match(text):
+        return "A"
+    if _AFTER_CARE.search(text):
+        return "D"
+    opening = _FIRST_SENTENCE.split(text.strip(), maxsplit=1)[0]
+    for cue in _FOLLOW_UP.finditer(text):
+        if cue.start() < len(opening) + (len(text) - len(text.lstrip())) or _SEEN_FOR.search(text[:cue.start()]):
+            return "D"
+    return "A"
+
+
 def injury_index(index: AlphabeticIndex) -> CauseIndex:
     if id(index) not in _INDEXES:
         _INDEXES.clear()
@@ -36,9 +69,10 @@ def _sides(code: str, tabular: Tabular) -> set[str]:
     return set(re.findall(r"[a-z]+", tabular.description(code).lower())) & set(_SIDES)
 
 
-def complete_site(code: str, side: str, seventh: str, tabular: Tabular) -> str:
+def complete_site(code: str, side: str, seventh: str, tabular: Tabular, nondisplaced: bool = False) -> str:
     """The billable code below an index code ("S72.00-") that names ``side`` (else names none), with the 7th
-    character ``seventh``; the plainest one ("Unspecified ..." over a displaced / nondisplaced split)."""
+    character ``seventh``; the plainest one ("Unspecified ..." over a displaced / nondisplaced split). A fracture
+    not said to be nondisplaced is coded displaced (I.C.19.c.1); ``nondisplaced``: the note says it is."""
     base = normalize_code(code.rstrip("-"))
     options = tabular.billable_descendants(base)
     with_seventh = [o for o in options if len(o.replace(".", "")) == 7 and o.endswith(seventh)]
@@ -51,7 +85,7 @@ def complete_site(code: str, side: str, seventh: str, tabular: Tabular) -> str:
     pool = sided or [o for o in options if not sides(o)]
     if not pool:
         return ""
-    return min(pool, key=lambda o: ("nondisplaced" in tabular.description(o).lower(),
+    return min(pool, key=lambda o: (_nondisplaced(o, tabular) != nondisplaced,
                                     len(tabular.description(o).split()), o))
 
 
@@ -89,14 +123,15 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         named = [s for s in _SIDES if s in words]
         side = named[0] if len(named) == 1 else ""
         seventh = "B" if "open" in words and main.path[0].startswith("Fracture") else "A"
-        code = complete_site(hit.code, side, seventh, tabular)
+        nondisplaced = bool(_NONDISPLACED.search(text[low:high]))
+        code = complete_site(hit.code, side, seventh, tabular, nondisplaced)
         if not code:
             continue
         base = normalize_code(hit.code.rstrip("-")).replace(".", "")
         here = [e for e in work.coded() if e.code != code and is_injury(e.code)
                 and any(low <= a < high for a, _ in e.spans)]
         if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
-               for e in here):
+               and _nondisplaced(e.code, tabular) == _nondisplaced(code, tabular) for e in here):
             continue  # the dictionary's code is already this site (and side), or a more specific code of it
         kinds = [e for e in here if e.code[:3] == code[:3] and not _residual(e.code, tabular)
                  and _site_words(code, tabular) <= _site_words(e.code, tabular)]
@@ -115,6 +150,47 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
                  score, "index-navigator")
         for entry in same:
             work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
+    burn_extent(work)
+
+
+# A fracture the note says is not displaced ("nondisplaced", "non-displaced", "undisplaced", "no desplazada").
+_NONDISPLACED = re.compile(r"\b(?:non-?|un)displaced\b|\bno desplazad", re.IGNORECASE)
+
+
+def _nondisplaced(code: str, tabular: Tabular) -> bool:
+    return "nondisplaced" in tabular.description(code).lower()
+
+
+# The body surface a burn covers ("approx 1% TBSA", "10 % de SCT"), and the part of it burned to the third degree.
+_TBSA = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:of\s+(?:the\s+)?)?(?:t?bsa\b|total body surface|body surface|"
+                   r"sct\b|scq\b|(?:de\s+(?:la\s+)?)?superficie corporal)", re.IGNORECASE)
+_THIRD = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:\w+\s+){0,2}(?:third[- ]degree|full[- ]thickness|tercer grado)",
+                    re.IGNORECASE)
+
+
+def burn_extent(work: Worklist) -> None:
+    """T31 (I.C.19.d.6): the extent of the body surface burned, with the sited burn codes when the note gives the
+    percentage (T31.0 under 10%; T31.xy: tens of the whole, tens of the third-degree part); it says more than a burn
+    of unspecified region (T30.-), which it absorbs."""
+    burns = [e for e in work.coded() if "T20" <= e.code[:3] <= "T25"]
+    text = work.analysis.text
+    total = _TBSA.search(text)
+    if not burns or total is None:
+        return
+    whole = float(total.group(1).replace(",", "."))
+    third = _THIRD.search(text)
+    deep = float(third.group(1).replace(",", ".")) if third else (
+        whole if all(e.code[4:5] == "3" for e in burns) else 0.0)
+    tens = min(int(whole // 10), 9)
+    code = "T31.0" if tens == 0 else f"T31.{tens}{min(int(deep // 10), tens)}"
+    if not work.tabular.is_billable(code):
+        return
+    span = Span(start=total.start(), end=total.end(), text=total.group())
+    score = max(e.suggestion.score for e in burns)
+    work.add(code, [span], "burn extent", f"{total.group()}: {work.tabular.description(code)}", score, "rules")
+    for entry in list(work.coded()):
+        if entry.code.startswith("T30"):
+            work.absorb(entry.code, code, "burn extent", "the sited burns and their extent say more")
 
 
 _SITE_FILLERS = frozenset("unspecified other of the and a right left side part initial encounter for closed open "

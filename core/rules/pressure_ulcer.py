@@ -74,9 +74,8 @@ def _sites(text: str, start: int, end: int, words: UlcerWords) -> list[tuple[str
     return found
 
 
-def _stage(segment: str, words: UlcerWords, near: int = 0) -> str:
-    """The stage word nearest to offset ``near`` of the segment ("stage 2, and a deep tissue injury of the left
-    heel": the ankle's stage is 2, the heel's the deep tissue injury)."""
+def _stages(segment: str, words: UlcerWords) -> list[tuple[int, str]]:
+    """Each stage word of the segment, with its offset."""
     found: list[tuple[int, str]] = []
     for match in words.deep_tissue.finditer(segment):
         found.append((match.start(), "deep tissue"))
@@ -85,9 +84,36 @@ def _stage(segment: str, words: UlcerWords, near: int = 0) -> str:
     for match in words.stage.finditer(segment):
         number = (match.group(1) or match.group(2) or "").lower()
         found.append((match.start(), f"stage {_ROMAN.get(number, number)}"))
+    return sorted(found)
+
+
+def _stage(segment: str, words: UlcerWords, near: int = 0) -> str:
+    """The stage word nearest to offset ``near`` of the segment ("stage 2, and a deep tissue injury of the left
+    heel": the ankle's stage is 2, the heel's the deep tissue injury)."""
+    found = _stages(segment, words)
     if not found:
         return "unspecified stage"
     return min(found, key=lambda item: abs(item[0] - near))[1]
+
+
+# Words that say an ulcer's stage changed during the stay ("stage 2 on admission, progressed to stage 3").
+_PROGRESSED = re.compile(r"\b(?:progress\w*|advanc\w*|evolv\w*|worsen\w*|deteriorat\w*|progres\w*|evolucion\w*|"
+                         r"empeor\w*|pas[oó] a)\b", re.IGNORECASE)
+
+
+def _own_stage(text: str, low: int, high: int, site: tuple[int, int], next_site: bool, words: UlcerWords) -> str:
+    """The stage of the ulcer at ``site``, read in its part of the sentence: a stage after it that opens the next
+    ulcer ("stage 4 ... of the sacrum and stage 2 pressure ulcer of the L buttock") is the next one's; an ulcer whose
+    stage progressed during the stay is coded at its highest stage (I.C.12.a)."""
+    found = [(low + at, stage) for at, stage in _stages(text[low:high], words)]
+    if next_site:
+        found = [(at, stage) for at, stage in found if at < site[1] or not words.ulcer.search(text, at, high)]
+    if not found:
+        return "unspecified stage"
+    numbered = [(at, stage) for at, stage in found if stage[-1].isdigit()]
+    if len(numbered) > 1 and _PROGRESSED.search(text, numbered[0][0], numbered[-1][0]):
+        return max(stage for _, stage in numbered)
+    return min(found, key=lambda item: abs(item[0] - site[0]))[1]
 
 
 def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: str) -> list[Ulcer]:
@@ -103,7 +129,7 @@ def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: st
         high = sites[i + 1][1] if i + 1 < len(sites) else end
         low = max([low, *(low + m.end() for m in re.finditer(";", text[low:s_start]))])
         high = min([high, *(s_end + m.start() for m in re.finditer(";", text[s_end:high]))])
-        stage = _stage(text[low:high], words, s_start - low)
+        stage = _own_stage(text, low, high, (s_start, s_end), i + 1 < len(sites), words)
         if stage == "unspecified stage" and len(set(words.stage.findall(text[start:end]))) <= 1:
             stage = whole  # "stage 2 ulcers of the right heel and left heel": one stage for the list
         ulcers.append(Ulcer(site, stage, s_start, s_end, side_near(text, s_start, s_end, (low, high), language)))
@@ -113,19 +139,22 @@ def read_ulcers(text: str, start: int, end: int, words: UlcerWords, language: st
 def ulcer_code(index: AlphabeticIndex, tabular, ulcer: Ulcer) -> str:  # noqa: ANN001
     """The index's code for the site under the stage, completed in the tabular list with side and stage."""
     stage = "unspecified stage" if ulcer.stage == "deep tissue" else ulcer.stage
-    path = f"{INDEX_ENTRY}, {stage}, {ulcer.site}" if ulcer.site else INDEX_ENTRY
+    site = ulcer.site.partition(", ")[0]  # "back, lower": the index's site, then the part the tabular list names
+    path = f"{INDEX_ENTRY}, {stage}, {site}" if site else INDEX_ENTRY
     term = index.resolve(path, exact=True)
     if term is None or not term.code:
         return ""
     family = tabular.billable_descendants(term.code.rstrip("-").rstrip("."))
     wanted = "deep tissue" if ulcer.stage == "deep tissue" else ulcer.stage
     options = [c for c in family if wanted in tabular.description(c).lower()]
+    part = ulcer.site.partition(", ")[2]
 
-    def rank(code: str) -> tuple[int, str]:
+    def rank(code: str) -> tuple[int, int, str]:
         words = tabular.description(code).lower().replace(",", " ").replace(wanted, " ").split()
+        other_part = int(bool(part) and part not in words)  # "lower back": the lower, not the upper back
         if ulcer.side:
-            return (0 if ulcer.side in words else 1, code)
-        return (0 if "unspecified" in words else 1, code)
+            return (other_part, 0 if ulcer.side in words else 1, code)
+        return (other_part, 0 if "unspecified" in words else 1, code)
 
     return min(options, key=rank, default="")
 
