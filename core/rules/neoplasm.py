@@ -31,6 +31,8 @@ from core.kb.neoplasm import (
 )
 from core.nlp.assertion import NOT_CODED
 from core.nlp.laterality import side_near
+from core.rules.neoplasm_history import malignancy_history_code
+from core.rules.screening import screening
 from core.rules.worklist import Worklist
 from core.schema import Span
 
@@ -145,7 +147,7 @@ def cues(language: str) -> dict[str, re.Pattern[str] | dict[str, re.Pattern[str]
     section = _toml(CUES).get(language, {})
     found: dict[str, re.Pattern[str] | dict[str, re.Pattern[str]]] = {
         name: re.compile(section[name], re.IGNORECASE) for name in
-        ("secondary", "to", "from", "unknown_primary", "encounter") if name in section}
+        ("secondary", "to", "from", "unknown_primary", "primary_excised", "encounter") if name in section}
     found["therapy"] = {code: re.compile(p, re.IGNORECASE) for code, p in section.get("therapy", {}).items()}
     return found
 
@@ -273,7 +275,7 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
             secondary += chain
         elif _NOUN_TRIGGER.fullmatch(trigger.group()):
             secondary += _chain(sites, tokens, _first_token(tokens, trigger.start()), False)
-    secondary = _most_specific(secondary, words, SECONDARY)  # "thoracic spine (bone)" is one site, the spine's
+    secondary = _most_specific(secondary, words, SECONDARY, 0)  # "thoracic spine (bone)": one site, the spine's
     claimed = {id(s) for s in secondary}
     found = [Found(_code(words, s, SECONDARY), SECONDARY, s.start, s.end) for s in secondary]
     first_trigger = triggers[0].start() if triggers else end
@@ -304,13 +306,14 @@ def _without_overlaps(sites: list[Mention]) -> list[Mention]:
     return sorted(kept, key=lambda s: s.first)
 
 
-def _most_specific(sites: list[Mention], words: TableWords, column: str) -> list[Mention]:
+def _most_specific(sites: list[Mention], words: TableWords, column: str, gap: int = 1) -> list[Mention]:
     """Of sites next to each other ("sigmoid colon", "colon sigmoide", "thoracic spine"), the one whose row is the
-    most specific in the column coded: one noun phrase names one site."""
+    most specific in the column coded: one noun phrase names one site. A list of secondaries ("liver and brain")
+    is no noun phrase: ``gap`` 0 there."""
     kept: list[Mention] = []
     for site in sites:
         previous = kept[-1] if kept else None
-        if previous is not None and site.first - previous.last <= 1:
+        if previous is not None and site.first - previous.last <= gap:
             if _vagueness(words, site, column) < _vagueness(words, previous, column):
                 kept[-1] = site
             continue
@@ -344,6 +347,7 @@ def _code(words: TableWords, site: Mention, column: str) -> str:
 
 def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     """Code the note's neoplasm statements through the table, absorbing the codes that read them otherwise."""
+    screening(work)
     if index is None:
         return
     analysis = work.analysis
@@ -370,6 +374,7 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     if (isinstance(unknown, re.Pattern) and (m := unknown.search(text))
             and any(c == SECONDARY for _, c, _ in derived) and not any(c == PRIMARY for _, c, _ in derived)):
         derived.append(("C80.1", PRIMARY, Span(start=m.start(), end=m.end(), text=m.group())))
+    derived = _excised_primaries(work, derived)
     for code, column, span in derived:
         if not work.tabular.is_billable(code):
             continue
@@ -392,6 +397,20 @@ def _sides(text: str, kept: list[Found], start: int, end: int, language: str) ->
     sides = [side_near(text, f.start, f.end, _side_bounds(text, f, start, end, language), language) for f in kept]
     said = {f.code: side for f, side in zip(kept, sides, strict=True) if side}
     return [side or said.get(f.code, "") for f, side in zip(kept, sides, strict=True)]
+
+
+def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> list[tuple[str, str, Span]]:
+    """A primary the note says was excised with no further treatment and no recurrence is history (Z85), while its
+    metastases stay current (I.C.2.d): "liver metastases of rectal adenocarcinoma; the primary was resected in 2019,
+    no further treatment, no recurrence" → C78.7 + Z85.048."""
+    excised = cues(work.analysis.language).get("primary_excised")
+    if not isinstance(excised, re.Pattern) or not excised.search(work.analysis.text):
+        return derived
+    out: list[tuple[str, str, Span]] = []
+    for code, column, span in derived:
+        history = malignancy_history_code("personal", code, work.tabular) if column == PRIMARY else ""
+        out.append((history, "personal history", span) if history and code != "C80.1" else (code, column, span))
+    return out
 
 
 def _side_bounds(text: str, item: Found, start: int, end: int, language: str) -> tuple[int, int]:
