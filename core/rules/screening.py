@@ -9,19 +9,22 @@ colonoscopy Z12.11, a screening mammogram Z12.31). The words come from ``data/co
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 
 from core.nlp.assertion import NOT_CODED
 from core.rules.worklist import Worklist
 from core.schema import Span
 
+CUES = Path(__file__).resolve().parents[2] / "data" / "conventions" / "neoplasm.toml"
 RULE = "screening"
 SCREENING = "Z12."
 
 
+@lru_cache(maxsize=2)
 def _patterns(language: str) -> tuple[re.Pattern[str] | None, dict[str, re.Pattern[str]]]:
-    from core.rules.neoplasm import CUES, _toml
-
-    section = _toml(CUES).get(language, {}).get("screening", {})
+    section = tomllib.loads(CUES.read_text(encoding="utf-8")).get(language, {}).get("screening", {})
     cue = re.compile(section["cue"], re.IGNORECASE) if "cue" in section else None
     exams = {code: re.compile(p, re.IGNORECASE) for code, p in section.get("exams", {}).items()}
     return cue, exams
