@@ -11,6 +11,7 @@ from pathlib import Path
 from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED
 from core.nlp.textnorm import term_key
+from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
@@ -52,13 +53,34 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
                     codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans):
                 work.promote(entry.code, "history", "a status or history code the note's own words name")
             continue
-        found = navigator.history_code(kind, work.condition(entry), work.tabular)
-        if found is None:
+        code, why = _history_code(kind, entry, work, navigator)
+        if not code:
             continue
-        work.add(found.code, list(entry.suggestion.evidence), f"{kind} history", found.rationale,
-                 entry.suggestion.score, "index-navigator")
+        work.add(code, list(entry.suggestion.evidence), f"{kind} history", why, entry.suggestion.score,
+                 "index-navigator")
         if entry.coded:
-            work.absorb(entry.code, found.code, f"{kind} history", "the condition is not current")
+            work.absorb(entry.code, code, f"{kind} history", "the condition is not current")
+
+
+def _history_code(kind: str, entry: Entry, work: Worklist, navigator: IndexNavigator) -> tuple[str, str]:
+    """A malignancy's history code comes from the tabular list's "classifiable to" ranges, which name every site
+    (colon → Z80.0), where the index lists a few; any other condition's from the index's History entry."""
+    if is_primary_malignancy(entry.code) and _outscored(entry, work):
+        return "", ""
+    code = malignancy_history_code(kind, entry.code, work.tabular)
+    if code:
+        return code, f"{work.tabular.description(code)}: the site of {entry.code} is classifiable there"
+    found = navigator.history_code(kind, work.condition(entry), work.tabular)
+    return (found.code, found.rationale) if found else ("", "")
+
+
+def _outscored(entry: Entry, work: Worklist) -> bool:
+    """One neoplasm named, one history code: a malignancy read from words a better-scored malignancy also covers
+    ("breast cancer, father with CAD" read as "cancer ... artery") gives none."""
+    return any(other is not entry and is_primary_malignancy(other.code) and not other.absorbed_by
+               and other.suggestion.score > entry.suggestion.score
+               and any(a < d and c < b for a, b in entry.spans for c, d in other.spans)
+               for other in work.entries.values())
 
 
 def _mentions_as_entries(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:

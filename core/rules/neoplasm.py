@@ -31,6 +31,8 @@ from core.kb.neoplasm import (
 )
 from core.nlp.assertion import NOT_CODED
 from core.nlp.laterality import side_near
+from core.rules.neoplasm_history import malignancy_history_code
+from core.rules.screening import screening
 from core.rules.worklist import Worklist
 from core.schema import Span
 
@@ -45,7 +47,8 @@ MAX_GAP = 4
 _WORD = re.compile(r"[^\W\d_]+")
 # Words that may stand between the sites of one list ("to the brain and both bones", "óseas y hepáticas").
 _CONNECTORS = {"and", "the", "both", "multiple", "or", "y", "e", "o", "el", "la", "los", "las", "ambos", "ambas",
-               "left", "right", "izquierdo", "izquierda", "derecho", "derecha", "bilateral", "of", "de", "del"}
+               "left", "right", "izquierdo", "izquierda", "derecho", "derecha", "bilateral", "of", "de", "del",
+               "l", "r", "lt", "rt"}  # side abbreviations ("upper outer quadrant of the L breast")
 _NOUN_TRIGGER = re.compile(r"metastas[ie]s|mets|secondaries", re.IGNORECASE)
 
 
@@ -72,6 +75,7 @@ class TableWords:
     subsites: dict[tuple[str, ...], str]  # folded words -> child row title (English)
     morphology: dict[tuple[str, ...], str]  # folded words -> the column they decide
     aliases: dict[tuple[str, ...], tuple[str, ...]]  # row -> the row it refers to for its sub-rows
+    by_index: dict[tuple[str, ...], dict[str, str]]  # morphology words -> folded site title -> the index's code
 
 
 _WORDS: dict[tuple[int, str], TableWords] = {}
@@ -119,7 +123,18 @@ def _table_words(index: AlphabeticIndex, language: str, vocabulary_path: Path) -
     subsites = {_phrase(word): title for word, title in section.get("subsites", {}).items()}
     morphology = {_phrase(word): columns[0] for word, columns in vocabulary.behaviours.items()
                   if len(columns) == 1 and columns[0] in DECIDING}
-    return TableWords(rows, sites, subsites, morphology, aliases)
+    by_index = {_phrase(word): _index_sites(index, path) for word, path in section.get("index_terms", {}).items()}
+    return TableWords(rows, sites, subsites, morphology, aliases, by_index)
+
+
+def _index_sites(index: AlphabeticIndex, path: str) -> dict[str, str]:
+    """The site subterms of a morphology's index entry ("Carcinoma > intraductal > breast D05.1-"): the index is read
+    before the table, and where it names the site its code is the one (I.C.2)."""
+    term = index.find(*(p.strip() for p in path.split(">")))
+    if term is None:
+        return {}
+    return {" ".join(_phrase(word)): child.code for child in index.children(term) if child.code
+            for word in _alternatives(child.path[-1].lower())}
 
 
 @lru_cache(maxsize=4)
@@ -132,7 +147,7 @@ def cues(language: str) -> dict[str, re.Pattern[str] | dict[str, re.Pattern[str]
     section = _toml(CUES).get(language, {})
     found: dict[str, re.Pattern[str] | dict[str, re.Pattern[str]]] = {
         name: re.compile(section[name], re.IGNORECASE) for name in
-        ("secondary", "to", "from", "unknown_primary", "encounter") if name in section}
+        ("secondary", "to", "from", "unknown_primary", "primary_excised", "encounter") if name in section}
     found["therapy"] = {code: re.compile(p, re.IGNORECASE) for code, p in section.get("therapy", {}).items()}
     return found
 
@@ -260,6 +275,7 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
             secondary += chain
         elif _NOUN_TRIGGER.fullmatch(trigger.group()):
             secondary += _chain(sites, tokens, _first_token(tokens, trigger.start()), False)
+    secondary = _most_specific(secondary, words, SECONDARY, 0)  # "thoracic spine (bone)": one site, the spine's
     claimed = {id(s) for s in secondary}
     found = [Found(_code(words, s, SECONDARY), SECONDARY, s.start, s.end) for s in secondary]
     first_trigger = triggers[0].start() if triggers else end
@@ -269,9 +285,10 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
             candidates = [s for s in sites if id(s) not in claimed]
         if not primary_from:  # the site is the morphology's own ("carcinoma of the left breast"), not any site
             candidates = [s for s in candidates if _attached(s, morphology)]
-        for site in _most_specific(candidates, words):
+        for site in _most_specific(candidates, words, PRIMARY):
             column = _column(site, morphology)
-            found.append(Found(_code(words, site, column), column, site.start, site.end))
+            code = _index_code(words, site, morphology, tokens) or _code(words, site, column)
+            found.append(Found(code, column, site.start, site.end))
     return [f for f in found if f.code]
 
 
@@ -289,27 +306,38 @@ def _without_overlaps(sites: list[Mention]) -> list[Mention]:
     return sorted(kept, key=lambda s: s.first)
 
 
-def _most_specific(sites: list[Mention], words: TableWords) -> list[Mention]:
-    """Of sites next to each other ("sigmoid colon", "colon sigmoide"), the one whose row is the most specific."""
+def _most_specific(sites: list[Mention], words: TableWords, column: str, gap: int = 1) -> list[Mention]:
+    """Of sites next to each other ("sigmoid colon", "colon sigmoide", "thoracic spine"), the one whose row is the
+    most specific in the column coded: one noun phrase names one site. A list of secondaries ("liver and brain")
+    is no noun phrase: ``gap`` 0 there."""
     kept: list[Mention] = []
     for site in sites:
         previous = kept[-1] if kept else None
-        if previous is not None and site.first - previous.last <= 1:
-            if _vagueness(words, site) < _vagueness(words, previous):
+        if previous is not None and site.first - previous.last <= gap:
+            if _vagueness(words, site, column) < _vagueness(words, previous, column):
                 kept[-1] = site
             continue
         kept.append(site)
     return kept
 
 
-def _vagueness(words: TableWords, site: Mention) -> tuple[int, int]:
-    code = words.rows.get(site.key, {}).get(PRIMARY, "")
+def _vagueness(words: TableWords, site: Mention, column: str) -> tuple[int, int]:
+    code = words.rows.get(site.key, {}).get(column, "")
     return (0 if code and not code.endswith(("9", "-")) else 1, -len(site.key))
 
 
 def _column(site: Mention, morphology: list[Mention]) -> str:
     nearest = min(morphology, key=lambda m: abs(m.start - site.start), default=None)
     return nearest.key[0] if nearest else PRIMARY
+
+
+def _index_code(words: TableWords, site: Mention, morphology: list[Mention], tokens: list[tuple[str, int, int]]) -> str:
+    """The code the nearest morphology's own index entry gives for the site's row, if it names it."""
+    nearest = min(morphology, key=lambda m: abs(m.start - site.start), default=None)
+    if nearest is None:
+        return ""
+    sites = words.by_index.get(tuple(t[0] for t in tokens[nearest.first:nearest.last]), {})
+    return next((sites[t] for t in (" ".join(_phrase(a)) for a in _alternatives(site.key[0])) if t in sites), "")
 
 
 def _code(words: TableWords, site: Mention, column: str) -> str:
@@ -319,6 +347,7 @@ def _code(words: TableWords, site: Mention, column: str) -> str:
 
 def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     """Code the note's neoplasm statements through the table, absorbing the codes that read them otherwise."""
+    screening(work)
     if index is None:
         return
     analysis = work.analysis
@@ -333,9 +362,8 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
         for c_start, c_end in ((s_start + a, s_start + b) for a, b in clauses):
             found = read_clause(text, c_start, c_end, words, language)
             kept = [f for f in found if analysis.assertion_of(f.start, f.end)[0] not in (*NOT_CODED, "historical")]
-            for item in kept:
-                side = side_near(text, item.start, item.end, _side_bounds(text, item, c_start, c_end, language),
-                                 language)
+            sides = _sides(text, kept, c_start, c_end, language)
+            for item, side in zip(kept, sides, strict=True):
                 code = complete_code(item.code, work.tabular, side) or complete_code(item.code, work.tabular)
                 if code:
                     derived.append((code, item.column, Span(start=item.start, end=item.end,
@@ -346,6 +374,7 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     if (isinstance(unknown, re.Pattern) and (m := unknown.search(text))
             and any(c == SECONDARY for _, c, _ in derived) and not any(c == PRIMARY for _, c, _ in derived)):
         derived.append(("C80.1", PRIMARY, Span(start=m.start(), end=m.end(), text=m.group())))
+    derived = _excised_primaries(work, derived)
     for code, column, span in derived:
         if not work.tabular.is_billable(code):
             continue
@@ -360,6 +389,28 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
             by = by or derived[0][0]
             work.absorb(entry.code, by, RULE, f"the Neoplasm Table reads the statement as {by}")
     therapy_encounter(work, bool(derived))
+
+
+def _sides(text: str, kept: list[Found], start: int, end: int, language: str) -> list[str]:
+    """Each site's side; a site named twice in one clause ("bx of L breast shows DCIS, breast") is one organ, so the
+    side read at one naming serves the other."""
+    sides = [side_near(text, f.start, f.end, _side_bounds(text, f, start, end, language), language) for f in kept]
+    said = {f.code: side for f, side in zip(kept, sides, strict=True) if side}
+    return [side or said.get(f.code, "") for f, side in zip(kept, sides, strict=True)]
+
+
+def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> list[tuple[str, str, Span]]:
+    """A primary the note says was excised with no further treatment and no recurrence is history (Z85), while its
+    metastases stay current (I.C.2.d): "liver metastases of rectal adenocarcinoma; the primary was resected in 2019,
+    no further treatment, no recurrence" → C78.7 + Z85.048."""
+    excised = cues(work.analysis.language).get("primary_excised")
+    if not isinstance(excised, re.Pattern) or not excised.search(work.analysis.text):
+        return derived
+    out: list[tuple[str, str, Span]] = []
+    for code, column, span in derived:
+        history = malignancy_history_code("personal", code, work.tabular) if column == PRIMARY else ""
+        out.append((history, "personal history", span) if history and code != "C80.1" else (code, column, span))
+    return out
 
 
 def _side_bounds(text: str, item: Found, start: int, end: int, language: str) -> tuple[int, int]:

@@ -1,0 +1,54 @@
+"""Encounters for screening for a malignant neoplasm (Z12.-), read the way a coder reads them (I.C.21.c.5).
+
+A screening is a test of a person without signs or symptoms: the note says "screening" ("cribado"). The same test in
+a work-up of a known or suspected disease ("work-up: CT, PET, colonoscopy, mammogram") is diagnostic, and its Z12 code
+is wrong. A screening word next to the test's name is what makes it one, and the test names the Z12 code (a screening
+colonoscopy Z12.11, a screening mammogram Z12.31). The words come from ``data/conventions/neoplasm.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from core.nlp.assertion import NOT_CODED
+from core.rules.worklist import Worklist
+from core.schema import Span
+
+CUES = Path(__file__).resolve().parents[2] / "data" / "conventions" / "neoplasm.toml"
+RULE = "screening"
+SCREENING = "Z12."
+
+
+@lru_cache(maxsize=2)
+def _patterns(language: str) -> tuple[re.Pattern[str] | None, dict[str, re.Pattern[str]]]:
+    section = tomllib.loads(CUES.read_text(encoding="utf-8")).get(language, {}).get("screening", {})
+    cue = re.compile(section["cue"], re.IGNORECASE) if "cue" in section else None
+    exams = {code: re.compile(p, re.IGNORECASE) for code, p in section.get("exams", {}).items()}
+    return cue, exams
+
+
+def screening(work: Worklist) -> None:
+    """Code the screening tests the note states; a Z12 code read from a test the note does not call a screening is
+    not coded."""
+    cue, exams = _patterns(work.analysis.language)
+    if cue is None:
+        return
+    text = work.analysis.text
+    sentences = work.analysis.sentences.spans
+    screened = [(a, b) for a, b in sentences if cue.search(text, a, b)]
+    for entry in list(work.coded()):
+        if entry.code.startswith(SCREENING) and entry.spans and not any(
+                a <= s < b for s, _ in entry.spans for a, b in screened):
+            work.demote(entry.code, RULE, "the test is not called a screening: a work-up is diagnostic")
+    for a, b in screened:
+        for code, exam in exams.items():
+            m = exam.search(text, a, b)
+            if m is None or not work.tabular.is_billable(code):
+                continue
+            if work.analysis.assertion_of(m.start(), m.end())[0] in NOT_CODED:
+                continue
+            work.add(code, [Span(start=m.start(), end=m.end(), text=m.group())], RULE,
+                     f"'{m.group()}' is a screening: {work.tabular.description(code)}", 0.8, "tabular-list")
