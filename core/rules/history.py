@@ -75,10 +75,14 @@ def _history_code(kind: str, entry: Entry, work: Worklist, navigator: IndexNavig
 
 
 def _outscored(entry: Entry, work: Worklist) -> bool:
-    """One neoplasm named, one history code: a malignancy read from words a better-scored malignancy also covers
-    ("breast cancer, father with CAD" read as "cancer ... artery") gives none."""
+    """One neoplasm named, one history code: a malignancy read from words that a malignancy written more compactly
+    (or as compactly and better scored) also covers ("breast cancer, father with CAD" read as "cancer ... artery")
+    gives none."""
+    def rank(e: Entry) -> tuple[int, float]:
+        return -sum(b - a for a, b in e.spans), e.suggestion.score
+
     return any(other is not entry and is_primary_malignancy(other.code) and not other.absorbed_by
-               and other.suggestion.score > entry.suggestion.score
+               and rank(other) > rank(entry)
                and any(a < d and c < b for a, b in entry.spans for c, d in other.spans)
                for other in work.entries.values())
 
