@@ -42,24 +42,36 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
     for entry in list(work.entries.values()):
         if entry.absorbed_by:
             continue
-        if entry.only("historical", "negated") and "historical" in entry.assertions or _in_history_section(work, entry):
-            kind = "personal"  # "history of DVT ...; no current thrombosis", "PMH: stroke 2019"
+        listed = False
+        if entry.only("historical", "negated") and "historical" in entry.assertions:
+            kind = "personal"  # "history of DVT ...; no current thrombosis"
+        elif _in_history_section(work, entry):
+            kind, listed = "personal", True  # "PMH: stroke 2019"
         elif entry.only("family") and work.policy != "codiesp":
             kind = "family"
         else:
             continue
         if entry.code.startswith("Z"):
             if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and any(
-                    codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans):
+                    codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans) \
+                    and work.said(entry) & work.words_of(entry.code):  # not "treatment" read as Z79.52
                 work.promote(entry.code, "history", "a status or history code the note's own words name")
             continue
         code, why = _history_code(kind, entry, work, navigator)
-        if not code:
-            continue
+        if not code or listed and not _same_condition(code, entry.code, work):
+            continue  # "PMH: NSTEMI 2019 ... CAD, stable": the CAD listed there is current, not the old MI
         work.add(code, list(entry.suggestion.evidence), f"{kind} history", why, entry.suggestion.score,
                  "index-navigator")
         if entry.coded:
             work.absorb(entry.code, code, f"{kind} history", "the condition is not current")
+
+
+def _same_condition(history: str, code: str, work: Worklist) -> bool:
+    """The history code's title names the condition of ``code`` (Z86.73 and I63.9 share "infarction"): a condition
+    listed in a past-history section is past only through its own History entry."""
+    ignore = {"personal", "history", "of", "and", "other", "unspecified", "disease", "disorder", "old", "without",
+              "with", "the", "in", "status"}
+    return bool((work.words_of(history) & work.words_of(code)) - ignore)
 
 
 def _history_code(kind: str, entry: Entry, work: Worklist, navigator: IndexNavigator) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from core.nlp.laterality import sided_code
 from core.rules.conventions import (
     absorb_subterms,
     combinations,
+    contradicted,
     encounter,
     excludes1,
     generic_words,
@@ -34,6 +35,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
+from core.rules.diabetes import diabetes_type, foot_ulcer
 from core.rules.etiology import (
     due_to_subterms,
     etiology_manifestation,
@@ -94,6 +96,16 @@ def _without_child(code: str, tabular: Tabular) -> str:
     return next((c for c in children if " without " in f" {tabular.description(c).lower()} "), "")
 
 
+def contradictions(work: Worklist) -> None:
+    """After the rules that rewrite codes (type, side): a code "without" what another coded code of its category
+    says the condition is with gives way (E10.3592 "... without macular edema, left eye" beside E10.3512)."""
+    for entry in list(work.coded()):
+        denied = [o for o in work.coded() if o is not entry and contradicted(entry.code, o.code, work)]
+        if denied and entry.coded:
+            work.absorb(entry.code, denied[0].code, "one condition, one code",
+                        f"{denied[0].code} says the condition is with what {entry.code} says it is without")
+
+
 def reconcile(
     result: CodingResult, analysis: NoteAnalysis, linker: DictionaryLinker, kb: KnowledgeBase, policy: str = "coding",
 ) -> tuple[CodingResult, list[str]]:
@@ -120,9 +132,11 @@ def reconcile(
     due_to_subterms(work, navigator)
     residual_subterms(work, navigator)
     named_manifestations(work)
+    diabetes_type(work)
     specific_over_unspecified(work, winning)
     neoplasms(work, kb.index)
     pressure_ulcers(work, kb.index)
+    foot_ulcer(work)
     use_additional(work)
     named_additional(work)
     sepsis(work)
@@ -130,6 +144,7 @@ def reconcile(
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
     laterality(work)
+    contradictions(work)
     sequelae(work)
     encounter(work)
     external_causes(work, navigator.index if navigator is not None else None)
