@@ -132,6 +132,11 @@ def test_an_outpatient_suspicion_is_not_coded_as_established(code) -> None:
     assert "J18.9" not in codes(result)
 
 
+def test_the_emergency_department_codes_the_symptom_of_a_suspected_condition(code) -> None:
+    result = code("ED: right lower quadrant abdominal pain since noon. Suspect appendicitis; surgery to see.")
+    assert "R10.31" in codes(result) and not any(c.startswith(("K35", "K37")) for c in codes(result))
+
+
 # -- instructional notes, specificity ------------------------------------------------------------------------------
 def test_septic_shock_brings_the_systemic_infection_first(code) -> None:
     result = code("Septic shock due to urinary tract infection, on norepinephrine.")
@@ -141,6 +146,21 @@ def test_septic_shock_brings_the_systemic_infection_first(code) -> None:
 def test_integral_symptoms_are_not_coded_with_their_diagnosis(code) -> None:
     result = code("Dysuria and urinary frequency for 2 days. Assessment: urinary tract infection.")
     assert codes(result) == {"N39.0"}
+
+
+def test_fever_is_part_of_an_acute_infection(code) -> None:
+    result = code("Fever 39.1 C and vomiting. Assessment: acute cholecystitis, IV antibiotics started.")
+    assert "K81.0" in codes(result) and "R50.9" not in codes(result)
+
+
+def test_breathlessness_is_part_of_asthma_and_copd(code) -> None:
+    result = code("Shortness of breath and wheezing for 2 days. Assessment: asthma, on albuterol.")
+    assert any(c.startswith("J45") for c in codes(result)) and not any(c.startswith("R06") for c in codes(result))
+
+
+def test_the_pain_of_an_inflamed_part_is_part_of_its_inflammation(code) -> None:
+    result = code("Chest wall pain, tender over the left costal cartilages. Assessment: costochondritis.")
+    assert "M94.0" in codes(result) and not any(c.startswith(("R07", "R52")) for c in codes(result))
 
 
 def test_laterality_from_the_side_the_note_names(code) -> None:

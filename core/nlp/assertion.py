@@ -34,7 +34,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
             "absence of", "absent", "free of", "ruled out", "rules out", "excluded", "nor", "never had",
             "no history of", "unremarkable for", "resolved",
         ],
-        "possible": ["possible", "probable", "suspected", "suspicion of", "rule out", "r/o", "cannot exclude",
+        "possible": ["possible", "probable", "suspected", "suspect", "suspicious for", "suspicion of", "rule out", "r/o", "cannot exclude",
                      "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
                      "could not rule out", "could not be ruled out", "cannot be ruled out"],
         # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
