@@ -54,6 +54,7 @@ from core.rules.history import (
 from core.rules.injury import injury_sites
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
+from core.rules.specificity import one_condition
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -106,8 +107,8 @@ def reconcile(
     before = [s.code for s in result.codes]
     validate_terms(work, linker)
     generic_words(work)
-    status_codes(work)
     readings(work)
+    status_codes(work)
     specific_over_unspecified(work, winning)
     one_code_per_condition(work, winning)
     stated_diagnoses(work, linker, winning)
@@ -130,6 +131,7 @@ def reconcile(
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
     laterality(work)
+    one_condition(work)
     sequelae(work)
     encounter(work)
     external_causes(work, navigator.index if navigator is not None else None)
