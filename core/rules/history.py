@@ -8,7 +8,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from core.candidates.navigator import IndexNavigator
+from core.candidates.navigator import IndexNavigator, is_vague
 from core.nlp.assertion import NOT_CODED
 from core.nlp.textnorm import term_key
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
@@ -183,7 +183,9 @@ def readings(work: Worklist) -> None:
         entry = work.add(reading.code, [Span(start=reading.start, end=reading.end, text=text)], "specificity",
                          f"read {reading.what} around '{text}'", 0.5, "reading")
         for other in work.coded():
-            if other is not entry and other.code[:3] == reading.code[:3] and other.code != reading.code and any(
+            same = other.code[:3] == reading.code[:3] or is_vague(other.code, work.tabular) and \
+                work.tabular.chapter_of(other.code) == work.tabular.chapter_of(reading.code)  # J18.9 for J13
+            if other is not entry and same and other.code != reading.code and any(
                     s < reading.end and reading.start < e for s, e in other.spans):
                 work.absorb(other.code, reading.code, "one condition, one code", f"the note gives {reading.what}")
 

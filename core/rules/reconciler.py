@@ -56,6 +56,7 @@ from core.rules.history import (
 from core.rules.injury import injury_sites
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
+from core.rules.specificity import one_condition
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -118,8 +119,8 @@ def reconcile(
     before = [s.code for s in result.codes]
     validate_terms(work, linker)
     generic_words(work)
-    status_codes(work)
     readings(work)
+    status_codes(work)
     specific_over_unspecified(work, winning)
     one_code_per_condition(work, winning)
     stated_diagnoses(work, linker, winning)
@@ -145,6 +146,7 @@ def reconcile(
     injury_sites(work, navigator.index if navigator is not None else None)
     laterality(work)
     contradictions(work)
+    one_condition(work)
     sequelae(work)
     encounter(work)
     external_causes(work, navigator.index if navigator is not None else None)

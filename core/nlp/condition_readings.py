@@ -1,0 +1,130 @@
+"""Specificity read from the words around a condition, beyond CKD stage and heart-failure type (``readings.py``):
+the type of a myocardial infarction and the artery of a STEMI, the exacerbation of asthma and COPD, hypoxia or
+hypercapnia in respiratory failure, the organism of a pneumonia or a sepsis, the form of a migraine, of an iron
+deficiency anemia and of an acute otitis media, the site and side of a cellulitis. Each is a pattern per language
+whose words, all in one sentence, make a billable code; a side the sentence names completes the code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_I = re.IGNORECASE
+_MRSA = {"en": r"\bmrsa\b|methicillin[- ]resistant staph", "es": r"\b(?:sarm|mrsa)\b|resistente a (?:la )?meticilina"}
+_MSSA = {"en": r"\bmssa\b|methicillin[- ](?:susceptible|sensitive) staph",
+         "es": r"\b(?:sasm|mssa)\b|sensible a (?:la )?meticilina"}
+_PNEUMOCOCCUS = {"en": r"pneumococc|streptococcus pneumoniae|s\. ?pneumoniae",
+                 "es": r"neumoc[oó]c|streptococcus pneumoniae|s\. ?pneumoniae"}
+_SEPSIS = {"en": r"\bsepsis\b|\bseptic(?:emia)?\b|\burosepsis\b", "es": r"\bsepsis\b|\bs[eé]ptico\b|\bsepticemia\b"}
+_PNEUMONIA = {"en": r"\bpneumonia\b", "es": r"\bneumon[ií]a\b"}
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    code: str  # with "{side}" where the side completes it
+    what: str
+    needs: tuple[str, ...]  # each must occur in the sentence
+    unless: str = ""  # a word that says otherwise (an exacerbation "without", a perforation)
+    sides: str = ""  # the side digits: right, left, both, unspecified ("1239")
+
+
+def _patterns(language: str) -> list[Pattern]:
+    en = language == "en"
+    sepsis, pneumonia = _SEPSIS[language], _PNEUMONIA[language]
+    exacerbation = (r"exacerbat|flare|attack|acute asthma" if en
+                    else r"crisis|agudizad|agudizaci[oó]n|exacerbaci[oó]n|reagudiza")
+    return [
+        # organism of a sepsis and of a pneumonia (sepsis first: the resistant strain before the susceptible one)
+        Pattern("A41.02", "MRSA sepsis", (sepsis, _MRSA[language])),
+        Pattern("A41.01", "MSSA sepsis", (sepsis, _MSSA[language])),
+        Pattern("A40.3", "pneumococcal sepsis", (sepsis, _PNEUMOCOCCUS[language])),
+        Pattern("J15.212", "MRSA pneumonia", (pneumonia, _MRSA[language])),
+        Pattern("J15.211", "MSSA pneumonia", (pneumonia, _MSSA[language])),
+        Pattern("J13", "pneumococcal pneumonia", (pneumonia, _PNEUMOCOCCUS[language])),
+        # myocardial infarction: the artery of a STEMI, a NSTEMI
+        Pattern("I21.02", "STEMI of the left anterior descending artery",
+                (r"\bstemi\b|st[- ]elevation (?:myocardial infarction|mi)" if en else
+                 r"\biamcest\b|iam con elevaci[oó]n del st|\bscacest\b",
+                 r"\blad\b|left anterior descending" if en else r"\bda\b|descendente anterior")),
+        Pattern("I21.4", "non-ST elevation myocardial infarction",
+                (r"\bnstemi\b|non[- ]st[- ]elevation (?:myocardial infarction|mi)" if en else
+                 r"\biamsest\b|iam sin elevaci[oó]n del st|infarto (?:agudo )?(?:de miocardio )?sin elevaci[oó]n "
+                 r"del st",)),
+        # exacerbations
+        Pattern("J45.21", "mild intermittent asthma, exacerbation",
+                (r"mild intermittent asthma" if en else r"asma (?:bronquial )?intermitente leve", exacerbation)),
+        Pattern("J45.31", "mild persistent asthma, exacerbation",
+                (r"mild persistent asthma" if en else r"asma (?:bronquial )?persistente leve", exacerbation)),
+        Pattern("J45.41", "moderate persistent asthma, exacerbation",
+                (r"moderate persistent asthma" if en else r"asma (?:bronquial )?persistente moderada", exacerbation)),
+        Pattern("J45.51", "severe persistent asthma, exacerbation",
+                (r"severe persistent asthma" if en else r"asma (?:bronquial )?persistente grave", exacerbation)),
+        Pattern("J44.1", "COPD with acute exacerbation",
+                (r"\bcopd\b|chronic obstructive pulmonary disease" if en else
+                 r"\bepoc\b|enfermedad pulmonar obstructiva cr[oó]nica", exacerbation), unless=pneumonia),
+        # respiratory failure with hypoxia or hypercapnia
+        *(Pattern(f"J96.{acuity}{kind}", f"{name} respiratory failure with {gas}", (words, cue))
+          for acuity, name, words in (
+              ("2", "acute on chronic", r"acute[- ]on[- ]chronic (?:\w+ )?respiratory failure" if en else
+               r"insuficiencia respiratoria (?:\w+ )?(?:aguda sobre cr[oó]nica|cr[oó]nica agudizada)"),
+              ("0", "acute", r"acute (?:\w+ )?respiratory failure" if en else
+               r"insuficiencia respiratoria (?:\w+ )?aguda"),
+              ("1", "chronic", r"chronic (?:\w+ )?respiratory failure" if en else
+               r"insuficiencia respiratoria (?:\w+ )?cr[oó]nica"))
+          for kind, gas, cue in (
+              ("1", "hypoxia", r"hypox|oxygen saturation" if en else r"hipox[eé]mic"),
+              ("2", "hypercapnia", r"hypercap|hypercarb" if en else r"hipercápnic|hipercapnic"))),
+        # migraine, anemia, otitis media, cellulitis
+        Pattern("G43.009", "migraine without aura, not intractable",
+                (r"migraine without aura|common migraine" if en else r"migra[ñn]a sin aura",),
+                unless=r"intractable|status migrainosus" if en else r"intratable|refractaria|estado migra"),
+        Pattern("G43.109", "migraine with aura, not intractable",
+                (r"migraine with aura|classic(?:al)? migraine" if en else r"migra[ñn]a con aura",),
+                unless=r"intractable|status migrainosus" if en else r"intratable|refractaria|estado migra"),
+        Pattern("D50.0", "iron deficiency anemia secondary to chronic blood loss",
+                (r"iron[- ]deficiency anemia" if en else r"anemia ferrop[eé]nica|anemia por d[eé]ficit de hierro",
+                 r"(?:chronic )?blood loss" if en else r"p[eé]rdidas? (?:hem[aá]ticas?|sangu[ií]neas?)")),
+        Pattern("H66.00{side}", "acute suppurative otitis media without rupture of the ear drum",
+                (r"acute suppurative otitis media|acute purulent otitis media" if en else
+                 r"otitis media aguda (?:supurada|supurativa|purulenta)",),
+                unless=r"(?<!no )(?<!without )perforat|(?<!no )ruptur" if en else r"(?<!sin )perforaci|(?<!sin )rotura",
+                sides="1239"),
+        Pattern("L03.11{side}", "cellulitis of the lower limb",
+                (r"\bcellulitis\b" if en else r"\bcelulitis\b",
+                 r"\b(?:leg|lower (?:extremity|limb)|calf|shin|thigh)\b" if en else
+                 r"\b(?:pierna|miembro inferior|extremidad inferior|gemelo|muslo)\b"),
+                sides="5679"),
+    ]
+
+
+_SIDE = {"en": (r"\bright\b", r"\bleft\b", r"\bbilateral|\bboth\b"),
+         "es": (r"\bderech[oa]s?\b|\bdcha?\b", r"\bizquierd[oa]s?\b|\bizq(?:d[oa])?\b", r"\bbilateral|\bambos\b")}
+
+
+def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa: ANN001, ANN201
+    """The readings of the patterns whose words all lie in one sentence of ``text``; ``reading(start, end, code,
+    what)`` makes one. A sentence gives one code per category (the first pattern of a category wins)."""
+    if language not in _SIDE:
+        return []
+    found = []
+    seen: set[tuple[int, str]] = set()
+    for pattern in _patterns(language):
+        first = re.compile(pattern.needs[0], _I)
+        for match in first.finditer(text):
+            left, right = sentence_bounds(match.start(), match.end())
+            if (left, pattern.code[:3]) in seen:
+                continue
+            sentence = text[left:right]
+            others = [re.search(words, sentence, _I) for words in pattern.needs[1:]]
+            if not all(others) or pattern.unless and re.search(pattern.unless, sentence, _I):
+                continue
+            code = pattern.code
+            if pattern.sides:
+                said = [i for i, words in enumerate(_SIDE[language]) if re.search(words, sentence, _I)]
+                index = 2 if 2 in said or len(said) > 1 else said[0] if said else 3
+                code = code.format(side=pattern.sides[index])
+            starts = [match.start(), *(left + m.start() for m in others)]
+            ends = [match.end(), *(left + m.end() for m in others)]
+            seen.add((left, pattern.code[:3]))
+            found.append(reading(min(starts), max(ends), code, pattern.what))
+    return found
