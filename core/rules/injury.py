@@ -100,9 +100,12 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
     analysis = work.analysis
     text = analysis.text
     tabular = work.tabular
-    found = english_words(text, analysis.language, affirmed=True)
     every = english_words(text, analysis.language)
     positions = [(word, offset) for word, offset in every if word in table.injury]
+    if not positions:  # no injury word: the affirmed reading is not needed
+        burn_extent(work)
+        return
+    found = english_words(text, analysis.language, affirmed=True)
     for word, offset in positions:
         main = walker.mains.get(_key(table.injury[word]))
         if main is None or _NEGATED.search(text[max(0, offset - 40):offset]):
