@@ -27,6 +27,11 @@ def note_coder(kb) -> Callable[..., CodingResult]:
     return run
 
 
+def code_set(result: CodingResult) -> set[str]:
+    """The codes of a result, as a set."""
+    return {c.code for c in result.codes}
+
+
 def conventions_log(result: CodingResult) -> list[dict]:
     """The conventions step's log: one row per change, with its rule."""
     return next(t for t in result.trace if t.step == "conventions").candidates

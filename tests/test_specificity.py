@@ -4,18 +4,11 @@ notes written for these tests, coded with the default path (no LLM)."""
 from __future__ import annotations
 
 import pytest
+from convention_helpers import code_set as codes
 from convention_helpers import needs_data, note_coder
 
 pytestmark = needs_data
-
-
-@pytest.fixture(scope="module")
-def code(kb):
-    return note_coder(kb)
-
-
-def codes(result) -> set[str]:
-    return {c.code for c in result.codes}
+code = pytest.fixture(scope="module")(lambda kb: note_coder(kb))
 
 
 def test_infarction_type_and_artery_are_read(code) -> None:
