@@ -41,7 +41,7 @@ _ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO", "R", "L", "B/L"}  # count only i
 _WORD = re.compile(r"[a-z]+")
 # The words a sided sibling of a billable code may add to its title: the side and the paired organ it is of.
 _SIDE_ONLY = frozenset({"right", "left", "bilateral", "eye", "eyes", "ear", "ears", "side", "unspecified", "of", "and",
-                        "the", "in", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
+                        "the", "in", "unqualified", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
 
 
 def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language: str) -> Side:
@@ -83,7 +83,8 @@ def sided_code(code: str, side: Side, tabular: Tabular) -> str:
         named = [w for w in words if w in ("right", "left", "bilateral")]
         if not named or named[0] != side:
             continue  # "visual loss, right eye, normal vision left eye" is a right-eye code
-        if item.billable and set(words) - reference - _SIDE_ONLY:
+        own = words[: words.index(named[0]) + 1]  # "..., left eye, normal vision right eye": the left eye's part
+        if item.billable and set(own) - reference - _SIDE_ONLY:
             continue  # I63.9 "cerebral infarction" is not I63.011 "... due to thrombosis of right vertebral artery"
         rank = (len(reference & set(words)), -len(set(named)), option)
         if best is None or rank[:2] > best[:2]:
