@@ -8,15 +8,12 @@ from __future__ import annotations
 import re
 
 from core.candidates.navigator import is_vague
+from core.rules.conventions import _overlap
 from core.rules.worklist import Worklist
 
 _ORGANISM_CODES = ("B95", "B96", "B97")
 _AS_CAUSE = re.compile(r"\s*(?:infection\s+)?as the cause of diseases classified elsewhere.*$")
 _STRAINS = ("methicillin resistant", "methicillin susceptible")
-
-
-def _overlap(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
-    return any(s < e2 and s2 < e for s, e in a for s2, e2 in b)
 
 
 def _title(code: str, work: Worklist) -> str:
