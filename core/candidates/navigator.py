@@ -34,13 +34,14 @@ GENERIC_STEMS = frozenset(s for word in GENERIC_WORDS for s in term_key(word, "e
 MAX_DEPTH = 6
 # Conditions whose "with" subterms the guidelines presume wherever in the record the other condition is written
 # (I.C.4.a diabetes, I.C.9.a hypertension); other "with" links are taken when the note writes them together.
-PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15")
+PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15", "I20", "I25", "J44", "K80", "K81")
 # Subterms too general to presume a link from: they name a class of conditions, not one.
 _GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specified|unspecified)\b|^(?:infection|disease|"
                               r"disorder|complications?|manifestations?|conditions?|lesion|symptoms?)$")
 _CLASS_WORDS = re.compile(r"\b(?:symptoms?|disorders?|diseases?|conditions?|complications?|infections?|lesions?)\b")
 _STAGE_RANGE = re.compile(r"stage\s+(\d)\s+(?:through|to|-)\s+stage\s+(\d)")
 _STAGE = re.compile(r"stage\s+(\d)")
+_OPPOSITE_STEMS = (("chronic", "acut"), ("acut", "chronic"))
 # The CKD stage a code names (N18.30-N18.32 are stage 3); N18.9 names none.
 CKD_STAGES = {"N18.1": 1, "N18.2": 2, "N18.30": 3, "N18.31": 3, "N18.32": 3, "N18.4": 4, "N18.5": 5, "N18.6": 6}
 
@@ -65,8 +66,9 @@ class Requirement:
             return 0  # an unstaged CKD reads as the stage 1-4 entry (I12.9), never as stage 5
         if self.allowed and not any(_in_range(condition.code, ref) for ref in self.allowed):
             return 0  # Hypertension > heart involvement is for the heart conditions the index names, not CAD
-        if not self.stems:
-            return 0
+        if not self.stems or any(a in self.stems and b in condition.words and a not in condition.words
+                                 for a, b in _OPPOSITE_STEMS):
+            return 0  # "chronic cholecystitis" is not satisfied by K81.0 "Acute cholecystitis"
         if self.organ_only:
             return 2 if self.stems & condition.words else 0
         if self.stems <= condition.said:
@@ -277,6 +279,12 @@ class IndexNavigator:
                 if score:
                     satisfied.append((sub, partner, score))
             deeper = False
+            for child in self._groupings(node, near | head.words, seen):
+                # A grouping subterm whose words the note or the head's title gives ("native vessel" under
+                # "Arteriosclerosis, coronary": I25.10 is "... of native coronary artery") leads to its "with" entries.
+                deeper = True
+                visit(child, partners, (*path, child.path[-1]), quality, depth + 1, seen | {child.id}, jumped, named,
+                      loose)
             for sub, partner, score in _best_per_partner(satisfied):
                 target = sub
                 if not sub.target_code and sub.see:
@@ -311,6 +319,19 @@ class IndexNavigator:
 
         visit(term, (), (_title(term),), 0, 0, frozenset({term.id}), False)
         return results
+
+    def _groupings(self, node: IndexTerm, words: frozenset[str], seen: frozenset[int]) -> list[IndexTerm]:
+        """Plain children of ``node`` with no code of their own that only group "with" entries, and share a word
+        with ``words``."""
+        found = []
+        for child in self.index.children(node):
+            text = child.path[-1].strip().lower()
+            if child.id in seen or child.target_code or child.see or text in CONNECTORS \
+                    or text.split(" ")[0] in (*CONNECTORS, NEGATIVE):
+                continue
+            if frozenset(term_key(text, "en")) & words and next(iter(_subterms(self.index, child)), None):
+                found.append(child)
+        return found
 
 
 def _best_per_partner(

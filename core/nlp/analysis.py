@@ -194,6 +194,8 @@ class NoteAnalysis:
         section = self.section_at(start)
         if assertion in ("present", "historical", "possible") and section.kind == "family_history":
             return "family", section.heading
+        if assertion in ("present", "historical", "possible") and section.kind == "allergies":
+            return "hypothetical", section.heading  # "Allergies: sulfa (rash)": a reaction the drug would cause
         return assertion, cue
 
     def side_of(self, start: int, end: int) -> str:

@@ -126,5 +126,6 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
             starts = [match.start(), *(left + m.start() for m in others)]
             ends = [match.end(), *(left + m.end() for m in others)]
             seen.add((left, pattern.code[:3]))
-            found.append(reading(min(starts), max(ends), code, pattern.what))
+            found.append(reading(min(starts), max(ends), code, pattern.what,
+                                 tuple((left + m.start(), left + m.end()) for m in others)))
     return found

@@ -66,6 +66,7 @@ class Reading:
     end: int
     code: str
     what: str  # what was read, for the rationale ("stage 3b", "systolic, acute on chronic")
+    qualifiers: tuple[tuple[int, int], ...] = ()  # the words beside the condition's own ("exacerbation"), each asserted
 
 
 def read_specificity(text: str, language: str, sentence_bounds) -> list[Reading]:  # noqa: ANN001

@@ -133,8 +133,8 @@ def contradicted(without: str, other: str, work: Worklist) -> bool:
     if not match:
         return False
     condition, absent = match.group(1), match.group(2)
-    words = work.tabular.description(other).lower()
-    return f"with {absent}" in words.replace("with acute ", "with ").replace("with chronic ", "with ") and \
+    _, with_, named = work.tabular.description(other).lower().partition(" with ")  # "with unstable angina pectoris"
+    return bool(with_) and frozenset(term_key(absent, "en")) <= frozenset(term_key(named, "en")) and \
         frozenset(term_key(condition, "en")) <= work.words_of(other)
 
 
@@ -181,10 +181,11 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP:
             continue  # a code the rules derived (history, combination) stands for the whole condition
-        places = [span for span in winning if _inside(entry.spans, [span])]
+        places = [span for span in winning if any(_inside([own], [span]) for own in entry.spans)]
         if not places or not _inside(entry.spans, places):
             continue
-        if any(entry.code in winning[span] for span in places):
+        if any(entry.code in winning[span] for span in places if not any(
+                o != span and _inside([span], [o]) for o in places)):
             continue  # the longest term at these words names this very code
         owners = [o for o in work.coded() if o.code != entry.code and any(o.code in winning[s] for s in places)]
         generic = is_vague(entry.code, tabular) or tabular.description(entry.code).lower().startswith("other")
@@ -315,10 +316,12 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
     conditions = [work.condition(e) for e in heads]
     known = {c.code for c in conditions}
     # A condition the note states in words the dictionary found but the ranker left for review is still a partner
-    # ("DM2 ... Assessment: polyneuropathy" → E11.42), never a head.
+    # ("DM2 ... Assessment: polyneuropathy" → E11.42), never a head; one generic word ("renal dose") states none.
+    generic = GENERIC_WORDS.get(work.analysis.language, set())
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end), [])
-        if match.assertion != "present" or not codes or codes[0] in known:
+        if match.assertion != "present" or not codes or codes[0] in known \
+                or work.analysis.text[match.start:match.end].strip().lower() in generic:
             continue
         if any(_overlap([(match.start, match.end)], c.spans) for c in conditions):
             continue  # another reading of words a coded condition already stands for

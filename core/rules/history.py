@@ -135,10 +135,13 @@ def status_codes(work: Worklist) -> None:
     tabular = work.tabular
     for found in analysis.status:
         assertion, _ = analysis.assertion_of(found.start, found.end)
-        if assertion in NOT_CODED or not tabular.is_billable(found.code):
+        allergy = found.code.startswith(("Z88", "Z91.0")) and analysis.section_at(found.start).kind == "allergies"
+        code = found.code if tabular.is_billable(found.code) else tabular.unspecified_code(
+            found.code, analysis.side_of(found.start, found.end))  # Z89.51 + "left" → Z89.512
+        if assertion in NOT_CODED and not (allergy and assertion == "hypothetical") or not code:
             continue
         text = analysis.text[found.start : found.end]
-        work.add(found.code, [Span(start=found.start, end=found.end, text=text)], "status",
+        work.add(code, [Span(start=found.start, end=found.end, text=text)], "status",
                  f"status read from '{text}'", 0.5, "status-rule")
     coded = work.coded()
     resistant = any(e.code in RESISTANT_ORGANISM_CODES for e in coded)
@@ -179,6 +182,8 @@ def readings(work: Worklist) -> None:
         assertion, _ = analysis.assertion_of(reading.start, reading.end)
         if assertion in NOT_CODED or (work.policy != "codiesp" and assertion == "historical"):
             continue
+        if any(analysis.assertion_of(s, e)[0] in NOT_CODED for s, e in reading.qualifiers):
+            continue  # "COPD, not in exacerbation"
         text = analysis.text[reading.start : reading.end]
         entry = work.add(reading.code, [Span(start=reading.start, end=reading.end, text=text)], "specificity",
                          f"read {reading.what} around '{text}'", 0.5, "reading")
@@ -248,6 +253,9 @@ def sequelae(work: Worklist) -> None:
     residual = [e for e in work.candidates() if work.codable(e) and e.spans and not tabular.description(
         e.code).startswith("Other") and all(_RESIDUAL.search(NEGATED.sub(" ", text[slice(
             *sentences.sentence_bounds(s, e2))])) for s, e2 in e.spans)]
+    coded_categories = {e.code[:3] for e in work.coded()}
+    residual = [e for e in residual if e.code[:3] not in coded_categories]  # R47.9 "speech" beside aphasia R47.01
+    added: set[str] = set()
     for deficit in [*work.coded(), *residual]:
         if deficit.code.startswith(("I69", "Z86", *STROKES)) or deficit.code[0] in "ZVWXY":
             continue
@@ -268,6 +276,7 @@ def sequelae(work: Worklist) -> None:
         if best is None or best[0] < 4:
             continue
         code = best[1]
+        added.add(code)
         work.add(code, list(deficit.suggestion.evidence) + list(strokes[0].suggestion.evidence), "sequela",
                  f"{tabular.description(code)}: a deficit left by the past stroke", deficit.suggestion.score,
                  "tabular-list")
@@ -281,7 +290,7 @@ def sequelae(work: Worklist) -> None:
                          f"{code}'s notes ask for the type ({tabular.description(typed)})", deficit.suggestion.score,
                          "tabular-list")
         stroke_spans = {span for stroke in strokes for span in stroke.spans}
-        others = [e for e in work.coded() if e.code.startswith(base[:3]) and e.code != code and (
+        others = [e for e in work.coded() if e.code.startswith(base[:3]) and e.code not in added and (
             "unspecified" in tabular.description(e.code).lower()
             or any(a < d and c < b for a, b in e.spans for c, d in stroke_spans))]
         for entry in [*strokes, *(e for e in work.coded() if e.code == "Z86.73"), *others]:
@@ -303,6 +312,8 @@ def _side_rank(title: str, side: str, hand: str) -> int:
     """How well a sequela title fits the side and the handedness the note gives (dominant when they agree)."""
     if not side:
         return 2 if "unspecified side" in title else 0
+    if not re.search(r"\b(?:right|left|side)\b", title):
+        return 0  # aphasia has no side: the side of the stroke is no reason against I69.320
     if side not in title:
         return -1
     if not hand:

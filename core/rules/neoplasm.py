@@ -147,7 +147,7 @@ def cues(language: str) -> dict[str, re.Pattern[str] | dict[str, re.Pattern[str]
     section = _toml(CUES).get(language, {})
     found: dict[str, re.Pattern[str] | dict[str, re.Pattern[str]]] = {
         name: re.compile(section[name], re.IGNORECASE) for name in
-        ("secondary", "to", "from", "unknown_primary", "primary_excised", "encounter") if name in section}
+        ("secondary", "to", "from", "unknown_primary", "primary_excised", "treated_primary", "encounter") if name in section}
     found["therapy"] = {code: re.compile(p, re.IGNORECASE) for code, p in section.get("therapy", {}).items()}
     return found
 
@@ -403,12 +403,19 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
     """A primary the note says was excised with no further treatment and no recurrence is history (Z85), while its
     metastases stay current (I.C.2.d): "liver metastases of rectal adenocarcinoma; the primary was resected in 2019,
     no further treatment, no recurrence" → C78.7 + Z85.048."""
-    excised = cues(work.analysis.language).get("primary_excised")
-    if not isinstance(excised, re.Pattern) or not excised.search(work.analysis.text):
-        return derived
+    found = cues(work.analysis.language)
+    excised, treated = found.get("primary_excised"), found.get("treated_primary")
+    text, sentences = work.analysis.text, work.analysis.sentences
+    whole = isinstance(excised, re.Pattern) and bool(excised.search(text))
+
+    def treated_here(span: Span) -> bool:  # "left breast cancer s/p lumpectomy 2015, no evidence of disease"
+        start, end = sentences.sentence_bounds(span.start, span.end)
+        return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end]))
+
     out: list[tuple[str, str, Span]] = []
     for code, column, span in derived:
-        history = malignancy_history_code("personal", code, work.tabular) if column == PRIMARY else ""
+        history = malignancy_history_code("personal", code, work.tabular) \
+            if column == PRIMARY and (whole or treated_here(span)) else ""
         out.append((history, "personal history", span) if history and code != "C80.1" else (code, column, span))
     return out
 
