@@ -60,7 +60,11 @@ def test_every_code_the_rules_can_produce_is_billable(tabular):
         table = tomllib.load(handle)
     codes = {code for group in table.values() for code in group["codes"]}
     codes |= {f"Z3A.{weeks:02d}" for weeks in range(8, 43)} | {_bmi_code(v / 2) for v in range(20, 200)}
-    assert [code for code in sorted(codes) if not tabular.is_billable(code)] == []
+    # A category (Z89.51, Z90.1) is completed by the side the note gives: every side must give a billable code.
+    produced = {tabular.unspecified_code(code, side) for code in codes for side in ("", "right", "left", "bilateral")}
+    assert [code for code in sorted(produced) if not tabular.is_billable(code)] == []
+    assert tabular.unspecified_code("Z89.51", "left") == "Z89.512"
+    assert tabular.unspecified_code("Z90.1", "right") == "Z90.11"
 
 
 def test_allergy_status_only_when_the_allergy_is_stated():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.index import AlphabeticIndex, IndexTerm
@@ -190,7 +190,8 @@ class IndexNavigator:
         return self.table.heads
 
     # -- history ----------------------------------------------------------------------------------------------------
-    def history_code(self, kind: str, condition: Condition, tabular: Tabular) -> Combination | None:
+    def history_code(self, kind: str, condition: Condition, tabular: Tabular,
+                     block: bool = False) -> Combination | None:
         """The History, personal / family (of) entry a condition of the past, or of a relative, is coded with:
         the best-satisfied subterm, then its subterms while one is satisfied (History > personal > malignant
         neoplasm > colon → Z85.038). A personal history needs a specific entry (its words or category): a chronic
@@ -228,6 +229,14 @@ class IndexNavigator:
             code = _target_code(self.index, node)
             if code:
                 best = (code, list(path), quality)
+        if best is None and kind == "family" and not block:
+            # A relative's condition the family entries name only by its block ("father had MI": I21 is in the block
+            # "Ischemic heart diseases (I20-I25)" → "disease or disorder > ischemic heart" Z82.49).
+            blocks = [a for a in tabular.ancestors(condition.code) if "-" in a]
+            words = frozenset(term_key(re.sub(r"\(.*?\)", "", tabular.description(blocks[0])), "en")) if blocks \
+                else frozenset()
+            if words:
+                return self.history_code(kind, replace(condition, words=condition.words | words), tabular, True)
         if best is None or (kind == "personal" and best[2] < 2):
             return None
         code = best[0] if tabular.is_billable(best[0]) else tabular.default_code(best[0])

@@ -32,7 +32,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "negated": [
             "no", "not", "denies", "denied", "deny", "without", "negative for", "no evidence of", "no signs of",
             "absence of", "absent", "free of", "ruled out", "rules out", "excluded", "nor", "never had",
-            "no history of", "unremarkable for", "resolved",
+            "no history of", "unremarkable for", "resolved", "never",
         ],
         "possible": ["possible", "probable", "suspected", "suspect", "suspicious for", "suspicion of", "rule out", "r/o", "cannot exclude",
                      "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
@@ -48,7 +48,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "negated": [
             "no", "sin", "niega", "negaba", "nego", "negativo para", "negativa para", "ausencia de", "ausente",
             "libre de", "se descarta", "se descarto", "descartandose", "descartando", "ni", "no se observa",
-            "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere",
+            "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere", "nunca",
         ],
         "possible": ["posible", "probable", "sospecha de", "sospecha", "dudoso", "dudosa", "a descartar",
                      "diagnostico diferencial", "no se descarta", "no se puede descartar", "no se pudo descartar",
@@ -61,11 +61,11 @@ _PRE: dict[str, dict[str, list[str]]] = {
 }
 _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
-                       "unlikely", "not seen", "not found", "was not", "were not"],
+                       "unlikely", "not seen", "not found", "was not", "were not", "0/10"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
-                       "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente"],
+                       "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10"],
            "possible": ["a descartar", "en estudio"]},
 }
 _TERMINATION = {

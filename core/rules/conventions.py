@@ -15,6 +15,7 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
+from core.rules.generic_words import GENERIC_WORDS
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
@@ -213,16 +214,6 @@ def _strictly_inside(span: tuple[int, int], work: Worklist) -> bool:
                for m in work.analysis.mentions)
 
 
-# Single words that name a body part or a kind of problem, not a condition ("Renal diet", "bone", "disease").
-GENERIC_WORDS = {
-    "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
-           "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
-           "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
-           "right", "history", "attempts", "daily", "abnormal", "abnormality"},
-    "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
-           "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
-           "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología"},
-}
 
 
 def generic_words(work: Worklist) -> None:

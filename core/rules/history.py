@@ -61,6 +61,10 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
                 work.promote(entry.code, "history", "a status or history code the note's own words name")
             continue
         code, why = _history_code(kind, entry, work, navigator)
+        if not code and entry.coded and not listed and is_primary_malignancy(entry.code):
+            work.demote(entry.code, f"{kind} history", "the malignancy is not current; another reading of its words "
+                        "gives the history code")
+            continue
         if not code or listed and not _same_condition(code, entry.code, work):
             continue  # "PMH: NSTEMI 2019 ... CAD, stable": the CAD listed there is current, not the old MI
         work.add(code, list(entry.suggestion.evidence), f"{kind} history", why, entry.suggestion.score,

@@ -252,7 +252,7 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
     pattern = cues(language)
     secondary_cue = pattern.get("secondary")
     tokens = _tokens(text, start, end)
-    morphology = _match(tokens, words.morphology)
+    morphology = [m for m in _match(tokens, words.morphology) if not _a_service(tokens, m)]
     triggers = list(secondary_cue.finditer(text, start, end)) if isinstance(secondary_cue, re.Pattern) else []
     if not morphology and not triggers:  # no neoplasm word: nothing below can be found (and sites cost the most)
         return []
@@ -284,7 +284,7 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
         if not candidates and morphology:  # "metástasis ... de adenocarcinoma de colon": after the list
             candidates = [s for s in sites if id(s) not in claimed]
         if not primary_from:  # the site is the morphology's own ("carcinoma of the left breast"), not any site
-            candidates = [s for s in candidates if _attached(s, morphology)]
+            candidates = [s for s in candidates if _attached(s, morphology, text)]
         for site in _most_specific(candidates, words, PRIMARY):
             column = _column(site, morphology)
             code = _index_code(words, site, morphology, tokens) or _code(words, site, column)
@@ -292,10 +292,23 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
     return [f for f in found if f.code]
 
 
-def _attached(site: Mention, morphology: list[Mention]) -> bool:
-    """At most MAX_GAP words between a site and a morphology word: one noun phrase, not a long sentence's other
-    site ("CT of the abdomen ... shows carcinoma")."""
-    return any(max(site.first - m.last, m.first - site.last) <= MAX_GAP for m in morphology)
+# "Thoracic tumor board", "cancer center", "comité de tumores": a meeting or a service, not a neoplasm of the site.
+_SERVICE_AFTER = frozenset({"board", "boards", "conference", "committee", "center", "centre", "clinic", "institute",
+                            "registry", "team", "navigator"})
+_SERVICE_BEFORE = frozenset({"comite", "unidad", "consulta", "sesion", "servicio"})
+
+
+def _a_service(tokens: list[tuple[str, int, int]], word: Mention) -> bool:
+    after = tokens[word.last][0] if word.last < len(tokens) else ""
+    before = [t[0] for t in tokens[max(0, word.first - 2):word.first]]
+    return after in _SERVICE_AFTER or bool(before) and before[0] in _SERVICE_BEFORE and before[-1] in ("de", "del")
+
+
+def _attached(site: Mention, morphology: list[Mention], text: str) -> bool:
+    """At most MAX_GAP words between a site and a morphology word, and no heading colon: one noun phrase, not a long
+    sentence's other site ("CT of the abdomen ... shows carcinoma", "Thoracic oncology: carcinoma of ...")."""
+    return any(max(site.first - m.last, m.first - site.last) <= MAX_GAP
+               and ":" not in text[min(site.end, m.end):max(site.start, m.start)] for m in morphology)
 
 
 def _without_overlaps(sites: list[Mention]) -> list[Mention]:

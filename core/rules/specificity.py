@@ -80,6 +80,7 @@ def _organism_named(work: Worklist) -> None:
         if not entry.code.startswith(_ORGANISM_CODES):
             continue
         organism = re.sub(r"^(?:unspecified|other) ", "", _AS_CAUSE.sub("", title).strip())
+        organism = organism[:-3] if len(organism) > 8 else organism  # "streptococc(us)" in "streptococcal"
         named = [o for o in coded if o is not entry and not o.code.startswith(_ORGANISM_CODES) and organism
                  and organism in titles[o.code]]
         if named:

@@ -1,0 +1,87 @@
+"""Conventions that depend on what the note says around a condition (a negated qualifier, a test, an allergy list, a
+treated cancer, a relative), on the real knowledge base: short notes written for these tests, coded with the default
+path (no LLM)."""
+
+from __future__ import annotations
+
+import pytest
+from convention_helpers import code_set as codes
+from convention_helpers import needs_data, note_coder
+
+pytestmark = needs_data
+code = pytest.fixture(scope="module")(lambda kb: note_coder(kb))
+
+
+def test_a_negated_qualifier_is_not_read_into_the_code(code) -> None:
+    result = codes(code("Pulm clinic: COPD, stable, no recent exacerbation. Uses home O2 2 L continuously."))
+    assert "J44.9" in result and "J44.1" not in result
+    result = codes(code("A/P:\n1. Pneumonia, RLL - ceftriaxone.\n2. COPD - continue inhalers, not in exacerbation."))
+    assert "J44.0" in result and not result & {"J44.1", "J44.9"}
+
+
+def test_links_the_index_presumes_across_sentences(code) -> None:
+    assert codes(code("PMH: CAD. Presents with unstable angina.")) == {"I25.110"}
+    result = codes(code("US: gallstones, wall thickening. Dx: acute calculous cholecystitis."))
+    assert "K80.00" in result and not result & {"K81.0", "K80.20", "K80.12"}
+
+
+def test_a_grouping_subterm_the_head_title_names_is_followed(code) -> None:
+    result = codes(code("Cath lab: coronary artery disease of native vessels with unstable angina."))
+    assert "I25.110" in result and not result & {"I25.10", "I20.0"}
+
+
+def test_a_lone_adjective_is_no_partner_of_a_combination(code) -> None:
+    result = codes(code("Type 2 diabetes with CKD stage 3a. Continue metformin at renal dose."))
+    assert {"E11.22", "N18.31", "Z79.84"} <= result and "E11.29" not in result
+
+
+def test_amputation_status_carries_its_level_and_side(code) -> None:
+    assert "Z89.512" in codes(code("PSH: left below-knee amputation 2016 after MVC."))
+    assert "Z89.511" in codes(code("Antecedentes: amputación infracondílea derecha en 2018.", language="es"))
+
+
+def test_reactions_in_the_allergy_list_are_not_diagnoses(code) -> None:
+    result = codes(code("Allergies: sulfa (rash), penicillin (anaphylaxis)."))
+    assert result == {"Z88.2", "Z88.0"}
+
+
+def test_a_test_name_and_a_pending_result_are_no_diagnosis(code) -> None:
+    assert "F43.9" not in codes(code("Office visit: atypical chest pain. Exercise stress test ordered."))
+    result = codes(code("Urgent care: acute cough and fever x2 days. Rapid flu pending. Imp: likely influenza."))
+    assert {"R05.1", "R50.9"} <= result and not any(c.startswith(("J10", "J11")) for c in result)
+
+
+def test_never_and_zero_pain_are_negations(code) -> None:
+    assert codes(code("Social hx: never smoker, no drug use.")) == set()
+    assert codes(code("ED triage: afebrile, pain 0/10, alert and oriented.")) == set()
+
+
+def test_a_treated_cancer_with_no_evidence_of_disease_is_history(code) -> None:
+    result = codes(code("PMH: left breast cancer s/p lumpectomy 2015, no evidence of disease, no current treatment."))
+    assert "Z85.3" in result and not any(c.startswith("C50") for c in result)
+    result = codes(code("AP: carcinoma de mama izquierda tratado con mastectomía en 2014; libre de enfermedad.",
+                        language="es"))
+    assert {"Z85.3", "Z90.12"} <= result and not any(c.startswith("C50") for c in result)
+
+
+def test_a_tumor_board_is_no_tumor_of_its_site(code) -> None:
+    result = codes(code("Thoracic tumor board: squamous cell carcinoma of the right upper lobe of the lung."))
+    assert result == {"C34.11"}
+
+
+def test_a_relatives_condition_is_found_through_its_block(code) -> None:
+    assert "Z82.49" in codes(code("FHx: father had MI at 48. No personal hx of CAD."))
+
+
+def test_a_sequela_without_side_is_not_kept_from_its_code(code) -> None:
+    result = codes(code("Referral: residual expressive aphasia from left MCA ischemic stroke (2020)."))
+    assert result == {"I69.320"}
+
+
+def test_symptoms_routine_to_stones_and_septic_shock(code) -> None:
+    result = codes(code("ED: L flank pain with gross hematuria. CT: 6 mm stone in the left ureter. Dx: ureteral "
+                        "calculus."))
+    assert result == {"N20.1"}
+    result = codes(code("ICU: septic shock on norepinephrine. Blood cultures: MSSA. Dx: MSSA sepsis with septic "
+                        "shock; RLE cellulitis."))
+    assert {"A41.01", "R65.21", "L03.115"} <= result and "R57.9" not in result
