@@ -195,7 +195,7 @@ class NoteAnalysis:
         if assertion in ("present", "historical", "possible") and section.kind == "family_history":
             return "family", section.heading
         if assertion in ("present", "possible") and _TEST_AFTER.match(self.text, end):
-            return "hypothetical", "a test for it"  # "stress test ordered", "rapid flu pending"
+            return "hypothetical", "a test or a vaccine"  # "stress test ordered", "flu pending", "tetanus UTD"
         if assertion in ("present", "historical", "possible") and section.kind == "allergies":
             return "hypothetical", section.heading  # "Allergies: sulfa (rash)": a reaction the drug would cause
         return assertion, cue
@@ -210,8 +210,9 @@ class NoteAnalysis:
         return [self.sentences.sentence_bounds(m.start(), m.end()) for m in pattern.finditer(self.text.lower())]
 
 
-# A condition word followed by a test or a pending result names the test, not the condition.
-_TEST_AFTER = re.compile(r"[ \t]*(?:tests?|testing|swabs?|assay|pending|pendiente)\b(?![ \t]*(?:(?:was|is|came "
+# A condition word followed by a test, a pending result or a vaccine names the test or the vaccine, not the condition.
+_TEST_AFTER = re.compile(r"[ \t]*(?:tests?|testing|swabs?|assay|pending|pendiente|vaccines?|vaccination|shots?|booster|"
+                         r"immunization|utd|up to date|vacunas?|vacunaci[oó]n)\b(?![ \t]*(?:(?:was|is|came "
                          r"back|returned|result)[ \t]+)?(?:positive|\+|pos\b|confirm))", re.IGNORECASE)
 _UNRELATED = {
     "en": re.compile(r"\bunrelated\b|\bnot (?:related|due|caused|secondary|attributed)\b|\bnot from\b|"

@@ -32,7 +32,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "negated": [
             "no", "not", "denies", "denied", "deny", "without", "negative for", "no evidence of", "no signs of",
             "absence of", "absent", "free of", "ruled out", "rules out", "excluded", "nor", "never had",
-            "no history of", "unremarkable for", "resolved", "never",
+            "no history of", "unremarkable for", "resolved", "never", "neg for",
         ],
         "possible": ["possible", "probable", "suspected", "suspect", "suspicious for", "suspicion of", "rule out", "r/o", "cannot exclude",
                      "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
@@ -61,7 +61,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
 }
 _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
-                       "unlikely", "not seen", "not found", "was not", "were not", "0/10"],
+                       "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",

@@ -16,6 +16,14 @@ _MSSA = {"en": r"\bmssa\b|methicillin[- ](?:susceptible|sensitive) staph",
 _PNEUMOCOCCUS = {"en": r"pneumococc|streptococcus pneumoniae|s\. ?pneumoniae",
                  "es": r"neumoc[oó]c|streptococcus pneumoniae|s\. ?pneumoniae"}
 _SEPSIS = {"en": r"\bsepsis\b|\bseptic(?:emia)?\b|\burosepsis\b", "es": r"\bsepsis\b|\bs[eé]ptico\b|\bsepticemia\b"}
+# Type 1 and type 2 diabetes as notes write them.
+_DIABETES = {
+    "en": {"1": r"\b(?:t1dm|dm1|dm ?i\b|iddm|type (?:1|i|one) (?:diabetes|dm|diabetic)|diabetes mellitus,? type (?:1|i)\b)",
+           "2": r"\b(?:t2dm|dm2|dm ?ii\b|niddm|type (?:2|ii|two) (?:diabetes|dm|diabetic)|diabetes mellitus,? type "
+                r"(?:2|ii)\b)"},
+    "es": {"1": r"\b(?:dm1|dm ?i\b|dm tipo 1|diabetes (?:mellitus )?tipo (?:1|i)\b)",
+           "2": r"\b(?:dm2|dm ?ii\b|dm tipo 2|diabetes (?:mellitus )?tipo (?:2|ii)\b)"},
+}
 _PNEUMONIA = {"en": r"\bpneumonia\b", "es": r"\bneumon[ií]a\b"}
 
 
@@ -41,6 +49,17 @@ def _patterns(language: str) -> list[Pattern]:
         Pattern("J15.212", "MRSA pneumonia", (pneumonia, _MRSA[language])),
         Pattern("J15.211", "MSSA pneumonia", (pneumonia, _MSSA[language])),
         Pattern("J13", "pneumococcal pneumonia", (pneumonia, _PNEUMOCOCCUS[language])),
+        # diabetes: peripheral polyneuropathy (Neuropathy, peripheral → see Polyneuropathy), poor control
+        # (Diabetes, poorly controlled → with hyperglycemia)
+        *(Pattern(f"{category}.42", f"type {kind} diabetes with polyneuropathy", (_DIABETES[language][kind], (
+            r"peripheral (?:poly)?neuropathy|polyneuropathy|\bdpn\b" if en else
+            r"polineuropat[ií]a|neuropat[ií]a perif[eé]rica")))
+          for kind, category in (("1", "E10"), ("2", "E11"))),
+        *(Pattern(f"{category}.65", f"type {kind} diabetes with hyperglycemia", (_DIABETES[language][kind], (
+            r"poorly controlled|inadequately controlled|suboptimally controlled|out of control|poor (?:glycemic )?"
+            r"control|with hyperglycemia" if en else
+            r"mal control(?:ad[oa])?|control (?:gluc[eé]mico )?deficiente|con hiperglucemia")))
+          for kind, category in (("1", "E10"), ("2", "E11"))),
         # myocardial infarction: the artery of a STEMI, a NSTEMI
         Pattern("I21.02", "STEMI of the left anterior descending artery",
                 (r"\bstemi\b|st[- ]elevation (?:myocardial infarction|mi)" if en else

@@ -21,16 +21,19 @@ _BOTH_EN = r"both (?:eyes|sides|ears|knees|hips|legs|feet|arms|hands|wrists|shou
 _BOTH_ES = r"amb[oa]s (?:ojos|lados|mamas|o[ií]dos|rodillas|caderas|piernas|pies|brazos|manos|mu[nñ]ecas|hombros|" \
            r"tobillos|codos|pulmones|ri[nñ]ones|miembros inferiores|miembros superiores|talones|gl[uú]teos)|" \
            r"los dos ojos"
+# A paired joint named in the plural is both of them ("OA knees", "gonartrosis de rodillas").
+_PAIRED_PLURAL_EN = r"knees|hips|ankles|wrists|shoulders|elbows|heels"
+_PAIRED_PLURAL_ES = r"rodillas|caderas|tobillos|mu[nñ]ecas|hombros|codos|talones"
 _SIDE_WORDS: dict[str, dict[Side, str]] = {
     "es": {
         "right": r"derech[oa]s?|dch[oa]\.?|dcha\.?|OD",
         "left": r"izquierd[oa]s?|izd[oa]\.?|izq(?:d[oa])?\.?|OI",
-        "bilateral": r"bilateral(?:es)?|" + _BOTH_ES + r"|AO",
+        "bilateral": r"bilateral(?:es)?|" + _BOTH_ES + r"|AO|" + _PAIRED_PLURAL_ES,
     },
     "en": {
         "right": r"right|rt\.?|(?<![\d.,] )R(?= [a-z])|OD",
         "left": r"left|lt\.?|(?<![\d.,] )L(?= [a-z])|OS",
-        "bilateral": r"bilateral(?:ly)?|bilat\.?|B/L|" + _BOTH_EN + r"|OU",
+        "bilateral": r"bilateral(?:ly)?|bilat\.?|B/L|" + _BOTH_EN + r"|OU|" + _PAIRED_PLURAL_EN,
     },
 }
 _PATTERNS = {

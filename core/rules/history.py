@@ -25,7 +25,7 @@ RESISTANT_ORGANISM_CODES = {"B95.62", "A41.02", "J15.212", "A49.02"}
 # Where a note says the patient is seen as an outpatient (probable / suspected conditions are then not coded as
 # established: the symptom is, Section IV.H) or admitted (they are, Section II.H).
 # The emergency department counts as outpatient; so does a note headed "Clinic:" or "PCP visit".
-_OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|telehealth|follow-up visit|pcp visit|"
+_OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|telehealth|follow-up visit|pcp visit|f/u|"
                          r"emergency (?:department|room)|consulta externa|consultorio|ambulatori[oa]|"
                          r"atenci[oó]n primaria|centro de salud|urgencias)\b|\b(?-i:ED|ER)\b", re.IGNORECASE)
 _INPATIENT = re.compile(r"\b(?:admitted|admission|admit|inpatient|discharge diagnos[ie]s|discharge summary|"
