@@ -85,3 +85,45 @@ def test_symptoms_routine_to_stones_and_septic_shock(code) -> None:
     result = codes(code("ICU: septic shock on norepinephrine. Blood cultures: MSSA. Dx: MSSA sepsis with septic "
                         "shock; RLE cellulitis."))
     assert {"A41.01", "R65.21", "L03.115"} <= result and "R57.9" not in result
+
+
+def test_diabetes_readings_polyneuropathy_and_poor_control(code) -> None:
+    result = codes(code("A: DM2 c/b diabetic peripheral neuropathy. P: gabapentin; cont metformin 1000 mg BID."))
+    assert "E11.42" in result and not result & {"E11.40", "E11.9", "R52"}
+    result = codes(code("DM2 poorly controlled, A1c 10.4. UACR neg for microalbuminuria. Metformin 1000 mg BID."))
+    assert "E11.65" in result and not result & {"E11.9", "R80.9", "E10.65"}
+
+
+def test_paired_joints_in_the_plural_are_bilateral(code) -> None:
+    assert "M17.0" in codes(code("Problem list: OA knees. Knee OA - acetaminophen PRN."))
+
+
+def test_vaccines_and_immunization_encounters(code) -> None:
+    assert codes(code("Nurse visit: seasonal influenza vaccine only. Flu vaccine given IM L deltoid.")) == {"Z23"}
+    assert "A35" not in codes(code("Urgent care: bitten on the L forearm by a dog. Tetanus UTD."))
+
+
+def test_status_codes_from_more_treatments(code) -> None:
+    result = codes(code("DM2 on insulin glargine 30 u qHS, metformin 1000 mg BID, semaglutide 1 mg weekly."))
+    assert {"Z79.4", "Z79.84", "Z79.85"} <= result
+    assert "Z79.51" not in codes(code("Seasonal allergic rhinitis: start cetirizine 10 mg daily + fluticasone nasal."))
+
+
+def test_a_trip_and_fall_is_on_the_same_level(code) -> None:
+    result = codes(code("ED: tripped over a curb, fell onto outstretched L hand. XR L wrist: displaced Colles fx, closed."))
+    assert {"S52.532A", "W01.0XXA"} <= result and "W19.XXXA" not in result
+
+
+def test_a_post_negation_stops_at_a_list_items_comma(code) -> None:
+    result = codes(code("Dx: atypical chest pain, ACS ruled out, likely musculoskeletal."))
+    assert "R07.89" in result and "I24.9" not in result
+
+
+def test_a_plain_annual_physical_is_a_routine_examination(code) -> None:
+    assert codes(code("Annual physical, 45M. No complaints. Exam normal. Non-smoker, rare EtOH.")) == {"Z00.00"}
+    assert "Z00.00" not in codes(code("Annual physical. HTN controlled on lisinopril."))
+
+
+def test_e_coli_sepsis_names_its_organism(code) -> None:
+    result = codes(code("Septic shock due to E. coli; source acute pyelonephritis. AKI resolved w/ fluids."))
+    assert {"A41.51", "R65.21", "N10"} <= result and not result & {"A41.9", "B96.20"}

@@ -61,7 +61,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
 }
 _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
-                       "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg"],
+                       "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg", "not needed",
+                       "not required", "not indicated"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
@@ -158,8 +159,12 @@ class AssertionDetector:
                 between = after[: match.start()]
                 # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures
                 # negative" says nothing negative of the pneumonia; a list of short items is one statement
-                # ("hepatitis A, B y C negativas").
-                if ("," not in between or _short_list(between)) and not self._scope_ends(between, self.text[end : end + match.start()]):
+                # ("hepatitis A, B y C negativas") when the mention is one of its short items ("atypical chest pain, ACS
+                # ruled out" rules out the ACS only).
+                items = re.findall(r"\w+", between)
+                listed = _short_list(between) and (len((re.findall(r"\w+", self.norm[start:end]) or [""])[-1]) <= 3
+                                                   or all(len(w) <= 2 for w in items))
+                if ("," not in between or listed) and not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
         for kind in _PRIORITY:

@@ -46,6 +46,7 @@ def _patterns(language: str) -> list[Pattern]:
         Pattern("A41.02", "MRSA sepsis", (sepsis, _MRSA[language])),
         Pattern("A41.01", "MSSA sepsis", (sepsis, _MSSA[language])),
         Pattern("A40.3", "pneumococcal sepsis", (sepsis, _PNEUMOCOCCUS[language])),
+        Pattern("A41.51", "sepsis due to E. coli", (sepsis, r"\be\. ?coli\b|escherichia coli")),
         Pattern("J15.212", "MRSA pneumonia", (pneumonia, _MRSA[language])),
         Pattern("J15.211", "MSSA pneumonia", (pneumonia, _MSSA[language])),
         Pattern("J13", "pneumococcal pneumonia", (pneumonia, _PNEUMOCOCCUS[language])),

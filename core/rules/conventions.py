@@ -15,7 +15,7 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
-from core.rules.generic_words import GENERIC_WORDS
+from core.rules.generic_words import GENERIC_WORDS, LIGHT_USE
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import Span
@@ -226,6 +226,10 @@ def generic_words(work: Worklist) -> None:
             continue
         if all(text[s:e].strip().lower() in words for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a single generic word names no condition")
+        elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
+                                                                   for s, _ in entry.spans):
+            work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")
+
 
 
 def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:

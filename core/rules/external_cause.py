@@ -307,7 +307,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
     for start, end in _cue_sentences(analysis.text, analysis):
         sentences.add((start, end))
         found = english_words(analysis.text[start:end], analysis.language, affirmed=True)
-        words = frozenset(w for w, _ in found)
+        words = _implied_level(frozenset(w for w, _ in found))
         negated = frozenset(w for w, _ in english_words(analysis.text[start:end], analysis.language)) - words
         raw = frozenset(_WORD.findall(strip_accents(analysis.text[start:end].lower())))
         for word, offset in found:
@@ -336,6 +336,20 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
     for entry in list(work.coded()):
         if entry.code != code and is_external_cause(entry.code) and _same_event(entry.spans, sentences, entry.code):
             work.absorb(entry.code, code, "external cause", "one external cause per cause event")
+
+
+_TRIPS = frozenset(stem(w) for w in ("trip", "slip", "stumble"))
+_HEIGHTS = frozenset(stem(w) for w in ("stair", "stairs", "step", "steps", "ladder", "bed", "chair", "roof", "height",
+                                       "wheelchair", "toilet", "tree", "bench", "table", "scaffold", "building"))
+_SAME_LEVEL = frozenset(stem(w) for w in ("same", "level"))
+
+
+def _implied_level(words: frozenset[str]) -> frozenset[str]:
+    """A fall after tripping, slipping or stumbling, from nothing higher, is a fall on the same level (Fall > same
+    level > from > slipping, stumbling, tripping → W01.0)."""
+    if stem("fall") in words and words & _TRIPS and not words & _HEIGHTS:
+        return words | _SAME_LEVEL
+    return words
 
 
 def _encounter_word(seventh: str) -> str:

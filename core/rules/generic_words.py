@@ -1,6 +1,8 @@
 """Single words that name a body part or a kind of problem, not a condition ("Renal diet", "bone", "disease"): a
 code read from one of them alone is left for review."""
 
+import re
+
 GENERIC_WORDS = {
     "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
            "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
@@ -10,3 +12,7 @@ GENERIC_WORDS = {
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología"},
 }
+
+# Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
+LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|social|socially|minimal|ocasional|"
+                       r"ocasionalmente|social(?:mente)?)\W*$", re.IGNORECASE)

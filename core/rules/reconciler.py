@@ -56,6 +56,7 @@ from core.rules.history import (
 from core.rules.injury import injury_sites
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
+from core.rules.routine_exam import routine_exam
 from core.rules.specificity import one_condition
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
@@ -149,6 +150,7 @@ def reconcile(
     one_condition(work)
     sequelae(work)
     encounter(work)
+    routine_exam(work)
     external_causes(work, navigator.index if navigator is not None else None)
     excludes1(work, warnings, winning)
     codes = sequence(work)

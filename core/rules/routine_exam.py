@@ -1,0 +1,35 @@
+"""An encounter for a routine general examination of an adult (Z00.00, I.C.21.c.13): the note says the visit is an
+annual physical or a check-up and states no condition. Z00.01 ("with abnormal findings") needs a new finding the
+note names as such; a visit that codes any condition is left to the coder, so only the plain case is coded here."""
+
+from __future__ import annotations
+
+import re
+
+from core.rules.worklist import Worklist
+from core.schema import Span
+
+RULE = "routine examination"
+ROUTINE_EXAM = "Z00.00"
+_VISIT = {
+    "en": re.compile(r"\b(?:annual (?:physical|exam|examination|wellness|check-?up)|routine (?:physical|exam|"
+                     r"examination|check-?up)|well(?:ness)? (?:visit|exam|adult)|preventive (?:visit|exam)|"
+                     r"general (?:medical )?exam(?:ination)?|health check-?up|physical exam(?:ination)? for "
+                     r"(?:work|employment|insurance))\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:revisi[oó]n (?:anual|rutinaria|de salud|general|m[eé]dica anual)|chequeo (?:anual|"
+                     r"rutinario|m[eé]dico|de salud)|reconocimiento m[eé]dico|examen de salud|control de salud)\b",
+                     re.IGNORECASE),
+}
+_CHILD = re.compile(r"\b(?:1[0-7]|[1-9])[- ](?:y/?o|year|yo|a[nñ]os?|mes(?:es)?|months?)\b|\b(?:child|infant|"
+                    r"newborn|ni[nñ][oa]|lactante|reci[eé]n nacido)\b", re.IGNORECASE)
+
+
+def routine_exam(work: Worklist) -> None:
+    """Z00.00 for an adult's annual physical or check-up that codes no condition (status and history codes aside)."""
+    pattern = _VISIT.get(work.analysis.language)
+    text = work.analysis.text
+    found = pattern.search(text) if pattern else None
+    if found is None or _CHILD.search(text) or any(not e.code.startswith("Z") for e in work.coded()):
+        return
+    work.add(ROUTINE_EXAM, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}': a routine general examination with nothing found", 0.5, "tabular-list")
