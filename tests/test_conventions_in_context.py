@@ -127,3 +127,20 @@ def test_a_plain_annual_physical_is_a_routine_examination(code) -> None:
 def test_e_coli_sepsis_names_its_organism(code) -> None:
     result = codes(code("Septic shock due to E. coli; source acute pyelonephritis. AKI resolved w/ fluids."))
     assert {"A41.51", "R65.21", "N10"} <= result and not result & {"A41.9", "B96.20"}
+
+
+def test_a_condition_of_the_patient_and_of_a_relative_gets_both_codes(code) -> None:
+    result = codes(code("Hx R breast ca s/p R mastectomy 2014, treatment completed, no evidence of recurrence. Mother "
+                        "also had breast ca."))
+    assert {"Z85.3", "Z90.11", "Z80.3"} <= result and not any(c.startswith("C50") for c in result)
+
+
+def test_more_readings_obesity_class_and_arm_cellulitis(code) -> None:
+    assert {"E66.812", "Z68.37"} <= codes(code("Obesidad grado II (IMC 37). HTA.", language="es"))
+    assert "L03.114" in codes(code("ED: cellulitis of L forearm spreading from a scratch, culture grew MRSA."))
+
+
+def test_anticoagulation_clinic_visit(code) -> None:
+    result = codes(code("Anticoag clinic: mechanical mitral valve on warfarin, INR today 3.1. Also ASA 81 mg daily."))
+    assert result == {"Z51.81", "Z95.2", "Z79.01", "Z79.82"}
+    assert "Z79.1" in codes(code("Primary OA of both knees. Meds: meloxicam 15 mg daily (long-term)."))

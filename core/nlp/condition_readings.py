@@ -114,10 +114,20 @@ def _patterns(language: str) -> list[Pattern]:
                  r"\b(?:leg|lower (?:extremity|limb)|calf|shin|thigh)\b" if en else
                  r"\b(?:pierna|miembro inferior|extremidad inferior|gemelo|muslo)\b"),
                 sides="5679"),
+        Pattern("L03.11{side}", "cellulitis of the upper limb",
+                (r"\bcellulitis\b" if en else r"\bcelulitis\b",
+                 r"\b(?:arm|forearm|upper (?:extremity|limb)|elbow)\b" if en else
+                 r"\b(?:brazo|antebrazo|miembro superior|extremidad superior|codo)\b"),
+                sides="3499"),
+        # obesity by class (E66.81-, FY2025)
+        *(Pattern(f"E66.81{n}", f"obesity, class {n}",
+                  (rf"\bobes(?:ity|e),? (?:class|grade|type) (?:{n}|{roman})\b|\bclass (?:{n}|{roman}) obesity\b" if en
+                   else rf"\bobesidad (?:de )?(?:clase|grado|tipo) (?:{n}|{roman})\b",))
+          for n, roman in (("1", "i"), ("2", "ii"), ("3", "iii"))),
     ]
 
 
-_SIDE = {"en": (r"\bright\b", r"\bleft\b", r"\bbilateral|\bboth\b"),
+_SIDE = {"en": (r"\bright\b|\brt\b|(?-i:\bR\b)(?= \w)", r"\bleft\b|\blt\b|(?-i:\bL\b)(?= \w)", r"\bbilateral|\bboth\b"),
          "es": (r"\bderech[oa]s?\b|\bdcha?\b", r"\bizquierd[oa]s?\b|\bizq(?:d[oa])?\b", r"\bbilateral|\bambos\b")}
 
 

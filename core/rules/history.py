@@ -43,6 +43,7 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
         return
     _mentions_as_entries(work, winning or {})
     for entry in list(work.entries.values()):
+        _relatives_too(work, navigator, entry)
         if entry.absorbed_by:
             continue
         listed = False
@@ -71,6 +72,19 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
                  "index-navigator")
         if entry.coded:
             work.absorb(entry.code, code, f"{kind} history", "the condition is not current")
+
+
+def _relatives_too(work: Worklist, navigator: IndexNavigator, entry: Entry) -> None:
+    """A condition the note names for the patient and for a relative ("hx R breast ca ... Mother also had breast ca")
+    gets the relative's family history code beside whatever the patient's mention gives."""
+    if work.policy == "codiesp" or "family" not in entry.assertions or entry.only("family") or entry.code[0] in "ZVWXY":
+        return
+    spans = [s for s in entry.suggestion.evidence if work.analysis.assertion_of(s.start, s.end)[0] == "family"]
+    code = malignancy_history_code("family", entry.code, work.tabular)
+    found = None if code else navigator.history_code("family", work.condition(entry), work.tabular)
+    code, why = (found.code, found.rationale) if found else (code, f"{code}: a relative's {entry.code}")
+    if code and spans and code not in work.entries:
+        work.add(code, spans, "family history", why, entry.suggestion.score, "index-navigator")
 
 
 def _same_condition(history: str, code: str, work: Worklist) -> bool:
@@ -114,9 +128,13 @@ def _mentions_as_entries(work: Worklist, winning: dict[tuple[int, int], list[str
         codes = winning.get((match.start, match.end)) or []
         if match.assertion not in ("family", "historical") or not codes or (match.start, match.end) in represented:
             continue
-        if codes[0] in work.entries:
-            continue
         text = work.analysis.text[match.start : match.end]
+        if codes[0] in work.entries:
+            entry = work.entries[codes[0]]
+            if match.assertion == "family":  # the patient's code and a relative's: the relative's code too
+                entry.suggestion.evidence.append(Span(start=match.start, end=match.end, text=text))
+                entry.assertions = work.assertions_of(entry.suggestion)
+            continue
         suggestion = CodeSuggestion(code=codes[0], description=work.tabular.description(codes[0]),
                                     evidence=[Span(start=match.start, end=match.end, text=text)], source="dictionary",
                                     score=0.0, rationale=f"'{text}': {match.assertion} ({match.cue})", step=STEP,
