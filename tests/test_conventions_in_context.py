@@ -144,3 +144,14 @@ def test_anticoagulation_clinic_visit(code) -> None:
     result = codes(code("Anticoag clinic: mechanical mitral valve on warfarin, INR today 3.1. Also ASA 81 mg daily."))
     assert result == {"Z51.81", "Z95.2", "Z79.01", "Z79.82"}
     assert "Z79.1" in codes(code("Primary OA of both knees. Meds: meloxicam 15 mg daily (long-term)."))
+
+
+def test_pseudo_negations_and_asides_do_not_negate(code) -> None:
+    result = codes(code("Nefrología: ERC estadio 5 de etiología no filiada, en programa de hemodiálisis desde 2021.",
+                        language="es"))
+    assert {"N18.6", "Z99.2"} <= result
+    result = codes(code("Informe de alta hospitalaria. Motivo de ingreso: fiebre y dolor lumbar izq.\nDiagnósticos al "
+                        "alta:\n- Probable pielonefritis aguda (urocultivo negativo tras antibioterapia previa).\n- HTA.",
+                        language="es"))
+    assert result == {"N10", "I10"}
+    assert codes(code("Urgencias: dolor torácico atípico; se descarta SCA.", language="es")) == {"R07.89"}

@@ -85,7 +85,8 @@ _PSEUDO = {
            "sin otros antecedentes de interes", "sin antecedentes familiares de interes",
            "sin antecedentes personales ni familiares de interes", "no antecedentes de interes",
            "sin antecedentes clinicos de interes", "sin cambios", "sin incidencias", "no celula pequena",
-           "no celulas pequenas", "no microcitico", "no hodgkin", "no doloroso", "no dolorosa", "no dolorosos",
+           "no celulas pequenas", "no microcitico", "no hodgkin", "no filiada", "no filiado", "no filiadas", "no filiados",
+           "no aclarada", "no aclarado", "no doloroso", "no dolorosa", "no dolorosos",
            "no dolorosas", "sin conseguir", "sin lograr", "sin contraste", "con y sin contraste"],
 }
 # A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
@@ -164,7 +165,9 @@ class AssertionDetector:
                 items = re.findall(r"\w+", between)
                 listed = _short_list(between) and (len((re.findall(r"\w+", self.norm[start:end]) or [""])[-1]) <= 3
                                                    or all(len(w) <= 2 for w in items))
-                if ("," not in between or listed) and not self._scope_ends(between, self.text[end : end + match.start()]):
+                aside = "(" in between and ")" not in between  # "pielonefritis (urocultivo negativo)"
+                if ("," not in between or listed) and not aside and \
+                        not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
         for kind in _PRIORITY:

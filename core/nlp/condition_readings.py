@@ -119,6 +119,8 @@ def _patterns(language: str) -> list[Pattern]:
                  r"\b(?:arm|forearm|upper (?:extremity|limb)|elbow)\b" if en else
                  r"\b(?:brazo|antebrazo|miembro superior|extremidad superior|codo)\b"),
                 sides="3499"),
+        Pattern("R07.89", "atypical (other) chest pain",
+                (r"\batypical chest pain\b" if en else r"\bdolor tor[aá]cico at[ií]pico\b",)),
         # obesity by class (E66.81-, FY2025)
         *(Pattern(f"E66.81{n}", f"obesity, class {n}",
                   (rf"\bobes(?:ity|e),? (?:class|grade|type) (?:{n}|{roman})\b|\bclass (?:{n}|{roman}) obesity\b" if en

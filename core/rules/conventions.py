@@ -268,8 +268,9 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     tabular = work.tabular
     coded_categories = {e.code[:3] for e in work.coded()}
     for match in work.analysis.mentions:
-        if match.section not in STATED_SECTIONS or match.assertion != "present":
-            continue
+        if match.section not in STATED_SECTIONS or match.assertion != "present" or \
+                work.analysis.text[match.start:match.end].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ()):
+            continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
         codes = winning.get((match.start, match.end)) or []
         rule = linker.rules.get(match.key)
         if not codes or rule is None:

@@ -7,10 +7,11 @@ GENERIC_WORDS = {
     "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
            "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
-           "right", "history", "attempts", "daily", "abnormal", "abnormality"},
+           "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
-           "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología"},
+           "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
+           "isquémica", "vascular", "venoso", "venosa"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
