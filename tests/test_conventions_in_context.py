@@ -155,3 +155,12 @@ def test_pseudo_negations_and_asides_do_not_negate(code) -> None:
                         language="es"))
     assert result == {"N10", "I10"}
     assert codes(code("Urgencias: dolor torácico atípico; se descarta SCA.", language="es")) == {"R07.89"}
+
+
+def test_receptor_status_and_identified_influenza(code) -> None:
+    result = codes(code("Infusion center: C3D1 AC chemotherapy for invasive ductal carcinoma of the L breast, "
+                        "upper-outer quadrant, ER+."))
+    assert {"Z51.11", "C50.412", "Z17.0"} <= result
+    assert "Z17.0" not in codes(code("ED: seen in the ER for chest pain."))
+    result = codes(code("Urgent care: fever, cough, myalgias. Rapid flu A positive. Dx: influenza A. Fluids, rest."))
+    assert result == {"J10.1"}

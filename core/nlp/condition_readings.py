@@ -119,6 +119,9 @@ def _patterns(language: str) -> list[Pattern]:
                  r"\b(?:arm|forearm|upper (?:extremity|limb)|elbow)\b" if en else
                  r"\b(?:brazo|antebrazo|miembro superior|extremidad superior|codo)\b"),
                 sides="3499"),
+        Pattern("J10.1", "influenza due to an identified influenza virus",
+                (r"\binfluenza\b|\bflu\b" if en else r"\bgripe\b|\binfluenza\b",
+                 r"\b(?:influenza|flu) ?[ab]\b|\bh1n1\b|\bh3n2\b" if en else r"\b(?:gripe|influenza) ?[ab]\b|\bh1n1\b|\bh3n2\b")),
         Pattern("R07.89", "atypical (other) chest pain",
                 (r"\batypical chest pain\b" if en else r"\bdolor tor[aá]cico at[ií]pico\b",)),
         # obesity by class (E66.81-, FY2025)

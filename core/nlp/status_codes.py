@@ -83,7 +83,7 @@ def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
                      if language in entry.get("cue", {})}
         if cue and codes:
             alternation = "|".join(re.escape(w) for w in sorted(codes, key=len, reverse=True))
-            groups.append(_Group(re.compile(cue), re.compile(rf"\b(?:{alternation})\b"), codes, code_cues))
+            groups.append(_Group(re.compile(cue), re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), codes, code_cues))
     return tuple(groups)
 
 

@@ -214,8 +214,6 @@ def _strictly_inside(span: tuple[int, int], work: Worklist) -> bool:
                for m in work.analysis.mentions)
 
 
-
-
 def generic_words(work: Worklist) -> None:
     """A code found only in single words that name a body part or a kind of problem ("Renal diet reviewed" → N28.9,
     "lungs" → R59.9) is left for review: one such word names no condition."""
@@ -229,7 +227,6 @@ def generic_words(work: Worklist) -> None:
         elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):
             work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")
-
 
 
 def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
@@ -283,8 +280,8 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
         if not (any(s.startswith(TRUSTED_SOURCES) for s in sources) or match.expanded):
             continue
         entry = work.entries.get(code)
-        if entry is not None and not work.codable(entry):
-            continue
+        if entry is not None and (not work.codable(entry) or entry.absorbed_by):
+            continue  # listed for review only, or another code already stands for it (J11.1 under J10.1)
         text = work.analysis.text[match.start : match.end]
         work.add(code, [Span(start=match.start, end=match.end, text=text)], "stated diagnosis",
                  f"'{text}' is listed as a diagnosis ({match.section.replace('_', ' ')})",

@@ -211,10 +211,21 @@ def readings(work: Worklist) -> None:
                          f"read {reading.what} around '{text}'", 0.5, "reading")
         for other in work.coded():
             same = other.code[:3] == reading.code[:3] or is_vague(other.code, work.tabular) and \
-                work.tabular.chapter_of(other.code) == work.tabular.chapter_of(reading.code)  # J18.9 for J13
+                work.tabular.chapter_of(other.code) == work.tabular.chapter_of(reading.code) \
+                or _unidentified_twin(other.code, reading.code, work)  # J18.9 for J13, J11.1 for J10.1
             if other is not entry and same and other.code != reading.code and any(
                     s < reading.end and reading.start < e for s, e in other.spans):
                 work.absorb(other.code, reading.code, "one condition, one code", f"the note gives {reading.what}")
+
+
+def _unidentified_twin(other: str, code: str, work: Worklist) -> bool:
+    """``other`` is the "unidentified" form of the condition ``code`` names with its agent identified (J11.1 beside
+    J10.1): the same block of the tabular list, the same manifestation."""
+    tabular = work.tabular
+    block = [a for a in tabular.ancestors(other) if "-" in a][:1]
+    title = tabular.description(other).lower()
+    return "unidentified" in title and "unidentified" not in tabular.description(code).lower() and \
+        block == [a for a in tabular.ancestors(code) if "-" in a][:1] and other[-2:] == code[-2:]
 
 
 def uncertain(work: Worklist) -> None:
