@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _I = re.IGNORECASE
 _MRSA = {"en": r"\bmrsa\b|methicillin[- ]resistant staph", "es": r"\b(?:sarm|mrsa)\b|resistente a (?:la )?meticilina"}
@@ -136,6 +137,18 @@ _SIDE = {"en": (r"\bright\b|\brt\b|(?-i:\bR\b)(?= \w)", r"\bleft\b|\blt\b|(?-i:\
          "es": (r"\bderech[oa]s?\b|\bdcha?\b", r"\bizquierd[oa]s?\b|\bizq(?:d[oa])?\b", r"\bbilateral|\bambos\b")}
 
 
+@lru_cache(maxsize=4)
+def _compiled(language: str) -> tuple[tuple[Pattern, tuple[re.Pattern[str], ...], re.Pattern[str] | None], ...]:
+    """Each pattern with its words compiled, once per language (read_conditions runs on every note)."""
+    return tuple((p, tuple(re.compile(words, _I) for words in p.needs), re.compile(p.unless, _I) if p.unless else None)
+                 for p in _patterns(language))
+
+
+@lru_cache(maxsize=4)
+def _sides(language: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(words, _I) for words in _SIDE[language])
+
+
 def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa: ANN001, ANN201
     """The readings of the patterns whose words all lie in one sentence of ``text``; ``reading(start, end, code,
     what)`` makes one. A sentence gives one code per category (the first pattern of a category wins)."""
@@ -143,19 +156,18 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
         return []
     found = []
     seen: set[tuple[int, str]] = set()
-    for pattern in _patterns(language):
-        first = re.compile(pattern.needs[0], _I)
+    for pattern, (first, *rest), unless in _compiled(language):
         for match in first.finditer(text):
             left, right = sentence_bounds(match.start(), match.end())
             if (left, pattern.code[:3]) in seen:
                 continue
             sentence = text[left:right]
-            others = [re.search(words, sentence, _I) for words in pattern.needs[1:]]
-            if not all(others) or pattern.unless and re.search(pattern.unless, sentence, _I):
+            others = [words.search(sentence) for words in rest]
+            if not all(others) or unless is not None and unless.search(sentence):
                 continue
             code = pattern.code
             if pattern.sides:
-                said = [i for i, words in enumerate(_SIDE[language]) if re.search(words, sentence, _I)]
+                said = [i for i, words in enumerate(_sides(language)) if words.search(sentence)]
                 index = 2 if 2 in said or len(said) > 1 else said[0] if said else 3
                 code = code.format(side=pattern.sides[index])
             starts = [match.start(), *(left + m.start() for m in others)]

@@ -16,5 +16,5 @@ GENERIC_WORDS = {
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
-LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|social|socially|minimal|ocasional|"
-                       r"ocasionalmente|social(?:mente)?)\W*$", re.IGNORECASE)
+LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minimal|ocasional|ocasionalmente|"
+                       r"social(?:mente)?)\W*$", re.IGNORECASE)

@@ -422,7 +422,7 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
     whole = isinstance(excised, re.Pattern) and bool(excised.search(text))
 
     def treated_here(span: Span) -> bool:  # "left breast cancer s/p lumpectomy 2015, no evidence of disease"
-        start, end = sentences.sentence_bounds(span.start, span.end)
+        _, end = sentences.sentence_bounds(span.start, span.end)
         return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end]))
 
     out: list[tuple[str, str, Span]] = []
