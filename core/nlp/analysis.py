@@ -82,7 +82,15 @@ def _heading_pattern(language: str) -> re.Pattern[str]:
     words = sorted({(w, kind) for kind, ws in _HEADINGS.get(language, _HEADINGS["en"]).items() for w in ws},
                    key=lambda pair: -len(pair[0]))
     alternatives = "|".join(f"(?P<{kind}_{i}>{re.escape(w)})" for i, (w, kind) in enumerate(words))
-    return re.compile(rf"(?:^|(?<=[\n.;])|(?<=[.;]\s))[^\S\n]*(?:{alternatives})[^\S\n]*:", re.IGNORECASE | re.MULTILINE)
+    bare = "|".join(f"(?P<{kind}_b{i}>{re.escape(w)})" for i, (w, kind) in enumerate(words) if w in _BARE_HEADINGS)
+    bare = rf"|(?:{bare})(?=[^\S\n]+\w)" if bare else ""
+    return re.compile(rf"(?:^|(?<=[\n.;])|(?<=[.;]\s))[^\S\n]*(?:(?:{alternatives})[^\S\n]*:{bare})",
+                      re.IGNORECASE | re.MULTILINE)
+
+
+# Abbreviated headings that open a sentence without a colon ("FHx: mother CVA. PMH HTN, HLD."): nothing else starts a
+# sentence with them.
+_BARE_HEADINGS = frozenset({"pmh", "pmhx", "psh", "fhx", "a/p", "hpi", "meds"})
 
 
 _HEADING_PATTERNS = {language: _heading_pattern(language) for language in _HEADINGS}
@@ -212,7 +220,7 @@ class NoteAnalysis:
 
 # A condition word followed by a test, a pending result or a vaccine names the test or the vaccine, not the condition.
 _TEST_AFTER = re.compile(r"[ \t]*(?:tests?|testing|swabs?|assay|pending|pendiente|vaccines?|vaccination|shots?|booster|"
-                         r"immunization|utd|up to date|vacunas?|vacunaci[oó]n)\b(?![ \t]*(?:(?:was|is|came "
+                         r"immunization|utd|up to date|unknown|echo|echocardiogram|vacunas?|vacunaci[oó]n)\b(?![ \t]*(?:(?:was|is|came "
                          r"back|returned|result)[ \t]+)?(?:positive|\+|pos\b|confirm))", re.IGNORECASE)
 _UNRELATED = {
     "en": re.compile(r"\bunrelated\b|\bnot (?:related|due|caused|secondary|attributed)\b|\bnot from\b|"

@@ -42,7 +42,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
-                       "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx"],
+                       "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx",
+                       "no longer on", "no longer taking", "completed", "finished"],
     },
     "es": {
         "negated": [
@@ -56,17 +57,20 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "family": ["antecedentes familiares de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
         "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
-        "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa"],
+        "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", "ya no toma",
+                       "finalizo", "completo"],
     },
 }
 _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
                        "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg", "not needed",
-                       "not required", "not indicated"],
+                       "not required", "not indicated", "now resolved", "since resolved", "has resolved",
+                       "have resolved", "sx resolved", "symptoms resolved"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
-                       "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10"],
+                       "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10",
+                       "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta"],
            "possible": ["a descartar", "en estudio"]},
 }
 _TERMINATION = {

@@ -62,11 +62,27 @@ def _patterns(language: str) -> list[Pattern]:
             r"control|with hyperglycemia" if en else
             r"mal control(?:ad[oa])?|control (?:gluc[eé]mico )?deficiente|con hiperglucemia")))
           for kind, category in (("1", "E10"), ("2", "E11"))),
+        # diabetes with hypoglycemia with coma (Diabetes, type 1, with, hypoglycemia, with coma)
+        *(Pattern(f"{category}.641", f"type {kind} diabetes with hypoglycemia with coma", (_DIABETES[language][kind], (
+            r"hypoglyc[ae]mi(?:c|a with) coma" if en else r"coma hipogluc[eé]mico|hipoglucemia con coma")))
+          for kind, category in (("1", "E10"), ("2", "E11"))),
+        # cigarettes: Dependence, drug, nicotine, cigarettes (a pack count is cigarettes)
+        Pattern("F17.210", "nicotine dependence, cigarettes",
+                (r"\bsmok(?:er|es|ing)\b|nicotine dependence|tobacco (?:use|dependence)" if en else
+                 r"\bfumador(?:a)?\b|\bfuma\b|tabaquismo|dependencia (?:de|a) (?:la )?nicotina",
+                 r"\bcigarettes?\b|\bppd\b|packs? (?:a|per) day|pack[- ]years?|\bpk[- ]?yrs?\b|\bcigs?\b" if en else
+                 r"\bcigarrillos?\b|\bcig(?:s|arros)?\b|paquetes?|\bpaq\b"),
+                unless=r"\b(?:former|ex-?smoker|quit|never|non-?smoker)\b|\bcigars?\b" if en else
+                r"\b(?:exfumador[a]?|ex fumador[a]?|no fumador[a]?|abandon\w*|dej[oó])\b|\bpuros?\b"),
         # myocardial infarction: the artery of a STEMI, a NSTEMI
         Pattern("I21.02", "STEMI of the left anterior descending artery",
                 (r"\bstemi\b|st[- ]elevation (?:myocardial infarction|mi)" if en else
                  r"\biamcest\b|iam con elevaci[oó]n del st|\bscacest\b",
                  r"\blad\b|left anterior descending" if en else r"\bda\b|descendente anterior")),
+        Pattern("I21.11", "STEMI of the right coronary artery",
+                (r"\bstemi\b|st[- ]elevation (?:myocardial infarction|mi)" if en else
+                 r"\biamcest\b|iam con elevaci[oó]n del st|\bscacest\b",
+                 r"\brca\b|right coronary" if en else r"\bcd\b|coronaria derecha")),
         Pattern("I21.4", "non-ST elevation myocardial infarction",
                 (r"\bnstemi\b|non[- ]st[- ]elevation (?:myocardial infarction|mi)" if en else
                  r"\biamsest\b|iam sin elevaci[oó]n del st|infarto (?:agudo )?(?:de miocardio )?sin elevaci[oó]n "

@@ -580,7 +580,7 @@ _SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela
 
 def encounter(work: Worklist) -> None:
     """Injury and external-cause codes carry the encounter in their 7th character: A unless the note says the visit
-    is a follow-up (D) or for a sequela (S) (:func:`core.rules.injury.visit_encounter`)."""
+    is a follow-up (D), a fracture's healing (G, K, P) or a sequela (S) (:func:`core.rules.injury.visit_encounter`)."""
     wanted = visit_encounter(work.analysis.text)
     if wanted == "A":
         return
@@ -589,8 +589,8 @@ def encounter(work: Worklist) -> None:
         flat = entry.code.replace(".", "")
         if len(flat) != 7 or flat[6] not in "ADS" or flat[6] == wanted:
             continue
-        changed = entry.code[:-1] + wanted
-        if tabular.is_billable(changed):
+        changed = next((entry.code[:-1] + w for w in (wanted, "D") if tabular.is_billable(entry.code[:-1] + w)), "")
+        if changed and changed != entry.code:
             work.add(changed, entry.suggestion.evidence, "7th character", f"the note describes a {wanted} encounter",
                      entry.suggestion.score, entry.suggestion.source)
             work.absorb(entry.code, changed, "7th character", "encounter")

@@ -378,6 +378,8 @@ def named_additional(work: Worklist) -> None:
             if not stems or not stems <= words or not tabular.is_billable(code) or code in work.entries and \
                     work.entries[code].coded:
                 continue
+            if code.startswith("Z79") and not any(f.code == code for f in work.analysis.status):
+                continue  # a drug named is long-term therapy only as the status rules read it ("insulin gtt" is not)
             work.add(code, list(entry.suggestion.evidence), "use additional",
                      f"{entry.code}'s notes ask for {item.group('label').strip()} ({code}), which the note names",
                      entry.suggestion.score, "tabular-list")

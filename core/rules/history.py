@@ -110,12 +110,16 @@ def _history_code(kind: str, entry: Entry, work: Worklist, navigator: IndexNavig
 def _outscored(entry: Entry, work: Worklist) -> bool:
     """One neoplasm named, one history code: a malignancy read from words that a malignancy written more compactly
     (or as compactly and better scored) also covers ("breast cancer, father with CAD" read as "cancer ... artery")
-    gives none."""
+    gives none; nor does a guess scored a tenth of another reading of the same words ("RCC" as a breast site)."""
     def rank(e: Entry) -> tuple[int, float]:
         return -sum(b - a for a, b in e.spans), e.suggestion.score
 
-    return any(other is not entry and is_primary_malignancy(other.code) and not other.absorbed_by
-               and rank(other) > rank(entry)
+    def beats(other: Entry) -> bool:
+        mine, theirs = entry.suggestion.score, other.suggestion.score
+        return theirs >= 10 * mine or (mine < 10 * theirs and rank(other) > rank(entry))
+
+    return any(other is not entry and is_primary_malignancy(other.code) and beats(other)
+               and (not other.absorbed_by or other.absorbed_by.startswith("Z8"))  # already read as history
                and any(a < d and c < b for a, b in entry.spans for c, d in other.spans)
                for other in work.entries.values())
 
@@ -149,6 +153,10 @@ def _in_history_section(work: Worklist, entry: Entry) -> bool:
     return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions
 
 
+# Cues that say a drug was taken and stopped: no long-term drug therapy (Z79) now.
+_STOPPED = re.compile(r"\b(?:no longer|completed|finished|ya no toma|finaliz[oó]|complet[oó])\b", re.IGNORECASE)
+
+
 def status_codes(work: Worklist) -> None:
     """Status codes the note states (long-term insulin Z79.4, anticoagulants Z79.01, dialysis Z99.2, allergy Z88.0,
     BMI Z68.-) are coded when the sentence says the patient has them; BMI only with a weight diagnosis it supports
@@ -156,7 +164,9 @@ def status_codes(work: Worklist) -> None:
     analysis = work.analysis
     tabular = work.tabular
     for found in analysis.status:
-        assertion, _ = analysis.assertion_of(found.start, found.end)
+        assertion, cue = analysis.assertion_of(found.start, found.end)
+        if found.code.startswith("Z79") and assertion == "historical" and _STOPPED.search(cue):
+            continue  # "completed 6 mo apixaban, no longer on anticoagulation"
         allergy = found.code.startswith(("Z88", "Z91.0")) and analysis.section_at(found.start).kind == "allergies"
         code = found.code if tabular.is_billable(found.code) else tabular.unspecified_code(
             found.code, analysis.side_of(found.start, found.end))  # Z89.51 + "left" → Z89.512
@@ -165,6 +175,12 @@ def status_codes(work: Worklist) -> None:
         text = analysis.text[found.start : found.end]
         work.add(code, [Span(start=found.start, end=found.end, text=text)], "status",
                  f"status read from '{text}'", 0.5, "status-rule")
+        if code.startswith("Z20"):  # "contact with a coworker with COVID-19": the coworker's disease
+            for other in work.coded():
+                if other.code != code and other.spans and all(found.start <= a and b <= found.end or
+                                                              analysis.assertion_of(a, b)[0] in NOT_CODED
+                                                              for a, b in other.spans):
+                    work.absorb(other.code, code, "status", "the disease is the contact's, not the patient's")
     coded = work.coded()
     resistant = any(e.code in RESISTANT_ORGANISM_CODES for e in coded)
     for entry in coded:
@@ -177,6 +193,12 @@ def status_codes(work: Worklist) -> None:
             work.demote(entry.code, "BMI", "a BMI is coded only with the weight diagnosis it supports")
         elif entry.code == INSULIN and type_1:
             work.demote(entry.code, "drug therapy", "insulin is part of type 1 diabetes (no Z79.4)")
+
+
+def insulin_with_type_1(work: Worklist) -> None:
+    """Again once the diabetes codes are settled (a combination may be the first type 1 code): no Z79.4 with E10."""
+    if INSULIN in work.entries and work.entries[INSULIN].coded and any(e.code.startswith(TYPE_1) for e in work.coded()):
+        work.demote(INSULIN, "drug therapy", "insulin is part of type 1 diabetes (no Z79.4)")
 
 
 SEVERE_SEPSIS = "R65.2"
@@ -353,3 +375,24 @@ def _side_rank(title: str, side: str, hand: str) -> int:
         return 1 if "unspecified" not in title or "side" in title else 0
     dominance = "non-dominant" if hand != side else "dominant"
     return 3 if f"{side} {dominance}" in title else 0
+
+
+# An acute event the note dates to a past year ("TIA 2021", "IAM inferior en 2018", "old R MCA infarct (2/2024)") is
+# the patient's history: its History, personal code (I.C.9.e old MI I25.2, I.C.21.c.4 Z86.-), not the acute code.
+DATED_EVENTS = {"I21": "I25.2", "I22": "I25.2", "I63": "Z86.73", "G45": "Z86.73", "I26": "Z86.711",
+                "I82.4": "Z86.718"}
+_DATED = re.compile(r"[^.,;:\n]{0,25}?(?:\b(?:in|en|del?)\s+|\()?(?:\b\d{1,2}/)?\b(?:19[5-9]\d|20[0-2]\d)\b(?!\s*(?:mg|mcg|ml|units?))",
+                    re.IGNORECASE)
+
+
+def dated_events(work: Worklist) -> None:
+    text = work.analysis.text
+    for entry in list(work.coded()):
+        history = next((code for prefix, code in DATED_EVENTS.items() if entry.code.startswith(prefix)), "")
+        if not history or not entry.spans or not all(_DATED.match(text, end) for _, end in entry.spans):
+            continue
+        when = _DATED.match(text, entry.spans[0][1]).group().strip()
+        work.add(history, list(entry.suggestion.evidence), "personal history",
+                 f"dated to the past ('{when}'): {work.tabular.description(history)}", entry.suggestion.score,
+                 "index-navigator")
+        work.absorb(entry.code, history, "personal history", "the event is dated to the past")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from core.kb.index import AlphabeticIndex
+from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
-from core.rules.external_cause import _NEGATED, CauseIndex, _key, cues, english_words, is_injury
+from core.rules.external_cause import _NEGATED, CauseIndex, Cues, _key, cues, english_words, is_injury
 from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 
@@ -40,13 +40,24 @@ _SEEN_FOR = re.compile(r"\b(?:seen|here|presents?|presenting|comes?|returns?|ret
 _EMERGENCY = re.compile(r"\s*(?:\w+\s+){0,2}(?:(?-i:ED|ER)|emergency (?:department|room)|urgent care|urgencias)\b",
                         re.IGNORECASE)
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
+# A fracture's healing named for this visit: nonunion (K), malunion (P), delayed healing (G), checked in that order
+# ("delayed healing, not yet a nonunion" is G: a denied word does not count).
+_NOT = r"(?<!not yet a )(?<!not a )(?<!no )(?<!without )(?<!sin )"
+_HEALING = (("K", re.compile(_NOT + r"\b(?:non-?union|pseudoarthrosis|pseudoartrosis|no uni[oó]n)\b", re.IGNORECASE)),
+            ("P", re.compile(_NOT + r"\b(?:mal-?union|consolidaci[oó]n viciosa)\b", re.IGNORECASE)),
+            ("G", re.compile(_NOT + r"\b(?:delayed (?:healing|union)|retraso de (?:la )?consolidaci[oó]n|"
+                             r"consolidaci[oó]n retardada)\b", re.IGNORECASE)))
 
 
 def visit_encounter(text: str) -> str:
     """The 7th character this visit asks for: "S" (sequela), "D" (the follow-up or healing of a treated injury) or
-    "A". A planned follow-up ("f/u ortho", "revisión en 1 semana") leaves the visit's own encounter."""
+    "A"; for a fracture's nonunion, malunion or delayed healing "K", "P" or "G" (a code without them takes "D"). A
+    planned follow-up ("f/u ortho", "revisión en 1 semana") leaves the visit's own encounter."""
     if _SEQUELA.search(text):
         return "S"
+    healing = next((letter for letter, words in _HEALING if words.search(text)), "")
+    if healing:
+        return healing
     if _EMERGENCY.match(text):
         return "A"
     if _AFTER_CARE.search(text):
@@ -99,7 +110,6 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
     walker = injury_index(index)
     analysis = work.analysis
     text = analysis.text
-    tabular = work.tabular
     every = english_words(text, analysis.language)
     positions = [(word, offset) for word, offset in every if word in table.injury]
     if not positions:  # no injury word: the affirmed reading is not needed
@@ -114,46 +124,72 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         others = [o for _, o in positions if start <= o < end and o != offset]
         low = max([o for o in others if o < offset] + [start, offset - BEFORE])
         high = min([o for o in others if o > offset] + [end, offset + AFTER])
-        window = [(w, o) for w, o in found if low <= o < high]
-        words = frozenset(w for w, _ in window)
-        raw = frozenset(re.findall(r"[a-z]+", text[low:high].lower()))
-        if words & table.elsewhere:
-            continue  # "pathological fracture": another main term, not an injury
-        negated = frozenset(w for w, o in every if low <= o < high) - words
-        hit = walker.walk(main, words, word, raw, negated)
-        if hit is None or len(hit.path) < 2:
-            continue  # no site: the dictionary's reading stands
-        named = [s for s in _SIDES if s in words]
-        side = named[0] if len(named) == 1 else ""
-        seventh = "B" if "open" in words and main.path[0].startswith("Fracture") else "A"
-        nondisplaced = bool(_NONDISPLACED.search(text[low:high]))
-        code = complete_site(hit.code, side, seventh, tabular, nondisplaced)
-        if not code:
-            continue
-        base = normalize_code(hit.code.rstrip("-")).replace(".", "")
-        here = [e for e in work.coded() if e.code != code and is_injury(e.code)
-                and any(low <= a < high for a, _ in e.spans)]
-        if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
-               and _nondisplaced(e.code, tabular) == _nondisplaced(code, tabular) for e in here):
-            continue  # the dictionary's code is already this site (and side), or a more specific code of it
-        kinds = [e for e in here if e.code[:3] == code[:3] and not _residual(e.code, tabular)
-                 and _site_words(code, tabular) <= _site_words(e.code, tabular)]
-        if kinds:  # the dictionary's code says more than the index path ("shaft" of the femur): it stands, sided
-            _side_of_entry(work, kinds[0], side, seventh)
-            continue
-        same = [e for e in here if e.code[:3] == code[:3] or e.code.startswith("T14")
-                or any(a <= offset < b for a, b in e.spans)]
-        if not same and analysis.assertion_of(offset, offset + 1)[0] != "present":
-            continue
-        evidence_text = text[low:high].strip(" ,;:.\n")
-        first = text.index(evidence_text, low) if evidence_text else low
-        score = max([e.suggestion.score for e in same], default=0.5)
-        why = hit.rationale + (f", {side}" if side else "")
-        work.add(code, [Span(start=first, end=first + len(evidence_text), text=evidence_text)], "injury site", why,
-                 score, "index-navigator")
-        for entry in same:
-            work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
+        for part_low, part_high, shared in _parts(main, text, low, high, found):
+            _code_part(work, walker, main, word, offset, part_low, part_high, shared, found, every, table)
     burn_extent(work)
+
+
+# Burns of several sites in one statement ("2nd degree burns R forearm and dorsum of R hand", "de 3er grado en muslo
+# izq y de 1er grado en pierna izq"): each site its own code, with its own degree, else the statement's.
+_SITE_BREAK = re.compile(r"\band\b|\by\b|[,;+]")
+_DEGREES = frozenset({"first", "second", "third", "degre", "partial", "full", "thickness"})
+
+
+def _parts(main: IndexTerm, text: str, low: int, high: int,
+           found: list[tuple[str, int]]) -> list[tuple[int, int, frozenset[str]]]:
+    if not main.path[0].startswith("Burn"):
+        return [(low, high, frozenset())]
+    cuts = [low, *(m.start() for m in _SITE_BREAK.finditer(text, low, high)), high]
+    parts = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    shared = frozenset(w for w, o in found if low <= o < high and w in _DEGREES)
+    return [(a, b, shared) for a, b in parts] if len(parts) > 1 else [(low, high, frozenset())]
+
+
+def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, offset: int, low: int, high: int,
+               shared: frozenset[str], found: list[tuple[str, int]], every: list[tuple[str, int]], table: Cues) -> None:
+    """The injury at ``word`` coded from the site words between ``low`` and ``high``."""
+    analysis, text, tabular = work.analysis, work.analysis.text, work.tabular
+    window = [(w, o) for w, o in found if low <= o < high]
+    words = frozenset(w for w, _ in window)
+    if shared and not words & _DEGREES:
+        words |= shared
+    raw = frozenset(re.findall(r"[a-z]+", text[low:high].lower()))
+    if words & table.elsewhere:
+        return  # "pathological fracture": another main term, not an injury
+    negated = frozenset(w for w, o in every if low <= o < high) - words
+    hit = walker.walk(main, words, word, raw, negated)
+    if hit is None or len(hit.path) < 2:
+        return  # no site: the dictionary's reading stands
+    named = [s for s in _SIDES if s in words]
+    side = named[0] if len(named) == 1 else ""
+    seventh = "B" if "open" in words and main.path[0].startswith("Fracture") else "A"
+    nondisplaced = bool(_NONDISPLACED.search(text[low:high]))
+    code = complete_site(hit.code, side, seventh, tabular, nondisplaced)
+    if not code:
+        return
+    base = normalize_code(hit.code.rstrip("-")).replace(".", "")
+    here = [e for e in work.coded() if e.code != code and is_injury(e.code)
+            and any(low <= a < high for a, _ in e.spans)]
+    if any(e.code.replace(".", "").startswith(base) and (not side or _sides(e.code, tabular) == {side})
+           and _nondisplaced(e.code, tabular) == _nondisplaced(code, tabular) for e in here):
+        return  # the dictionary's code is already this site (and side), or a more specific code of it
+    kinds = [e for e in here if e.code[:3] == code[:3] and not _residual(e.code, tabular)
+             and _site_words(code, tabular) <= _site_words(e.code, tabular)]
+    if kinds:  # the dictionary's code says more than the index path ("shaft" of the femur): it stands, sided
+        _side_of_entry(work, kinds[0], side, seventh)
+        return
+    same = [e for e in here if e.code[:3] == code[:3] or e.code.startswith("T14")
+            or any(a <= offset < b for a, b in e.spans)]
+    if not same and analysis.assertion_of(offset, offset + 1)[0] != "present":
+        return
+    evidence_text = text[low:high].strip(" ,;:.\n")
+    first = text.index(evidence_text, low) if evidence_text else low
+    score = max([e.suggestion.score for e in same], default=0.5)
+    why = hit.rationale + (f", {side}" if side else "")
+    work.add(code, [Span(start=first, end=first + len(evidence_text), text=evidence_text)], "injury site", why,
+             score, "index-navigator")
+    for entry in same:
+        work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
 
 
 # A fracture the note says is not displaced ("nondisplaced", "non-displaced", "undisplaced", "no desplazada").
@@ -165,9 +201,12 @@ def _nondisplaced(code: str, tabular: Tabular) -> bool:
 
 
 # The body surface a burn covers ("approx 1% TBSA", "10 % de SCT"), and the part of it burned to the third degree.
+# Either order: "3% TBSA", "SCQ total 6%", "3er grado 3%".
 _TBSA = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:of\s+(?:the\s+)?)?(?:t?bsa\b|total body surface|body surface|"
-                   r"sct\b|scq\b|(?:de\s+(?:la\s+)?)?superficie corporal)", re.IGNORECASE)
-_THIRD = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:\w+\s+){0,2}(?:third[- ]degree|full[- ]thickness|tercer grado)",
+                   r"sct\b|scq\b|(?:de\s+(?:la\s+)?)?superficie corporal)|\b(?:t?bsa|sct|scq)\s*(?:total\s*)?:?\s*"
+                   r"(?:of\s+|de\s+)?(\d{1,3}(?:[.,]\d+)?)\s*%", re.IGNORECASE)
+_THIRD = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:\w+\s+){0,2}(?:(?:third|3rd)[- ]degree|full[- ]thickness|tercer grado)|"
+                    r"(?:(?:third|3rd)[- ]degree|full[- ]thickness|tercer grado|3er grado|3º grado)\s*:?\s*(\d{1,3}(?:[.,]\d+)?)\s*%",
                     re.IGNORECASE)
 
 
@@ -180,9 +219,9 @@ def burn_extent(work: Worklist) -> None:
     total = _TBSA.search(text)
     if not burns or total is None:
         return
-    whole = float(total.group(1).replace(",", "."))
+    whole = float((total.group(1) or total.group(2)).replace(",", "."))
     third = _THIRD.search(text)
-    deep = float(third.group(1).replace(",", ".")) if third else (
+    deep = float((third.group(1) or third.group(2)).replace(",", ".")) if third else (
         whole if all(e.code[4:5] == "3" for e in burns) else 0.0)
     tens = min(int(whole // 10), 9)
     code = "T31.0" if tens == 0 else f"T31.{tens}{min(int(deep // 10), tens)}"

@@ -402,6 +402,7 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
             by = by or derived[0][0]
             work.absorb(entry.code, by, RULE, f"the Neoplasm Table reads the statement as {by}")
     therapy_encounter(work, bool(derived))
+    lung_lobes(work)
 
 
 def _sides(text: str, kept: list[Found], start: int, end: int, language: str) -> list[str]:
@@ -421,9 +422,14 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
     text, sentences = work.analysis.text, work.analysis.sentences
     whole = isinstance(excised, re.Pattern) and bool(excised.search(text))
 
-    def treated_here(span: Span) -> bool:  # "left breast cancer s/p lumpectomy 2015, no evidence of disease"
+    def treated_here(span: Span) -> bool:
+        """"left breast cancer s/p lumpectomy 2015, no evidence of disease", read in the statement's sentence and the
+        next one ("... s/p prostatectomy 2021. PSA undetectable, no evidence of disease.")."""
         _, end = sentences.sentence_bounds(span.start, span.end)
-        return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end]))
+        following = len(text[end:]) - len(text[end:].lstrip())
+        if end + following < len(text):
+            _, end = sentences.sentence_bounds(end + following, end + following + 1)
+        return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end].replace("\n", " ")))
 
     out: list[tuple[str, str, Span]] = []
     for code, column, span in derived:
@@ -480,3 +486,28 @@ def therapy_encounter(work: Worklist, neoplasm: bool) -> None:
                 work.order.remove(code)
             work.order.insert(0, code)
             return
+
+
+# The lobe a lung neoplasm is in, as notes abbreviate it (the Neoplasm Table's "lung, upper lobe" reads words only).
+_LOBES = {
+    "en": {"C34.11": r"\bRUL\b|right upper lobe", "C34.12": r"\bLUL\b|left upper lobe", "C34.2": r"\bRML\b|right middle lobe",
+           "C34.31": r"\bRLL\b|right lower lobe", "C34.32": r"\bLLL\b|left lower lobe"},
+    "es": {"C34.11": r"\bLSD\b|l[oó]bulo superior derecho", "C34.12": r"\bLSI\b|l[oó]bulo superior izquierdo",
+           "C34.2": r"\bLM\b|l[oó]bulo medio", "C34.31": r"\bLID\b|l[oó]bulo inferior derecho",
+           "C34.32": r"\bLII\b|l[oó]bulo inferior izquierdo"},
+}
+
+
+def lung_lobes(work: Worklist) -> None:
+    """A lung malignancy coded without its lobe (C34.90, C34.91) whose sentence names one lobe: that lobe's code."""
+    lobes = _LOBES.get(work.analysis.language, {})
+    for entry in list(work.coded()):
+        if entry.code not in ("C34.90", "C34.91", "C34.92") or not entry.spans:
+            continue
+        left, right = work.analysis.sentences.sentence_bounds(*entry.spans[0])
+        sentence = work.analysis.text[left:right]
+        named = [code for code, words in lobes.items() if re.search(words, sentence, re.IGNORECASE)]
+        if len(named) == 1 and work.tabular.is_billable(named[0]):
+            work.add(named[0], list(entry.suggestion.evidence), RULE, f"the sentence names the lobe: "
+                     f"{work.tabular.description(named[0])}", entry.suggestion.score, "neoplasm-table")
+            work.absorb(entry.code, named[0], RULE, "the lobe is named")

@@ -45,7 +45,9 @@ from core.rules.etiology import (
 )
 from core.rules.external_cause import external_causes
 from core.rules.history import (
+    dated_events,
     history_and_family,
+    insulin_with_type_1,
     integral_symptoms,
     readings,
     sepsis,
@@ -57,7 +59,7 @@ from core.rules.injury import injury_sites
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.routine_exam import routine_exam
-from core.rules.specificity import one_condition
+from core.rules.specificity import dementia_severity, one_condition, unstated_kinds
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -127,6 +129,7 @@ def reconcile(
     stated_diagnoses(work, linker, winning)
     absorb_subterms(work, winning)
     history_and_family(work, navigator, winning)
+    dated_events(work)
     uncertain(work)
     combinations(work, navigator, winning)
     manifestations(work)
@@ -135,6 +138,7 @@ def reconcile(
     residual_subterms(work, navigator)
     named_manifestations(work)
     diabetes_type(work)
+    insulin_with_type_1(work)
     specific_over_unspecified(work, winning)
     neoplasms(work, kb.index)
     pressure_ulcers(work, kb.index)
@@ -148,6 +152,8 @@ def reconcile(
     laterality(work)
     contradictions(work)
     one_condition(work)
+    unstated_kinds(work)
+    dementia_severity(work)
     sequelae(work)
     encounter(work)
     routine_exam(work)

@@ -20,7 +20,8 @@ _VISIT = {
                      r"rutinario|m[eé]dico|de salud)|reconocimiento m[eé]dico|examen de salud|control de salud)\b",
                      re.IGNORECASE),
 }
-_CHILD = re.compile(r"\b(?:1[0-7]|[1-9])[- ](?:y/?o|year|yo|a[nñ]os?|mes(?:es)?|months?)\b|\b(?:child|infant|"
+# A child's age, not a time span ("próxima revisión en 2 años", "RTC in 1 year").
+_CHILD = re.compile(r"(?<!\ben )(?<!\bin )(?<!cada )(?<!every )\b(?:1[0-7]|[1-9])[- ](?:y/?o|year|yo|a[nñ]os?|mes(?:es)?|months?)\b|\b(?:child|infant|"
                     r"newborn|ni[nñ][oa]|lactante|reci[eé]n nacido)\b", re.IGNORECASE)
 
 

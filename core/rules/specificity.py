@@ -6,10 +6,13 @@ with hemorrhage"), and an organism code (B95-B97) or a strain beside a code whos
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
 
 from core.candidates.navigator import is_vague
 from core.rules.conventions import _overlap
 from core.rules.worklist import Worklist
+from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97")
 _AS_CAUSE = re.compile(r"\s*(?:infection\s+)?as the cause of diseases classified elsewhere.*$")
@@ -39,6 +42,17 @@ def opposite(code: str, other: str, work: Worklist) -> bool:
     return bool(match) and words == f"acute {match.group(1)}"
 
 
+_SIDE_WORDS = re.compile(r"\b(?:right|left|bilateral|unspecified)\s+")
+
+
+def _unsided_twin(code: str, other: str, work: Worklist) -> bool:
+    """``code`` is ``other`` with the side left unspecified (S72.309A beside S72.302A, "... of left femur")."""
+    title, words = _title(code, work), _title(other, work)
+    return (code[:3] == other[:3] and code != other and _SIDE_WORDS.sub("", title) == _SIDE_WORDS.sub("", words)
+            and not re.search(r"\b(?:right|left|bilateral)\b", title)
+            and bool(re.search(r"\b(?:right|left|bilateral)\b", words)))
+
+
 def one_condition(work: Worklist) -> None:
     """Apply the three: opposite titles, the unspecified code at the same words, the organism already named."""
     coded = work.coded()
@@ -48,6 +62,9 @@ def one_condition(work: Worklist) -> None:
         for other in coded:
             if other is entry or not other.coded or other.code[:3] != entry.code[:3]:
                 continue
+            if _unsided_twin(entry.code, other.code, work) and _overlap(entry.spans, other.spans):
+                work.absorb(entry.code, other.code, "one condition, one code", f"{other.code} names the side")
+                break
             if opposite(entry.code, other.code, work) and not opposite(other.code, entry.code, work):
                 work.absorb(entry.code, other.code, "one condition, one code",
                             f"{other.code} says what the note says of the condition")
@@ -86,3 +103,61 @@ def _organism_named(work: Worklist) -> None:
         if named:
             work.absorb(entry.code, named[0].code, "one condition, one code",
                         f"{named[0].code}'s title already names the organism")
+
+
+STATED_WORDS_FILE = PROJECT_ROOT / "data" / "conventions" / "stated_words.toml"
+
+
+@lru_cache(maxsize=1)
+def _stated_words() -> tuple[dict[str, str], ...]:
+    with STATED_WORDS_FILE.open("rb") as handle:
+        return tuple(tomllib.load(handle).get("code", []))
+
+
+def unstated_kinds(work: Worklist) -> None:
+    """A code naming a kind of the condition the note does not say ("RLL pneumonia" is not lobar pneumonia) gives way
+    to the code of what the note says (J18.9)."""
+    text = work.analysis.text
+    for rule in _stated_words():
+        entry = work.entries.get(rule["code"])
+        pattern = rule.get(work.analysis.language, "")
+        if entry is None or not entry.coded or not pattern or re.search(pattern, text, re.IGNORECASE):
+            continue
+        work.demote(entry.code, "tabular validator", f"the note does not say what {entry.code} names")
+        instead = rule.get("instead", "")
+        if instead and work.tabular.is_billable(instead):
+            work.add(instead, list(entry.suggestion.evidence), "tabular validator",
+                     f"what the note says: {work.tabular.description(instead)}", entry.suggestion.score,
+                     entry.suggestion.source)
+
+
+# A dementia's stated severity (FY2023): the unspecified-severity codes F01.5-, F02.8-, F03.9- become F0x.A- (mild),
+# F0x.B- (moderate) or F0x.C- (severe) with the same behavior characters ("moderate dementia with agitation" F02.B11).
+_UNSPECIFIED_SEVERITY = ("F01.5", "F02.8", "F03.9")
+_SEVERITY = {
+    "en": re.compile(r"\b(mild|moderate|severe)\s+(?:[\w']+\s+){0,3}?dementia|dementia,?\s+(?:[\w']+\s+){0,2}?"
+                     r"(mild|moderate|severe)\b", re.IGNORECASE),
+    "es": re.compile(r"\bdemencia\s+(?:[\w']+\s+){0,3}?(leve|moderada|grave|severa)\b|\b(leve|moderada|grave|severa)"
+                     r"\s+demencia", re.IGNORECASE),
+}
+_SEVERITY_LETTER = {"mild": "A", "leve": "A", "moderate": "B", "moderada": "B", "severe": "C", "grave": "C",
+                    "severa": "C"}
+
+
+def dementia_severity(work: Worklist) -> None:
+    pattern = _SEVERITY.get(work.analysis.language)
+    if pattern is None:
+        return
+    for entry in list(work.coded()):
+        if not entry.code.startswith(_UNSPECIFIED_SEVERITY) or not entry.spans:
+            continue
+        left, right = work.analysis.sentences.sentence_bounds(*entry.spans[0])
+        found = pattern.search(work.analysis.text, left, right)
+        if found is None:
+            continue
+        word = (found.group(1) or found.group(2)).lower()
+        code = f"{entry.code[:4]}{_SEVERITY_LETTER[word]}{entry.code[5:]}"
+        if work.tabular.is_billable(code):
+            work.add(code, list(entry.suggestion.evidence), "tabular validator", f"the note says {word} dementia",
+                     entry.suggestion.score, entry.suggestion.source)
+            work.absorb(entry.code, code, "one condition, one code", f"the note says {word} dementia")

@@ -107,6 +107,15 @@ class Worklist:
             words |= set(term_key(expanded.text[low:high], self.analysis.language))
         return frozenset(words)
 
+    def _affirmed_said(self, entry: Entry) -> frozenset[str]:
+        """``said`` without what the words deny ("migraine (without aura" is no aura for the navigator)."""
+        expanded = self.analysis.expanded
+        words: set[str] = set()
+        for start, end in entry.spans:
+            low, high = expanded.to_expanded(start, end)
+            words |= set(term_key(_NEGATED.sub(" ", expanded.text[low:high]), self.analysis.language))
+        return frozenset(words)
+
     @cached_property
     def _conditions(self) -> dict[str, Condition]:
         return {}
@@ -115,7 +124,7 @@ class Worklist:
         from core.candidates.navigator import Condition
 
         if entry.code not in self._conditions:
-            said = self.said(entry) if self.analysis.language == "en" else frozenset()
+            said = self._affirmed_said(entry) if self.analysis.language == "en" else frozenset()
             self._conditions[entry.code] = Condition(entry.code, self.words_of(entry.code) | said,
                                                      tuple(entry.spans), said)
         return self._conditions[entry.code]
