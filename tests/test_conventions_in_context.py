@@ -236,3 +236,26 @@ def test_dementia_severity_burns_by_site_and_contact_exposure(code) -> None:
     result = codes(code("Urgencias: contacto estrecho con compañero con COVID-19 confirmado. Asintomática.",
                         language="es"))
     assert "Z20.822" in result and "U07.1" not in result
+
+
+def test_readings_vein_and_acuity_of_a_dvt_depression_course_cough_duration(code) -> None:
+    assert "I82.511" in codes(code("Hematology f/u: chronic DVT R femoral vein, residual thrombus on US."))
+    assert "I82.431" in codes(code("TEP agudo bilateral con TVP poplítea dcha.", language="es"))
+    assert "F33.1" in codes(code("Psychiatry: MDD, recurrent, moderate. Denies SI/HI."))
+    assert "F32.2" in codes(code("Dx: major depressive disorder, single episode, severe, without psychotic features."))
+    assert codes(code("Centro de Salud: tos seca de 3 días, afebril.", language="es")) == {"R05.1"}
+    assert "R05.1" not in codes(code("Clinic: sore throat x2 days, no cough. Rapid strep neg. A: viral pharyngitis."))
+
+
+def test_a_denied_organism_is_not_read_into_the_code(code) -> None:
+    result = codes(code("Mujer 27 a. Test rápido de estreptococo negativo. JC: amigdalitis aguda.", language="es"))
+    assert "J03.90" in result and "J03.00" not in result
+
+
+def test_car_collision_open_fracture_and_one_injury_named_twice(code) -> None:
+    result = codes(code("Trauma H&P: restrained driver, her car T-boned by another car. 1.5 cm wound lateral thigh, "
+                        "bone visible.\nXR: comminuted, displaced L femoral shaft fx."))
+    assert {"S72.352B", "V43.52XA"} <= result and not any(c.startswith("S71") for c in result)
+    result = codes(code("ED: driver, car T-boned by another car, +airbag deployment. XR: displaced midshaft R clavicle "
+                        "fx, closed.\nDx: Displaced R clavicle shaft fx."))
+    assert "S42.021A" in result and not result & {"S42.001A", "Z56.82"}

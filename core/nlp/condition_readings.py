@@ -141,6 +141,35 @@ def _patterns(language: str) -> list[Pattern]:
                  r"\b(?:influenza|flu) ?[ab]\b|\bh1n1\b|\bh3n2\b" if en else r"\b(?:gripe|influenza) ?[ab]\b|\bh1n1\b|\bh3n2\b")),
         Pattern("R07.89", "atypical (other) chest pain",
                 (r"\batypical chest pain\b" if en else r"\bdolor tor[aá]cico at[ií]pico\b",)),
+        # deep vein thrombosis of a named vein: chronic (I82.5-) before acute (I82.4-), the side completing it
+        *(Pattern(f"I82.{acuity}{n}{{side}}", f"{name} deep vein thrombosis of the {vein} vein",
+                  (r"\bdvt\b|deep vein thrombosis|deep venous thrombosis" if en else
+                   r"\btvp\b|trombosis venosa profunda", words, *((r"\bchronic\b" if en else r"\bcr[oó]nica\b",)
+                                                                   if acuity == "5" else ())),
+                  unless="" if acuity == "5" else (r"\bchronic\b" if en else r"\bcr[oó]nica\b"), sides="1239")
+          for acuity, name in (("5", "chronic"), ("4", "acute"))
+          for n, vein, words in (("1", "femoral", r"\bfemoral\b"), ("2", "iliac", r"\bil[ií]aca?\b"),
+                                 ("3", "popliteal", r"\bpopl[ií]tea?l?\b"), ("4", "tibial", r"\btibial\b"))),
+        # major depressive disorder: recurrent or single episode, and its severity
+        *(Pattern(code, f"major depressive disorder, {course}, {severity}",
+                  (r"\bmdd\b|major depressi(?:ve disorder|on)" if en else
+                   r"\btdm\b|trastorno depresivo mayor|depresi[oó]n mayor",
+                   r"\brecurrent\b" if en and course == "recurrent" else r"\brecurrente\b" if course == "recurrent"
+                   else r"single episode" if en else r"episodio [uú]nico",
+                   *((words_en if en else words_es,) if words_en else ())),
+                  unless=r"(?<!without )(?<!no )psychotic" if en else r"(?<!sin )(?<!sin rasgos )psic[oó]tic")
+          for course, cat in (("recurrent", "F33"), ("single episode", "F32"))
+          for severity, digit, words_en, words_es in (
+              ("mild", "0", r"\bmild\b", r"\bleve\b"), ("moderate", "1", r"\bmoderate\b", r"\bmoderad[oa]\b"),
+              ("severe", "2", r"\bsevere\b", r"\bgrave\b|\bsever[oa]\b"), ("unspecified", "9", "", ""))
+          for code in (f"{cat}.{digit}",)),
+        # cough by its duration (Cough, acute / subacute / chronic)
+        Pattern("R05.1", "acute cough",
+                (r"(?<!no )(?<!denies )(?<!without )\bcough\b" if en else r"(?<!sin )(?<!no )\btos\b", r"\bacute\b|\bx ?[1-9]\d? ?(?:days?|d)\b|for [1-9]\d? days\b" if en
+                 else r"\baguda\b|de [1-9]\d? d[ií]as\b"), unless=r"chronic|weeks|months" if en else r"cr[oó]nica|semanas|meses"),
+        Pattern("R05.3", "chronic cough",
+                (r"(?<!no )(?<!denies )(?<!without )\bcough\b" if en else r"(?<!sin )(?<!no )\btos\b",
+                 r"\bchronic\b" if en else r"\bcr[oó]nica\b")),
         # obesity by class (E66.81-, FY2025)
         *(Pattern(f"E66.81{n}", f"obesity, class {n}",
                   (rf"\bobes(?:ity|e),? (?:class|grade|type) (?:{n}|{roman})\b|\bclass (?:{n}|{roman}) obesity\b" if en

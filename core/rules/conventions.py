@@ -17,7 +17,7 @@ from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
 from core.rules.generic_words import GENERIC_WORDS, LIGHT_USE
 from core.rules.injury import visit_encounter
-from core.rules.worklist import STEP, Entry, Worklist, covers, references
+from core.rules.worklist import STEP, Entry, Worklist, covers, excluded_by, references
 from core.schema import Span
 
 # Codes a bare generic word reaches ("disease" R69, "infection" B99.9): inside a longer term they are that term.
@@ -498,8 +498,9 @@ def use_additional(work: Worklist) -> None:
 
 def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:
     """Two coded codes an Excludes1 note keeps apart: the one the note's own longest term names ("pneumococcal
-    pneumonia" J13) or the more severe degree the note documents (dependence over abuse), else the one the rules derived, else the more specific, else the more probable stays; the other
-    is left for review with a warning."""
+    pneumonia" J13), the more severe degree the note documents (dependence over abuse), the injury the other
+    injury's note sends the condition to (an open wound's "open fracture (S72.-)"), else the one the rules derived,
+    else the more specific, else the more probable stays; the other is left for review with a warning."""
     tabular = work.tabular
     coded = work.coded()
     named = {codes[0]: True for codes in winning.values() if codes}
@@ -512,6 +513,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             degrees = severities(entry.code, other.code, tabular)
             keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
+                                                               e is other or entry.code[0] != "S" or excluded_by(entry.code, other.code, tabular),
                                                                _assessed(e, work),
                                                                kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),

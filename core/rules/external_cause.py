@@ -325,6 +325,8 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
         return
     _, hit, (start, end) = best
     code = complete(hit.code, seventh, work.tabular)
+    car = _car_collision(analysis.text) if code.startswith("V4") else ""
+    code = complete(car, seventh, work.tabular) or code if car else code
     if not code:
         return
     text = analysis.text[start:end].strip()
@@ -373,3 +375,27 @@ def _cue_sentences(text: str, analysis: NoteAnalysis) -> list[tuple[int, int]]:
             if sentence not in bounds:
                 bounds.append(sentence)
     return bounds
+
+
+# A car occupant's collision, as notes tell it ("restrained driver, T-boned by another car", "conductor, colisión con
+# un turismo"): the occupant (driver 5, passenger 6, unknown 9) and what the car hit give V43.-/V47.- (traffic).
+_ROLES = (("5", re.compile(r"\bdriver\b|\bconductor(?:a)?\b", re.IGNORECASE)),
+          ("6", re.compile(r"\bpassenger\b|\bpasajer[oa]\b|\bcopiloto\b|\bacompa[nñ]ante\b", re.IGNORECASE)))
+_COLLISION = re.compile(r"\bcollid\w*|\bcollision\b|t-?boned|\b(?:struck|hit) by\b|rear-?ended|broadsided|head-on|"
+                        r"\bchoque\b|\bcolisi[oó]n\b|\bembestid[oa]\b|\bchoc[oó]\b", re.IGNORECASE)
+_OTHER_VEHICLE = (("V43.{role}1", re.compile(r"\bsuv\b|sport utility", re.IGNORECASE)),
+                  ("V43.{role}3", re.compile(r"\bpick-?up\b", re.IGNORECASE)),
+                  ("V43.{role}4", re.compile(r"\bvan\b|\bfurgoneta\b", re.IGNORECASE)),
+                  ("V43.{role}2", re.compile(r"\b(?:another|other|oncoming|second) (?:car|vehicle|sedan)\b|\bby a (?:car|"
+                                             r"sedan)\b|\bcon (?:otro|un) (?:coche|turismo|veh[ií]culo|autom[oó]vil)\b",
+                                             re.IGNORECASE)),
+                  ("V47.{role}", re.compile(r"\b(?:pole|tree|wall|guardrail|barrier|median|poste|[aá]rbol|muro|farola|"
+                                            r"guardarra[ií]l|mediana)\b", re.IGNORECASE)))
+
+
+def _car_collision(text: str) -> str:
+    """The V43 / V47 code (without its 7th character) of a car occupant's collision the note tells, else ""."""
+    if not _COLLISION.search(text):
+        return ""
+    role = next((digit for digit, words in _ROLES if words.search(text)), "9")
+    return next((code.format(role=role) for code, words in _OTHER_VEHICLE if words.search(text)), "")

@@ -162,7 +162,7 @@ def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, o
         return  # no site: the dictionary's reading stands
     named = [s for s in _SIDES if s in words]
     side = named[0] if len(named) == 1 else ""
-    seventh = "B" if "open" in words and main.path[0].startswith("Fracture") else "A"
+    seventh = _open_fracture(text, low, high, words) if main.path[0].startswith("Fracture") else "A"
     nondisplaced = bool(_NONDISPLACED.search(text[low:high]))
     code = complete_site(hit.code, side, seventh, tabular, nondisplaced)
     if not code:
@@ -190,6 +190,19 @@ def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, o
              score, "index-navigator")
     for entry in same:
         work.absorb(entry.code, code, "injury site", f"the index gives {code} for the site the note names")
+
+
+# An open fracture the note states anywhere ("bone visible in wound", "Gustilo type II open fx"): B, or C for Gustilo
+# type III (I.C.19.c.1), unless the fracture's own words say closed.
+_OPEN = re.compile(r"\bopen (?:fx|fracture)|\bgustilo\b|\bcompound fracture|\bbone (?:visible|exposed)|\bexposed bone|"
+                   r"\bfractura abierta|\bexpuesta\b", re.IGNORECASE)
+_TYPE_III = re.compile(r"\bgustilo (?:type |tipo )?(?:III|3)|\btype III[abc]?\b", re.IGNORECASE)
+
+
+def _open_fracture(text: str, low: int, high: int, words: frozenset[str]) -> str:
+    if not ("open" in words or _OPEN.search(text)) or re.search(r"\bclosed\b|\bcerrad[oa]\b", text[low:high], re.I):
+        return "A"
+    return "C" if _TYPE_III.search(text) else "B"
 
 
 # A fracture the note says is not displaced ("nondisplaced", "non-displaced", "undisplaced", "no desplazada").
@@ -257,15 +270,19 @@ def _site_words(code: str, tabular: Tabular) -> frozenset[str]:
 
 
 def _side_of_entry(work: Worklist, entry: Entry, side: str, seventh: str) -> None:
-    """The dictionary's code with the side the note names, when it names none (S72.309A → S72.302A)."""
+    """The dictionary's code with the side the note names, when it names none (S72.309A → S72.302A), and open when
+    the note says the fracture is open (S72.352A → S72.352B)."""
     tabular = work.tabular
-    if not side or _sides(entry.code, tabular) == {side}:
-        return
     flat = entry.code.replace(".", "")
+    reopen = seventh in ("B", "C") and flat[6:7] == "A"
+    if reopen and (not side or _sides(entry.code, tabular) == {side}):
+        side = next(iter(_sides(entry.code, tabular)), "")
+    elif not side or _sides(entry.code, tabular) == {side}:
+        return
     parent = tabular.get(_stem_code(entry.code, tabular))
     if parent is None or not parent.parent:
         return
-    sided = complete_site(parent.parent, side, flat[6] if len(flat) == 7 else seventh, tabular)
+    sided = complete_site(parent.parent, side, seventh if reopen or len(flat) != 7 else flat[6], tabular)
     if sided and sided != entry.code and _site_words(entry.code, tabular) <= _site_words(sided, tabular):
         work.add(sided, entry.suggestion.evidence, "injury site", f"the note names the {side} side",
                  entry.suggestion.score, entry.suggestion.source)

@@ -149,6 +149,7 @@ def reconcile(
     absorb_subterms(work, winning)
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
+    integral_symptoms(work)  # again: the burns and fractures the injury rules coded
     laterality(work)
     contradictions(work)
     one_condition(work)

@@ -10,6 +10,7 @@ import tomllib
 from functools import lru_cache
 
 from core.candidates.navigator import is_vague
+from core.nlp.assertion import NOT_CODED
 from core.rules.conventions import _overlap
 from core.rules.worklist import Worklist
 from core.settings import PROJECT_ROOT
@@ -53,6 +54,13 @@ def _unsided_twin(code: str, other: str, work: Worklist) -> bool:
             and bool(re.search(r"\b(?:right|left|bilateral)\b", words)))
 
 
+def _same_injury(code: str, other: str, work: Worklist) -> bool:
+    """An injury of an unspecified part beside one of a named part of the same bone, side and encounter ("clavicle fx"
+    in the X-ray report, "displaced R clavicle shaft fx" in the diagnoses): one injury named twice."""
+    sides = [set(re.findall(r"\b(?:right|left)\b", _title(c, work))) for c in (code, other)]
+    return code[0] == "S" and code[:5] == other[:5] and code[-1] == other[-1] and sides[0] == sides[1] != set()
+
+
 def one_condition(work: Worklist) -> None:
     """Apply the three: opposite titles, the unspecified code at the same words, the organism already named."""
     coded = work.coded()
@@ -70,7 +78,8 @@ def one_condition(work: Worklist) -> None:
                             f"{other.code} says what the note says of the condition")
                 break
             if is_vague(entry.code, work.tabular) and not is_vague(other.code, work.tabular) \
-                    and _overlap(entry.spans, other.spans) and not _neoplasm(entry.code):  # sites: neoplasm.py
+                    and (_overlap(entry.spans, other.spans) or _same_injury(entry.code, other.code, work)) \
+                    and not _neoplasm(entry.code):  # sites: neoplasm.py
                 work.absorb(entry.code, other.code, "one condition, one code",
                             f"{other.code} is the specific code of the same words")
                 break
@@ -121,8 +130,10 @@ def unstated_kinds(work: Worklist) -> None:
     for rule in _stated_words():
         entry = work.entries.get(rule["code"])
         pattern = rule.get(work.analysis.language, "")
-        if entry is None or not entry.coded or not pattern or re.search(pattern, text, re.IGNORECASE):
-            continue
+        if entry is None or not entry.coded or not pattern or any(
+                work.analysis.assertion_of(m.start(), m.end())[0] not in NOT_CODED
+                for m in re.finditer(pattern, text, re.IGNORECASE)):
+            continue  # said, and not denied ("rapid strep negative" says no streptococcus)
         work.demote(entry.code, "tabular validator", f"the note does not say what {entry.code} names")
         instead = rule.get("instead", "")
         if instead and work.tabular.is_billable(instead):

@@ -216,3 +216,8 @@ def references(lines: list[str]) -> list[tuple[str, str]]:
             if item not in found:
                 found.append(item)
     return found
+
+
+def excluded_by(code: str, other: str, tabular: Tabular) -> bool:
+    """``other``'s Excludes1 note names ``code`` (the condition is coded there instead)."""
+    return any(covers(ref, code) for ref in references(tabular.inherited_notes(other).excludes1))
