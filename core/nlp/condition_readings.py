@@ -201,8 +201,11 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
         return []
     found = []
     seen: set[tuple[int, str]] = set()
+    hits: dict[str, list[re.Match[str]]] = {}  # patterns share their first words (a DVT's, a depression's): scan once
     for pattern, (first, *rest), unless in _compiled(language):
-        for match in first.finditer(text):
+        if first.pattern not in hits:
+            hits[first.pattern] = list(first.finditer(text))
+        for match in hits[first.pattern]:
             left, right = sentence_bounds(match.start(), match.end())
             if (left, pattern.code[:3]) in seen:
                 continue
