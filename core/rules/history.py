@@ -383,13 +383,20 @@ DATED_EVENTS = {"I21": "I25.2", "I22": "I25.2", "I63": "Z86.73", "G45": "Z86.73"
                 "I82.4": "Z86.718"}
 _DATED = re.compile(r"[^.,;:\n]{0,25}?(?:\b(?:in|en|del?)\s+|\()?(?:\b\d{1,2}/)?\b(?:19[5-9]\d|20[0-2]\d)\b(?!\s*(?:mg|mcg|ml|units?))",
                     re.IGNORECASE)
+_FULL_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
 
 
 def dated_events(work: Worklist) -> None:
+    """A year (or month/year) is a past date; a full date ("STEMI 03/12/2025") may be this encounter's: left alone."""
     text = work.analysis.text
+
+    def past(end: int) -> bool:
+        found = _DATED.match(text, end)
+        return found is not None and not _FULL_DATE.search(text, found.start(), found.end() + 1)
+
     for entry in list(work.coded()):
         history = next((code for prefix, code in DATED_EVENTS.items() if entry.code.startswith(prefix)), "")
-        if not history or not entry.spans or not all(_DATED.match(text, end) for _, end in entry.spans):
+        if not history or not entry.spans or not all(past(end) for _, end in entry.spans):
             continue
         when = _DATED.match(text, entry.spans[0][1]).group().strip()
         work.add(history, list(entry.suggestion.evidence), "personal history",
