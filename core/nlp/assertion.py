@@ -27,6 +27,9 @@ def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
     for review only; CodiEsp's convention ("codiesp") codes it anyway."""
     return policy != "codiesp" and all(a in NOT_CODED for a in assertions)
 
+# Historical cues that say a treatment was taken and stopped ("completed 6 mo apixaban"): no long-term drug now.
+STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished"),
+                "es": ("ya no toma", "finalizo", "completo")}
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {
         "negated": [
@@ -43,7 +46,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
                        "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx",
-                       "no longer on", "no longer taking", "completed", "finished"],
+                       *STOPPED_CUES["en"]],
     },
     "es": {
         "negated": [
@@ -57,8 +60,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "family": ["antecedentes familiares de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
         "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
-        "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", "ya no toma",
-                       "finalizo", "completo"],
+        "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", *STOPPED_CUES["es"]],
     },
 }
 _POST: dict[str, dict[str, list[str]]] = {

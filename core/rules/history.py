@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.candidates.navigator import IndexNavigator, is_vague
-from core.nlp.assertion import NOT_CODED
+from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
@@ -153,10 +153,6 @@ def _in_history_section(work: Worklist, entry: Entry) -> bool:
     return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions
 
 
-# Cues that say a drug was taken and stopped: no long-term drug therapy (Z79) now.
-_STOPPED = re.compile(r"\b(?:no longer|completed|finished|ya no toma|finaliz[oó]|complet[oó])\b", re.IGNORECASE)
-
-
 def status_codes(work: Worklist) -> None:
     """Status codes the note states (long-term insulin Z79.4, anticoagulants Z79.01, dialysis Z99.2, allergy Z88.0,
     BMI Z68.-) are coded when the sentence says the patient has them; BMI only with a weight diagnosis it supports
@@ -165,7 +161,7 @@ def status_codes(work: Worklist) -> None:
     tabular = work.tabular
     for found in analysis.status:
         assertion, cue = analysis.assertion_of(found.start, found.end)
-        if found.code.startswith("Z79") and assertion == "historical" and _STOPPED.search(cue):
+        if found.code.startswith("Z79") and assertion == "historical" and cue in STOPPED_CUES.get(analysis.language, ()):
             continue  # "completed 6 mo apixaban, no longer on anticoagulation"
         allergy = found.code.startswith(("Z88", "Z91.0")) and analysis.section_at(found.start).kind == "allergies"
         code = found.code if tabular.is_billable(found.code) else tabular.unspecified_code(

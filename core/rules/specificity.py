@@ -12,6 +12,7 @@ from functools import lru_cache
 from core.candidates.navigator import is_vague
 from core.nlp.assertion import NOT_CODED
 from core.rules.conventions import _overlap
+from core.rules.injury import _sides as injury_sides
 from core.rules.worklist import Worklist
 from core.settings import PROJECT_ROOT
 
@@ -57,7 +58,7 @@ def _unsided_twin(code: str, other: str, work: Worklist) -> bool:
 def _same_injury(code: str, other: str, work: Worklist) -> bool:
     """An injury of an unspecified part beside one of a named part of the same bone, side and encounter ("clavicle fx"
     in the X-ray report, "displaced R clavicle shaft fx" in the diagnoses): one injury named twice."""
-    sides = [set(re.findall(r"\b(?:right|left)\b", _title(c, work))) for c in (code, other)]
+    sides = [injury_sides(c, work.tabular) for c in (code, other)]
     return code[0] == "S" and code[:5] == other[:5] and code[-1] == other[-1] and sides[0] == sides[1] != set()
 
 

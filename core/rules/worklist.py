@@ -98,22 +98,15 @@ class Worklist:
         """Stems of a code's title, without what it says the condition is without ("... without complications")."""
         return title_words(self.tabular.description(code))
 
-    def said(self, entry: Entry) -> frozenset[str]:
-        """Stems of the note's own words for an entry (abbreviations written out)."""
+    def said(self, entry: Entry, affirmed: bool = False) -> frozenset[str]:
+        """Stems of the note's own words for an entry (abbreviations written out); ``affirmed``: without what the words
+        deny ("migraine (without aura" is no aura for the navigator)."""
         expanded = self.analysis.expanded
         words: set[str] = set()
         for start, end in entry.spans:
             low, high = expanded.to_expanded(start, end)
-            words |= set(term_key(expanded.text[low:high], self.analysis.language))
-        return frozenset(words)
-
-    def _affirmed_said(self, entry: Entry) -> frozenset[str]:
-        """``said`` without what the words deny ("migraine (without aura" is no aura for the navigator)."""
-        expanded = self.analysis.expanded
-        words: set[str] = set()
-        for start, end in entry.spans:
-            low, high = expanded.to_expanded(start, end)
-            words |= set(term_key(_NEGATED.sub(" ", expanded.text[low:high]), self.analysis.language))
+            written = expanded.text[low:high]
+            words |= set(term_key(_NEGATED.sub(" ", written) if affirmed else written, self.analysis.language))
         return frozenset(words)
 
     @cached_property
@@ -124,7 +117,7 @@ class Worklist:
         from core.candidates.navigator import Condition
 
         if entry.code not in self._conditions:
-            said = self._affirmed_said(entry) if self.analysis.language == "en" else frozenset()
+            said = self.said(entry, affirmed=True) if self.analysis.language == "en" else frozenset()
             self._conditions[entry.code] = Condition(entry.code, self.words_of(entry.code) | said,
                                                      tuple(entry.spans), said)
         return self._conditions[entry.code]
