@@ -44,6 +44,12 @@ def _apart(text: str, first: Token, second: Token) -> bool:
     return bool(_BARRIER.search(text, first.end, second.start))
 
 
+def _listed(stems: list[str], cut: int, rules: Any) -> bool:
+    """The words on each side of a comma are terms of their own: a list ("dry cough, headache"), not one term
+    written inverted ("Headache, cough")."""
+    return tuple(sorted(stems[:cut])) in rules and tuple(sorted(stems[cut:])) in rules
+
+
 def source_prior(source: str) -> float:
     source = source.removesuffix(OTHER_SUFFIX)
     return SOURCE_PRIOR.get(source.split("-")[0] if source.startswith("codiesp") else source, 0.3)
@@ -194,13 +200,17 @@ class DictionaryLinker:
         found: list[tuple[int, int, tuple[str, ...], bool]] = []
         for i in range(len(content)):
             stems: list[str] = []
+            commas: list[int] = []
             for j in range(i, min(len(content), i + MAX_KEY_TOKENS)):
                 if j > i and _apart(text, content[j - 1], content[j]):
                     break
+                if j > i and "," in text[content[j - 1].end:content[j].start]:
+                    commas.append(j - i)
                 stems.append(content[j].stem)
                 key = tuple(sorted(stems))
                 if key in rules:
-                    found.append((i, j, key, False))
+                    if not any(_listed(stems, cut, rules) for cut in commas):
+                        found.append((i, j, key, False))
                 elif len(stems) >= 3:
                     # One extra word inside a known term ("masa [inguinal] derecha") still matches.
                     for skip in range(1, len(stems) - 1):

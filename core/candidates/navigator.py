@@ -34,9 +34,11 @@ GENERIC_STEMS = frozenset(s for word in GENERIC_WORDS for s in term_key(word, "e
 MAX_DEPTH = 6
 # Conditions whose "with" subterms the guidelines presume wherever in the record the other condition is written
 # (I.C.4.a diabetes, I.C.9.a hypertension; COPD with a lower respiratory infection, CAD with angina, gallstones with
-# cholecystitis are one patient's linked conditions too); other "with" links are taken when the note writes them
-# together (every category note-wide was measured: CodiEsp es 0.602 → 0.583, long case reports link unrelated ones).
-PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15", "I20", "I25", "J44", "K80", "K81")
+# cholecystitis, esophageal varices in cirrhosis or portal hypertension are one patient's linked conditions too); other
+# "with" links are taken when the note writes them together (every category note-wide was measured: CodiEsp es
+# 0.602 → 0.583, long case reports link unrelated ones).
+PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15", "I20", "I25", "J44", "K80",
+                      "K81", "I85")
 # Subterms too general to presume a link from: they name a class of conditions, not one.
 _GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specified|unspecified)\b|^(?:infection|disease|"
                               r"disorder|complications?|manifestations?|conditions?|lesion|symptoms?)$")
@@ -80,6 +82,8 @@ class Requirement:
         if self.categories & {condition.category}:
             if self.stems & condition.words:
                 return 2
+            if condition.category in ("B95", "B96", "B97"):
+                return 0  # one organism is not another of its category (Pseudomonas B96.5 is no "Escherichia coli")
             # A category's residual "Other ..." code is no particular condition of it: "neuralgia" (M79.2) is not
             # "swelling of limb" (M79.89, Other specified soft tissue disorders).
             if "other" in condition.words and not _CLASS_WORDS.search(self.text.lower()):

@@ -67,13 +67,16 @@ _POST: dict[str, dict[str, list[str]]] = {
     "en": {"negated": ["was ruled out", "were ruled out", "is ruled out", "ruled out", "negative", "was excluded",
                        "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg", "not needed",
                        "not required", "not indicated", "now resolved", "since resolved", "has resolved",
-                       "have resolved", "sx resolved", "symptoms resolved"],
+                       "have resolved", "sx resolved", "symptoms resolved", "has fully resolved",
+                       "have fully resolved", "but ruled out", "but was ruled out", "but was excluded"],
+           "hypothetical": ["prophylaxis", "ppx"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
                        "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10",
                        "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta"],
-           "possible": ["a descartar", "en estudio"]},
+           "possible": ["a descartar", "en estudio"],
+           "hypothetical": ["profilactica", "profilactico"]},
 }
 _TERMINATION = {
     "en": ["but", "however", "although", "except", "which", "aside from", "apart from", "presented with", "with"],

@@ -51,6 +51,10 @@ def _patterns(language: str) -> list[Pattern]:
         Pattern("J15.212", "MRSA pneumonia", (pneumonia, _MRSA[language])),
         Pattern("J15.211", "MSSA pneumonia", (pneumonia, _MSSA[language])),
         Pattern("J13", "pneumococcal pneumonia", (pneumonia, _PNEUMOCOCCUS[language])),
+        Pattern("J15.1", "pneumonia due to Pseudomonas", (pneumonia, r"\bpseudomonas\b")),
+        Pattern("J14", "pneumonia due to Haemophilus influenzae", (pneumonia, r"\bh(?:a?emophilus|\.) ?influenzae\b")),
+        Pattern("J15.0", "pneumonia due to Klebsiella pneumoniae", (pneumonia, r"\bklebsiella\b")),
+        Pattern("J15.5", "pneumonia due to E. coli", (pneumonia, r"\be\. ?coli\b|escherichia coli")),
         # diabetes: peripheral polyneuropathy (Neuropathy, peripheral → see Polyneuropathy), poor control
         # (Diabetes, poorly controlled → with hyperglycemia)
         *(Pattern(f"{category}.42", f"type {kind} diabetes with polyneuropathy", (_DIABETES[language][kind], (

@@ -26,8 +26,8 @@ _PAIRED_PLURAL_EN = r"knees|hips|ankles|wrists|shoulders|elbows|heels"
 _PAIRED_PLURAL_ES = r"rodillas|caderas|tobillos|mu[nñ]ecas|hombros|codos|talones"
 _SIDE_WORDS: dict[str, dict[Side, str]] = {
     "es": {
-        "right": r"derech[oa]s?|dch[oa]\.?|dcha\.?|OD",
-        "left": r"izquierd[oa]s?|izd[oa]\.?|izq(?:d[oa])?\.?|OI",
+        "right": r"derech[oa]s?|dch[oa]\.?|dcha\.?|OD|MID|MSD",  # miembro inferior / superior derecho
+        "left": r"izquierd[oa]s?|izd[oa]\.?|izq(?:d[oa])?\.?|OI|MII|MSI",
         "bilateral": r"bilateral(?:es)?|" + _BOTH_ES + r"|AO|" + _PAIRED_PLURAL_ES,
     },
     "en": {

@@ -15,7 +15,7 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
-from core.rules.generic_words import GENERIC_WORDS, LIGHT_USE
+from core.rules.generic_words import GENERIC_WORDS
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, excluded_by, references
 from core.schema import Span
@@ -55,6 +55,8 @@ def _needs(code: str, other: str, tabular: Tabular) -> bool:
     back = references(tabular.inherited_notes(other).code_first)
     if any("infection" in line.lower() and not references([line]) for line in lines) and other[0] in "ABJ":
         return True  # "code also to identify the infection" (J44.0 with its pneumonia)
+    if any("underlying" in line.lower() and not references([line]) for line in notes.code_first):
+        return True  # "code first underlying disease" (I85.1- secondary varices: the cirrhosis stays coded)
     return any(covers(ref, other) for ref in refs) or any(covers(ref, code) for ref in back)
 
 
@@ -68,7 +70,10 @@ def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], lis
         if not entry.coded:
             continue
         denied = [o for o in work.coded() if o is not entry and contradicted(entry.code, o.code, work)]
-        if denied:  # "GERD without esophagitis" next to "GERD with esophagitis": the note says which
+        if denied and any(_WITHOUT.search(work.analysis.text, s, e) for s, e in entry.spans):
+            work.absorb(denied[0].code, entry.code, "one condition, one code",  # "Concussion w/o LOC"
+                        f"the note says the condition is without what {denied[0].code} says it is with")
+        elif denied:  # "GERD without esophagitis" next to "GERD with esophagitis": the note says which
             work.absorb(entry.code, denied[0].code, "one condition, one code",
                         f"{denied[0].code} says the condition is with what {entry.code} says it is without")
             continue
@@ -122,6 +127,9 @@ def _side_stated(code: str, entry: Entry, work: Worklist) -> bool:
 _CORE_FILLERS = {"unspecified", "other", "specified", "nos", "nec", "site", "type", "organism", "part", "initial",
                  "encounter", "uncomplicated", "not", "intractable", "status", "migrainosus", "elsewhere", "classified",
                  "disorder", "disease", "condition", "specifi"}
+
+
+_WITHOUT = re.compile(r"\b(?:without|w/o|sin)\b", re.IGNORECASE)
 
 
 def contradicted(without: str, other: str, work: Worklist) -> bool:
@@ -212,21 +220,6 @@ def _shadowed_only(work: Worklist, entry: Entry) -> bool:
 def _strictly_inside(span: tuple[int, int], work: Worklist) -> bool:
     return any(m.start <= span[0] and span[1] <= m.end and (m.end - m.start) > (span[1] - span[0])
                for m in work.analysis.mentions)
-
-
-def generic_words(work: Worklist) -> None:
-    """A code found only in single words that name a body part or a kind of problem ("Renal diet reviewed" → N28.9,
-    "lungs" → R59.9) is left for review: one such word names no condition."""
-    words = GENERIC_WORDS.get(work.analysis.language, set())
-    text = work.analysis.text
-    for entry in list(work.coded()):
-        if entry.suggestion.step == STEP or not entry.spans:
-            continue
-        if all(text[s:e].strip().lower() in words for s, e in entry.spans):
-            work.demote(entry.code, "tabular validator", "a single generic word names no condition")
-        elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
-                                                                   for s, _ in entry.spans):
-            work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")
 
 
 def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
@@ -357,7 +350,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
             if entry.code == combo.code:
                 continue
             if entry.code == combo.head.code:
-                if is_vague(entry.code, tabular) or entry.code[:3] == "I10" or contradicted(entry.code, combo.code, work):
+                if is_vague(entry.code, tabular) or entry.code[:3] in ("I10", "I85") or \
+                        contradicted(entry.code, combo.code, work):
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3] \
                     and not entry.code.startswith(_SYSTEMIC):

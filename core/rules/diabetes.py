@@ -101,3 +101,15 @@ def _foot_ulcer_code(work: Worklist, diabetic: list[Entry], evidence: Span, site
             work.absorb(entry.code, code, "use additional", "the ulcer's site, side and depth")
     work.add(code, [evidence], "use additional", f"{combination}: use additional code for the site of the ulcer → "
              f"{work.tabular.description(code)}", 0.5, "tabular-list")
+
+
+def kidney_once(work: Worklist) -> None:
+    """Diabetic kidney disease with chronic kidney disease is E1x.22 alone: the nephropathy (E1x.21) and the "other
+    kidney complication" (E1x.29) of the same kidneys are not coded beside it (one condition, one code)."""
+    coded = work.coded()
+    for entry in coded:
+        if entry.code[:3] in ("E08", "E09", "E10", "E11", "E13") and entry.code[3:] in (".21", ".29"):
+            ckd = next((o for o in coded if o.code == entry.code[:3] + ".22"), None)
+            if ckd is not None:
+                work.absorb(entry.code, ckd.code, "one condition, one code",
+                            f"{ckd.code} names the diabetic kidney disease with its chronic kidney disease")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from core.kb.index import AlphabeticIndex, IndexTerm
@@ -35,7 +35,7 @@ FILLERS = frozenset("nec nos specified other unspecified type end part region si
 MAX_DEPTH = 7
 # Encounter 7th characters of chapter 19 read as the external cause's A / D / S (B open fracture → A; G, K, P → D).
 _SEVENTH = {**dict.fromkeys("ABC", "A"), **dict.fromkeys("DEFGHJKMNPQR", "D"), "S": "S"}
-_WORD = re.compile(r"[a-z]+|[1-4](?:st|nd|rd|th)\b")  # "2nd degree": an ordinal the forms read
+_WORD = re.compile(r"[a-z]+|(?<!\d)[1-5](?:st|nd|rd|th)\b")  # "2nd degree", "5th metatarsal": ordinals the forms read
 # A negation and what it scopes over, up to the next punctuation ("no foreign body", "sin cuerpo extraño").
 _SCOPED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega)\b[^,.;:\n]*")
 # A negation just before a cue word ("denies any fall", "no fall", "sin caídas", "niega caídas").
@@ -49,6 +49,7 @@ class Cues:
     elsewhere: frozenset[str]  # words that send an injury word to another main term ("pathological fracture")
     forms: dict[str, str]  # irregular English form → word
     spanish: tuple[tuple[re.Pattern[str], str], ...]  # Spanish word, stem or phrase → English words, longest first
+    kinds: dict[str, str] = field(default_factory=dict)  # stemmed word → the kind the index names ("dog" → animal)
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +65,8 @@ def cues() -> Cues:
         tail = r"\w*" if key.endswith("-") else r"(?:s|es)?\b"
         spanish.append((re.compile(rf"\b{re.escape(key.rstrip('-'))}{tail}"), english.lower()))
     elsewhere = frozenset(stem(w, forms) for words in data.get("elsewhere", {}).values() for w in words)
-    return Cues(main, injury, elsewhere, forms, tuple(spanish))
+    kinds = {stem(word, forms): stem(kind) for kind, words in data.get("kinds", {}).items() for word in words}
+    return Cues(main, injury, elsewhere, forms, tuple(spanish), kinds)
 
 
 def stem(word: str, forms: dict[str, str] | None = None) -> str:
@@ -103,7 +105,7 @@ def _side_abbreviation(text: str, match: re.Match[str]) -> str:
     if word in _SIDE_ABBREVIATIONS:
         return _SIDE_ABBREVIATIONS[word]
     letter = text[match.start():match.end()]
-    if letter not in _SIDE_LETTERS or not re.match(r" [A-Za-z]", text[match.end():match.end() + 2]):
+    if letter not in _SIDE_LETTERS or not re.match(r" (?:[A-Za-z]|[1-5](?:st|nd|rd|th)\b)", text[match.end():match.end() + 5]):
         return ""
     before = text[max(0, match.start() - 2):match.start()]
     return "" if re.fullmatch(r"[\d.,] ", before) else _SIDE_LETTERS[letter]
@@ -145,11 +147,17 @@ def _words(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(strip_accents(text.lower()))]
 
 
+def _plain(words: set[str]) -> set[str]:
+    """"metatarsal bone", "carpal bone": a note writes "5th metatarsal"; "bone" alone stays a word."""
+    return words - {"bone"} if len(words) > 1 else words
+
+
 @lru_cache(maxsize=8192)
 def _node(text: str, nonessential: str) -> Node:
     pieces = [p for p in re.split(r",|\bor\b", text.lower()) if p.strip()]
     raw = [set(_WORD.findall(p)) for p in pieces]
-    alternatives = tuple(frozenset(stem(w) for w in words - FUNCTION_WORDS - FILLERS - {"without"}) for words in raw)
+    alternatives = tuple(frozenset(stem(w) for w in _plain(words - FUNCTION_WORDS - FILLERS - {"without"}))
+                         for words in raw)
     connector = all(words <= FUNCTION_WORDS for words in raw)
     residual = not connector and not any(alternatives)
     optional = frozenset(_words(nonessential)) - {stem(w) for w in FUNCTION_WORDS | FILLERS}
@@ -180,23 +188,28 @@ class CauseIndex:
             if term.source == source and len(term.path) == 1:
                 self.mains.setdefault(_key(term.path[0]), term)
 
-    def resolve(self, reference: str, main: IndexTerm | None = None) -> IndexTerm | None:
+    def resolve(self, reference: str, main: IndexTerm | None = None, hops: int = 0) -> IndexTerm | None:
         """A "see" reference within this index ("Accident, transport, car occupant"), found in full; one that names
         the walk's own main term by its first word ("Fracture, femur, upper end" under "Fracture, traumatic") is
         read below that main term."""
         parts = [p.strip() for p in re.sub(r"\([^)]*\)", "", reference).split(",") if p.strip()]
+        node = None
         for cut in range(len(parts), 0, -1):
             node = self.mains.get(_key(", ".join(parts[:cut])))
             if node is not None:
-                return self._down(node, parts[cut:])
-        if main is not None and parts and _key(main.path[0]).startswith(_key(parts[0])):
-            return self._down(main, parts[1:])
-        return None
+                node = self._down(node, parts[cut:])
+                break
+        else:
+            if main is not None and parts and _key(main.path[0]).startswith(_key(parts[0])):
+                node = self._down(main, parts[1:])
+        if node is not None and not node.code and node.see and hops < 3:  # "hip" → "femur, neck" → "upper end, neck"
+            return self.resolve(node.see, main, hops + 1) or node
+        return node
 
     def _down(self, node: IndexTerm | None, parts: list[str]) -> IndexTerm | None:
         for part in parts:
             wanted = _key(part)
-            node = next((c for c in self.index.children(node) if _key(c.path[-1]) == wanted
+            node = next((c for c in self.index.children(node) if _key(c.path[-1]) in (wanted, f"{wanted} bone")
                          or wanted in (_key(p) for p in c.path[-1].split(","))), None) if node else None
         return node
 
@@ -204,19 +217,22 @@ class CauseIndex:
              negated: frozenset[str] = frozenset()) -> Found | None:
         """The entry below ``main`` whose path covers the most of the note's ``words`` (stems; ``raw``: the note's
         plain words, for the joining subterms), a shorter path on a tie."""
-        best: list[tuple[tuple[int, int, int], Found]] = []
+        best: list[tuple[tuple[int, int, int, int], Found]] = []
         top = _node(main.path[0], main.nonessential)
         # The cue counts as covered only where it is the main term's own word ("fell"), not a word that sends the
         # coder there ("driver" → Accident): the subterm "driver" must then be walked to be covered.
         own = cue in _main_words(main)
+        skips = int(main.path[0].startswith("Fracture"))  # a bone's parts may go unsaid; sites, causes may not
         start = (frozenset({cue}) if own else frozenset()) | (top.optional & words) | frozenset().union(
             *(a for a in top.alternatives if a <= words))
 
         def visit(node: IndexTerm, path: tuple[str, ...], covered: frozenset[str], joined: int, depth: int,
-                  seen: frozenset[int]) -> None:
+                  seen: frozenset[int], skipped: int = 0, pending: bool = False,
+                  echo: frozenset[str] = frozenset()) -> None:
             code = node.code.strip()
-            if code and normalize_code(code)[:1] in self.prefixes and (len(path) > 1 and covered or own):
-                best.append(((len(covered), joined, -len(path)),
+            if code and not pending and normalize_code(code)[:1] in self.prefixes and (
+                    len(path) > 1 and covered or own):
+                best.append(((len(covered), joined, -skipped, -len(path)),
                              Found(normalize_code(code).rstrip("-"), path, covered)))
             if depth >= MAX_DEPTH:
                 return
@@ -226,21 +242,42 @@ class CauseIndex:
                     continue
                 gained: frozenset[str] = frozenset()
                 said = 0
+                skip = False
                 if spec.connector:  # "from, off, out of": the one the note writes reads better in the rationale
                     said = int(any(set(_WORD.findall(p)) <= raw for p in child.path[-1].lower().split(",")))
+                elif echo and any(a <= echo for a in spec.alternatives):
+                    # the entry a "see" sends the walk to, again below it ("intertrochanteric (see femur,
+                    # trochanteric)" > intertrochanteric → S72.14-): the more precise code
+                    gained, said = echo, 1
                 else:
                     matched = [a for a in spec.alternatives if a <= (negated if spec.negative else words)]
                     if not matched:
-                        continue
-                    gained = frozenset().union(*matched)
+                        # A part of a bone the note leaves unsaid ("tibial plateau fx": tibia > upper end > plateau)
+                        # is passed through once, and counts only where a word below it is then matched.
+                        if skipped >= skips or depth == 0 or spec.negative or not self.index.children(child):
+                            continue
+                        skip = True
+                    else:
+                        gained = frozenset().union(*matched)
                 gained |= spec.optional & words
-                target = child
+                targets = [child]
                 if not child.code and child.see:
-                    target = self.resolve(child.see, main) or child
-                if target.id in seen:
-                    continue
-                label = child.path[-1] + (f" (see {child.see})" if target is not child else "")
-                visit(target, (*path, label), covered | gained, joined + said, depth + 1, seen | {target.id})
+                    targets = [self.resolve(child.see, main) or child]
+                    if skips and targets[0] is not child and len(targets[0].path) > 2:
+                        # "hip (see femur, neck)": the bone's other parts too ("subcapital hip fracture")
+                        targets.append(self.index.get(targets[0].parent_id))
+                elif not child.code and child.see_also:  # "scaphoid (see also Fracture, carpal, navicular)"
+                    targets.append(self.resolve(child.see_also, main) or child)
+                for target in targets:
+                    if target.id in seen:
+                        continue
+                    see = f"see {child.see}" if child.see else f"see also {child.see_also}"
+                    label = child.path[-1] + (f" ({see})" if target is not child else "")
+                    # a "see also" or the bone of a "see" ranks below a direct entry
+                    detour = target is not child and (not child.see or target is not targets[0])
+                    visit(target, (*path, label), covered | gained, joined + said, depth + 1, seen | {target.id},
+                          skipped + skip + detour, skip or (pending and not gained - covered),
+                          gained if target is not child and child.see else frozenset())
 
         visit(main, (main.path[0],), start, 0, 0, frozenset({main.id}))
         if not best:
@@ -308,6 +345,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
         sentences.add((start, end))
         found = english_words(analysis.text[start:end], analysis.language, affirmed=True)
         words = _implied_level(frozenset(w for w, _ in found))
+        words |= {table.kinds[w] for w in words if w in table.kinds}
         negated = frozenset(w for w, _ in english_words(analysis.text[start:end], analysis.language)) - words
         raw = frozenset(_WORD.findall(strip_accents(analysis.text[start:end].lower())))
         for word, offset in found:
@@ -318,6 +356,8 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
             at = start + offset
             if _NEGATED.search(analysis.text[max(start, at - 40):at]):
                 continue  # "denies any fall", "no fall", "sin caída"
+            if _NOT_A_CAUSE.search(analysis.text[max(start, at - 20):at]):
+                continue  # "s/p IM nail", "ingrown toe nail": a device or a body part, not what hurt the patient
             hit = causes.walk(main, words, word, raw, negated)
             if hit is not None and (best is None or (len(hit.covered), -len(hit.path)) > best[0]):
                 best = ((len(hit.covered), -len(hit.path)), hit, (start, end))
@@ -340,6 +380,7 @@ def external_causes(work: Worklist, index: AlphabeticIndex | None) -> None:
             work.absorb(entry.code, code, "external cause", "one external cause per cause event")
 
 
+_NOT_A_CAUSE = re.compile(r"\b(?:im|intramedullary|cephalomedullary|toe|finger|ingrown|nail)\W*$", re.IGNORECASE)
 _TRIPS = frozenset(stem(w) for w in ("trip", "slip", "stumble"))
 _HEIGHTS = frozenset(stem(w) for w in ("stair", "stairs", "step", "steps", "ladder", "bed", "chair", "roof", "height",
                                        "wheelchair", "toilet", "tree", "bench", "table", "scaffold", "building"))

@@ -1,14 +1,20 @@
 """Single words that name a body part or a kind of problem, not a condition ("Renal diet", "bone", "disease",
 "transplant"): a code read from one of them alone is left for review."""
 
+from __future__ import annotations
+
 import re
+
+from core.candidates.linker import DictionaryLinker
+from core.nlp.textnorm import term_key
+from core.rules.worklist import STEP, Worklist
 
 GENERIC_WORDS = {
     "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
            "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
-           "fluids", "transplant", "deployment"},
+           "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
@@ -18,3 +24,29 @@ GENERIC_WORDS = {
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
 LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minimal|ocasional|ocasionalmente|"
                        r"social(?:mente)?)\W*$", re.IGNORECASE)
+
+
+def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> None:
+    """A code found only in single words that name a body part or a kind of problem ("Renal diet reviewed" → N28.9,
+    "lungs" → R59.9), or only in such a word inside a longer term ("enfermedad" in EPOC's expansion → R69), is left
+    for review: one such word names no condition."""
+    words = GENERIC_WORDS.get(work.analysis.language, set())
+    keys = {term_key(w, work.analysis.language) for w in words}
+    text = work.analysis.text
+    by_span: dict[tuple[int, int], list[tuple[str, ...]]] = {}
+    for match in work.analysis.matches:
+        by_span.setdefault((match.start, match.end), []).append(match.key)
+
+    def only_generic(span: tuple[int, int], code: str) -> bool:
+        found = [k for k in by_span.get(span, ()) if linker is not None and k in linker.rules
+                 and code in linker.rules[k].codes]
+        return bool(found) and all(k in keys for k in found)
+
+    for entry in list(work.coded()):
+        if entry.suggestion.step == STEP or not entry.spans:
+            continue
+        if all(text[s:e].strip().lower() in words or only_generic((s, e), entry.code) for s, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "a single generic word names no condition")
+        elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
+                                                                   for s, _ in entry.spans):
+            work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.candidates.navigator import IndexNavigator, is_vague
 from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
+from core.rules.generic_words import GENERIC_WORDS
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
@@ -55,6 +56,9 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
             kind = "family"
         else:
             continue
+        if all(work.analysis.text[a:b].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ())
+               for a, b in entry.spans):
+            continue  # "s/p IM nail": one generic word is no past condition either
         if entry.code.startswith("Z"):
             if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and any(
                     codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans) \
@@ -280,11 +284,12 @@ def integral_symptoms(work: Worklist) -> None:
 
 STROKES = ("I60", "I61", "I62", "I63", "I64")
 SEQUELA_OF = {"I60": "I69.0", "I61": "I69.1", "I62": "I69.2", "I63": "I69.3", "I64": "I69.3"}
-_DOMINANT = {"right": re.compile(r"right[- ]handed|diestr[oa]", re.IGNORECASE),
-             "left": re.compile(r"left[- ]handed|zurd[oa]", re.IGNORECASE)}
+_DOMINANT = {"right": re.compile(r"\b(?:right|rt?)[- ]hand(?:ed|-dominant)\b|\bdiestr[oa]", re.IGNORECASE),
+             "left": re.compile(r"\b(?:left|lt?)[- ]hand(?:ed|-dominant)\b|\bzurd[oa]", re.IGNORECASE)}
 _RESIDUAL = re.compile(r"\b(?:residual|sequela|sequelae|late effect|since (?:the|her|his) stroke|after (?:the|a|her|his) "
-                       r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke",
-                       re.IGNORECASE)
+                       r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke|"
+                       r"\b(?:from|due to|secondary to|following|tras|por)\s+(?:(?:a|an|the|her|his|un|el)\s+)?(?:\w+\s+){0,2}"
+                       r"(?:stroke|cva|ictus|acv)\b", re.IGNORECASE)
 
 
 def sequelae(work: Worklist) -> None:
@@ -302,7 +307,7 @@ def sequelae(work: Worklist) -> None:
     options = tabular.billable_descendants(base)
     sentences = work.analysis.sentences
     residual = [e for e in work.candidates() if work.codable(e) and e.spans and not tabular.description(
-        e.code).startswith("Other") and all(_RESIDUAL.search(NEGATED.sub(" ", text[slice(
+        e.code).startswith("Other") and not work.set_aside(e.code, "tabular validator") and all(_RESIDUAL.search(NEGATED.sub(" ", text[slice(
             *sentences.sentence_bounds(s, e2))])) for s, e2 in e.spans)]
     coded_categories = {e.code[:3] for e in work.coded()}
     residual = [e for e in residual if e.code[:3] not in coded_categories]  # R47.9 "speech" beside aphasia R47.01
@@ -373,10 +378,10 @@ def _side_rank(title: str, side: str, hand: str) -> int:
     return 3 if f"{side} {dominance}" in title else 0
 
 
-# An acute event the note dates to a past year ("TIA 2021", "IAM inferior en 2018", "old R MCA infarct (2/2024)") is
-# the patient's history: its History, personal code (I.C.9.e old MI I25.2, I.C.21.c.4 Z86.-), not the acute code.
+# An acute event the note dates to a past year ("TIA 2021", "IAM inferior en 2018", "kidney stone 2018") is the
+# patient's history: its History, personal code (I.C.9.e old MI I25.2, I.C.21.c.4 Z86.-, Z87.442), not the acute code.
 DATED_EVENTS = {"I21": "I25.2", "I22": "I25.2", "I63": "Z86.73", "G45": "Z86.73", "I26": "Z86.711",
-                "I82.4": "Z86.718"}
+                "I82.4": "Z86.718", "N20": "Z87.442", "N21": "Z87.442"}
 _DATED = re.compile(r"[^.,;:\n]{0,25}?(?:\b(?:in|en|del?)\s+|\()?(?:\b\d{1,2}/)?\b(?:19[5-9]\d|20[0-2]\d)\b(?!\s*(?:mg|mcg|ml|units?))",
                     re.IGNORECASE)
 _FULL_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
@@ -399,3 +404,17 @@ def dated_events(work: Worklist) -> None:
                  f"dated to the past ('{when}'): {work.tabular.description(history)}", entry.suggestion.score,
                  "index-navigator")
         work.absorb(entry.code, history, "personal history", "the event is dated to the past")
+
+
+def current_malignancy(work: Worklist) -> None:
+    """A malignancy still treated or present is coded as current, not as history (I.C.2.d): its Z85 code gives way
+    to the C code of the same site ("on adjuvant tamoxifen for her 'history of breast cancer'")."""
+    coded = work.coded()
+    for entry in coded:
+        if not entry.code.startswith("Z85"):
+            continue
+        current = next((o for o in coded if is_primary_malignancy(o.code)
+                        and malignancy_history_code("personal", o.code, work.tabular) == entry.code), None)
+        if current is not None:
+            work.absorb(entry.code, current.code, "history",
+                        f"the malignancy is current ({current.code}): not a history of it")

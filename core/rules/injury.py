@@ -180,8 +180,9 @@ def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, o
         return
     same = [e for e in here if e.code[:3] == code[:3] or e.code.startswith("T14")
             or any(a <= offset < b for a, b in e.spans)]
-    if not same and analysis.assertion_of(offset, offset + 1)[0] != "present":
-        return
+    assertion = analysis.assertion_of(offset, offset + 1)[0]
+    if not same and assertion != "present" and not (assertion == "historical" and visit_encounter(text) != "A"):
+        return  # a fracture "s/p" its repair is still the one a follow-up visit treats
     evidence_text = text[low:high].strip(" ,;:.\n")
     first = text.index(evidence_text, low) if evidence_text else low
     score = max([e.suggestion.score for e in same], default=0.5)
@@ -287,3 +288,19 @@ def _side_of_entry(work: Worklist, entry: Entry, side: str, seventh: str) -> Non
         work.add(sided, entry.suggestion.evidence, "injury site", f"the note names the {side} side",
                  entry.suggestion.score, entry.suggestion.source)
         work.absorb(entry.code, sided, "injury site", f"the note names the {side} side")
+
+
+def unspecified_injuries(work: Worklist) -> None:
+    """"Unspecified injury of head" (S09.90) beside the injury the note names there (concussion S06.0X0A), or
+    "Injury, unspecified" (T14.90) beside any named injury: the named one is the condition (one condition, one code)."""
+    coded = work.coded()
+    for entry in coded:
+        title = work.tabular.description(entry.code).lower()
+        if not (entry.code.startswith("T14.9") or entry.code[0] == "S" and title.startswith("unspecified injury")):
+            continue
+        region = "S" if entry.code[0] == "T" else entry.code[:2]
+        named = [o for o in coded if o is not entry and o.code.startswith(region)
+                 and not work.tabular.description(o.code).lower().startswith("unspecified injury")]
+        if named:
+            work.absorb(entry.code, named[0].code, "one condition, one code",
+                        f"{named[0].code} names the injury {entry.code} leaves unspecified")

@@ -26,7 +26,6 @@ from core.rules.conventions import (
     contradicted,
     encounter,
     excludes1,
-    generic_words,
     laterality,
     manifestations,
     one_code_per_condition,
@@ -35,7 +34,7 @@ from core.rules.conventions import (
     use_additional,
     validate_terms,
 )
-from core.rules.diabetes import diabetes_type, foot_ulcer
+from core.rules.diabetes import diabetes_type, foot_ulcer, kidney_once
 from core.rules.etiology import (
     due_to_subterms,
     etiology_manifestation,
@@ -44,7 +43,9 @@ from core.rules.etiology import (
     residual_subterms,
 )
 from core.rules.external_cause import external_causes
+from core.rules.generic_words import generic_words
 from core.rules.history import (
+    current_malignancy,
     dated_events,
     history_and_family,
     insulin_with_type_1,
@@ -55,11 +56,11 @@ from core.rules.history import (
     status_codes,
     uncertain,
 )
-from core.rules.injury import injury_sites
+from core.rules.injury import injury_sites, unspecified_injuries
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
-from core.rules.routine_exam import routine_exam
-from core.rules.specificity import dementia_severity, one_condition, unstated_kinds
+from core.rules.routine_exam import cancer_surveillance, routine_exam
+from core.rules.specificity import asthma_severity_and_flare, dementia_severity, one_condition, unstated_kinds
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -121,7 +122,7 @@ def reconcile(
     warnings: list[str] = []
     before = [s.code for s in result.codes]
     validate_terms(work, linker)
-    generic_words(work)
+    generic_words(work, linker)
     readings(work)
     status_codes(work)
     specific_over_unspecified(work, winning)
@@ -139,8 +140,10 @@ def reconcile(
     named_manifestations(work)
     diabetes_type(work)
     insulin_with_type_1(work)
+    kidney_once(work)
     specific_over_unspecified(work, winning)
     neoplasms(work, kb.index)
+    current_malignancy(work)
     pressure_ulcers(work, kb.index)
     foot_ulcer(work)
     use_additional(work)
@@ -149,15 +152,18 @@ def reconcile(
     absorb_subterms(work, winning)
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
+    unspecified_injuries(work)
     integral_symptoms(work)  # again: the burns and fractures the injury rules coded
     laterality(work)
     contradictions(work)
     one_condition(work)
     unstated_kinds(work)
     dementia_severity(work)
+    asthma_severity_and_flare(work)
     sequelae(work)
     encounter(work)
     routine_exam(work)
+    cancer_surveillance(work)
     external_causes(work, navigator.index if navigator is not None else None)
     excludes1(work, warnings, winning)
     codes = sequence(work)
@@ -182,8 +188,9 @@ def reconcile(
 
 
 def _class(code: str) -> int:
-    """Sequence classes: the systemic infection first (I.C.1.d), external causes after the injuries (I.C.20)."""
-    if code.startswith(("A40", "A41")):
+    """Sequence classes: the systemic infection (I.C.1.d) or the reason for an encounter (I.C.21.c.8, I.C.2.e.2)
+    first, external causes after the injuries (I.C.20)."""
+    if code.startswith(("A40", "A41", "Z00.0", "Z08", "Z51.0", "Z51.1")):  # and the encounter's own reason
         return 0
     if code[0] in "VWXY":
         return 2

@@ -34,3 +34,28 @@ def routine_exam(work: Worklist) -> None:
         return
     work.add(ROUTINE_EXAM, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
              f"'{found.group()}': a routine general examination with nothing found", 0.5, "tabular-list")
+
+
+SURVEILLANCE = "Z08"
+_SURVEILLANCE = {
+    "en": re.compile(r"\bsurveillance\s+(?:ct|mri|pet|imaging|scans?|colonoscopy|mammogra\w*|cystoscopy|endoscopy|egd|"
+                     r"visit|exam\w*|labs?|follow-?up)\b|\b(?:indication|reason for (?:visit|exam)):\s*surveillance\b|"
+                     r"\bfor surveillance\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:vigilancia|seguimiento oncol[oó]gico|control oncol[oó]gico|revisi[oó]n oncol[oó]gica)\b",
+                     re.IGNORECASE),
+}
+
+
+def cancer_surveillance(work: Worklist) -> None:
+    """Z08 for a surveillance visit or test after a malignancy's treatment ended (I.C.21.c.8): the note codes its
+    history (Z85) and no current malignancy, and calls the visit or test surveillance."""
+    pattern = _SURVEILLANCE.get(work.analysis.language)
+    text = work.analysis.text
+    found = pattern.search(text) if pattern else None
+    coded = [e.code for e in work.coded()]
+    if found is None or not any(c.startswith("Z85") for c in coded) or any(
+            c[0] == "C" or c.startswith(("Z00", "Z51")) for c in coded):
+        return
+    work.add(SURVEILLANCE, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}' after a malignancy's treatment ended: {work.tabular.description(SURVEILLANCE)}",
+             0.5, "tabular-list")

@@ -16,8 +16,9 @@ from core.rules.injury import _sides as injury_sides
 from core.rules.worklist import Worklist
 from core.settings import PROJECT_ROOT
 
-_ORGANISM_CODES = ("B95", "B96", "B97")
-_AS_CAUSE = re.compile(r"\s*(?:infection\s+)?as the cause of diseases classified elsewhere.*$")
+_ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
+_AS_CAUSE = re.compile(r"\s*(?:infection\s+)?as the cause of diseases classified elsewhere.*$|\s*infection,? unspecified "
+                       r"site$")
 _STRAINS = ("methicillin resistant", "methicillin susceptible")
 
 
@@ -106,7 +107,7 @@ def _organism_named(work: Worklist) -> None:
                 continue
         if not entry.code.startswith(_ORGANISM_CODES):
             continue
-        organism = re.sub(r"^(?:unspecified|other) ", "", _AS_CAUSE.sub("", title).strip())
+        organism = re.sub(r"^(?:unspecified|other) ", "", re.sub(r"\s*[([][^)\]]*[)\]]", "", _AS_CAUSE.sub("", title)).strip())
         organism = organism[:-3] if len(organism) > 8 else organism  # "streptococc(us)" in "streptococcal"
         named = [o for o in coded if o is not entry and not o.code.startswith(_ORGANISM_CODES) and organism
                  and organism in titles[o.code]]
@@ -173,3 +174,32 @@ def dementia_severity(work: Worklist) -> None:
             work.add(code, list(entry.suggestion.evidence), "tabular validator", f"the note says {word} dementia",
                      entry.suggestion.score, entry.suggestion.source)
             work.absorb(entry.code, code, "one condition, one code", f"the note says {word} dementia")
+
+
+_FLARE = re.compile(r"\b(?:asthma|asma)\w*\b[^.;\n]{0,40}?\b(?:exacerbat\w*|flare|attack|agudizaci[oó]n|agudizad[oa]|crisis|"
+                    r"exacerbaci[oó]n)|\b(?:exacerbat\w*|flare|attack|agudizaci[oó]n|crisis|exacerbaci[oó]n)\w*\b"
+                    r"[^.;\n]{0,15}?\b(?:of )?(?:asthma|asm[aá]tica|asma)\b", re.IGNORECASE)
+
+
+def asthma_severity_and_flare(work: Worklist) -> None:
+    """An asthma whose severity one sentence gives (J45.40 "moderate persistent") and whose exacerbation another
+    does ("Dx: asthma exacerbation" J45.901): one asthma, J45.41."""
+    coded = work.coded()
+    graded = [e for e in coded if re.fullmatch(r"J45\.[2-5]0", e.code)]
+    if len(graded) != 1:
+        return
+    flare = next((e for e in coded if e.code in ("J45.901", "J45.902")), None)
+    status = flare.code[-1] if flare is not None else ("1" if _FLARE.search(work.analysis.text) else "")
+    if not status or not _not_negated_flare(work):
+        return
+    code = graded[0].code[:-1] + status
+    entry = graded[0]
+    work.add(code, list(entry.suggestion.evidence), "specificity", f"the note gives {work.tabular.description(code)}",
+             entry.suggestion.score, "index-navigator")
+    for old in (entry, flare):
+        if old is not None:
+            work.absorb(old.code, code, "one condition, one code", f"{code} names its severity and its exacerbation")
+
+
+def _not_negated_flare(work: Worklist) -> bool:
+    return not re.search(r"\b(?:no|without|sin)\s+(?:\w+\s+)?(?:exacerbat|agudizaci)", work.analysis.text, re.IGNORECASE)

@@ -142,6 +142,10 @@ class Worklist:
     def record(self, action: str, code: str, rule: str, why: str, by: str = "") -> None:
         self.log.append({"action": action, "code": code, "by": by, "rule": rule, "why": why})
 
+    def set_aside(self, code: str, rule: str) -> bool:
+        """A rule left ``code`` for review ("tabular validator": no index or tabular entry links its words)."""
+        return any(row["code"] == code and row["rule"] == rule and row["action"] == "not coded" for row in self.log)
+
     def absorb(self, code: str, by: str, rule: str, why: str) -> None:
         entry = self.entries.get(code)
         if entry is None or entry.absorbed_by or code == by:
