@@ -202,4 +202,5 @@ def asthma_severity_and_flare(work: Worklist) -> None:
 
 
 def _not_negated_flare(work: Worklist) -> bool:
-    return not re.search(r"\b(?:no|without|sin)\s+(?:\w+\s+)?(?:exacerbat|agudizaci)", work.analysis.text, re.IGNORECASE)
+    return not re.search(r"\b(?:no|without|sin|denies|history of|hx of)\s+(?:\w+\s+)?(?:exacerbat|agudizaci|attack|flare|"
+                         r"crisis)", work.analysis.text, re.IGNORECASE)
