@@ -15,7 +15,7 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import severities
-from core.rules.generic_words import GENERIC_WORDS
+from core.rules.generic_words import GENERIC_WORDS, is_generic
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, excluded_by, references
 from core.schema import Span
@@ -259,7 +259,7 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     coded_categories = {e.code[:3] for e in work.coded()}
     for match in work.analysis.mentions:
         if match.section not in STATED_SECTIONS or match.assertion != "present" or \
-                work.analysis.text[match.start:match.end].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ()):
+                is_generic(work, match.start, match.end):
             continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
         codes = winning.get((match.start, match.end)) or []
         rule = linker.rules.get(match.key)

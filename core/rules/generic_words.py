@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from core.candidates.linker import DictionaryLinker
 from core.nlp.textnorm import term_key
@@ -26,12 +27,21 @@ LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minim
                        r"social(?:mente)?)\W*$", re.IGNORECASE)
 
 
+def is_generic(work: Worklist, start: int, end: int) -> bool:
+    """The note's words at ``start``-``end`` are one generic word ("renal", "encounter", "nail")."""
+    return work.analysis.text[start:end].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ())
+
+
+@lru_cache(maxsize=4)
+def _generic_keys(language: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(term_key(w, language) for w in GENERIC_WORDS.get(language, ()))
+
+
 def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> None:
     """A code found only in single words that name a body part or a kind of problem ("Renal diet reviewed" → N28.9,
     "lungs" → R59.9), or only in such a word inside a longer term ("enfermedad" in EPOC's expansion → R69), is left
     for review: one such word names no condition."""
-    words = GENERIC_WORDS.get(work.analysis.language, set())
-    keys = {term_key(w, work.analysis.language) for w in words}
+    keys = _generic_keys(work.analysis.language)
     text = work.analysis.text
     by_span: dict[tuple[int, int], list[tuple[str, ...]]] = {}
     for match in work.analysis.matches:
@@ -45,7 +55,7 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP or not entry.spans:
             continue
-        if all(text[s:e].strip().lower() in words or only_generic((s, e), entry.code) for s, e in entry.spans):
+        if all(is_generic(work, s, e) or only_generic((s, e), entry.code) for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a single generic word names no condition")
         elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):

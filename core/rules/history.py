@@ -11,7 +11,7 @@ from pathlib import Path
 from core.candidates.navigator import IndexNavigator, is_vague
 from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
-from core.rules.generic_words import GENERIC_WORDS
+from core.rules.generic_words import is_generic
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
@@ -56,8 +56,7 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
             kind = "family"
         else:
             continue
-        if all(work.analysis.text[a:b].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ())
-               for a, b in entry.spans):
+        if all(is_generic(work, a, b) for a, b in entry.spans):
             continue  # "s/p IM nail": one generic word is no past condition either
         if entry.code.startswith("Z"):
             if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and any(
