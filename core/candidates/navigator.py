@@ -220,6 +220,9 @@ class IndexNavigator:
                 if kind == "personal" and generic and depth == 0:
                     continue
                 score = requirement.satisfied_by(condition)
+                if score == 2 and kind == "personal" and 2 * len(requirement.stems & condition.words) < len(
+                        requirement.stems):
+                    continue  # one shared word and the category: "diabetic nephropathy" is no "diabetic foot ulcer"
                 if not requirement.stems:  # "disease or disorder": a grouping, read through to its subterms
                     score = max((self.requirements[g.id].satisfied_by(condition) for g in self.index.children(child)
                                  if g.id in self.requirements), default=0)

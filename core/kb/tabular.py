@@ -313,7 +313,8 @@ class Tabular:
             return normalize_code(code)
         item = self.get(code)
         children = [c for c in (item.children if item else []) if self.is_billable(c)]
-        plain = [c for c in children if "without complication" in self.description(c).lower()]
+        plain = [c for c in children if "without complication" in self.description(c).lower()
+                 or "not specified as" in self.description(c).lower()]  # A04.72 "..., not specified as recurrent"
         return min(plain) if plain else self.unspecified_code(code)
 
     def _unspecified_code(self, code: str, side: str) -> str:

@@ -143,6 +143,36 @@ def _patterns(language: str) -> list[Pattern]:
         Pattern("J10.1", "influenza due to an identified influenza virus",
                 (r"\binfluenza\b|\bflu\b" if en else r"\bgripe\b|\binfluenza\b",
                  r"\b(?:influenza|flu) ?[ab]\b|\bh1n1\b|\bh3n2\b" if en else r"\b(?:gripe|influenza) ?[ab]\b|\bh1n1\b|\bh3n2\b")),
+        Pattern("I48.11", "longstanding persistent atrial fibrillation",
+                (r"\batrial fibrillation\b|\ba-?fib\b|\baf\b" if en else r"fibrilaci[oó]n auricular|\bfa\b",
+                 r"long[- ]?standing persistent" if en else r"persistente de (?:larga|m[aá]s de un a[ñn]o de) "
+                 r"(?:duraci[oó]n|evoluci[oó]n)")),
+        Pattern("J02.0", "streptococcal pharyngitis",
+                (r"\bpharyngitis\b|\bstrep throat\b" if en else r"\bfaringitis\b|\bfaringoamigdalitis\b",
+                 r"\bstrep(?:tococc\w*)?\b|\bgas\b|\bgroup a\b" if en else r"estreptoc[oó]c|\bsga\b|\bgrupo a\b"),
+                unless=r"\b(?:negative|neg|probable|likely|possible|suspected|r/o|rule out|vs)\b|(?<!no )\btonsillitis\b"
+                if en else r"negativ|\bamigdalitis\b|\b(?:probable|posible|sospecha|descartar)\b"),
+        # primary open-angle glaucoma: the eye and the stage (H40.11-, 7th character the stage)
+        *(Pattern(f"H40.11{{side}}{stage}", f"primary open-angle glaucoma, {name} stage",
+                  (r"primary open[- ]angle glaucoma|\bpoag\b" if en else
+                   r"glaucoma primario de [aá]ngulo abierto|glaucoma cr[oó]nico simple|\bgpaa\b",
+                   *((words_en if en else words_es,) if words_en else ())), sides="1239")
+          for stage, name, words_en, words_es in (
+              ("1", "mild", r"\bmild\b|\bearly\b", r"\bleve\b|\binicial\b"),
+              ("2", "moderate", r"\bmoderate\b", r"\bmoderad[oa]\b"),
+              ("3", "severe", r"\bsevere\b|\badvanced\b|\bend[- ]stage\b", r"\bgrave\b|\bsever[oa]\b|\bavanzad[oa]\b"),
+              ("4", "indeterminate", r"\bindeterminate\b", r"\bindeterminad[oa]\b"),
+              ("0", "unspecified", "", ""))),
+        # dysphagia by its phase (Dysphagia, oral / oropharyngeal / pharyngeal / pharyngoesophageal phase)
+        *(Pattern(code, f"dysphagia, {phase} phase", (r"\bdysphagia\b" if en else r"\bdisfagia\b", words))
+          for code, phase, words in (
+              ("R13.14", "pharyngoesophageal", r"pharyngo-?esophageal" if en else r"faringoesof[aá]gica"),
+              ("R13.12", "oropharyngeal", r"oro-?pharyngeal" if en else r"orofar[ií]ngea"),
+              ("R13.13", "pharyngeal", r"(?<!oro)(?<!oro-)pharyngeal(?! ?-?esoph)" if en else r"(?<!oro)far[ií]ngea"),
+              ("R13.11", "oral", r"\boral phase\b" if en else r"\bfase oral\b"))),
+        Pattern("R79.1", "abnormal coagulation profile (a raised INR)",
+                (r"\bsupra-?therapeutic inr\b|\b(?:elevated|high|raised) inr\b|\binr (?:is |was )?(?:elevated|high)\b" if en
+                 else r"\binr (?:elevado|supraterap[eé]utico|alto)\b",)),
         Pattern("R07.89", "atypical (other) chest pain",
                 (r"\batypical chest pain\b" if en else r"\bdolor tor[aá]cico at[ií]pico\b",)),
         # deep vein thrombosis of a named vein: chronic (I82.5-) before acute (I82.4-), the side completing it
@@ -182,8 +212,11 @@ def _patterns(language: str) -> list[Pattern]:
     ]
 
 
-_SIDE = {"en": (r"\bright\b|\brt\b|(?-i:\bR\b)(?= \w)", r"\bleft\b|\blt\b|(?-i:\bL\b)(?= \w)", r"\bbilateral|\bboth\b"),
-         "es": (r"\bderech[oa]s?\b|\bdcha?\b", r"\bizquierd[oa]s?\b|\bizq(?:d[oa])?\b", r"\bbilateral|\bambos\b")}
+# the eyes as ophthalmology writes them: OD right, OS / OI left, OU / AO both
+_SIDE = {"en": (r"\bright\b|\brt\b|(?-i:\bR\b)(?= \w)|(?-i:\bOD\b)", r"\bleft\b|\blt\b|(?-i:\bL\b)(?= \w)|(?-i:\bOS\b)",
+                r"\bbilateral|\bboth\b|(?-i:\bOU\b)"),
+         "es": (r"\bderech[oa]s?\b|\bdcha?\b|(?-i:\bOD\b)", r"\bizquierd[oa]s?\b|\bizq(?:d[oa])?\b|(?-i:\bOI\b)",
+                r"\bbilateral|\bambos\b|(?-i:\bAO\b)")}
 
 
 @lru_cache(maxsize=4)
@@ -218,8 +251,11 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
             if not all(others) or unless is not None and unless.search(sentence):
                 continue
             code = pattern.code
-            if pattern.sides:
-                said = [i for i, words in enumerate(_sides(language)) if words.search(sentence)]
+            if pattern.sides:  # the side of the clause that names it ("POAG OS, mild; OD no damage"), else the sentence's
+                cut = match.start() - left
+                clause = sentence[sentence.rfind(";", 0, cut) + 1 : (sentence.find(";", cut) + 1 or len(sentence) + 1) - 1]
+                said = [i for i, words in enumerate(_sides(language)) if words.search(clause)] or \
+                    [i for i, words in enumerate(_sides(language)) if words.search(sentence)]
                 index = 2 if 2 in said or len(said) > 1 else said[0] if said else 3
                 code = code.format(side=pattern.sides[index])
             starts = [match.start(), *(left + m.start() for m in others)]

@@ -257,10 +257,14 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     things, doubts it: a coder codes the diagnoses the provider states."""
     tabular = work.tabular
     coded_categories = {e.code[:3] for e in work.coded()}
+    coded_said = [work.said(e) for e in work.coded()]
     for match in work.analysis.mentions:
         if match.section not in STATED_SECTIONS or match.assertion != "present" or \
                 is_generic(work, match.start, match.end):
             continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
+        said = work.said_in(match.start, match.end)
+        if said and any(said < words for words in coded_said):
+            continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again
         codes = winning.get((match.start, match.end)) or []
         rule = linker.rules.get(match.key)
         if not codes or rule is None:

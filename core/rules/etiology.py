@@ -182,6 +182,21 @@ def _in(entry: Entry, start: int, end: int) -> bool:
     return bool(entry.spans) and all(start <= s and e <= end for s, e in entry.spans)
 
 
+_SEVERITY_STEMS = frozenset({"mild", "moder", "sever"})
+
+
+def _foreign_severity(work: Worklist, start: int, end: int, roots: list[frozenset[str]]) -> frozenset[str]:
+    """Severity words of a sentence said only in a semicolon part that does not name the manifestation ("Alzheimer's
+    dementia (no behavioral sx); also severe malnutrition"): not the manifestation's severity."""
+    text, language = work.analysis.text, work.analysis.language
+    cuts = [start, *(start + m.end() for m in re.finditer(";", text[start:end])), end]
+    parts = [english(text[a:b], language) for a, b in zip(cuts, cuts[1:], strict=False)]
+    if len(parts) < 2:
+        return frozenset()
+    own = frozenset().union(*(p for p in parts if any(r <= p for r in roots)))
+    return (frozenset().union(*parts) & _SEVERITY_STEMS) - own
+
+
 def etiology_manifestation(work: Worklist, navigator: IndexNavigator | None) -> None:
     """A sentence that names a manifestation main term (Dementia) and one of its subterms that sends to a cause
     (in > Alzheimer's disease, Parkinson's disease) is coded as the pair the index gives: the cause, refined by the
@@ -193,10 +208,11 @@ def etiology_manifestation(work: Worklist, navigator: IndexNavigator | None) -> 
     table = etiology_table(index, tabular)
     roots = {root_id: _alternatives(index.get(root_id).path[0].split(",")[0]) for root_id in table.manifestations}
     for start, end in work.analysis.sentences.spans:
-        text, words = _affirmed(work, start, end)
+        text, all_words = _affirmed(work, start, end)
         for root_id, subterms in table.manifestations.items():
-            if not any(s <= words for s in roots[root_id]):
+            if not any(s <= all_words for s in roots[root_id]):
                 continue
+            words = all_words - _foreign_severity(work, start, end, roots[root_id])
             chosen = max(((len(s), node, target) for node, target in subterms
                           for s in _alternatives(node.path[-1]) if s <= words), default=None,
                          key=lambda item: item[0])

@@ -15,11 +15,13 @@ GENERIC_WORDS = {
            "artery", "arteries", "vein", "veins", "liver", "hepatic", "disease", "disorder", "infection", "lesion",
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
-           "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter"},
+           "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
+           "implant", "implanted"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
-           "isquémica", "vascular", "venoso", "venosa", "trasplante"},
+           "isquémica", "vascular", "venoso", "venosa", "trasplante", "implanta", "implantó", "implantado",
+           "implantada"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").

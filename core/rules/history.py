@@ -30,7 +30,7 @@ _OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|teleh
                          r"emergency (?:department|room)|consulta externa|consultorio|ambulatori[oa]|"
                          r"atenci[oó]n primaria|centro de salud|urgencias)\b|\b(?-i:ED|ER)\b", re.IGNORECASE)
 _INPATIENT = re.compile(r"\b(?:admitted|admission|admit|inpatient|discharge diagnos[ie]s|discharge summary|"
-                        r"hospital course|hospitali[sz]ed|ingres[oóa]|ingreso|ingresad[oa]|hospitalizad[oa]|al alta|"
+                        r"hospital course|discharge dx|d/c (?:summary|dx|diagnos[ie]s)|hospitali[sz]ed|ingres[oóa]|ingreso|ingresad[oa]|hospitalizad[oa]|al alta|"
                         r"diagn[oó]sticos? al alta)\b", re.IGNORECASE)
 
 
@@ -210,11 +210,35 @@ def sepsis(work: Worklist) -> None:
     first, and without an organism named that is sepsis, unspecified organism (A41.9) (I.C.1.d)."""
     coded = work.coded()
     severe = [e for e in coded if e.code.startswith(SEVERE_SEPSIS)]
+    if not severe:
+        _organ_dysfunction(work, coded)
     if not severe or any(e.code.startswith(SYSTEMIC_INFECTIONS) for e in coded):
         return
     work.add("A41.9", list(severe[0].suggestion.evidence), "sepsis",
              "severe sepsis or septic shock: the systemic infection is coded first (organism not named)",
              severe[0].suggestion.score, "tabular-list")
+
+
+# Acute organ dysfunctions that make a sepsis severe (I.C.1.d.1.a): respiratory failure, kidney injury, liver failure,
+# DIC, encephalopathy, shock.
+_ORGAN_DYSFUNCTION = ("J96.0", "J96.2", "J80", "N17", "K72.0", "D65", "G93.41", "G93.40", "R57")
+
+
+def _organ_dysfunction(work: Worklist, coded: list[Entry]) -> None:
+    """Sepsis the note ties to an acute organ dysfunction in one sentence ("sepsis due to pneumococcal pneumonia,
+    complicated by acute hypoxic respiratory failure") is severe sepsis: R65.20, or R65.21 with septic shock."""
+    sepsis_entries = [e for e in coded if e.code.startswith(SYSTEMIC_INFECTIONS)]
+    organs = [e for e in coded if e.code.startswith(_ORGAN_DYSFUNCTION)]
+    bounds = work.analysis.sentences.sentence_bounds
+    tied = [(s, o) for s in sepsis_entries for o in organs if {bounds(a, b) for a, b in s.spans} & {
+        bounds(a, b) for a, b in o.spans}]
+    if not tied:
+        return
+    sepsis_entry, organ = tied[0]
+    code = "R65.21" if organ.code.startswith("R57") else "R65.20"
+    work.add(code, [*sepsis_entry.suggestion.evidence, *organ.suggestion.evidence], "sepsis",
+             f"sepsis with an acute organ dysfunction ({organ.code}) in the same statement: "
+             f"{work.tabular.description(code)}", sepsis_entry.suggestion.score, "tabular-list")
 
 
 def readings(work: Worklist) -> None:
@@ -337,7 +361,7 @@ def sequelae(work: Worklist) -> None:
                  "tabular-list")
         notes = tabular.inherited_notes(code)
         refs = references(notes.use_additional)
-        if not any(deficit.code.startswith(ref[0]) for ref in refs):
+        if not any(covers(ref, deficit.code) for ref in refs):
             work.absorb(deficit.code, code, "sequela", "the sequela code names the deficit")
             typed = _typed(deficit, [r for r in refs if r[0][:3] == deficit.code[:3]], work)
             if typed:

@@ -100,6 +100,10 @@ def complete_site(code: str, side: str, seventh: str, tabular: Tabular, nondispl
                                     len(tabular.description(o).split()), o))
 
 
+# "burning pain", "burning both feet": a sensation, not a burn
+_SENSATION = re.compile(r"burning\b(?!\s+(?:by|from|with|of the|injur))", re.IGNORECASE)
+
+
 def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
     """Each injury word of the note ("fracture", "laceration", "bite", "sprain") walked in the index through the
     site words around it; the code of that site replaces the dictionary's code of another site or sibling, or is
@@ -118,7 +122,7 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
     found = english_words(text, analysis.language, affirmed=True)
     for word, offset in positions:
         main = walker.mains.get(_key(table.injury[word]))
-        if main is None or _NEGATED.search(text[max(0, offset - 40):offset]):
+        if main is None or _NEGATED.search(text[max(0, offset - 40):offset]) or _SENSATION.match(text, offset):
             continue
         start, end = analysis.sentences.sentence_bounds(offset, offset + 1)
         others = [o for _, o in positions if start <= o < end and o != offset]
@@ -174,7 +178,8 @@ def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, o
            and _nondisplaced(e.code, tabular) == _nondisplaced(code, tabular) for e in here):
         return  # the dictionary's code is already this site (and side), or a more specific code of it
     kinds = [e for e in here if e.code[:3] == code[:3] and not _residual(e.code, tabular)
-             and _site_words(code, tabular) <= _site_words(e.code, tabular)]
+             and _site_words(code, tabular) <= _site_words(e.code, tabular)
+             and _unspecified(e.code, tabular) <= _unspecified(code, tabular)]
     if kinds:  # the dictionary's code says more than the index path ("shaft" of the femur): it stands, sided
         _side_of_entry(work, kinds[0], side, seventh)
         return
@@ -265,6 +270,13 @@ def _residual(code: str, tabular: Tabular) -> bool:
     return tabular.description(_stem_code(code, tabular)).lower().startswith("other ")
 
 
+def _unspecified(code: str, tabular: Tabular) -> int:
+    """How many parts a code's title leaves unspecified, its side apart ("Sprain of unspecified ligament of right
+    ankle" leaves one, "Sprain of other ligament of right ankle" none)."""
+    title = tabular.description(_stem_code(code, tabular)).lower()
+    return len(re.findall(r"\bunspecified\b(?! side\b)", re.sub(r"unspecified (?=\w+$)", "", title)))
+
+
 def _site_words(code: str, tabular: Tabular) -> frozenset[str]:
     """What a code's title says of the site and kind, without side, encounter and "unspecified"."""
     return frozenset(re.findall(r"[a-z]+", tabular.description(_stem_code(code, tabular)).lower())) - _SITE_FILLERS
@@ -292,13 +304,20 @@ def _side_of_entry(work: Worklist, entry: Entry, side: str, seventh: str) -> Non
 
 def unspecified_injuries(work: Worklist) -> None:
     """"Unspecified injury of head" (S09.90) beside the injury the note names there (concussion S06.0X0A), or
-    "Injury, unspecified" (T14.90) beside any named injury: the named one is the condition (one condition, one code)."""
+    "Injury, unspecified" (T14.90) beside any named injury, or a burn of no stated region (T30.0) beside a placed one: the named one is the condition (one condition, one code).
+    One named only in the past history is left for review."""
     coded = work.coded()
     for entry in coded:
         title = work.tabular.description(entry.code).lower()
-        if not (entry.code.startswith("T14.9") or entry.code[0] == "S" and title.startswith("unspecified injury")):
+        burn = entry.code.startswith("T30")  # "Burn of unspecified body region" beside the burn the note places
+        if not (burn or entry.code.startswith("T14.9") or entry.code[0] == "S" and title.startswith("unspecified injury")):
             continue
-        region = "S" if entry.code[0] == "T" else entry.code[:2]
+        if entry.spans and all(work.analysis.section_at(a).kind == "history" for a, _ in entry.spans):
+            work.demote(entry.code, "history", "an unnamed injury of the past history ('amputation in 2018 after "
+                        "trauma') is no current injury")
+            continue
+        region = ("T20", "T21", "T22", "T23", "T24", "T25", "T26", "T27", "T28") if burn else \
+            "S" if entry.code[0] == "T" else entry.code[:2]
         named = [o for o in coded if o is not entry and o.code.startswith(region)
                  and not work.tabular.description(o.code).lower().startswith("unspecified injury")]
         if named:

@@ -20,6 +20,7 @@ from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis
 from core.nlp.laterality import sided_code
+from core.rules.adverse_effects import adverse_effects
 from core.rules.conventions import (
     absorb_subterms,
     combinations,
@@ -60,7 +61,13 @@ from core.rules.injury import injury_sites, unspecified_injuries
 from core.rules.neoplasm import neoplasms
 from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.routine_exam import cancer_surveillance, routine_exam
-from core.rules.specificity import asthma_severity_and_flare, dementia_severity, one_condition, unstated_kinds
+from core.rules.specificity import (
+    asthma_severity_and_flare,
+    dementia_severity,
+    one_condition,
+    prostate_with_symptoms,
+    unstated_kinds,
+)
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -160,7 +167,9 @@ def reconcile(
     unstated_kinds(work)
     dementia_severity(work)
     asthma_severity_and_flare(work)
+    prostate_with_symptoms(work)
     sequelae(work)
+    adverse_effects(work, navigator.index if navigator is not None else None)
     encounter(work)
     routine_exam(work)
     cancer_surveillance(work)

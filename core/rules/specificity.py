@@ -204,3 +204,26 @@ def asthma_severity_and_flare(work: Worklist) -> None:
 def _not_negated_flare(work: Worklist) -> bool:
     return not re.search(r"\b(?:no|without|sin|denies|history of|hx of)\s+(?:\w+\s+)?(?:exacerbat|agudizaci|attack|flare|"
                          r"crisis)", work.analysis.text, re.IGNORECASE)
+
+
+# Lower urinary tract symptoms (Hyperplasia, prostate > with lower urinary tract symptoms, N40.1 / N40.3): frequency,
+# nocturia, hesitancy, weak stream, incomplete emptying, urgency, straining, retention, urge incontinence.
+_LUTS = ("R35", "R39.1", "R39.9", "R33", "N39.41", "N39.3")
+_PROSTATE_WITH_LUTS = {"N40.0": "N40.1", "N40.2": "N40.3"}
+
+
+def prostate_with_symptoms(work: Worklist) -> None:
+    """An enlarged prostate coded beside a lower urinary tract symptom ("BPH w/ nocturia") is the index's "with lower
+    urinary tract symptoms" code (N40.1); the symptom stays coded (N40.1: use additional code for associated
+    symptoms)."""
+    coded = work.coded()
+    symptom = next((e for e in coded if e.code.startswith(_LUTS)), None)
+    if symptom is None:
+        return
+    for entry in coded:
+        code = _PROSTATE_WITH_LUTS.get(entry.code)
+        if code:
+            work.add(code, [*entry.suggestion.evidence, *symptom.suggestion.evidence], "combination",
+                     f"Hyperplasia, prostate > with lower urinary tract symptoms ({symptom.code}) → {code}",
+                     entry.suggestion.score, "index-navigator")
+            work.absorb(entry.code, code, "one condition, one code", f"{code} names the prostate with its symptoms")

@@ -123,11 +123,17 @@ class Worklist:
         return self._conditions[entry.code]
 
     def sentence_words(self, entry: Entry) -> frozenset[str]:
-        """Stems of the sentences an entry's evidence is in, without what they negate ("without macular edema")."""
+        """Stems of the sentences an entry's evidence is in, without what they negate ("without macular edema"); a
+        sentence cut by semicolons gives the part the evidence is in ("dementia (no behavioral sx); also severe
+        malnutrition": "severe" is not the dementia's)."""
         expanded = self.analysis.expanded
+        text = self.analysis.text
         words: set[str] = set()
         for start, end in entry.spans:
             left, right = self.analysis.sentences.sentence_bounds(start, end)
+            left = max(left, text.rfind(";", left, start) + 1)
+            cut = text.find(";", end, right)
+            right = cut if cut != -1 else right
             low, high = expanded.to_expanded(left, right)
             affirmed = _NEGATED.sub(" ", expanded.text[low:high])
             words |= set(term_key(affirmed, self.analysis.language))

@@ -1,0 +1,133 @@
+"""Adverse effects of drugs taken as prescribed (I.C.19.e.5.a): a condition the note ties to a drug ("hyponatremia
+due to HCTZ", "anemia secundaria a quimioterapia") keeps its own code, listed first, and gets the drug's "Adverse
+effect" code from the Table of Drugs and Chemicals (T50.2X5A), with the encounter's 7th character. A condition the
+index codes by its cause ("Anemia > due to > antineoplastic chemotherapy" D64.81) takes that code. A poisoning or an
+underdosing (an overdose, a drug stopped) is left to the coder: its codes come from other columns and other rules."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.kb.index import AlphabeticIndex
+from core.rules.injury import visit_encounter
+from core.rules.worklist import Worklist
+from core.schema import Span
+
+RULE = "adverse effect"
+DRUGS_FILE = Path(__file__).resolve().parents[2] / "data" / "conventions" / "drugs.toml"
+ADVERSE_EFFECT = "Adverse effect"  # the Table of Drugs column
+_REACH = 80  # characters between the end of the condition's words and the cue
+
+
+@dataclass(frozen=True, slots=True)
+class Induced:
+    condition: str
+    code: str
+    drugs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DrugCues:
+    cue: re.Pattern[str]
+    before: re.Pattern[str]
+    poisoning: re.Pattern[str]
+    aliases: dict[str, str]
+    induced: tuple[Induced, ...]
+
+
+@lru_cache(maxsize=4)
+def drug_cues(language: str, path: Path = DRUGS_FILE) -> DrugCues | None:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    words = data.get(language)
+    if words is None:
+        return None
+    return DrugCues(
+        cue=re.compile(words["cue"], re.IGNORECASE), before=re.compile(words["before"], re.IGNORECASE),
+        poisoning=re.compile(words["poisoning"], re.IGNORECASE), aliases=data.get("aliases", {}).get(language, {}),
+        induced=tuple(Induced(i["condition"], i["code"], tuple(i.get("drugs", ()))) for i in data.get("induced", ())))
+
+
+def _plain(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+
+
+def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues) -> tuple[str, str] | None:
+    """The Table of Drugs' adverse-effect code for the drug named at the start of ``words`` (up to three words),
+    and the Table entry it was read from."""
+    tokens = re.findall(r"[\w-]+", words.lower())[:3]
+    for n in range(len(tokens), 0, -1):
+        name = " ".join(tokens[:n])
+        names = [cues.aliases.get(name) or cues.aliases.get(_plain(name)) or name]
+        if names[0] == name:  # the Table's own word; a Spanish name also without its last vowel, or with "e"
+            plain = _plain(name)
+            names += [plain, plain[:-1], plain[:-1] + "e"] if plain[-1:] in ("a", "o") else [plain]
+        for entry in names:
+            term = index.find(*[p.strip() for p in entry.split(">")], ADVERSE_EFFECT)
+            if term is not None and term.code and term.source == "drug":
+                return term.code, entry.replace(" > ", ", ")
+    return None
+
+
+def _complete(code: str, seventh: str, work: Worklist) -> str:
+    flat = code.replace(".", "").rstrip("-")
+    full = f"{flat[:3]}.{flat[3:]}" + "X" * (6 - len(flat)) + seventh
+    return full if work.tabular.is_billable(full) else ""
+
+
+def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
+    """A coded condition tied to a drug by the words between them gets the drug's adverse-effect code."""
+    cues = drug_cues(work.analysis.language)
+    if index is None or cues is None:
+        return
+    text = work.analysis.text
+    sentences = work.analysis.sentences
+    seventh = visit_encounter(text)
+    seventh = seventh if seventh in ("A", "D", "S") else "A"
+    for cue in cues.cue.finditer(text):
+        found = adverse_effect_code(text[cue.end() : cue.end() + 60], index, cues)
+        if found is None:
+            continue
+        left, right = sentences.sentence_bounds(cue.start(), cue.end())
+        if cues.poisoning.search(text[left:right]):
+            continue
+        conditions = [e for e in work.coded() if e.code[0] not in "TZVWXY" and any(
+            left <= a and b <= cue.start() + 1 and cue.start() - b <= _REACH for a, b in e.spans)]
+        if not conditions:
+            continue
+        condition = max(conditions, key=lambda e: max(b for a, b in e.spans if b <= cue.start() + 1))
+        _code_effect(work, condition, found, seventh, Span(start=cue.start(), end=cue.end(), text=cue.group()), cues)
+    for mark in cues.before.finditer(text):  # "lisinopril-induced angioedema"
+        start = max(text.rfind(" ", 0, mark.start()), text.rfind("\n", 0, mark.start())) + 1
+        found = adverse_effect_code(text[start : mark.start()], index, cues)
+        if found is None:
+            continue
+        left, right = sentences.sentence_bounds(mark.start(), mark.end())
+        conditions = [e for e in work.coded() if e.code[0] not in "TZVWXY" and any(
+            mark.end() <= a <= mark.end() + 40 and b <= right for a, b in e.spans)]
+        if conditions and not cues.poisoning.search(text[left:right]):
+            _code_effect(work, conditions[0], found, seventh,
+                         Span(start=start, end=mark.end(), text=text[start : mark.end()]), cues)
+
+
+def _code_effect(work: Worklist, condition, found: tuple[str, str], seventh: str, cue: Span,  # noqa: ANN001
+                 cues: DrugCues) -> None:
+    table_code, entry = found
+    code = _complete(table_code, seventh, work)
+    if not code:
+        return
+    evidence = [*condition.suggestion.evidence, cue]
+    for induced in cues.induced:
+        if condition.code == induced.condition and (not induced.drugs or code.startswith(induced.drugs)):
+            work.add(induced.code, evidence, RULE, f"the index codes {work.tabular.description(condition.code)} "
+                     f"by its cause: {work.tabular.description(induced.code)}", condition.suggestion.score,
+                     "index-navigator")
+            work.absorb(condition.code, induced.code, RULE, f"{induced.code} names the cause")
+            break
+    work.add(code, evidence, RULE, f"Table of Drugs > {entry} > {ADVERSE_EFFECT} → {table_code}: "
+             f"{work.tabular.description(code)}", condition.suggestion.score, "index-navigator")
