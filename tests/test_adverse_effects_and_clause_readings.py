@@ -62,3 +62,20 @@ def test_words_that_name_no_condition(code) -> None:
     result = codes(code("AP: amputación infracondílea izquierda en 2018 por traumatismo. Celulitis de pierna derecha.",
                         language="es"))
     assert "Z89.512" in result and not any(c.startswith("T14") for c in result)
+
+
+def test_a_poisoning_takes_the_intent_the_note_states_and_comes_first(code) -> None:
+    result = code("ED: 19F ingested ~30 x 500 mg acetaminophen tabs in suicide attempt ~6h PTA.\n"
+                  "Psych: major depressive disorder, single episode, severe, without psychotic features.")
+    assert [c.code for c in result.codes][:1] == ["T39.1X2A"] and "F32.2" in codes(result)
+    assert not any(c.startswith("T14.91") for c in codes(result))
+    assert "T39.311A" in codes(code("ED: 3 yo found with grandmother's ibuprofen, ingested ~10 tablets."))
+
+
+def test_a_denied_complication_is_no_way_into_a_combination(code) -> None:
+    result = codes(code("CT: acute appendicitis with localized periappendiceal peritonitis, no perforation, no "
+                        "abscess, no gangrene. Plan lap appy tonight."))
+    assert "K35.30" in result and not result & {"K35.31", "K35.32", "K35.33"}
+    result = codes(code("Dx: GERD w/o esophagitis; hiatal hernia. Continue PPI."))
+    assert "K21.9" in result and "K21.00" not in result
+    assert "Z79.01" in codes(code("PMH PAF, TIA 2021 w/o residual deficits, on apixaban. Palpitations x3h."))

@@ -255,28 +255,35 @@ class IndexNavigator:
     def combinations(
         self, conditions: Sequence[Condition], sentence_words: dict[str, frozenset[str]], tabular: Tabular,
         together: Callable[[Condition, Condition], bool] = lambda a, b: True,
+        denied: dict[str, frozenset[str]] | None = None,
     ) -> list[Combination]:
         """Every combination code the index gives for ``conditions`` (coded, present), best branch per head.
-        ``sentence_words``: code → stems of the sentences its evidence is in (for modifier subterms)."""
+        ``sentence_words``: code → stems of the sentences its evidence is in (for modifier subterms); ``denied``:
+        code → stems those sentences deny (no walk starts from a main term the note denies)."""
         found: dict[str, Combination] = {}
         for head in conditions:
             if head.partner_only:
                 continue
+            refused = (denied or {}).get(head.code, frozenset())
             for term_id in self.heads.get(head.category, ()):
                 term = self.index.get(term_id)
                 target = _target_code(self.index, term)
                 if not target or not _heads(target, head.code, tabular):
                     continue  # "Disease, end stage renal" (N18.6) is no head for a stage 3 CKD
+                main = term_key(term.path[0].split(",")[0], "en")
+                if refused and main and set(main) <= refused and not set(main) & (head.said | head.words):
+                    continue  # "appendicitis ... no gangrene": "Gangrene, appendix" is no way in
                 others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)
                           and (head.category in PRESUMED_NOTE_WIDE or together(head, c))]
-                for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular):
+                for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular,
+                                        refused):
                     current = found.get(combo.code)
                     if current is None or (len(combo.involved), combo.quality) > (len(current.involved), current.quality):
                         found[combo.code] = combo
         return _undominated(list(found.values()))
 
     def _walk(self, term: IndexTerm, head: Condition, others: list[Condition], near: frozenset[str],
-              tabular: Tabular) -> list[Combination]:
+              tabular: Tabular, refused: frozenset[str] = frozenset()) -> list[Combination]:
         results: list[Combination] = []
 
         def visit(node: IndexTerm, partners: tuple[Condition, ...], path: tuple[str, ...], quality: int,
@@ -290,6 +297,9 @@ class IndexNavigator:
                 requirement = self.requirements.get(sub.id)
                 if requirement is None or depth >= MAX_DEPTH:
                     continue
+                if not requirement.negative and requirement.stems & refused - near and \
+                        not re.match(r"(?:without|not|no)\b", requirement.text.lower()):
+                    continue  # "no abscess": the subterm "peritoneal abscess" is denied, whatever partner it finds
                 partner, score = _partner(requirement, pool if not requirement.negative else [*others, head], near)
                 if partner is not None and partner is not head and partner.category == head.category and score < 3:
                     continue  # another code of the head's own category (alcohol dependence) is no "alcohol
@@ -453,13 +463,22 @@ def _in_range(code: str, reference: tuple[str, str]) -> bool:
     return first <= code[: len(first)] and code[: len(last)] <= last
 
 
+def _generic_subterm(text: str) -> bool:
+    """A subterm that names no particular condition ("specified NEC", "other", "disease"); "peritonitis NEC" names
+    peritonitis."""
+    named = re.fullmatch(r"([a-z]+) nec", text.lower().strip())
+    if named and not _CLASS_WORDS.search(named.group(1)) and not _GENERIC_SUBTERM.search(named.group(1)):
+        return False
+    return bool(_GENERIC_SUBTERM.search(text.lower()))
+
+
 def _partner(requirement: Requirement, others: list[Condition], near: frozenset[str]) -> tuple[Condition | None, int]:
     """The condition that satisfies a subterm best (None with a positive score for a modifier written next to the
     head, or for a "without" subterm no condition satisfies)."""
     if requirement.negative:
         return None, (0 if any(requirement.satisfied_by(c) for c in others) else 1)
     best: tuple[Condition | None, int] = (None, 0)
-    if _GENERIC_SUBTERM.search(requirement.text.lower()):
+    if _generic_subterm(requirement.text):
         return best
     for condition in others:
         score = requirement.satisfied_by(condition)

@@ -33,7 +33,7 @@ STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finishe
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {
         "negated": [
-            "no", "not", "denies", "denied", "deny", "without", "negative for", "no evidence of", "no signs of",
+            "no", "not", "denies", "denied", "deny", "without", "w/o", "w/out", "negative for", "no evidence of", "no signs of",
             "absence of", "absent", "free of", "ruled out", "rules out", "excluded", "nor", "never had",
             "no history of", "unremarkable for", "resolved", "never", "neg for",
         ],
@@ -101,7 +101,9 @@ _PSEUDO = {
 # A finite verb or gerund after a comma or "y" starts a new statement: "no mostró lesiones, el análisis mostró ...",
 # "no se realizó tratamiento y el paciente ingresó en ...". Read on the original text: "-ó" needs its accent.
 _NEW_STATEMENT = {
-    "en": re.compile(r"(?:,|\band\b)\s*(?:[^\W\d_]+\s+){0,3}?(?:[^\W\d_]+ed|was|were|shows|presents|consults|reports)\b"),
+    # "TIA w/o residual deficits, on apixaban": a medication clause after a comma is a new statement
+    "en": re.compile(r"(?:,|\band\b)\s*(?:[^\W\d_]+\s+){0,3}?(?:[^\W\d_]+ed|was|were|shows|presents|consults|reports)\b|"
+                     r",\s*(?:on|taking|takes)\b"),
     "es": re.compile(
         r"(?:,|\by\b)\s*(?:[^\W\d_]+\s+){0,3}?"
         r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"

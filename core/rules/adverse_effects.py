@@ -57,9 +57,10 @@ def _plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
 
 
-def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues) -> tuple[str, str] | None:
-    """The Table of Drugs' adverse-effect code for the drug named at the start of ``words`` (up to three words),
-    and the Table entry it was read from."""
+def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
+                        column: str = ADVERSE_EFFECT) -> tuple[str, str] | None:
+    """The Table of Drugs' code in ``column`` (adverse effect, a poisoning's intent) for the drug named at the start
+    of ``words`` (up to three words), and the Table entry it was read from."""
     tokens = re.findall(r"[\w-]+", words.lower())[:3]
     for n in range(len(tokens), 0, -1):
         name = " ".join(tokens[:n])
@@ -68,7 +69,7 @@ def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues) -> t
             plain = _plain(name)
             names += [plain, plain[:-1], plain[:-1] + "e"] if plain[-1:] in ("a", "o") else [plain]
         for entry in names:
-            term = index.find(*[p.strip() for p in entry.split(">")], ADVERSE_EFFECT)
+            term = index.find(*[p.strip() for p in entry.split(">")], column)
             if term is not None and term.code and term.source == "drug":
                 return term.code, entry.replace(" > ", ", ")
     return None
@@ -131,3 +132,56 @@ def _code_effect(work: Worklist, condition, found: tuple[str, str], seventh: str
             break
     work.add(code, evidence, RULE, f"Table of Drugs > {entry} > {ADVERSE_EFFECT} → {table_code}: "
              f"{work.tabular.description(code)}", condition.suggestion.score, "index-navigator")
+
+
+# A poisoning (I.C.19.e.5.b): the drug taken in error or on purpose, its intent from the Table's columns, coded first
+# with the manifestations after it; an unstated intent is accidental. Drugs and medicaments only (T36-T50): alcohol,
+# metals and other chemicals are read by other rules (alcohol intoxication is F10.-).
+_POISONING = {"en": re.compile(r"\b(?:overdos\w*|o/d on|ingest(?:ed|ion)|poisoning|swallowed|took (?:\d+|~\d+|an? "
+                               r"(?:handful|bottle))|\d+ (?:x )?(?:tabs|tablets|pills))\b", re.IGNORECASE),
+              "es": re.compile(r"\b(?:sobredosis|intoxicaci[oó]n (?:por|medicamentosa|con)|ingesta (?:voluntaria|"
+                               r"accidental|masiva|de \d+)|ingiri[oó]|tom[oó] \d+|\d+ (?:comprimidos|pastillas))\b",
+                               re.IGNORECASE)}
+_INTENT = (("Poisoning Intentional self-harm", re.compile(
+               r"suicid|self[- ]harm|intentional(?!ly? unintentional)|deliberate|autol[ií]tic|voluntari", re.I)),
+           ("Poisoning Assault", re.compile(r"\bassault|homicid|agresi[oó]n", re.I)),
+           ("Poisoning Undetermined", re.compile(r"intent (?:is )?(?:unclear|unknown|undetermined)|"
+                                                  r"intencionalidad (?:desconocida|no aclarada)", re.I)))
+_ACCIDENTAL = "Poisoning Accidental (unintentional)"
+_DRUG_CHAPTER = re.compile(r"T(?:3[6-9]|4\d|50)\.")
+
+
+def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
+    """A drug the note says was overdosed or ingested gets its poisoning code, with the intent the note states
+    ("in suicide attempt": intentional self-harm), listed first; "Suicide attempt" T14.91 gives way to it."""
+    pattern, cues = _POISONING.get(work.analysis.language), drug_cues(work.analysis.language)
+    if index is None or pattern is None or cues is None:
+        return
+    text = work.analysis.text
+    seventh = visit_encounter(text)
+    seventh = seventh if seventh in ("A", "D", "S") else "A"
+    done: set[tuple[int, int]] = set()
+    note_intent = next((name for name, words in _INTENT if words.search(text)), _ACCIDENTAL)  # "in a suicide attempt"
+    for cue in pattern.finditer(text):
+        left, right = work.analysis.sentences.sentence_bounds(cue.start(), cue.end())
+        if (left, right) in done:
+            continue
+        done.add((left, right))
+        sentence = text[left:right]
+        column = next((name for name, words in _INTENT if words.search(sentence)), note_intent)
+        for word in re.finditer(r"[A-Za-zÀ-ÿ][\w-]{3,}", sentence):
+            found = adverse_effect_code(sentence[word.start():], index, cues, column)
+            if found is None or not _DRUG_CHAPTER.match(found[0]):
+                continue
+            code = _complete(found[0], seventh, work)
+            if not code:
+                continue
+            span = Span(start=left + word.start(), end=left + word.end(), text=word.group())
+            work.add(code, [span, Span(start=cue.start(), end=cue.end(), text=cue.group())], "poisoning",
+                     f"Table of Drugs > {found[1]} > {column} → {found[0]}: {work.tabular.description(code)}",
+                     0.5, "index-navigator")
+            for entry in work.coded():
+                if entry.code.startswith("T14.91") and column != _ACCIDENTAL or entry.code != code and \
+                        entry.code[:6] == code[:6] and _DRUG_CHAPTER.match(entry.code) and entry.code[6] in "1234":
+                    work.absorb(entry.code, code, "poisoning", f"{code} names the intent the note states")
+            break

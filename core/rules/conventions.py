@@ -14,7 +14,7 @@ from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
-from core.rules.etiology import severities
+from core.rules.etiology import english, severities
 from core.rules.generic_words import GENERIC_WORDS, is_generic
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, excluded_by, references
@@ -328,7 +328,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         bounds = {sentences.sentence_bounds(s, e) for s, e in a.spans}
         return any(sentences.sentence_bounds(s, e) in bounds for s, e in b.spans)
 
-    for combo in navigator.combinations(conditions, near, tabular, together):
+    denied = {e.code: english(work.denied_text(e), work.analysis.language) for e in heads}
+    for combo in navigator.combinations(conditions, near, tabular, together, denied):
         involved = [work.entries[c.code] for c in [combo.head, *combo.partners] if c.code in work.entries]
         if not involved or combo.head.partner_only:
             continue

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 STEP = "conventions"  # the trace step of the deterministic reconciler (CLH's own LLM step is "reconciler")
 # A negation and what it scopes over, up to the next punctuation: left out of the words a modifier is looked for in.
-_NEGATED = re.compile(r"\b(?:without|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
+_NEGATED = re.compile(r"\b(?:without|w/o|no|not|denies|negative for|free of|sin|niega|no presenta)\b[^,.;:\n]*",
                       re.IGNORECASE)
 NEGATED = _NEGATED
 _RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)|\.?-)?")
@@ -138,6 +138,14 @@ class Worklist:
             affirmed = _NEGATED.sub(" ", expanded.text[low:high])
             words |= set(term_key(affirmed, self.analysis.language))
         return frozenset(words)
+
+    def denied_text(self, entry: Entry) -> str:
+        """What the sentences of an entry's evidence deny ("no perforation, no gangrene")."""
+        parts: list[str] = []
+        for start, end in entry.spans:
+            left, right = self.analysis.sentences.sentence_bounds(start, end)
+            parts += [found.group() for found in _NEGATED.finditer(self.analysis.text, left, right)]
+        return " ".join(parts)
 
     def said_in(self, start: int, end: int) -> frozenset[str]:
         expanded = self.analysis.expanded
