@@ -22,6 +22,11 @@ def test_an_adverse_effect_gets_the_table_of_drugs_code_after_the_condition(code
     assert {"D64.81", "T45.1X5A"} <= result and "D64.9" not in result  # Anemia > due to > antineoplastic chemo
 
 
+def test_a_drug_name_inside_another_term_is_no_drug(code) -> None:
+    result = codes(code("A: iron deficiency anemia from iron deficiency due to menorrhagia."))
+    assert not any(c.startswith("T45.4") for c in result)
+
+
 def test_a_poisoning_is_no_adverse_effect(code) -> None:
     result = codes(code("ED: intentional overdose, hyponatremia due to HCTZ ingestion of 30 tablets."))
     assert not any(c.endswith("5A") and c.startswith("T50") for c in result)

@@ -38,6 +38,7 @@ class DrugCues:
     poisoning: re.Pattern[str]
     aliases: dict[str, str]
     induced: tuple[Induced, ...]
+    spanish: bool  # Spanish drug names: also tried without their last vowel, or with "e"
 
 
 @lru_cache(maxsize=4)
@@ -50,7 +51,8 @@ def drug_cues(language: str, path: Path = DRUGS_FILE) -> DrugCues | None:
     return DrugCues(
         cue=re.compile(words["cue"], re.IGNORECASE), before=re.compile(words["before"], re.IGNORECASE),
         poisoning=re.compile(words["poisoning"], re.IGNORECASE), aliases=data.get("aliases", {}).get(language, {}),
-        induced=tuple(Induced(i["condition"], i["code"], tuple(i.get("drugs", ()))) for i in data.get("induced", ())))
+        induced=tuple(Induced(i["condition"], i["code"], tuple(i.get("drugs", ()))) for i in data.get("induced", ())),
+        spanish=language == "es")
 
 
 def _plain(text: str) -> str:
@@ -61,18 +63,32 @@ def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
                         column: str = ADVERSE_EFFECT) -> tuple[str, str] | None:
     """The Table of Drugs' code in ``column`` (adverse effect, a poisoning's intent) for the drug named at the start
     of ``words`` (up to three words), and the Table entry it was read from."""
-    tokens = re.findall(r"[\w-]+", words.lower())[:3]
-    for n in range(len(tokens), 0, -1):
+    tokens = re.findall(r"[\w-]+|[^\w\s]", words.lower())[:4]
+    for n in range(min(3, len(tokens)), 0, -1):
+        if not all(re.match(r"\w", t) for t in tokens[:n]) or not _ends_name(tokens[n:n + 1]):
+            continue  # "anemia from iron deficiency": iron names a deficiency here, not a drug taken
         name = " ".join(tokens[:n])
         names = [cues.aliases.get(name) or cues.aliases.get(_plain(name)) or name]
         if names[0] == name:  # the Table's own word; a Spanish name also without its last vowel, or with "e"
             plain = _plain(name)
-            names += [plain, plain[:-1], plain[:-1] + "e"] if plain[-1:] in ("a", "o") else [plain]
+            names += [plain, plain[:-1], plain[:-1] + "e"] if cues.spanish and plain[-1:] in ("a", "o") else [plain]
         for entry in names:
             term = index.find(*[p.strip() for p in entry.split(">")], column)
             if term is not None and term.code and term.source == "drug":
                 return term.code, entry.replace(" > ", ", ")
     return None
+
+
+# Words that may follow a drug's name ("lisinopril 40 mg", "chemotherapy (FOLFOX)", "warfarin - hold", "HCTZ use"):
+# any other word makes the name part of something else ("iron deficiency", "steroid myopathy").
+_AFTER_NAME = frozenset({"therapy", "treatment", "use", "dose", "doses", "dosing", "tablets", "tabs", "taken", "and",
+                         "or", "at", "in", "on", "for", "since", "started", "which", "that", "was", "is", "as",
+                         "tratamiento", "terapia", "dosis", "a", "en", "y", "o", "que", "con", "desde", "pautad",
+                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po"})
+
+
+def _ends_name(following: list[str]) -> bool:
+    return not following or not re.match(r"[^\W\d_]", following[0]) or following[0] in _AFTER_NAME
 
 
 def _complete(code: str, seventh: str, work: Worklist) -> str:
