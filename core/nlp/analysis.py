@@ -252,7 +252,7 @@ def analyze(text: str, language: str, linker: DictionaryLinker | None = None) ->
         assertions=AssertionDetector(text, language, sentences=sentences),
         expanded=expanded, sections=find_sections(text, language),
         status=_status_readings(expanded, language),
-        readings=read_specificity(text, language, sentences.sentence_bounds),
+        readings=read_specificity(text, language, sentences),
     )
     if linker is not None:
         analysis.matches = read_matches(analysis, linker)

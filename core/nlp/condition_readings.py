@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.nlp.sentences import SEMICOLON, SentenceIndex
+
 _I = re.IGNORECASE
 _MRSA = {"en": r"\bmrsa\b|methicillin[- ]resistant staph", "es": r"\b(?:sarm|mrsa)\b|resistente a (?:la )?meticilina"}
 _MSSA = {"en": r"\bmssa\b|methicillin[- ](?:susceptible|sensitive) staph",
@@ -231,7 +233,7 @@ def _sides(language: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(words, _I) for words in _SIDE[language])
 
 
-def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa: ANN001, ANN201
+def read_conditions(text: str, language: str, sentences: SentenceIndex, reading):  # noqa: ANN001, ANN201
     """The readings of the patterns whose words all lie in one sentence of ``text``; ``reading(start, end, code,
     what)`` makes one. A sentence gives one code per category (the first pattern of a category wins)."""
     if language not in _SIDE:
@@ -243,7 +245,7 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
         if first.pattern not in hits:
             hits[first.pattern] = list(first.finditer(text))
         for match in hits[first.pattern]:
-            left, right = sentence_bounds(match.start(), match.end())
+            left, right = sentences.sentence_bounds(match.start(), match.end())
             if (left, pattern.code[:3]) in seen:
                 continue
             sentence = text[left:right]
@@ -252,8 +254,7 @@ def read_conditions(text: str, language: str, sentence_bounds, reading):  # noqa
                 continue
             code = pattern.code
             if pattern.sides:  # the side of the clause that names it ("POAG OS, mild; OD no damage"), else the sentence's
-                cut = match.start() - left
-                clause = sentence[sentence.rfind(";", 0, cut) + 1 : (sentence.find(";", cut) + 1 or len(sentence) + 1) - 1]
+                clause = text[slice(*sentences.clause_bounds(match.start(), match.end(), SEMICOLON))]
                 said = [i for i, words in enumerate(_sides(language)) if words.search(clause)] or \
                     [i for i, words in enumerate(_sides(language)) if words.search(sentence)]
                 index = 2 if 2 in said or len(said) > 1 else said[0] if said else 3

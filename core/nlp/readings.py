@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from core.nlp.condition_readings import read_conditions
+from core.nlp.sentences import SentenceIndex
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
 CKD_CODES = {"1": "N18.1", "2": "N18.2", "3": "N18.30", "3a": "N18.31", "3b": "N18.32", "4": "N18.4", "5": "N18.5"}
@@ -69,11 +70,11 @@ class Reading:
     qualifiers: tuple[tuple[int, int], ...] = ()  # the words beside the condition's own ("exacerbation"), each asserted
 
 
-def read_specificity(text: str, language: str, sentence_bounds) -> list[Reading]:  # noqa: ANN001
-    """CKD stages and heart-failure type and acuity read in ``text``; ``sentence_bounds(start, end)`` gives the
-    sentence of a span (a reading never crosses it)."""
-    return [*_ckd(text, language, sentence_bounds), *_heart_failure(text, language, sentence_bounds),
-            *read_conditions(text, language, sentence_bounds, Reading)]
+def read_specificity(text: str, language: str, sentences: SentenceIndex) -> list[Reading]:
+    """CKD stages and heart-failure type and acuity read in ``text``; a reading never crosses a sentence of
+    ``sentences``."""
+    return [*_ckd(text, language, sentences.sentence_bounds), *_heart_failure(text, language, sentences.sentence_bounds),
+            *read_conditions(text, language, sentences, Reading)]
 
 
 def _ckd(text: str, language: str, sentence_bounds) -> list[Reading]:  # noqa: ANN001

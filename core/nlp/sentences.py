@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _LINE_BREAK = re.compile(r"\n")
 _CLAUSE_BREAK = re.compile(r"[;:]")
+SEMICOLON = re.compile(";")  # the parts of a list the conventions read apart ("POAG OS, mild; OD no damage")
 SPACY_LANGUAGES = {"en", "es", "el"}
 
 
@@ -66,11 +67,11 @@ class SentenceIndex:
         last = max(first, bisect.bisect_right(self._starts, max(start, end - 1)) - 1)
         return self.spans[first][0], self.spans[last][1]
 
-    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
-        """The sentence, further cut at ";" and ":" around the mention."""
+    def clause_bounds(self, start: int, end: int, breaks: re.Pattern[str] = _CLAUSE_BREAK) -> tuple[int, int]:
+        """The sentence, further cut at ";" and ":" (or ``breaks``) around the mention."""
         left, right = self.sentence_bounds(start, end)
-        left = max((m.end() for m in _CLAUSE_BREAK.finditer(self.text, left, start)), default=left)
-        after = _CLAUSE_BREAK.search(self.text, end, right)
+        left = max((m.end() for m in breaks.finditer(self.text, left, start)), default=left)
+        after = breaks.search(self.text, end, right)
         return left, after.start() if after else right
 
     def around(self, start: int, end: int, max_chars: int = 240) -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from core.kb.index import AlphabeticIndex
+from core.nlp.textnorm import normalize
 from core.rules.injury import visit_encounter
-from core.rules.worklist import Worklist
+from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 
 RULE = "adverse effect"
@@ -55,10 +55,6 @@ def drug_cues(language: str, path: Path = DRUGS_FILE) -> DrugCues | None:
         spanish=language == "es")
 
 
-def _plain(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
-
-
 def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
                         column: str = ADVERSE_EFFECT) -> tuple[str, str] | None:
     """The Table of Drugs' code in ``column`` (adverse effect, a poisoning's intent) for the drug named at the start
@@ -68,9 +64,9 @@ def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
         if not all(re.match(r"\w", t) for t in tokens[:n]) or not _ends_name(tokens[n:n + 1]):
             continue  # "anemia from iron deficiency": iron names a deficiency here, not a drug taken
         name = " ".join(tokens[:n])
-        names = [cues.aliases.get(name) or cues.aliases.get(_plain(name)) or name]
+        names = [cues.aliases.get(name) or cues.aliases.get(normalize(name)) or name]
         if names[0] == name:  # the Table's own word; a Spanish name also without its last vowel, or with "e"
-            plain = _plain(name)
+            plain = normalize(name)
             names += [plain, plain[:-1], plain[:-1] + "e"] if cues.spanish and plain[-1:] in ("a", "o") else [plain]
         for entry in names:
             term = index.find(*[p.strip() for p in entry.split(">")], column)
@@ -91,6 +87,12 @@ def _ends_name(following: list[str]) -> bool:
     return not following or not re.match(r"[^\W\d_]", following[0]) or following[0] in _AFTER_NAME
 
 
+def _encounter(text: str) -> str:
+    """The 7th character of a drug's T code: the visit's A, D or S (a fracture's healing letters do not apply)."""
+    seventh = visit_encounter(text)
+    return seventh if seventh in ("A", "D", "S") else "A"
+
+
 def _complete(code: str, seventh: str, work: Worklist) -> str:
     flat = code.replace(".", "").rstrip("-")
     full = f"{flat[:3]}.{flat[3:]}" + "X" * (6 - len(flat)) + seventh
@@ -104,8 +106,7 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
         return
     text = work.analysis.text
     sentences = work.analysis.sentences
-    seventh = visit_encounter(text)
-    seventh = seventh if seventh in ("A", "D", "S") else "A"
+    seventh = _encounter(text)
     for cue in cues.cue.finditer(text):
         found = adverse_effect_code(text[cue.end() : cue.end() + 60], index, cues)
         if found is None:
@@ -132,7 +133,7 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
                          Span(start=start, end=mark.end(), text=text[start : mark.end()]), cues)
 
 
-def _code_effect(work: Worklist, condition, found: tuple[str, str], seventh: str, cue: Span,  # noqa: ANN001
+def _code_effect(work: Worklist, condition: Entry, found: tuple[str, str], seventh: str, cue: Span,
                  cues: DrugCues) -> None:
     table_code, entry = found
     code = _complete(table_code, seventh, work)
@@ -165,6 +166,12 @@ _INTENT = (("Poisoning Intentional self-harm", re.compile(
                                                   r"intencionalidad (?:desconocida|no aclarada)", re.I)))
 _ACCIDENTAL = "Poisoning Accidental (unintentional)"
 _DRUG_CHAPTER = re.compile(r"T(?:3[6-9]|4\d|50)\.")
+_POISONING_CODE = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w[1-4]")  # 6th character 1-4: a poisoning's intent
+
+
+def is_poisoning(code: str) -> bool:
+    """A drug poisoning code (T36-T50 with an intent character), listed before its manifestations."""
+    return bool(_POISONING_CODE.match(code))
 
 
 def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
@@ -174,8 +181,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
     if index is None or pattern is None or cues is None:
         return
     text = work.analysis.text
-    seventh = visit_encounter(text)
-    seventh = seventh if seventh in ("A", "D", "S") else "A"
+    seventh = _encounter(text)
     done: set[tuple[int, int]] = set()
     note_intent = next((name for name, words in _INTENT if words.search(text)), _ACCIDENTAL)  # "in a suicide attempt"
     for cue in pattern.finditer(text):
@@ -198,6 +204,6 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
                      0.5, "index-navigator")
             for entry in work.coded():
                 if entry.code.startswith("T14.91") and column != _ACCIDENTAL or entry.code != code and \
-                        entry.code[:6] == code[:6] and _DRUG_CHAPTER.match(entry.code) and entry.code[6] in "1234":
+                        entry.code[:6] == code[:6] and is_poisoning(entry.code):
                     work.absorb(entry.code, code, "poisoning", f"{code} names the intent the note states")
             break

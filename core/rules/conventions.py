@@ -321,12 +321,10 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         known.add(codes[0])
     near = {e.code: work.sentence_words(e) for e in heads}
     unrelated = work.analysis.unrelated_cues
-    sentences = work.analysis.sentences
 
     def together(a: Condition, b: Condition) -> bool:
         """Written in one sentence: a link the index gives is then the note's own."""
-        bounds = {sentences.sentence_bounds(s, e) for s, e in a.spans}
-        return any(sentences.sentence_bounds(s, e) in bounds for s, e in b.spans)
+        return work.same_sentence(a.spans, b.spans)
 
     denied = {e.code: english(work.denied_text(e), work.analysis.language) for e in heads}
     for combo in navigator.combinations(conditions, near, tabular, together, denied):
@@ -426,12 +424,6 @@ def _build_manifestations(tabular: Tabular) -> dict[str, list[_Manifestation]]:
     return found
 
 
-def _one_sentence(work: Worklist, a: Entry, b: Entry) -> bool:
-    sentences = work.analysis.sentences
-    bounds = {sentences.sentence_bounds(s, e) for s, e in a.spans}
-    return any(sentences.sentence_bounds(s, e) in bounds for s, e in b.spans)
-
-
 def _category_range(first: str, last: str) -> set[str]:
     if first[0] != last[0] or not (first[1:].isdigit() and last[1:].isdigit()):
         return {first, last}
@@ -452,7 +444,7 @@ def manifestations(work: Worklist) -> None:
         for entry in coded:
             if entry.code == underlying.code or not entry.coded or any(entry.code == o.code for o in options):
                 continue
-            if entry.suggestion.step == STEP or not _one_sentence(work, entry, underlying):
+            if entry.suggestion.step == STEP or not work.same_sentence(entry.spans, underlying.spans):
                 continue  # the note links the two ("Alzheimer's dementia", "dementia due to Parkinson's")
             entry_words = work.words_of(entry.code)
             causal = any(_CAUSAL.search(work.analysis.text, *work.analysis.sentences.sentence_bounds(s, e))

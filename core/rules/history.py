@@ -229,9 +229,7 @@ def _organ_dysfunction(work: Worklist, coded: list[Entry]) -> None:
     complicated by acute hypoxic respiratory failure") is severe sepsis: R65.20, or R65.21 with septic shock."""
     sepsis_entries = [e for e in coded if e.code.startswith(SYSTEMIC_INFECTIONS)]
     organs = [e for e in coded if e.code.startswith(_ORGAN_DYSFUNCTION)]
-    bounds = work.analysis.sentences.sentence_bounds
-    tied = [(s, o) for s in sepsis_entries for o in organs if {bounds(a, b) for a, b in s.spans} & {
-        bounds(a, b) for a, b in o.spans}]
+    tied = [(s, o) for s in sepsis_entries for o in organs if work.same_sentence(s.spans, o.spans)]
     if not tied:
         return
     sepsis_entry, organ = tied[0]

@@ -13,7 +13,6 @@ its rule.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis
 from core.nlp.laterality import sided_code
-from core.rules.adverse_effects import adverse_effects, poisonings
+from core.rules.adverse_effects import adverse_effects, is_poisoning, poisonings
 from core.rules.conventions import (
     absorb_subterms,
     combinations,
@@ -203,7 +202,7 @@ def _class(code: str) -> int:
     first, external causes after the injuries (I.C.20)."""
     if code.startswith(("A40", "A41", "Z00.0", "Z08", "Z51.0", "Z51.1")):  # and the encounter's own reason
         return 0
-    if re.match(r"T(?:3[6-9]|4\d|50)\.\w\w[1-4]", code):  # a poisoning before its manifestations (I.C.19.e.5.b)
+    if is_poisoning(code):  # a poisoning before its manifestations (I.C.19.e.5.b)
         return 0
     if code[0] in "VWXY":
         return 2

@@ -4,6 +4,7 @@ every change the convention rules make to it (added, promoted, absorbed, demoted
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.kb.tabular import Tabular, normalize_code
 from core.nlp.analysis import NoteAnalysis
 from core.nlp.assertion import NOT_CODED
+from core.nlp.sentences import SEMICOLON
 from core.nlp.textnorm import term_key
 from core.schema import CodeSuggestion, Span
 
@@ -127,17 +129,18 @@ class Worklist:
         sentence cut by semicolons gives the part the evidence is in ("dementia (no behavioral sx); also severe
         malnutrition": "severe" is not the dementia's)."""
         expanded = self.analysis.expanded
-        text = self.analysis.text
         words: set[str] = set()
         for start, end in entry.spans:
-            left, right = self.analysis.sentences.sentence_bounds(start, end)
-            left = max(left, text.rfind(";", left, start) + 1)
-            cut = text.find(";", end, right)
-            right = cut if cut != -1 else right
+            left, right = self.analysis.sentences.clause_bounds(start, end, SEMICOLON)
             low, high = expanded.to_expanded(left, right)
             affirmed = _NEGATED.sub(" ", expanded.text[low:high])
             words |= set(term_key(affirmed, self.analysis.language))
         return frozenset(words)
+
+    def same_sentence(self, a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> bool:
+        """Some span of ``a`` and some span of ``b`` lie in one sentence."""
+        bounds = {self.analysis.sentences.sentence_bounds(s, e) for s, e in a}
+        return any(self.analysis.sentences.sentence_bounds(s, e) in bounds for s, e in b)
 
     def denied_text(self, entry: Entry) -> str:
         """What the sentences of an entry's evidence deny ("no perforation, no gangrene")."""
