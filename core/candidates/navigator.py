@@ -304,6 +304,10 @@ class IndexNavigator:
                 if partner is not None and partner is not head and partner.category == head.category and score < 3:
                     continue  # another code of the head's own category (alcohol dependence) is no "alcohol
                     # intoxication" unless its words say so: a category match invents a complication (F10.129)
+                if partner is not None and partner is not head and requirement.stages and \
+                        _target_code(self.index, sub) == partner.code:
+                    continue  # the staged combination itself, coded from other words ("hypertensive
+                    # nephrosclerosis" I12.9), is no partner of its own entry: an ESRD beside it still reaches I12.0
                 if score:
                     satisfied.append((sub, partner, score))
             deeper = False

@@ -57,7 +57,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "possible": ["posible", "probable", "sospecha de", "sospecha", "dudoso", "dudosa", "a descartar",
                      "diagnostico diferencial", "no se descarta", "no se puede descartar", "no se pudo descartar",
                      "sin poder descartar", "sin descartar", "no descartandose"],
-        "family": ["antecedentes familiares de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
+        "family": ["antecedentes familiares de", "antecedente familiar de", "af de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
         "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
         "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", *STOPPED_CUES["es"]],
@@ -76,6 +76,7 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10",
                        "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta"],
            "possible": ["a descartar", "en estudio"],
+           "family": ["en el padre", "en la madre", "en su padre", "en su madre", "del padre", "de la madre"],
            "hypothetical": ["profilactica", "profilactico"]},
 }
 _TERMINATION = {

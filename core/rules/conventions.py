@@ -292,6 +292,9 @@ _SYSTEMIC = ("A40", "A41", "R65.2")
 
 
 # -- the index's combinations ---------------------------------------------------------------------------------------
+_HYPERTENSIVE = ("I11", "I12", "I13")
+
+
 def combinations(work: Worklist, navigator: IndexNavigator | None,
                  winning: dict[tuple[int, int], list[str]]) -> None:
     """Conditions the index links with "with" / "in" become their combination code (I.A.15): hypertension and CKD →
@@ -359,6 +362,11 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3] \
                     and not entry.code.startswith(_SYSTEMIC):
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
+        if combo.code.startswith(_HYPERTENSIVE):  # one hypertensive disease, one code: the stage the note gives wins
+            for entry in work.coded():
+                if entry.code != combo.code and entry.code[:3] == combo.code[:3] and entry.code in work.entries:
+                    work.absorb(entry.code, combo.code, "one condition, one code",
+                                f"{combo.code} is the hypertensive disease with the partner the note names")
 
 
 def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[list[tuple[str, str]]]:
@@ -489,7 +497,8 @@ def use_additional(work: Worklist) -> None:
 
 def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:
     """Two coded codes an Excludes1 note keeps apart: the one the note's own longest term names ("pneumococcal
-    pneumonia" J13), the more severe degree the note documents (dependence over abuse), the injury the other
+    pneumonia" J13), the more severe degree the note documents (dependence over abuse), a diagnosis over a symptom
+    (orthostatic hypotension I95.1 over syncope R55), the injury the other
     injury's note sends the condition to (an open wound's "open fracture (S72.-)"), else the one the rules derived,
     else the more specific, else the more probable stays; the other is left for review with a warning."""
     tabular = work.tabular
@@ -504,6 +513,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
                 continue
             degrees = severities(entry.code, other.code, tabular)
             keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
+                                                               e.code[0] != "R",  # a diagnosis over its symptom
                                                                e is other or entry.code[0] != "S" or excluded_by(entry.code, other.code, tabular),
                                                                _assessed(e, work),
                                                                kind_of(e.code, (other if e is entry else entry).code,

@@ -29,6 +29,12 @@ LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minim
                        r"social(?:mente)?)\W*$", re.IGNORECASE)
 
 
+# Words around a disease's name that make it a vaccine ("last tetanus >10 y - Tdap given", "flu shot UTD",
+# "vacuna antitetánica"): an immunization, not the disease.
+_VACCINE = re.compile(r"\b(?:vaccin\w*|shots?|boosters?|toxoid|immuni[sz]\w*|Tdap|Td|DTaP|UTD|up to date|"
+                      r"vacun\w*|dosis de recuerdo|last)\b", re.IGNORECASE)
+
+
 def is_generic(work: Worklist, start: int, end: int) -> bool:
     """The note's words at ``start``-``end`` are one generic word ("renal", "encounter", "nail")."""
     return work.analysis.text[start:end].strip().lower() in GENERIC_WORDS.get(work.analysis.language, ())
@@ -59,6 +65,9 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
             continue
         if all(is_generic(work, s, e) or only_generic((s, e), entry.code) for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a single generic word names no condition")
+        elif entry.code[0] in "AB" and all(_VACCINE.search(text, max(0, s - 20), min(len(text), e + 25))
+                                           for s, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "the disease's name stands for its vaccine ('Tdap', 'booster')")
         elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):
             work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")

@@ -439,3 +439,84 @@ def current_malignancy(work: Worklist) -> None:
         if current is not None:
             work.absorb(entry.code, current.code, "history",
                         f"the malignancy is current ({current.code}): not a history of it")
+
+
+FOLLOW_UP = "Z09"
+# A condition the note says is over: "pneumonia resolved", "C. diff colitis - treated, resolved", "neumonía ...,
+# tratada con levofloxacino (tto completado)". The words between the condition and the cue name no symptom ("cough,
+# symptoms resolved" leaves the diagnosis current).
+_OVER = {
+    "en": re.compile(r"\b(?:resolved|resolution|completed|treated)\b"),
+    "es": re.compile(r"\b(?:resuelt[oa]s?|resoluci[oó]n|curad[oa]|tratad[oa]|completad[oa]|complet[oó])\b"),
+}
+_STRONG = {"en": re.compile(r"\b(?:resolved|resolution)\b"),
+           "es": re.compile(r"\b(?:resuelt[oa]s?|resoluci[oó]n|curad[oa])\b")}
+_NOT_THE_CONDITION = re.compile(r"\b(?:symptoms?|sx|s[ií]ntomas?|pain|dolor|fever|fiebre|cough|tos|exacerbation|flare|"
+                                r"episode|agudizaci[oó]n|crisis|with|con)\b|[;:]",
+                                re.IGNORECASE)
+_FOLLOW_UP_VISIT = {
+    "en": re.compile(r"\b(?:f/u|follow[- ]?up|recheck|post[- ]treatment visit)\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:control|revisi[oó]n|seguimiento|alta del proceso)\b", re.IGNORECASE),
+}
+# Personal history of other diseases of a chapter, for a resolved condition the index's History entries do not name.
+_CHAPTER_HISTORY = ((("A", "B"), "Z86.19"), (("D5", "D6", "D7", "D8"), "Z86.2"), (("E",), "Z86.39"),
+                    (("F",), "Z86.59"), (("G", "H"), "Z86.69"), (("I",), "Z86.79"), (("J",), "Z87.09"),
+                    (("K",), "Z87.19"), (("L",), "Z87.2"), (("M",), "Z87.39"), (("N0", "N1", "N2", "N3"), "Z87.448"))
+_OVER_WINDOW = 80  # characters from the condition's words to the cue, within one sentence
+
+
+def resolved_conditions(work: Worklist, navigator: IndexNavigator | None) -> None:
+    """A condition the note says has resolved after its treatment is past: its History, personal code (Z87.01 for a
+    pneumonia, Z86.19 for a C. diff colitis), not the condition (I.C.21.c.4). A follow-up visit that then codes no
+    current condition is Z09, the encounter after completed treatment (I.C.21.c.8); a malignancy's is Z08."""
+    over = _OVER.get(work.analysis.language)
+    if navigator is None or over is None or work.policy == "codiesp" or _INPATIENT.search(work.analysis.text):
+        return  # a condition that resolved during the stay was treated in it: it is coded
+    text = work.analysis.text
+    visit = _FOLLOW_UP_VISIT[work.analysis.language].search(text)
+    resolved = []
+    conditions = [e for e in work.coded() if e.code[0] not in "ZVWXYR"]
+    strong = _STRONG[work.analysis.language] if _resolution_stated(work) else None
+    for entry in conditions:
+        if is_primary_malignancy(entry.code) or not entry.spans or strong is None or \
+                not visit and not _in_history_section(work, entry):
+            continue  # a condition treated at this visit ("hypoglycemia ... resolved with D50") is coded
+        # "treated" / "completed" counts only in a note about that one condition ("f/u after CAP treated w/ levo ...
+        # pneumonia resolved"); elsewhere the note must say that this condition resolved
+        cue = over if len(conditions) == 1 else strong
+        if any(_said_over(work, cue, start, end) for start, end in entry.spans):
+            resolved.append(entry)
+    for entry in resolved:
+        code, why = _history_code("personal", entry, work, navigator)
+        if not code:  # no History entry names it: the chapter's "personal history of other diseases of ..." code
+            code = next((z for prefixes, z in _CHAPTER_HISTORY if entry.code.startswith(prefixes)), "")
+            why = f"{work.tabular.description(code)}: the chapter of {entry.code}" if code else ""
+        if not code:
+            continue
+        work.add(code, list(entry.suggestion.evidence), "personal history", f"the note says the condition resolved: "
+                 f"{why}", entry.suggestion.score, "index-navigator")
+        work.absorb(entry.code, code, "personal history", "the note says the condition resolved after treatment")
+    if resolved and visit and not any(e.code[0] not in "ZVWXY" for e in work.coded()):
+        work.add(FOLLOW_UP, [Span(start=visit.start(), end=visit.end(), text=visit.group())], "encounter",
+                 f"'{visit.group()}' after the treatment of a condition that has resolved: "
+                 f"{work.tabular.description(FOLLOW_UP)}", 0.5, "tabular-list")
+
+
+def _resolution_stated(work: Worklist) -> bool:
+    """The note says something resolved or was cured: "treated" or "completed" alone leaves a condition current."""
+    return bool(re.search(r"\b(?:resolved|resolution|resuelt[oa]s?|resoluci[oó]n|curad[oa])\b", work.analysis.text,
+                          re.IGNORECASE))
+
+
+def _said_over(work: Worklist, over: re.Pattern[str], start: int, end: int) -> bool:
+    """The cue follows the condition's words in its sentence with no symptom or other condition between ("Finished
+    azithromycin for bronchitis, now resolved" says nothing of the asthma before it)."""
+    text = work.analysis.text
+    left, right = work.analysis.sentences.sentence_bounds(start, end)
+    others = [s for e in work.coded() for s, _ in e.spans if end <= s]
+    for found in over.finditer(text.lower(), end, min(right, end + _OVER_WINDOW)):
+        if not _NOT_THE_CONDITION.search(text, end, found.start()) and \
+                not any(end <= s < found.start() for s in others):
+            return True
+    before = over.search(text.lower(), max(left, start - 12), start)  # "resolved pneumonia"
+    return before is not None

@@ -101,7 +101,8 @@ def complete_site(code: str, side: str, seventh: str, tabular: Tabular, nondispl
 
 
 # "burning pain", "burning both feet": a sensation, not a burn
-_SENSATION = re.compile(r"burning\b(?!\s+(?:by|from|with|of the|injur))", re.IGNORECASE)
+_SENSATION = re.compile(r"burning\b(?!\s+(?:by|from|with|of the|injur))|cut\s+(?:down|back|off|out|up|short|"
+                        r"in|on|back on|down on|the)\b", re.IGNORECASE)  # no injury: a sensation, a phrasal verb
 
 
 def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:

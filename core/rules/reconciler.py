@@ -52,6 +52,7 @@ from core.rules.history import (
     insulin_with_type_1,
     integral_symptoms,
     readings,
+    resolved_conditions,
     sepsis,
     sequelae,
     status_codes,
@@ -59,15 +60,18 @@ from core.rules.history import (
 )
 from core.rules.injury import injury_sites, unspecified_injuries
 from core.rules.neoplasm import neoplasms
+from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
-from core.rules.routine_exam import cancer_surveillance, routine_exam
+from core.rules.routine_exam import cancer_surveillance, joint_replacement_aftercare, planned_removal, routine_exam
 from core.rules.specificity import (
     asthma_severity_and_flare,
+    dementia_disturbance,
     dementia_severity,
     one_condition,
     prostate_with_symptoms,
     unstated_kinds,
 )
+from core.rules.substance_use import substance_use
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -137,6 +141,7 @@ def reconcile(
     stated_diagnoses(work, linker, winning)
     absorb_subterms(work, winning)
     history_and_family(work, navigator, winning)
+    resolved_conditions(work, navigator)
     dated_events(work)
     uncertain(work)
     combinations(work, navigator, winning)
@@ -156,6 +161,8 @@ def reconcile(
     use_additional(work)
     named_additional(work)
     sepsis(work)
+    substance_use(work)
+    pregnancy(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
@@ -166,6 +173,7 @@ def reconcile(
     one_condition(work)
     unstated_kinds(work)
     dementia_severity(work)
+    dementia_disturbance(work)
     asthma_severity_and_flare(work)
     prostate_with_symptoms(work)
     sequelae(work)
@@ -173,6 +181,8 @@ def reconcile(
     poisonings(work, navigator.index if navigator is not None else None)
     encounter(work)
     routine_exam(work)
+    joint_replacement_aftercare(work)
+    planned_removal(work)
     cancer_surveillance(work)
     external_causes(work, navigator.index if navigator is not None else None)
     excludes1(work, warnings, winning)

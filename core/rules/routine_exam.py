@@ -59,3 +59,41 @@ def cancer_surveillance(work: Worklist) -> None:
     work.add(SURVEILLANCE, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
              f"'{found.group()}' after a malignancy's treatment ended: {work.tabular.description(SURVEILLANCE)}",
              0.5, "tabular-list")
+
+
+JOINT_AFTERCARE = "Z47.1"
+_POST_OP_VISIT = {
+    "en": re.compile(r"\b(?:post-?op(?:erative)? (?:visit|check|f/u|follow-?up|day \d+)|\d+\s*(?:wks?|weeks?|days?|d)\s+"
+                     r"(?:s/p|post-?op|after)|staples? (?:out|removed)|sutures? (?:out|removed)|incision (?:healed|healing|"
+                     r"c/d/i|clean))\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:postoperatorio|\d+\s*(?:d[ií]as|semanas)\s+tras|se retiran (?:las )?(?:grapas|puntos)|"
+                     r"retirada de (?:grapas|puntos)|herida (?:limpia|quir[uú]rgica))\b", re.IGNORECASE),
+}
+_OSTEOARTHRITIS = ("M15", "M16", "M17", "M19")
+
+
+def joint_replacement_aftercare(work: Worklist) -> None:
+    """Z47.1, aftercare following joint replacement surgery (I.C.21.c.7), for a visit after the operation: the joint
+    status code (Z96.6-) goes with it, and the arthritis the joint was replaced for is gone (not coded)."""
+    pattern = _POST_OP_VISIT.get(work.analysis.language)
+    found = pattern.search(work.analysis.text) if pattern else None
+    joints = [e for e in work.coded() if e.code.startswith("Z96.6")]
+    if found is None or not joints or any(e.code.startswith(("Z47", "T84")) for e in work.coded()):
+        return
+    work.add(JOINT_AFTERCARE, [Span(start=found.start(), end=found.end(), text=found.group())], "encounter",
+             f"'{found.group()}' after a joint replacement: {work.tabular.description(JOINT_AFTERCARE)}", 0.5,
+             "tabular-list")
+    work.list_first(JOINT_AFTERCARE)
+    for entry in work.coded():
+        if entry.code.startswith(_OSTEOARTHRITIS) and any(work.same_sentence(entry.spans, j.spans) for j in joints):
+            work.absorb(entry.code, JOINT_AFTERCARE, "encounter", "the joint the arthritis was in has been replaced")
+
+
+def planned_removal(work: Worklist) -> None:
+    """"Suture removal in 10-14 d" at the visit that treats the injury is a plan: the encounter for removing sutures or
+    dressings (Z48.0-) is a later visit's code, never one beside the injury's initial encounter."""
+    if not any(e.code[0] in "ST" and len(e.code) == 8 and e.code.endswith("A") for e in work.coded()):
+        return
+    for entry in work.coded():
+        if entry.code.startswith("Z48.0"):
+            work.demote(entry.code, "encounter", "the injury is treated at this visit: the removal is planned")

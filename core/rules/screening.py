@@ -44,11 +44,14 @@ def screening(work: Worklist) -> None:
                 a <= s < b for s, _ in entry.spans for a, b in screened):
             work.demote(entry.code, RULE, "the test is not called a screening: a work-up is diagnostic")
     for a, b in screened:
+        named = any(exam.search(text, a, b) for exam in exams.values())
         for code, exam in exams.items():
-            m = exam.search(text, a, b)
+            # "COLONOSCOPY REPORT ... Indication: screening": the report's title names the test
+            m = exam.search(text, a, b) if named else exam.search(text, 0, text.find("\n") % (len(text) + 1))
             if m is None or not work.tabular.is_billable(code):
                 continue
             if work.analysis.assertion_of(m.start(), m.end())[0] in NOT_CODED:
                 continue
             work.add(code, [Span(start=m.start(), end=m.end(), text=m.group())], RULE,
                      f"'{m.group()}' is a screening: {work.tabular.description(code)}", 0.8, "tabular-list")
+            work.list_first(code)  # the encounter's reason is listed first (I.C.21.c.5)

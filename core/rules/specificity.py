@@ -13,7 +13,7 @@ from core.candidates.navigator import is_vague
 from core.nlp.assertion import NOT_CODED
 from core.rules.conventions import _overlap
 from core.rules.injury import _sides as injury_sides
-from core.rules.worklist import Worklist
+from core.rules.worklist import Worklist, affirmed
 from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
@@ -174,6 +174,37 @@ def dementia_severity(work: Worklist) -> None:
             work.add(code, list(entry.suggestion.evidence), "tabular validator", f"the note says {word} dementia",
                      entry.suggestion.score, entry.suggestion.source)
             work.absorb(entry.code, code, "one condition, one code", f"the note says {word} dementia")
+
+
+# A dementia "with" the disturbance the note states (F02.B11 "moderate, with agitation", F03.92 "with psychotic
+# disturbance"): the code's fifth and sixth characters after the severity; the symptom codes are then part of it.
+_DEMENTIA = ("F01", "F02", "F03")
+_DISTURBANCES = (
+    ("11", re.compile(r"\b(?:agitat\w*|aggress\w*|combative|yelling|hitting|striking|violent|agitaci[oó]n|agitad[oa]|"
+                      r"agresiv\w*|heteroagresiv\w*)", re.IGNORECASE), ("R45.1", "R45.6", "R45.87", "R46.8")),
+    ("2", re.compile(r"\b(?:hallucinat\w*|delusion\w*|paranoi\w*|psychotic|alucinaci\w*|delirios?|ideas delirantes)",
+                     re.IGNORECASE), ("R44", "R41.0")),
+)
+
+
+def dementia_disturbance(work: Worklist) -> None:
+    for entry in list(work.coded()):
+        if not entry.code.startswith(_DEMENTIA) or "without behavioral disturbance" not in \
+                work.tabular.description(entry.code):
+            continue
+        for suffix, pattern, symptoms in _DISTURBANCES:
+            found = affirmed(pattern, work.analysis.text)
+            code = f"{entry.code[:5]}{suffix}"
+            if found is None or not work.tabular.is_billable(code):
+                continue
+            work.add(code, list(entry.suggestion.evidence), "tabular validator",
+                     f"the note says '{found.group()}': {work.tabular.description(code)}", entry.suggestion.score,
+                     entry.suggestion.source)
+            work.absorb(entry.code, code, "one condition, one code", f"the note says '{found.group()}'")
+            for other in work.coded():
+                if other.code.startswith(symptoms):
+                    work.absorb(other.code, code, "integral symptom", f"{code} names the disturbance")
+            break
 
 
 _FLARE = re.compile(r"\b(?:asthma|asma)\w*\b[^.;\n]{0,40}?\b(?:exacerbat\w*|flare|attack|agudizaci[oó]n|agudizad[oa]|crisis|"

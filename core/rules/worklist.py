@@ -190,6 +190,12 @@ class Worklist:
         entry.suggestion.rationale = f"{entry.suggestion.rationale}; for review ({rule}: {why})"
         self.record("not coded", code, rule, why)
 
+    def list_first(self, code: str) -> None:
+        """``code`` is the encounter's first-listed code (a screening, aftercare, a pregnancy's chapter 15 code)."""
+        if code in self.order:
+            self.order.remove(code)
+        self.order.insert(0, code)
+
     def add(self, code: str, evidence: list[Span], rule: str, why: str, score: float, source: str) -> Entry:
         """A code the rules derive (a combination, a history or status code): coded, with its evidence."""
         code = normalize_code(code)
@@ -204,6 +210,20 @@ class Worklist:
         entry = self.entries[code] = Entry(suggestion, self.assertions_of(suggestion))
         self.record("added", code, rule, why)
         return entry
+
+
+_DENIAL_BEFORE = re.compile(r"\b(?:no|not|denies|without|w/o|sin|niega|negative for|never)\b[^.;:\n]{0,30}$",
+                            re.IGNORECASE)
+
+
+def affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first mention of ``pattern`` in ``text`` that no denial just before it scopes over ("No hallucinations",
+    "sin alucinaciones" are none)."""
+    return next((m for m in pattern.finditer(text) if not denied_at(text, m.start())), None)
+
+
+def denied_at(text: str, start: int) -> bool:
+    return _DENIAL_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
 @lru_cache(maxsize=65536)

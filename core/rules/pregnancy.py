@@ -1,0 +1,212 @@
+"""Pregnancy (ICD-10-CM I.C.15): a condition of a pregnant patient complicates the pregnancy unless the provider says
+it is incidental, and is reported with its chapter 15 code first; a chapter 15 code carries the trimester the weeks
+of gestation give (or "in childbirth" when the patient delivered), gestational diabetes its control (diet, insulin,
+oral drug), and the weeks of gestation go beside it (Z3A)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.kb.tabular import Tabular
+from core.nlp.status_codes import status_matches
+from core.rules.worklist import Worklist, affirmed, excluded_by
+from core.schema import Span
+from core.settings import PROJECT_ROOT
+
+PREGNANCY_FILE = PROJECT_ROOT / "data" / "conventions" / "pregnancy.toml"
+RULE = "pregnancy"
+
+# The patient is pregnant now: "G2P1 at 28w2d", "prenatal visit", "IUP", "gestante", "embarazada de 22 semanas". An
+# obstetric history ("G3P3", "dos embarazos previos", "tras el embarazo") is no current pregnancy.
+_PREGNANT = {
+    "en": re.compile(r"(?<!prior )(?<!previous )(?<!last )(?<!past )(?<!of )\b(?:pregnant|pregnancy(?! test)|IUP|prenatal|"
+                     r"antenatal|OB (?:visit|clinic)|gestational age|\d{1,2}\s*w\s*[0-6]\s*d|weeks?'? (?:of )?gestation|"
+                     r"(?:first|second|third|1st|2nd|3rd) trimester|L&D)\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:gestante|(?:est[aá] )?embarazada de \d|est[aá] embarazada|cursando (?:un )?embarazo|"
+                     r"embarazo (?:actual|en curso|de \d)|\d{1,2}\s*\+\s*[0-6]\s*semanas|semanas de (?:gestaci[oó]n|"
+                     r"embarazo|amenorrea)|edad gestacional|(?:primer|segundo|tercer) trimestre|primigesta|secundigesta)\b", re.IGNORECASE),
+}
+_MULTIPLE = re.compile(r"\b(?:twins?|triplets?|quadruplets?|multiple gestation|di[- ]?di|mo[- ]?di|gemelar\w*|"
+                       r"gemel[oa]s|trillizos|m[uú]ltiple)\b", re.IGNORECASE)
+# A note about a baby gives its gestational age at birth, not a pregnancy of the patient.
+_NEWBORN = re.compile(r"\b(?:newborn|neonat\w*|born at|reci[eé]n nacido (?:pret[eé]rmino|a t[eé]rmino)|RN pret[eé]rmino|"
+                      r"nacid[oa] (?:a las|de|en la semana))\b", re.IGNORECASE)
+_INCIDENTAL = re.compile(r"\bincidental\b", re.IGNORECASE)
+_DELIVERED = {
+    "en": re.compile(r"\b(?:delivered|N?SVD|c-section|cesarean (?:section|delivery)|live ?born|live birth|gave birth|"
+                     r"postpartum day)\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:parto (?:eut[oó]cico|vaginal|instrumental)|ces[aá]rea|dio a luz|reci[eé]n nacido vivo|"
+                     r"RN vivo)\b", re.IGNORECASE),
+}
+# Weeks written the way obstetric notes write them: "28w2d", "30+2 semanas", "IUP 33 wks", "primigesta, 22 semanas".
+_WEEKS = {
+    "en": (re.compile(r"\b(\d{1,2})\s*w(?:ks?)?\s*[0-6]\s*d\b", re.IGNORECASE),
+           re.compile(r"\b(?:IUP|EGA|GA)\s*(?:at|of|=|:)?\s*(\d{1,2})(?:\+[0-6])?\s*(?:wks?|weeks?)\b", re.IGNORECASE),
+           re.compile(r"\b(?:at|is)\s+(\d{1,2})(?:\+[0-6])?\s*(?:wks?|weeks?)(?!\s+(?:ago|postpartum))\b(?=[^.\n]*"
+                      r"(?:G\d|gestation|pregnan|IUP))|(?<=G\dP\d{4} at )(\d{1,2})\s*(?:wks?|weeks?)", re.IGNORECASE)),
+    "es": (re.compile(r"\b(\d{1,2})\s*\+\s*[0-6]\s*(?:semanas|sem\b|SG\b)", re.IGNORECASE),
+           re.compile(r"\b(?:gestante|embarazada|primigesta|secundigesta|G\d+\s*P\d+|EG)\b[^.\n]{0,40}?\b(\d{1,2})"
+                      r"\s*(?:semanas|SG)\b", re.IGNORECASE)),
+}
+_TRIMESTER_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "primer": 1, "segundo": 2,
+                    "tercer": 3}
+_STATED_TRIMESTER = re.compile(r"\b(first|1st|second|2nd|third|3rd)\s+trimester\b|\b(primer|segundo|tercer)\s+"
+                               r"trimestre\b", re.IGNORECASE)
+_CONTROL = {
+    "0": re.compile(r"\bdiet[- ]?control\w*|\bdiet(?:/exercise)? (?:alone|only)\b|\bcontrolad[ao] con dieta\b|"
+                    r"\bcon dieta\b|\bno meds\b", re.IGNORECASE),
+    "4": re.compile(r"\b(?:insulin\w*|NPH|glargine|lispro|aspart|detemir|insulina)\b", re.IGNORECASE),
+    "5": re.compile(r"\b(?:metformin\w*|glyburide|glibenclamid\w*|metformina)\b", re.IGNORECASE),
+}
+_CONTROL_TITLE = {"0": "diet controlled", "4": "insulin controlled", "5": "controlled by oral hypoglycemic drugs"}
+_STATE = re.compile(r",?\s*(?:(first|second|third|unspecified) trimester|(?:in|complicating) (pregnancy|childbirth|"
+                    r"the puerperium))", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Complication:
+    prefixes: tuple[str, ...]
+    subcategory: str
+    keep: bool
+
+
+@lru_cache(maxsize=1)
+def _complications(path: Path = PREGNANCY_FILE) -> tuple[_Complication, ...]:
+    with path.open("rb") as handle:
+        rows = tomllib.load(handle)["complicated_by"]
+    return tuple(_Complication(tuple(r["codes"]), r["subcategory"], r.get("keep", True)) for r in rows)
+
+
+def _weeks(text: str, language: str) -> tuple[int, Span | None]:
+    for match in status_matches(text, language):
+        if match.code.startswith("Z3A."):
+            return int(match.code[4:]), Span(start=match.start, end=match.end, text=text[match.start:match.end])
+    for pattern in _WEEKS.get(language, ()):
+        found = pattern.search(text)
+        if found:
+            group = next(i for i in range(1, (pattern.groups or 0) + 1) if found.group(i))
+            return int(found.group(group)), Span(start=found.start(), end=found.end(), text=found.group())
+    return 0, None
+
+
+def _trimester(weeks: int, text: str) -> int:
+    stated = _STATED_TRIMESTER.search(text)
+    if stated:
+        return _TRIMESTER_WORDS[(stated.group(1) or stated.group(2)).lower()]
+    if not weeks:
+        return 0
+    return 1 if weeks < 14 else 2 if weeks < 28 else 3
+
+
+def _key(title: str) -> str:
+    return re.sub(r"\s+", " ", _STATE.sub("", title.lower().replace(",", ""))).strip()
+
+
+def _state(title: str) -> str:
+    found = [(m.group(1) or m.group(2) or "").lower() for m in _STATE.finditer(title)]
+    for word in found:
+        if word in ("first", "second", "third", "unspecified", "childbirth", "the puerperium"):
+            return word
+    return "pregnancy" if found else ""
+
+
+def _control_of(title: str) -> str:
+    low = title.lower()
+    return next((c for c in (*_CONTROL_TITLE.values(), "unspecified control") if c in low), "")
+
+
+def _variant(code: str, trimester: int, delivered: bool, control: str, tabular: Tabular) -> str:
+    """The leaf of ``code``'s family with the trimester (or childbirth) and the control the note gives; the trimester
+    or control the code already names stays."""
+    title = tabular.description(code)
+    state, own_control = _state(title), _control_of(title)
+    if state in ("", "the puerperium"):
+        return code
+    want_state = "childbirth" if delivered else {1: "first", 2: "second", 3: "third"}.get(trimester, "")
+    states = [want_state, state] if want_state and state in ("unspecified", "pregnancy") else [state]
+    controls = [_CONTROL_TITLE[control], own_control] if control and own_control == "unspecified control" \
+        else [own_control]
+    base = _key(title.lower().replace(own_control, "")) if own_control else _key(title)
+    family: dict[tuple[str, str], str] = {}
+    for leaf in tabular.billable_descendants(code[:5]):
+        leaf_title = tabular.description(leaf)
+        leaf_control = _control_of(leaf_title)
+        if (_key(leaf_title.lower().replace(leaf_control, "")) if leaf_control else _key(leaf_title)) == base:
+            family.setdefault((_state(leaf_title), leaf_control), leaf)
+    for wanted_control in controls:
+        for wanted_state in states:
+            if (wanted_state, wanted_control) in family:
+                return family[(wanted_state, wanted_control)]
+    return code
+
+
+def pregnancy(work: Worklist) -> None:
+    """The chapter 15 codes of a note about a pregnant patient: conditions complicating the pregnancy, each chapter 15
+    code's trimester, childbirth or diabetes control, and the weeks of gestation."""
+    language = work.analysis.language
+    text = work.analysis.text
+    pregnant = _PREGNANT.get(language)
+    if pregnant is None or affirmed(pregnant, text) is None or _INCIDENTAL.search(text) or _NEWBORN.search(text):
+        return
+    weeks, weeks_span = _weeks(text, language)
+    trimester = _trimester(weeks, text)
+    delivered = bool(_DELIVERED[language].search(text)) or any(e.code.startswith("Z37") for e in work.coded())
+    control = next((c for c in ("4", "5", "0") if _CONTROL[c].search(text)), "")
+    _complicating_conditions(work, trimester, delivered)
+    if not _MULTIPLE.search(text):
+        for entry in work.coded():  # "IUP" read as a pregnancy code: a multiple gestation needs its words
+            if entry.code.startswith(("O30", "O31")):
+                work.demote(entry.code, RULE, "the note names no twins or other multiple gestation")
+    for entry in list(work.coded()):
+        if not entry.code.startswith("O"):
+            continue
+        code = _variant(entry.code, trimester, delivered, control, work.tabular)
+        if code != entry.code and work.tabular.is_billable(code):
+            work.add(code, list(entry.suggestion.evidence), RULE, f"{work.tabular.description(code)}: the note gives "
+                     + ("the delivery" if delivered else f"week {weeks}" if weeks else "the trimester")
+                     + (" and the treatment" if control else ""), entry.suggestion.score, "tabular-list")
+            work.absorb(entry.code, code, "one condition, one code", f"{code} names the trimester or treatment")
+    obstetric = [e for e in work.coded() if "O09" <= e.code[:3] <= "O9A"]
+    if obstetric and weeks_span is not None and 8 <= weeks <= 42 and not any(e.code.startswith("Z3A")
+                                                                              for e in work.coded()):
+        code = f"Z3A.{weeks:02d}"
+        if work.tabular.is_billable(code):
+            work.add(code, [weeks_span], RULE, f"'{weeks_span.text}': {work.tabular.description(code)} beside the "
+                     "pregnancy's codes (I.C.15.b.4)", 0.5, "status-rule")
+    insulin_controlled = next((e.code for e in work.coded() if e.code.startswith("O24.4") and e.code[-1] == "4"), "")
+    if insulin_controlled:  # the insulin of a gestational diabetes is in O24.414: no Z79.4 (I.C.15.g)
+        work.absorb("Z79.4", insulin_controlled, "one condition, one code", "gestational diabetes controlled by insulin")
+
+
+def _complicating_conditions(work: Worklist, trimester: int, delivered: bool) -> None:
+    """Each condition of the pregnant patient gets the chapter 15 code the table gives, trimester read from the note."""
+    for entry in list(work.coded()):
+        if entry.code[0] in "OZRSTVWXY" or entry.only("historical"):
+            continue
+        row = next((r for r in _complications() if entry.code.startswith(r.prefixes)), None)
+        if row is None or any(excluded_by(entry.code, o.code, work.tabular) or excluded_by(o.code, entry.code,
+                                                                                          work.tabular)
+                              for o in work.coded() if o.code.startswith("O")):
+            continue  # the gestational diabetes the note codes is its diabetes
+        code = _complication_code(row.subcategory, trimester, delivered, work.tabular)
+        if not code or code in work.entries and work.entries[code].coded:
+            continue
+        work.add(code, list(entry.suggestion.evidence), RULE, f"Pregnancy, complicated by ({entry.code}) → {code}: "
+                 f"{work.tabular.description(code)}", entry.suggestion.score, "index-navigator")
+        work.list_first(code)  # chapter 15 codes are sequenced first (I.C.15.a.1)
+        if not row.keep:
+            work.absorb(entry.code, code, "with", f"{code} names the condition in pregnancy")
+
+
+def _complication_code(subcategory: str, trimester: int, delivered: bool, tabular: Tabular) -> str:
+    leaves = tabular.billable_descendants(subcategory)
+    if not leaves:
+        return ""
+    unspecified = next((c for c in leaves if "unspecified trimester" in tabular.description(c).lower()), leaves[-1])
+    return _variant(unspecified, trimester, delivered, "", tabular)
+
+

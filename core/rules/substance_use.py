@@ -1,0 +1,99 @@
+"""Psychoactive substance use (F10-F19 but nicotine): one code per substance at the highest degree the note documents
+(I.C.5.b.2: dependence over abuse over use), with the withdrawal the note states ("Dependence, alcohol, with,
+withdrawal" F10.23-: delirium 1, perceptual disturbance 2, uncomplicated 0, otherwise 9)."""
+
+from __future__ import annotations
+
+import re
+
+from core.kb.tabular import Tabular
+from core.nlp.textnorm import strip_accents
+from core.rules.worklist import Entry, Worklist, affirmed, denied_at
+
+_CATEGORIES = ("F10", "F11", "F12", "F13", "F14", "F15", "F16", "F18", "F19")
+# Words that tie a withdrawal to its substance (the scales name theirs: CIWA for alcohol, COWS for opioids).
+_SUBSTANCE = {
+    "F10": r"alcohol\w*|etoh|ethanol|enol\w*|etilic\w*|ciwa\w*|dts|delirium tremens",
+    "F11": r"opioid\w*|opiate\w*|heroin\w*|fentanyl\w*|oxycodon\w*|morphin\w*|metadon\w*|methadon\w*|cows",
+    "F12": r"cannabi\w*|marijuana|thc",
+    "F13": r"benzodiazepin\w*|benzodiacepin\w*|sedative\w*|hypnotic\w*|lorazepam|alprazolam|diazepam",
+    "F14": r"cocain\w*",
+    "F15": r"amphetamin\w*|methamphetamin\w*|anfetamin\w*|stimulant\w*",
+}
+_WITHDRAWAL = re.compile(r"\b(?:withdrawal|w/d|abstinencia|dts|delirium tremens)\b")
+_DELIRIUM = re.compile(r"\b(?:delirium|dts|delirio)\b")
+_PERCEPTUAL = re.compile(r"\b(?:hallucinat\w*|alucinacion\w*)")
+_UNCOMPLICATED = re.compile(r"\b(?:uncomplicated|no complicad[oa]|sin complicaciones)\b")
+_DEGREE = {"2": 3, "1": 2, "9": 1}  # dependence, abuse, use
+
+
+def _denied(pattern: re.Pattern[str], folded: str) -> bool:
+    return any(denied_at(folded, m.start()) for m in pattern.finditer(folded))
+
+
+def _withdrawal_of(category: str, folded: str, substances: int) -> list[re.Match[str]]:
+    """Withdrawal mentions of ``category``'s substance: its word in the same sentence, or the only substance coded."""
+    words = re.compile(rf"\b(?:{_SUBSTANCE.get(category, '$^')})\b")
+    found = []
+    for match in _WITHDRAWAL.finditer(folded):
+        if denied_at(folded, match.start()):
+            continue
+        left = max(folded.rfind(mark, 0, match.start()) for mark in ".\n") + 1
+        right = min((i for i in (folded.find(mark, match.end()) for mark in ".\n") if i >= 0), default=len(folded))
+        if words.search(folded, left, right) or substances == 1:
+            found.append(match)
+    return found
+
+
+def _withdrawal_code(category: str, degree: str, folded: str, tabular: Tabular) -> str:
+    five = f"{category}.{degree}3"
+    if tabular.is_billable(five):
+        return five
+    if affirmed(_DELIRIUM, folded):
+        sixth = "1"
+    elif affirmed(_PERCEPTUAL, folded):
+        sixth = "2"
+    elif _UNCOMPLICATED.search(folded) or _denied(_DELIRIUM, folded) or _denied(_PERCEPTUAL, folded):
+        sixth = "0"  # "No seizures, no hallucinations, no DTs": an uncomplicated withdrawal
+    else:
+        sixth = "9"
+    return f"{five}{sixth}" if tabular.is_billable(f"{five}{sixth}") else ""
+
+
+def substance_use(work: Worklist) -> None:
+    """Per substance: the highest degree absorbs the lower ones, and a stated withdrawal is the degree's "with
+    withdrawal" code, which absorbs the plain one."""
+    coded = [e for e in work.coded() if e.code.startswith(_CATEGORIES) and len(e.code) > 4]
+    by_category: dict[str, list[Entry]] = {}
+    for entry in coded:
+        by_category.setdefault(entry.code[:3], []).append(entry)
+    folded = strip_accents(work.analysis.text.lower())
+    for category, entries in by_category.items():
+        top = max(entries, key=lambda e: _DEGREE.get(e.code[4], 0))
+        degree = top.code[4]
+        if degree not in _DEGREE:
+            continue
+        for entry in entries:  # dependence absorbs the abuse and the use of the same substance
+            if _DEGREE.get(entry.code[4], 0) < _DEGREE[degree]:
+                work.absorb(entry.code, top.code, "one condition, one code",
+                            "the note documents a higher degree of use of the same substance (I.C.5.b.2)")
+        same = [e for e in entries if e.code[4] == degree and e.coded]
+        withdrawal = next((e for e in same if e.code[5:6] == "3"), None)
+        mentions = _withdrawal_of(category, folded, len(by_category))
+        code = _withdrawal_code(category, degree, folded, work.tabular) if mentions else ""
+        if withdrawal is not None and code and withdrawal.code.endswith("39") and code != withdrawal.code:
+            work.absorb(withdrawal.code, code, "one condition, one code", f"the note says which withdrawal: {code}")
+            withdrawal = None
+        if withdrawal is None and code:
+            said = work.analysis.text[mentions[0].start():mentions[0].end()]
+            withdrawal = work.add(code, [*top.suggestion.evidence], "with", f"{work.tabular.description(top.code)} "
+                                  f"with the withdrawal the note states ('{said}') → {code}", top.suggestion.score,
+                                  "index-navigator")
+        if withdrawal is None:
+            continue
+        for entry in same:  # the plain degree code ("dependence, uncomplicated") is the same condition
+            if entry is not withdrawal and entry.code[5:] in ("0", "9", "39", "30") and entry.code[5:] != \
+                    withdrawal.code[5:]:
+                work.absorb(entry.code, withdrawal.code, "one condition, one code",
+                            f"{withdrawal.code} names the {work.tabular.description(entry.code).lower()} with its "
+                            "withdrawal")
