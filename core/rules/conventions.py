@@ -364,7 +364,7 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
         if combo.code.startswith(_HYPERTENSIVE):  # one hypertensive disease, one code: the stage the note gives wins
             for entry in work.coded():
-                if entry.code != combo.code and entry.code[:3] == combo.code[:3] and entry.code in work.entries:
+                if entry.code != combo.code and entry.code[:3] == combo.code[:3]:
                     work.absorb(entry.code, combo.code, "one condition, one code",
                                 f"{combo.code} is the hypertensive disease with the partner the note names")
 

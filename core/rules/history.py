@@ -473,13 +473,14 @@ def resolved_conditions(work: Worklist, navigator: IndexNavigator | None) -> Non
     if navigator is None or over is None or work.policy == "codiesp" or _INPATIENT.search(work.analysis.text):
         return  # a condition that resolved during the stay was treated in it: it is coded
     text = work.analysis.text
+    if not any(pattern.search(text.lower()) for pattern in _STRONG.values()):
+        return  # nothing resolved or was cured: "treated" or "completed" alone leaves a condition current
     visit = _FOLLOW_UP_VISIT[work.analysis.language].search(text)
     resolved = []
     conditions = [e for e in work.coded() if e.code[0] not in "ZVWXYR"]
-    strong = _STRONG[work.analysis.language] if _resolution_stated(work) else None
+    strong = _STRONG[work.analysis.language]
     for entry in conditions:
-        if is_primary_malignancy(entry.code) or not entry.spans or strong is None or \
-                not visit and not _in_history_section(work, entry):
+        if is_primary_malignancy(entry.code) or not entry.spans or not visit and not _in_history_section(work, entry):
             continue  # a condition treated at this visit ("hypoglycemia ... resolved with D50") is coded
         # "treated" / "completed" counts only in a note about that one condition ("f/u after CAP treated w/ levo ...
         # pneumonia resolved"); elsewhere the note must say that this condition resolved
@@ -500,12 +501,6 @@ def resolved_conditions(work: Worklist, navigator: IndexNavigator | None) -> Non
         work.add(FOLLOW_UP, [Span(start=visit.start(), end=visit.end(), text=visit.group())], "encounter",
                  f"'{visit.group()}' after the treatment of a condition that has resolved: "
                  f"{work.tabular.description(FOLLOW_UP)}", 0.5, "tabular-list")
-
-
-def _resolution_stated(work: Worklist) -> bool:
-    """The note says something resolved or was cured: "treated" or "completed" alone leaves a condition current."""
-    return bool(re.search(r"\b(?:resolved|resolution|resuelt[oa]s?|resoluci[oó]n|curad[oa])\b", work.analysis.text,
-                          re.IGNORECASE))
 
 
 def _said_over(work: Worklist, over: re.Pattern[str], start: int, end: int) -> bool:

@@ -43,11 +43,12 @@ def screening(work: Worklist) -> None:
         if entry.code.startswith(SCREENING) and entry.spans and not any(
                 a <= s < b for s, _ in entry.spans for a, b in screened):
             work.demote(entry.code, RULE, "the test is not called a screening: a work-up is diagnostic")
+    title_end = text.find("\n") if "\n" in text else len(text)
     for a, b in screened:
-        named = any(exam.search(text, a, b) for exam in exams.values())
+        if not any(exam.search(text, a, b) for exam in exams.values()):
+            a, b = 0, title_end  # "COLONOSCOPY REPORT ... Indication: screening": the report's title names the test
         for code, exam in exams.items():
-            # "COLONOSCOPY REPORT ... Indication: screening": the report's title names the test
-            m = exam.search(text, a, b) if named else exam.search(text, 0, text.find("\n") % (len(text) + 1))
+            m = exam.search(text, a, b)
             if m is None or not work.tabular.is_billable(code):
                 continue
             if work.analysis.assertion_of(m.start(), m.end())[0] in NOT_CODED:
