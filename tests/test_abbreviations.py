@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -337,40 +336,3 @@ def test_expanded_text_without_expansions_is_the_identity() -> None:
     rebuilt = ExpandedText(result.original, result.text, [])
     assert rebuilt.to_original(0, 5) == (0, 5)
 
-
-# -- speed ------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("language", ["en", "es"])
-def test_a_5000_character_note_takes_well_under_5_ms(language: str) -> None:
-    sentences = {
-        "en": [
-            "PMH: HTN, HLD, DM2, CAD s/p CABG, OSA on CPAP, CKD 3b, h/o CVA.",
-            "Presented with CP and SOB after a week of N/V.",
-            "CT angiogram showed a saddle PE; started heparin.",
-            "The patient is a 67 y/o man with a long history of smoking who presents with worsening dyspnea.",
-            "Labs notable for AKI with creatinine 2.3 and elevated LFTs; nephrology was consulted.",
-            "Plan: continue lisinopril for HTN and metformin for T2DM, follow up in clinic in two weeks.",
-        ],
-        "es": [
-            "Antecedentes: HTA, DM2, DLP, EPOC, SAOS, FA anticoagulada con Sintrom, IRC.",
-            "Ingresa por IRA prerrenal con creatinina de 3,2 mg/dL y potasio de 6,1 mmol/L.",
-            "Paciente de 78 años que acude a urgencias por disnea de esfuerzo progresiva de dos semanas.",
-            "En la exploración destaca edema en MMII y crepitantes bibasales.",
-            "Se ajusta tratamiento diurético y se solicita ecocardiograma de control.",
-        ],
-    }[language]
-    rng = random.Random(1)
-    note = ""
-    while len(note) < 5000:
-        note += rng.choice(sentences) + ("\n" if rng.random() < 0.3 else " ")
-    note = note[:5000]
-    expand(note, language)  # compile and load once
-    best = min(_timed(lambda: expand(note, language)) for _ in range(20))
-    assert best < 0.005, f"{best * 1000:.2f} ms"
-
-
-def _timed(call) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
