@@ -41,7 +41,7 @@ from core.retrieval.hybrid import (
 from core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "7"  # 7: CodiEsp codes in the tabular list's edition; 6: uncalibrated priors, completed codes
+LINKER_VERSION = "8"  # 8: the Spanish supplement terms beside the corpus; 7: CodiEsp codes in the tabular list's edition
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
@@ -278,6 +278,7 @@ class KnowledgeBase:
                 entries.extend(starter)
                 if starter_info is not None:
                     self._loaded.extra_infos[f"starter-{language}"] = starter_info
+            entries.extend(term_sources.supplement_terms(language))  # wordings the corpus and the titles lack
             self._loaded.extra_infos["cie-who-es"] = info
             user, user_info = term_sources.user_code_list_terms(
                 self.settings.resolve(self.settings.cie10es_file), "cie10es-user"
@@ -310,8 +311,8 @@ class KnowledgeBase:
             user_file = self.settings.resolve(self.settings.cie10es_file)
             parts.append(file_fingerprint(user_file) if user_file and user_file.is_file() else "-")
             parts.append(file_fingerprint(DEFAULT_VOCABULARY) if DEFAULT_VOCABULARY.is_file() else "-")
-            starter = term_sources.STARTER_TERMS.get(language)
-            parts.append(file_fingerprint(starter) if starter and starter.is_file() else "-")
+            for listed in (term_sources.STARTER_TERMS.get(language), term_sources.SUPPLEMENT_TERMS.get(language)):
+                parts.append(file_fingerprint(listed) if listed and listed.is_file() else "-")
 
             cache_key = combined_key(*parts)
 

@@ -188,6 +188,16 @@ def starter_terms(language: str) -> tuple[list[TermEntry], ResourceInfo | None]:
     return entries, info
 
 
+SUPPLEMENT_TERMS = {"es": Path(__file__).resolve().parents[2] / "data" / "terms" / "es_supplement.tsv"}
+
+
+def supplement_terms(language: str) -> list[TermEntry]:
+    """Everyday wordings that neither the coded notes nor the official titles give ("dependencia alcohólica",
+    "preeclampsia con criterios de gravedad"), used beside them; a short list written for this project."""
+    path = SUPPLEMENT_TERMS.get(language)
+    return user_code_list_terms(path, STARTER_SOURCE)[0] if path is not None and path.is_file() else []
+
+
 def user_code_list_terms(path: Path | None, source: str) -> tuple[list[TermEntry], ResourceInfo | None]:
     """A user-provided code list (csv or tsv: code, description), e.g. the official CIE-10-ES 2024 list."""
     if path is None:

@@ -38,7 +38,7 @@ SECTION_KINDS = ("problem_list", "history", "surgical_history", "family_history"
 # Headings as clinicians write them, each followed by ":" (at a line start or after a sentence).
 _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
-        "problem_list": ("problem list", "problems", "active problems", "chronic problems"),
+        "problem_list": ("problem list", "problems", "active problems", "chronic problems", "pl"),
         "history": ("pmh", "past medical history", "medical history", "pmhx", "history", "hx"),
         "surgical_history": ("psh", "past surgical history", "surgical history"),
         "family_history": ("fh", "fhx", "family history", "family hx"),
@@ -48,7 +48,8 @@ _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "allergies": ("allergies", "allergy", "nkda"),
         "assessment": ("assessment", "a/p", "assessment and plan", "assessment/plan", "impression", "dx",
                        "diagnosis", "diagnoses", "discharge diagnosis", "discharge diagnoses", "final diagnosis",
-                       "final diagnoses", "principal diagnosis", "secondary diagnoses", "a&p"),
+                       "final diagnoses", "principal diagnosis", "secondary diagnoses", "a&p", "imp", "postop dx", "post-op dx", "postoperative diagnosis",
+                       "postoperative diagnoses", "post-op diagnosis"),
         "present_illness": ("hpi", "history of present illness", "cc", "chief complaint", "reason for visit",
                              "subjective"),
         "exam": ("exam", "pe", "physical exam", "physical examination", "ros", "review of systems", "vitals"),
@@ -68,7 +69,7 @@ _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "allergies": ("alergias", "alergia", "ramc", "namc"),
         "assessment": ("juicio clinico", "jc", "diagnostico", "diagnosticos", "diagnostico principal",
                        "diagnosticos secundarios", "diagnostico final", "diagnosticos al alta", "impresion diagnostica",
-                       "orientacion diagnostica", "valoracion"),
+                       "orientacion diagnostica", "valoracion", "diagnostico postoperatorio"),
         "present_illness": ("enfermedad actual", "motivo de consulta", "mc", "anamnesis"),
         "exam": ("exploracion", "exploracion fisica", "ef", "constantes"),
         "results": ("pruebas complementarias", "analitica", "radiografia", "rx", "tac", "ecografia", "ecg",

@@ -23,9 +23,12 @@ NOT_CODED = frozenset({"negated", "family", "hypothetical"})  # the product's po
 
 
 def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
-    """Every mention of a code is negated, family or hypothetical: under the product's policy ("coding") it is listed
-    for review only; CodiEsp's convention ("codiesp") codes it anyway."""
-    return policy != "codiesp" and all(a in NOT_CODED for a in assertions)
+    """Every mention of a code is negated, family or hypothetical, or only possible where another mention negates it
+    ("AKI r/o" ... "no AKI": ruled out): under the product's policy ("coding") it is listed for review only;
+    CodiEsp's convention ("codiesp") codes it anyway."""
+    said = list(assertions)
+    return policy != "codiesp" and all(a in NOT_CODED or a == "possible" for a in said) and \
+        any(a in NOT_CODED for a in said)
 
 # Historical cues that say a treatment was taken and stopped ("completed 6 mo apixaban"): no long-term drug now.
 STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished"),
@@ -38,7 +41,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
             "no history of", "unremarkable for", "resolved", "never", "neg for",
         ],
         "possible": ["possible", "probable", "suspected", "suspect", "suspicious for", "suspicion of", "rule out", "r/o", "cannot exclude",
-                     "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out",
+                     "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out", "vs",
+                     "versus",
                      "could not rule out", "could not be ruled out", "cannot be ruled out"],
         # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
         "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
@@ -68,9 +72,10 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg", "not needed",
                        "not required", "not indicated", "now resolved", "since resolved", "has resolved",
                        "have resolved", "sx resolved", "symptoms resolved", "has fully resolved",
-                       "have fully resolved", "but ruled out", "but was ruled out", "but was excluded"],
-           "hypothetical": ["prophylaxis", "ppx"],
-           "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out",
+                       "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified"],
+           "hypothetical": ["prophylaxis", "ppx", "precautions"],
+           "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out", "r/o",
+                        "to be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
                        "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10",
@@ -110,6 +115,18 @@ _NEW_STATEMENT = {
         r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"
     ),
 }
+# A relative written as a label before a colon or a dash ("Mother: ovarian ca at 54; maternal aunt: breast ca"): the
+# clause after it is the relative's. Matched on the normalised text right before the clause.
+_FAMILY_LABEL = {
+    "en": re.compile(r"(?:^|[\s;,.(])((?:maternal |paternal )?(?:mother|father|mom|dad|brother|sister|siblings?|sons?|"
+                     r"daughters?|aunt|uncle|grandmother|grandfather|grandma|grandpa|cousin|twin)(?: \w+)?)\s*[:\-]\s*$"),
+    "es": re.compile(r"(?:^|[\s;,.(])((?:madre|padre|hermanos?|hermanas?|hij[oa]s?|tio|tia|abuel[oa]|prim[oa])"
+                     r"(?: \w+)?)\s*[:\-]\s*$"),
+}
+_QUESTIONED = re.compile(r"(?:^|\s)\?[^\S\n]?$")  # a question mark right before the mention (sentences split there)
+# Post-triggers that are also pre-triggers say something of the mention only right after it ("AKI r/o"), not of a
+# mention before what they introduce ("atypical chest pain, r/o unstable angina").
+_ADJACENT_POST = frozenset({"r/o"})
 # "negativo para/de X" is a pre-trigger for X, not a post-trigger for what came before it.
 _POST_NOT_BEFORE = re.compile(r"\s*(?:de|para|for)\b")
 # Order matters: a negation outranks a possibility, which outranks history.
@@ -128,6 +145,7 @@ class _Rules:
     termination: re.Pattern[str]
     pseudo: re.Pattern[str]
     new_statement: re.Pattern[str] | None
+    family_label: re.Pattern[str]
 
 
 _RULES = {
@@ -137,6 +155,7 @@ _RULES = {
         termination=_pattern(_TERMINATION[lang]),
         pseudo=_pattern(_PSEUDO[lang]),
         new_statement=_NEW_STATEMENT.get(lang),
+        family_label=_FAMILY_LABEL[lang],
     )
     for lang in _PRE
 }
@@ -167,7 +186,8 @@ class AssertionDetector:
         post = _outermost(self.rules.post, after)
         for kind in self.rules.post:
             for match in (m for k, m in post if k == kind):
-                if _POST_NOT_BEFORE.match(after, match.end()):
+                if _POST_NOT_BEFORE.match(after, match.end()) or \
+                        match.group(1) in _ADJACENT_POST and after[: match.start()].strip():
                     continue
                 between = after[: match.start()]
                 # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures
@@ -182,6 +202,11 @@ class AssertionDetector:
                         not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
+        if _QUESTIONED.search(self.norm[max(0, start - 3) : start]):  # "?GERD vs gastritis": a question, not a finding
+            found.setdefault("possible", "?")
+        label = self.rules.family_label.search(self.norm[max(0, left - 40) : left]) if left > start - WINDOW_CHARS else None
+        if label is not None:  # "Mother: ovarian ca at 54; maternal aunt: breast ca"
+            found.setdefault("family", label.group(1))
         for kind in _PRIORITY:
             if kind in found:
                 return kind, found[kind]

@@ -189,11 +189,12 @@ def _patterns(language: str) -> list[Pattern]:
         # major depressive disorder: recurrent or single episode, and its severity
         *(Pattern(code, f"major depressive disorder, {course}, {severity}",
                   (r"\bmdd\b|major depressi(?:ve disorder|on)" if en else
-                   r"\btdm\b|trastorno depresivo mayor|depresi[oó]n mayor",
+                   r"\btdm\b|trastorno depresivo mayor|depresi[oó]n mayor|episodio depresivo mayor",
                    r"\brecurrent\b" if en and course == "recurrent" else r"\brecurrente\b" if course == "recurrent"
-                   else r"single episode" if en else r"episodio [uú]nico",
+                   else r"single episode" if en else r"episodio [uú]nico|\b[uú]nico\b",
                    *((words_en if en else words_es,) if words_en else ())),
-                  unless=r"(?<!without )(?<!no )psychotic" if en else r"(?<!sin )(?<!sin rasgos )psic[oó]tic")
+                  unless=r"(?<!without )(?<!w/o )(?<!w/out )(?<!no )psychotic" if en
+                  else r"(?<!sin )(?<!sin rasgos )(?<!sin s[ií]ntomas )psic[oó]tic")
           for course, cat in (("recurrent", "F33"), ("single episode", "F32"))
           for severity, digit, words_en, words_es in (
               ("mild", "0", r"\bmild\b", r"\bleve\b"), ("moderate", "1", r"\bmoderate\b", r"\bmoderad[oa]\b"),
@@ -263,5 +264,6 @@ def read_conditions(text: str, language: str, sentences: SentenceIndex, reading)
             ends = [match.end(), *(left + m.end() for m in others)]
             seen.add((left, pattern.code[:3]))
             found.append(reading(min(starts), max(ends), code, pattern.what,
-                                 tuple((left + m.start(), left + m.end()) for m in others)))
+                                 ((match.start(), match.end()),
+                                  *((left + m.start(), left + m.end()) for m in others))))
     return found

@@ -67,7 +67,8 @@ class Reading:
     end: int
     code: str
     what: str  # what was read, for the rationale ("stage 3b", "systolic, acute on chronic")
-    qualifiers: tuple[tuple[int, int], ...] = ()  # the words beside the condition's own ("exacerbation"), each asserted
+    # the condition's own words ("no DVT" in "L leg: no DVT") and those beside them ("exacerbation"), each asserted
+    qualifiers: tuple[tuple[int, int], ...] = ()
 
 
 def read_specificity(text: str, language: str, sentences: SentenceIndex) -> list[Reading]:

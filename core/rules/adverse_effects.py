@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.kb.index import AlphabeticIndex
 from core.nlp.textnorm import normalize
-from core.rules.injury import visit_encounter
+from core.rules.injury import visit_encounter, with_seventh
 from core.rules.worklist import Entry, Worklist
 from core.schema import Span
 
@@ -75,6 +75,11 @@ def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
     return None
 
 
+def _a_condition(code: str) -> bool:
+    """A code that names what happened ("angioedema" T78.3XXA), not a drug's or an external cause's code."""
+    return code[0] not in "ZVWXY" and not _DRUG_CHAPTER.match(code)
+
+
 # Words that may follow a drug's name ("lisinopril 40 mg", "chemotherapy (FOLFOX)", "warfarin - hold", "HCTZ use"):
 # any other word makes the name part of something else ("iron deficiency", "steroid myopathy").
 _AFTER_NAME = frozenset({"therapy", "treatment", "use", "dose", "doses", "dosing", "tablets", "tabs", "taken", "and",
@@ -93,12 +98,6 @@ def _encounter(text: str) -> str:
     return seventh if seventh in ("A", "D", "S") else "A"
 
 
-def _complete(code: str, seventh: str, work: Worklist) -> str:
-    flat = code.replace(".", "").rstrip("-")
-    full = f"{flat[:3]}.{flat[3:]}" + "X" * (6 - len(flat)) + seventh
-    return full if work.tabular.is_billable(full) else ""
-
-
 def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
     """A coded condition tied to a drug by the words between them gets the drug's adverse-effect code."""
     cues = drug_cues(work.analysis.language)
@@ -114,11 +113,14 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
         left, right = sentences.sentence_bounds(cue.start(), cue.end())
         if cues.poisoning.search(text[left:right]):
             continue
-        conditions = [e for e in work.coded() if e.code[0] not in "TZVWXY" and any(
-            left <= a and b <= cue.start() + 1 and cue.start() - b <= _REACH for a, b in e.spans)]
+        def before_cue(span: tuple[int, int], at: int = cue.start(), left: int = left) -> bool:
+            """The condition's words end before the cue ("anemia") or run through it ("anemia due to chemo")."""
+            return left <= span[0] <= at and (span[1] <= at + 1 and at - span[1] <= _REACH or span[1] > at)
+
+        conditions = [e for e in work.coded() if _a_condition(e.code) and any(before_cue(s) for s in e.spans)]
         if not conditions:
             continue
-        condition = max(conditions, key=lambda e: max(b for a, b in e.spans if b <= cue.start() + 1))
+        condition = max(conditions, key=lambda e: max(min(b, cue.start()) for a, b in e.spans if before_cue((a, b))))
         _code_effect(work, condition, found, seventh, Span(start=cue.start(), end=cue.end(), text=cue.group()), cues)
     for mark in cues.before.finditer(text):  # "lisinopril-induced angioedema"
         start = max(text.rfind(" ", 0, mark.start()), text.rfind("\n", 0, mark.start())) + 1
@@ -126,7 +128,7 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
         if found is None:
             continue
         left, right = sentences.sentence_bounds(mark.start(), mark.end())
-        conditions = [e for e in work.coded() if e.code[0] not in "TZVWXY" and any(
+        conditions = [e for e in work.coded() if _a_condition(e.code) and any(
             mark.end() <= a <= mark.end() + 40 and b <= right for a, b in e.spans)]
         if conditions and not cues.poisoning.search(text[left:right]):
             _code_effect(work, conditions[0], found, seventh,
@@ -136,7 +138,7 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
 def _code_effect(work: Worklist, condition: Entry, found: tuple[str, str], seventh: str, cue: Span,
                  cues: DrugCues) -> None:
     table_code, entry = found
-    code = _complete(table_code, seventh, work)
+    code = with_seventh(table_code, seventh, work.tabular)
     if not code:
         return
     evidence = [*condition.suggestion.evidence, cue]
@@ -195,7 +197,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
             found = adverse_effect_code(sentence[word.start():], index, cues, column)
             if found is None or not _DRUG_CHAPTER.match(found[0]):
                 continue
-            code = _complete(found[0], seventh, work)
+            code = with_seventh(found[0], seventh, work.tabular)
             if not code:
                 continue
             span = Span(start=left + word.start(), end=left + word.end(), text=word.group())

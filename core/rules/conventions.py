@@ -15,7 +15,7 @@ from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
 from core.rules.etiology import english, severities
-from core.rules.generic_words import GENERIC_WORDS, is_generic
+from core.rules.generic_words import GENERIC_WORDS
 from core.rules.injury import visit_encounter
 from core.rules.worklist import STEP, Entry, Worklist, covers, excluded_by, references
 from core.schema import Span
@@ -247,45 +247,6 @@ def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
         work.demote(entry.code, "tabular validator", "no index or tabular entry links the note's words to this code")
 
 
-STATED_SECTIONS = ("assessment", "problem_list", "history")
-TRUSTED_SOURCES = ("index", "tabular", "index-see", "learned", "starter", "neoplasm-table", "cie10es-user")
-
-
-def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tuple[int, int], list[str]]) -> None:
-    """A diagnosis the provider lists ("Assessment:", "Dx:", "Problem list:", "PMH:", "Juicio clínico:") in words an
-    official index or tabular entry gives is coded, even when the ranker, trained on case reports that code other
-    things, doubts it: a coder codes the diagnoses the provider states."""
-    tabular = work.tabular
-    coded_categories = {e.code[:3] for e in work.coded()}
-    coded_said = [work.said(e) for e in work.coded()]
-    for match in work.analysis.mentions:
-        if match.section not in STATED_SECTIONS or match.assertion != "present" or \
-                is_generic(work, match.start, match.end):
-            continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
-        said = work.said_in(match.start, match.end)
-        if said and any(said < words for words in coded_said):
-            continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again
-        codes = winning.get((match.start, match.end)) or []
-        rule = linker.rules.get(match.key)
-        if not codes or rule is None:
-            continue
-        code = codes[0]
-        if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories or not tabular.is_billable(code):
-            continue
-        raw = next((c for c in rule.codes if tabular.is_billable(c) and c == code), None) or next(iter(rule.codes))
-        sources = rule.codes.get(raw, set())
-        if not (any(s.startswith(TRUSTED_SOURCES) for s in sources) or match.expanded):
-            continue
-        entry = work.entries.get(code)
-        if entry is not None and (not work.codable(entry) or entry.absorbed_by):
-            continue  # listed for review only, or another code already stands for it (J11.1 under J10.1)
-        text = work.analysis.text[match.start : match.end]
-        work.add(code, [Span(start=match.start, end=match.end, text=text)], "stated diagnosis",
-                 f"'{text}' is listed as a diagnosis ({match.section.replace('_', ' ')})",
-                 entry.suggestion.score if entry else 0.5, "dictionary")
-        coded_categories.add(code[:3])
-
-
 # Sepsis and its severity are their own conditions, coded beside the local infection whose organism they share
 # ("sepsis due to MSSA with MSSA pneumonia": A41.01 and J15.211).
 _SYSTEMIC = ("A40", "A41", "R65.2")
@@ -364,7 +325,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
         if combo.code.startswith(_HYPERTENSIVE):  # one hypertensive disease, one code: the stage the note gives wins
             for entry in work.coded():
-                if entry.code != combo.code and entry.code[:3] == combo.code[:3]:
+                if entry.code != combo.code and (entry.code[:3] == combo.code[:3] or combo.code.startswith("I13")
+                                                 and entry.code.startswith(_HYPERTENSIVE)):  # I11.9 beside I13.0
                     work.absorb(entry.code, combo.code, "one condition, one code",
                                 f"{combo.code} is the hypertensive disease with the partner the note names")
 

@@ -16,7 +16,7 @@ GENERIC_WORDS = {
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
-           "implant", "implanted"},
+           "implant", "implanted", "inhibitor", "inhibitors", "frozen"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
@@ -28,6 +28,10 @@ GENERIC_WORDS = {
 LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minimal|ocasional|ocasionalmente|"
                        r"social(?:mente)?)\W*$", re.IGNORECASE)
 
+
+# A condition "secondary to" hypertension: the words of "secondary hypertension" (I15) in the other order.
+_CAUSED_BY_HYPERTENSION = re.compile(r"\b(?:secundari[oa]s? a|secondary to|due to|2/2)\s+(?:la |su |the )?"
+                                     r"(?:hta|htn|hipertensi[oó]n|hypertension)\b", re.IGNORECASE)
 
 # Words around a disease's name that make it a vaccine ("last tetanus >10 y - Tdap given", "flu shot UTD",
 # "vacuna antitetánica"): an immunization, not the disease.
@@ -68,6 +72,10 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
         elif entry.code[0] in "AB" and all(_VACCINE.search(text, max(0, s - 20), min(len(text), e + 25))
                                            for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "the disease's name stands for its vaccine ('Tdap', 'booster')")
+        elif entry.code.startswith("I15") and _CAUSED_BY_HYPERTENSION.search(
+                text[min(s for s, _ in entry.spans) : max(e for _, e in entry.spans)]):
+            work.demote(entry.code, "tabular validator", "hypertension is the cause here ('secundaria a HTA'), not "
+                        "secondary to something", misread=True)
         elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):
             work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")

@@ -26,9 +26,9 @@ RESISTANT_ORGANISM_CODES = {"B95.62", "A41.02", "J15.212", "A49.02"}
 # Where a note says the patient is seen as an outpatient (probable / suspected conditions are then not coded as
 # established: the symptom is, Section IV.H) or admitted (they are, Section II.H).
 # The emergency department counts as outpatient; so does a note headed "Clinic:" or "PCP visit".
-_OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|telehealth|follow-up visit|pcp visit|f/u|"
+_OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|telehealth|visit|primary care|family med\w*|f/u|"
                          r"emergency (?:department|room)|consulta externa|consultorio|ambulatori[oa]|"
-                         r"atenci[oó]n primaria|centro de salud|urgencias)\b|\b(?-i:ED|ER)\b", re.IGNORECASE)
+                         r"atenci[oó]n primaria|centro de salud|urgencias|consulta)\b|\b(?-i:ED|ER)\b", re.IGNORECASE)
 _INPATIENT = re.compile(r"\b(?:admitted|admission|admit|inpatient|discharge diagnos[ie]s|discharge summary|"
                         r"hospital course|discharge dx|d/c (?:summary|dx|diagnos[ie]s)|hospitali[sz]ed|ingres[oóa]|ingreso|ingresad[oa]|hospitalizad[oa]|al alta|"
                         r"diagn[oó]sticos? al alta)\b", re.IGNORECASE)
@@ -153,7 +153,16 @@ def _in_history_section(work: Worklist, entry: Entry) -> bool:
     """All of the evidence lies in a past-history section ("PMH:", "Antecedentes personales:"): a condition listed
     there is current when it is chronic (it has no History, personal entry) and past when the index has one."""
     sections = [work.analysis.section_at(s).kind for s, _ in entry.spans]
-    return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions
+    text = work.analysis.text
+    return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions and \
+        not any(_CURRENT_NOW.search(text, max(0, s - 25), s) or _CURRENT_AFTER.match(text, e, e + 20)
+                for s, e in entry.spans)  # "Hx: active smoker", "AP: dependencia alcohólica activa"
+
+
+# Words just before a condition that say it goes on now, even in a history section ("Hx: active smoker, 1 ppd").
+_CURRENT_AFTER = re.compile(r"\W*(?:activ[oa]|actual|en curso|ongoing|active|current)\b", re.IGNORECASE)
+_CURRENT_NOW = re.compile(r"\b(?:active|current|currently|ongoing|still|continues to|actual|activo|activa)\W*$",
+                          re.IGNORECASE)
 
 
 def status_codes(work: Worklist) -> None:
@@ -169,7 +178,8 @@ def status_codes(work: Worklist) -> None:
         allergy = found.code.startswith(("Z88", "Z91.0")) and analysis.section_at(found.start).kind == "allergies"
         code = found.code if tabular.is_billable(found.code) else tabular.unspecified_code(
             found.code, analysis.side_of(found.start, found.end))  # Z89.51 + "left" → Z89.512
-        if assertion in NOT_CODED and not (allergy and assertion == "hypothetical") or not code:
+        exposure = code == "Z77.22" and assertion == "family"  # "Father smokes at home": the relative's smoke
+        if assertion in NOT_CODED and not (allergy and assertion == "hypothetical" or exposure) or not code:
             continue
         text = analysis.text[found.start : found.end]
         work.add(code, [Span(start=found.start, end=found.end, text=text)], "status",
@@ -192,6 +202,16 @@ def status_codes(work: Worklist) -> None:
             work.demote(entry.code, "BMI", "a BMI is coded only with the weight diagnosis it supports")
         elif entry.code == INSULIN and type_1:
             work.demote(entry.code, "drug therapy", "insulin is part of type 1 diabetes (no Z79.4)")
+    aspirin = next((e for e in coded if e.code == "Z79.82"), None)
+    for entry in coded:  # "antiagregado con AAS": the antiplatelet named is aspirin (Z79.82), no other
+        if entry.code == "Z79.02" and aspirin is not None and all(
+                _ANTIPLATELET_CLASS.fullmatch(analysis.text[a:b].strip()) for a, b in entry.spans):
+            work.absorb(entry.code, aspirin.code, "drug therapy", "the antiplatelet the note names is aspirin")
+
+
+# The class words for antiplatelet therapy, which name no drug of their own.
+_ANTIPLATELET_CLASS = re.compile(r"anti-?platelets?(?: therapy| agents?)?|antiagregad[oa]|antiagregantes?|"
+                                 r"antiagregaci[oó]n", re.IGNORECASE)
 
 
 def insulin_with_type_1(work: Worklist) -> None:

@@ -69,6 +69,14 @@ def visit_encounter(text: str) -> str:
     return "A"
 
 
+def with_seventh(code: str, seventh: str, tabular: Tabular) -> str:
+    """``code`` ("T46.4X5", "T78.3") completed with X placeholders and the 7th character, if that makes a billable
+    code; else ""."""
+    flat = code.replace(".", "").rstrip("-")
+    full = f"{flat[:3]}.{flat[3:]}" + "X" * (6 - len(flat)) + seventh
+    return full if tabular.is_billable(full) else ""
+
+
 def injury_index(index: AlphabeticIndex) -> CauseIndex:
     if id(index) not in _INDEXES:
         _INDEXES.clear()

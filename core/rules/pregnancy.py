@@ -155,7 +155,7 @@ def pregnancy(work: Worklist) -> None:
     weeks, weeks_span = _weeks(text, language)
     trimester = _trimester(weeks, text)
     delivered = bool(_DELIVERED[language].search(text)) or any(e.code.startswith("Z37") for e in work.coded())
-    control = next((c for c in ("4", "5", "0") if _CONTROL[c].search(text)), "")
+    control = next((c for c in ("4", "5", "0") if affirmed(_CONTROL[c], text)), "")
     _complicating_conditions(work, trimester, delivered)
     if not _MULTIPLE.search(text):
         for entry in work.coded():  # "IUP" read as a pregnancy code: a multiple gestation needs its words

@@ -31,7 +31,6 @@ from core.rules.conventions import (
     manifestations,
     one_code_per_condition,
     specific_over_unspecified,
-    stated_diagnoses,
     use_additional,
     validate_terms,
 )
@@ -58,7 +57,7 @@ from core.rules.history import (
     status_codes,
     uncertain,
 )
-from core.rules.injury import injury_sites, unspecified_injuries
+from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
 from core.rules.neoplasm import neoplasms
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
@@ -71,6 +70,7 @@ from core.rules.specificity import (
     prostate_with_symptoms,
     unstated_kinds,
 )
+from core.rules.stated import stated_diagnoses
 from core.rules.substance_use import substance_use
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
@@ -85,7 +85,9 @@ def winning_codes(
     analysis: NoteAnalysis, linker: DictionaryLinker, tabular: Tabular,
 ) -> dict[tuple[int, int], list[str]]:
     """For the words of each match that won them, the billable codes its term names, best first (a category-level
-    code completed to its unspecified child, with the side the note names: E11.329 + "both eyes" → E11.3293)."""
+    code completed to its unspecified child, with the side the note names: E11.329 + "both eyes" → E11.3293; a code
+    that needs only its 7th character, "angioedema" T78.3, gets the initial encounter's, which the encounter rule
+    corrects)."""
     found: dict[tuple[int, int], list[str]] = {}
     for match in analysis.mentions:
         if match.key not in linker.rules:
@@ -98,7 +100,7 @@ def winning_codes(
             for option in options:
                 option = option if tabular.is_billable(option) else (
                     tabular.unspecified_code(option, match.side) if match.side else tabular.default_code(option)
-                    or _without_child(option, tabular))
+                    or _without_child(option, tabular) or with_seventh(option, "A", tabular))
                 if option and option not in codes:
                     codes.append(option)
     return found

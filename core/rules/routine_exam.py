@@ -38,7 +38,7 @@ def routine_exam(work: Worklist) -> None:
 
 SURVEILLANCE = "Z08"
 _SURVEILLANCE = {
-    "en": re.compile(r"\bsurveillance\s+(?:ct|mri|pet|imaging|scans?|colonoscopy|mammogra\w*|cystoscopy|endoscopy|egd|"
+    "en": re.compile(r"\bsurvivorship (?:visit|clinic|care)\b|\bsurveillance\s+(?:ct|mri|pet|imaging|scans?|colonoscopy|mammogra\w*|cystoscopy|endoscopy|egd|"
                      r"visit|exam\w*|labs?|follow-?up)\b|\b(?:indication|reason for (?:visit|exam)):\s*surveillance\b|"
                      r"\bfor surveillance\b", re.IGNORECASE),
     "es": re.compile(r"\b(?:vigilancia|seguimiento oncol[oó]gico|control oncol[oó]gico|revisi[oó]n oncol[oó]gica)\b",
@@ -46,12 +46,29 @@ _SURVEILLANCE = {
 }
 
 
+_FOLLOW_UP_TITLE = {
+    "en": re.compile(r"\b(?:f/u|follow[- ]?up|survivorship|surveillance|post-?treatment)\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:revisi[oó]n|seguimiento|control|vigilancia)\b", re.IGNORECASE),
+}
+_NO_RECURRENCE = {
+    "en": re.compile(r"\bno (?:evidence of |signs? of )?(?:recurrence|recurrent disease|residual disease|disease)\b|"
+                     r"(?-i:\bNED\b)", re.IGNORECASE),
+    "es": re.compile(r"\bsin (?:evidencia|signos) de (?:recidiva|enfermedad)|\blibre de enfermedad\b|"
+                     r"\bsin recidiva\b", re.IGNORECASE),
+}
+
+
 def cancer_surveillance(work: Worklist) -> None:
     """Z08 for a surveillance visit or test after a malignancy's treatment ended (I.C.21.c.8): the note codes its
-    history (Z85) and no current malignancy, and calls the visit or test surveillance."""
-    pattern = _SURVEILLANCE.get(work.analysis.language)
-    text = work.analysis.text
+    history (Z85) and no current malignancy, and calls the visit or test surveillance, or is a follow-up visit (its
+    title says so) that finds no recurrence."""
+    language, text = work.analysis.language, work.analysis.text
+    pattern = _SURVEILLANCE.get(language)
     found = pattern.search(text) if pattern else None
+    title = text[: text.find("\n")] if "\n" in text else text
+    if found is None and language in _FOLLOW_UP_TITLE and _FOLLOW_UP_TITLE[language].search(title) and \
+            all(e.code[0] == "Z" for e in work.coded()):  # nothing else is followed up ("HTN f/u", "Endocrine f/u")
+        found = _NO_RECURRENCE[language].search(text)
     coded = [e.code for e in work.coded()]
     if found is None or not any(c.startswith("Z85") for c in coded) or any(
             c[0] == "C" or c.startswith(("Z00", "Z51")) for c in coded):
@@ -59,6 +76,7 @@ def cancer_surveillance(work: Worklist) -> None:
     work.add(SURVEILLANCE, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
              f"'{found.group()}' after a malignancy's treatment ended: {work.tabular.description(SURVEILLANCE)}",
              0.5, "tabular-list")
+    work.list_first(SURVEILLANCE)
 
 
 JOINT_AFTERCARE = "Z47.1"

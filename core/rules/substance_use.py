@@ -89,6 +89,12 @@ def substance_use(work: Worklist) -> None:
             withdrawal = work.add(code, [*top.suggestion.evidence], "with", f"{work.tabular.description(top.code)} "
                                   f"with the withdrawal the note states ('{said}') → {code}", top.suggestion.score,
                                   "index-navigator")
+        complicated = next((e for e in same if e.code[5:6] not in ("", "0", "1")), None)  # F10.220 intoxication
+        for entry in same:  # "alcohol dependence" F10.20 beside "... with intoxication" F10.220: one condition
+            if complicated is not None and entry.code[5:] == "0":
+                work.absorb(entry.code, complicated.code, "one condition, one code",
+                            f"{complicated.code} names the {work.tabular.description(entry.code).lower()} with what "
+                            "it caused")
         if withdrawal is None:
             continue
         for entry in same:  # the plain degree code ("dependence, uncomplicated") is the same condition

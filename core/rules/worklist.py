@@ -59,6 +59,7 @@ class Worklist:
     entries: dict[str, Entry] = field(default_factory=dict)
     log: list[dict[str, str]] = field(default_factory=list)
     order: list[str] = field(default_factory=list)  # codes in the order the strategy gave them
+    misread: set[str] = field(default_factory=set)  # codes whose words say something else: no rule codes them again
 
     @classmethod
     def of(cls, codes: list[CodeSuggestion], candidates: list[CodeSuggestion], analysis: NoteAnalysis,
@@ -174,7 +175,7 @@ class Worklist:
 
     def promote(self, code: str, rule: str, why: str) -> None:
         entry = self.entries[code]
-        if entry.coded:
+        if entry.coded or code in self.misread:
             return
         entry.absorbed_by = ""
         entry.suggestion.status = "code"
@@ -182,8 +183,11 @@ class Worklist:
         entry.suggestion.rationale = f"{entry.suggestion.rationale}; coded by the reconciler ({rule}: {why})"
         self.record("coded", code, rule, why)
 
-    def demote(self, code: str, rule: str, why: str) -> None:
+    def demote(self, code: str, rule: str, why: str, misread: bool = False) -> None:
+        """``code`` is left for review; ``misread``: its words name another thing, and later rules leave it there."""
         entry = self.entries[code]
+        if misread:
+            self.misread.add(code)
         if not entry.coded:
             return
         entry.suggestion.status = "candidate"

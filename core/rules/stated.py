@@ -1,0 +1,53 @@
+"""Stated diagnoses: a diagnosis the provider lists in an assessment, a problem list or a past history is coded in
+the words the provider used, even when the ranker doubts it."""
+
+from __future__ import annotations
+
+from core.candidates.linker import DictionaryLinker
+from core.rules.conventions import GENERIC_CODES
+from core.rules.generic_words import is_generic
+from core.rules.worklist import Worklist
+from core.schema import Span
+
+STATED_SECTIONS = ("assessment", "problem_list", "history")
+TRUSTED_SOURCES = ("index", "tabular", "index-see", "learned", "starter", "neoplasm-table", "cie10es-user")
+
+
+def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A diagnosis the provider lists ("Assessment:", "Dx:", "Problem list:", "PMH:", "Juicio clínico:") in words an
+    official index or tabular entry gives is coded, even when the ranker, trained on case reports that code other
+    things, doubts it: a coder codes the diagnoses the provider states."""
+    tabular = work.tabular
+    coded_categories = {e.code[:3] for e in work.coded()}
+    coded_said = [work.said(e) for e in work.coded()]
+    for match in work.analysis.mentions:
+        if match.section not in STATED_SECTIONS or match.assertion != "present" or \
+                is_generic(work, match.start, match.end):
+            continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
+        said = work.said_in(match.start, match.end)
+        if said and any(said < words for words in coded_said):
+            continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again
+        codes = winning.get((match.start, match.end)) or []
+        rule = linker.rules.get(match.key)
+        if not codes or rule is None:
+            continue
+        code = codes[0]
+        shorter = [e for e in work.coded() if e.code[:3] == code[:3] and e.code != code and e.spans and all(
+            match.start <= a and b <= match.end and b - a < match.end - match.start for a, b in e.spans)]
+        if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories and not shorter or \
+                not tabular.is_billable(code):
+            continue  # a code of the category read in fewer of these words gives way ("alcohol use disorder, mild")
+        raw = next((c for c in rule.codes if tabular.is_billable(c) and c == code), None) or next(iter(rule.codes))
+        sources = rule.codes.get(raw, set())
+        if not (any(s.startswith(TRUSTED_SOURCES) for s in sources) or match.expanded):
+            continue
+        entry = work.entries.get(code)
+        if entry is not None and (not work.codable(entry) or entry.absorbed_by):
+            continue  # listed for review only, or another code already stands for it (J11.1 under J10.1)
+        text = work.analysis.text[match.start : match.end]
+        work.add(code, [Span(start=match.start, end=match.end, text=text)], "stated diagnosis",
+                 f"'{text}' is listed as a diagnosis ({match.section.replace('_', ' ')})",
+                 entry.suggestion.score if entry else 0.5, "dictionary")
+        for other in shorter:
+            work.absorb(other.code, code, "one condition, one code", f"'{text}' names the condition in full")
+        coded_categories.add(code[:3])
