@@ -159,7 +159,8 @@ def _in_history_section(work: Worklist, entry: Entry) -> bool:
                 for s, e in entry.spans)  # "Hx: active smoker", "AP: dependencia alcohólica activa"
 
 
-# Words just before a condition that say it goes on now, even in a history section ("Hx: active smoker, 1 ppd").
+# Words just after a condition ("dependencia alcohólica activa") or just before it ("Hx: active smoker, 1 ppd") that
+# say it goes on now, even in a history section.
 _CURRENT_AFTER = re.compile(r"\W*(?:activ[oa]|actual|en curso|ongoing|active|current)\b", re.IGNORECASE)
 _CURRENT_NOW = re.compile(r"\b(?:active|current|currently|ongoing|still|continues to|actual|activo|activa)\W*$",
                           re.IGNORECASE)
