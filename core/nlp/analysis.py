@@ -118,6 +118,13 @@ def find_sections(text: str, language: str) -> list[Section]:
         sections.append(Section("other", "", 0, found[0][0] if found else len(text)))
     for number, (start, end, kind) in enumerate(found):
         stop = found[number + 1][0] if number + 1 < len(found) else len(text)
+        line_end = text.find("\n", end, stop)
+        if kind == "family_history" and line_end > 0 and text[end:line_end].strip():
+            # "AF: madre con cáncer de mama.\nMamografía de cribado: ...": a family history written on the heading's
+            # own line ends there; the next line is the patient's again
+            sections.append(Section(kind, text[start:end].strip(), start, line_end))
+            sections.append(Section("other", "", line_end, stop))
+            continue
         sections.append(Section(kind, text[start:end].strip(), start, stop))
     return sections
 

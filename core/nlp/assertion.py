@@ -31,8 +31,13 @@ def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
         any(a in NOT_CODED for a in said)
 
 # Historical cues that say a treatment was taken and stopped ("completed 6 mo apixaban"): no long-term drug now.
-STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished"),
-                "es": ("ya no toma", "finalizo", "completo")}
+STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished", "switched from", "changed from",
+                       "transitioned from", "stopped", "discontinued", "was stopped", "was discontinued"),
+                "es": ("ya no toma", "finalizo", "completo", "se cambio de", "se suspendio", "suspendio",
+                       "suspendido", "suspendida")}
+# "switched from metformin to insulin": the drug after "to" is the one taken now.
+_FROM_CUES = {"en": ("switched from", "changed from", "transitioned from"), "es": ("se cambio de",)}
+_FROM_ENDS = {"en": re.compile(r"\bto\b"), "es": re.compile(r"\b(?:a|por)\b")}
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {
         "negated": [
@@ -47,7 +52,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
         # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
         "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
-        "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent"],
+        "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent", "screening for", "screen for"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
                        "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx",
                        *STOPPED_CUES["en"]],
@@ -63,7 +68,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
                      "sin poder descartar", "sin descartar", "no descartandose"],
         "family": ["antecedentes familiares de", "antecedente familiar de", "af de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
-        "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir"],
+        "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir", "cribado de", "despistaje de"],
         "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", *STOPPED_CUES["es"]],
     },
 }
@@ -74,6 +79,7 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "have resolved", "sx resolved", "symptoms resolved", "has fully resolved",
                        "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified"],
            "hypothetical": ["prophylaxis", "ppx", "precautions"],
+           "historical": ["stopped", "discontinued", "was stopped", "was discontinued"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out", "r/o",
                         "to be ruled out",
                         "could not be ruled out", "not ruled out"]},
@@ -82,7 +88,8 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta"],
            "possible": ["a descartar", "en estudio"],
            "family": ["en el padre", "en la madre", "en su padre", "en su madre", "del padre", "de la madre"],
-           "hypothetical": ["profilactica", "profilactico"]},
+           "hypothetical": ["profilactica", "profilactico"],
+           "historical": ["suspendido", "suspendida"]},
 }
 _TERMINATION = {
     "en": ["but", "however", "although", "except", "which", "aside from", "apart from", "presented with", "with"],
@@ -123,6 +130,7 @@ _FAMILY_LABEL = {
     "es": re.compile(r"(?:^|[\s;,.(])((?:madre|padre|hermanos?|hermanas?|hij[oa]s?|tio|tia|abuel[oa]|prim[oa])"
                      r"(?: \w+)?)\s*[:\-]\s*$"),
 }
+_STATEMENT_BREAK = re.compile(r",|\s[-\u2013\u2014]\s")  # "atypical chest pain - ACS ruled out": another statement
 _QUESTIONED = re.compile(r"(?:^|\s)\?[^\S\n]?$")  # a question mark right before the mention (sentences split there)
 # Post-triggers that are also pre-triggers say something of the mention only right after it ("AKI r/o"), not of a
 # mention before what they introduce ("atypical chest pain, r/o unstable angina").
@@ -166,6 +174,7 @@ class AssertionDetector:
 
     def __init__(self, text: str, language: str, sentences: SentenceIndex | None = None) -> None:
         self.text = text
+        self.language = language
         self.norm = _same_length_normalize(text)
         self.rules = _RULES.get(language, _RULES["en"])
         self.sentences = sentences or SentenceIndex(text, language)
@@ -181,6 +190,9 @@ class AssertionDetector:
         after = self.norm[end:after_end]
         found: dict[str, str] = {}
         for kind, match in _outermost(self.rules.pre, before):
+            if match.group(1) in _FROM_CUES.get(self.language, ()) and _FROM_ENDS[self.language].search(
+                    unmasked[match.end() :]):
+                continue
             if not self._scope_ends(unmasked[match.end() :], self.text[window_start + match.end() : start]):
                 found.setdefault(kind, match.group(1))
         post = _outermost(self.rules.post, after)
@@ -198,7 +210,7 @@ class AssertionDetector:
                 listed = _short_list(between) and (len((re.findall(r"\w+", self.norm[start:end]) or [""])[-1]) <= 3
                                                    or all(len(w) <= 2 for w in items))
                 aside = "(" in between and ")" not in between  # "pielonefritis (urocultivo negativo)"
-                if ("," not in between or listed) and not aside and \
+                if (not _STATEMENT_BREAK.search(between) or listed) and not aside and \
                         not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break

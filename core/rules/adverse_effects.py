@@ -15,7 +15,7 @@ from pathlib import Path
 from core.kb.index import AlphabeticIndex
 from core.nlp.textnorm import normalize
 from core.rules.injury import visit_encounter, with_seventh
-from core.rules.worklist import Entry, Worklist
+from core.rules.worklist import Entry, Worklist, denied_at
 from core.schema import Span
 
 RULE = "adverse effect"
@@ -85,7 +85,7 @@ def _a_condition(code: str) -> bool:
 _AFTER_NAME = frozenset({"therapy", "treatment", "use", "dose", "doses", "dosing", "tablets", "tabs", "taken", "and",
                          "or", "at", "in", "on", "for", "since", "started", "which", "that", "was", "is", "as",
                          "tratamiento", "terapia", "dosis", "a", "en", "y", "o", "que", "con", "desde", "pautad",
-                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po"})
+                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po", "with", "plus", "junto", "mas", "más"})
 
 
 def _ends_name(following: list[str]) -> bool:
@@ -209,3 +209,31 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
                         entry.code[:6] == code[:6] and is_poisoning(entry.code):
                     work.absorb(entry.code, code, "poisoning", f"{code} names the intent the note states")
             break
+    _taken_with_alcohol(work)
+
+
+_ALCOHOL = {"en": re.compile(r"\b(?:alcohol|etoh|ethanol|beers?|wine|vodka|whiske?y|liquor|drinks)\b", re.IGNORECASE),
+            "es": re.compile(r"\b(?:alcohol|etanol|cervezas?|vino|whisky|licor|copas)\b", re.IGNORECASE)}
+_TAKEN_WITH = re.compile(r"\b(?:with|and|plus|mixed with|along with|con|junto con|y)\b[^.;\n]*$|\+[^.;\n]*$", re.IGNORECASE)
+
+
+def _taken_with_alcohol(work: Worklist) -> None:
+    """A drug poisoning with alcohol taken alongside ("lorazepam with several beers") is also a poisoning by
+    ethanol, T51.0X- with the drug's intent and encounter characters (Table of Drugs, Alcohol)."""
+    drug = next((e for e in work.coded() if is_poisoning(e.code)), None)
+    pattern = _ALCOHOL.get(work.analysis.language)
+    if drug is None or pattern is None:
+        return
+    text, sentences = work.analysis.text, work.analysis.sentences
+    own = {sentences.sentence_bounds(a, b) for a, b in drug.spans}
+    found = next((m for m in pattern.finditer(text) if not denied_at(text, m.start())
+                  and work.analysis.assertion_of(m.start(), m.end())[0] == "present"
+                  and (sentences.sentence_bounds(m.start(), m.end()) in own
+                       or _TAKEN_WITH.search(text, max(0, m.start() - 25), m.start()))), None)
+    if found is None:
+        return  # "drinks socially" in the social history is no co-ingestion
+    code = f"T51.0X{drug.code[6]}{drug.code[7:]}"
+    if work.tabular.is_billable(code):
+        work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], "poisoning",
+                 f"Table of Drugs > Alcohol, taken with {drug.code}: {work.tabular.description(code)}", 0.5,
+                 "index-navigator")

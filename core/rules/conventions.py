@@ -200,6 +200,7 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
         generic = is_vague(entry.code, tabular) or tabular.description(entry.code).lower().startswith("other")
         one_word = all(len(work.said_in(s, e)) <= 1 for s, e in entry.spans)  # "edema" inside "macular edema"
         owners = [o for o in owners if not _needs(o.code, entry.code, tabular)
+                  and not (entry.code[0] == o.code[0] == "C" and not generic)  # "metastatic to brain and bone"
                   and (entry.code in GENERIC_CODES or o.code[:3] == entry.code[:3]  # "mild persistent asthma" in
                        or generic and (one_word or tabular.chapter_of(o.code) == tabular.chapter_of(entry.code))
                        or _shadowed_only(work, entry)

@@ -113,12 +113,22 @@ def _history_code(kind: str, entry: Entry, work: Worklist, navigator: IndexNavig
 def _outscored(entry: Entry, work: Worklist) -> bool:
     """One neoplasm named, one history code: a malignancy read from words that a malignancy written more compactly
     (or as compactly and better scored) also covers ("breast cancer, father with CAD" read as "cancer ... artery")
-    gives none; nor does a guess scored a tenth of another reading of the same words ("RCC" as a breast site)."""
+    gives none; nor does a guess scored a tenth of another reading of the same words ("RCC" as a breast site). A
+    reading of only some of another's words ("adenocarcinoma" as C61 inside "sigmoid colon adenocarcinoma") loses."""
     def rank(e: Entry) -> tuple[int, float]:
-        return -sum(b - a for a, b in e.spans), e.suggestion.score
+        return -len({i for a, b in e.spans for i in range(a, b)}), e.suggestion.score  # overlaps counted once
+
+    def within(inner: Entry, outer: Entry) -> bool:  # of the inner reading's words where the two meet
+        shared = [(c, d) for c, d in inner.spans if any(a < d and c < b for a, b in outer.spans)]
+        return bool(shared) and all(any(a <= c and d <= b for a, b in outer.spans) for c, d in shared)
 
     def beats(other: Entry) -> bool:
         mine, theirs = entry.suggestion.score, other.suggestion.score
+        inside, around = within(entry, other), within(other, entry)
+        if inside and not around and 2 * theirs >= mine:
+            return True  # "adenocarcinoma" inside "sigmoid colon adenocarcinoma"
+        if around and not inside and 2 * mine >= theirs:
+            return False
         return theirs >= 10 * mine or (mine < 10 * theirs and rank(other) > rank(entry))
 
     return any(other is not entry and is_primary_malignancy(other.code) and beats(other)
@@ -191,6 +201,16 @@ def status_codes(work: Worklist) -> None:
                                                               analysis.assertion_of(a, b)[0] in NOT_CODED
                                                               for a, b in other.spans):
                     work.absorb(other.code, code, "status", "the disease is the contact's, not the patient's")
+    if any(found.code == "Z99.2" for found in analysis.status):  # the dialysis access ("FAV") is no disease
+        for entry in work.coded():
+            if entry.code == "I77.0":
+                work.demote(entry.code, "status", "a fistula made for dialysis is the dialysis status (Z99.2)")
+    stopped = STOPPED_CUES.get(analysis.language, ())
+    for entry in work.coded():
+        readings = [analysis.assertion_of(a, b) for a, b in entry.spans]
+        if entry.code.startswith("Z79") and readings and all(
+                kind == "negated" or kind == "historical" and cue in stopped for kind, cue in readings):
+            work.demote(entry.code, "status", "the drug was stopped: no long-term use now")
     coded = work.coded()
     resistant = any(e.code in RESISTANT_ORGANISM_CODES for e in coded)
     for entry in coded:

@@ -431,12 +431,26 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
             _, end = sentences.sentence_bounds(end + following, end + following + 1)
         return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end].replace("\n", " ")))
 
+    # "h/o R breast ca s/p lumpectomy 2014, NED ... A: metastatic breast ca to bone": the primary named again with its
+    # metastases is the one treated before, unless the note says it came back
+    def named_again(span: Span) -> bool:
+        left, right = sentences.sentence_bounds(span.start, span.end)
+        site = text[span.start:span.end].lower()
+        before = [(a, b) for a, b in sentences.spans if b <= left and site in text[a:b].lower()]
+        return any(isinstance(treated, re.Pattern) and treated.search(text[a:b].replace("\n", " ")) for a, b in before) \
+            and not any(not _NOT_BACK.search(text, max(left, m.start() - 30), m.start())
+                        for m in _BACK.finditer(text, left, right))
+
     out: list[tuple[str, str, Span]] = []
     for code, column, span in derived:
         history = malignancy_history_code("personal", code, work.tabular) \
-            if column == PRIMARY and (whole or treated_here(span)) else ""
+            if column == PRIMARY and (whole or treated_here(span) or named_again(span)) else ""
         out.append((history, "personal history", span) if history and code != "C80.1" else (code, column, span))
     return out
+
+
+_BACK = re.compile(r"\b(?:recurren\w*|recurred|relapse\w*|recidiv\w*|reca[ií]da)", re.IGNORECASE)
+_NOT_BACK = re.compile(r"\b(?:no|without|sin|negative for)\b", re.IGNORECASE)
 
 
 def _side_bounds(text: str, item: Found, start: int, end: int, language: str) -> tuple[int, int]:

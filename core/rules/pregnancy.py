@@ -177,6 +177,8 @@ def pregnancy(work: Worklist) -> None:
         if work.tabular.is_billable(code):
             work.add(code, [weeks_span], RULE, f"'{weeks_span.text}': {work.tabular.description(code)} beside the "
                      "pregnancy's codes (I.C.15.b.4)", 0.5, "status-rule")
+    if delivered and obstetric:
+        _outcome_of_delivery(work)
     insulin_controlled = next((e.code for e in work.coded() if e.code.startswith("O24.4") and e.code[-1] == "4"), "")
     if insulin_controlled:  # the insulin of a gestational diabetes is in O24.414: no Z79.4 (I.C.15.g)
         work.absorb("Z79.4", insulin_controlled, "one condition, one code", "gestational diabetes controlled by insulin")
@@ -210,3 +212,19 @@ def _complication_code(subcategory: str, trimester: int, delivered: bool, tabula
     return _variant(unspecified, trimester, delivered, "", tabular)
 
 
+
+
+_STILLBORN = re.compile(r"\b(?:stillb\w+|fetal demise|IUFD|muerte fetal|[oó]bito fetal|mortinato)\b", re.IGNORECASE)
+
+
+def _outcome_of_delivery(work: Worklist) -> None:
+    """The outcome of a delivery on the mother's record (I.C.15.b.5): Z37.0 for a single liveborn, Z37.2 for twins
+    both liveborn; a stillbirth is left to the coder. A delivery the note dates to the past is no outcome now."""
+    text = work.analysis.text
+    found = next((m for m in _DELIVERED[work.analysis.language].finditer(text)
+                  if work.analysis.assertion_of(m.start(), m.end())[0] == "present"), None)
+    if found is None or _STILLBORN.search(text) or any(e.code.startswith("Z37") for e in work.coded()):
+        return
+    code = "Z37.2" if _MULTIPLE.search(text) else "Z37.0"
+    work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}': {work.tabular.description(code)} (I.C.15.b.5)", 0.5, "tabular-list")

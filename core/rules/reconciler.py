@@ -61,10 +61,17 @@ from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
 from core.rules.neoplasm import neoplasms
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
-from core.rules.routine_exam import cancer_surveillance, joint_replacement_aftercare, planned_removal, routine_exam
+from core.rules.routine_exam import (
+    cancer_surveillance,
+    joint_replacement_aftercare,
+    planned_removal,
+    preprocedural_exam,
+    routine_exam,
+)
 from core.rules.specificity import (
     asthma_severity_and_flare,
     dementia_disturbance,
+    dementia_of_known_cause,
     dementia_severity,
     one_condition,
     prostate_with_symptoms,
@@ -176,6 +183,7 @@ def reconcile(
     unstated_kinds(work)
     dementia_severity(work)
     dementia_disturbance(work)
+    dementia_of_known_cause(work)
     asthma_severity_and_flare(work)
     prostate_with_symptoms(work)
     sequelae(work)
@@ -183,6 +191,7 @@ def reconcile(
     poisonings(work, navigator.index if navigator is not None else None)
     encounter(work)
     routine_exam(work)
+    preprocedural_exam(work)
     joint_replacement_aftercare(work)
     planned_removal(work)
     cancer_surveillance(work)

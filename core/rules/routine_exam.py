@@ -115,3 +115,37 @@ def planned_removal(work: Worklist) -> None:
     for entry in work.coded():
         if entry.code.startswith("Z48.0"):
             work.demote(entry.code, "encounter", "the injury is treated at this visit: the removal is planned")
+
+
+_PREPROCEDURAL = {
+    "en": re.compile(r"\b(?:pre-?op(?:erative)?|pre-?procedur(?:e|al)|pre-?surgical|pre-?anesthe\w*)\s+(?:cardiac\s+|"
+                     r"cardiology\s+|medical\s+|surgical\s+)?(?:eval\w*|clearance|h\s?&\s?p|history and physical|"
+                     r"assessment|consult\w*|exam\w*|visit|risk (?:assessment|stratification))|"
+                     r"\b(?:surgical|cardiac|cardiology) clearance\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:valoraci[oó]n|evaluaci[oó]n|consulta|estudio|visita|revisi[oó]n)\s+(?:pre-?operatori[oa]|"
+                     r"preanest[eé]sic[oa]|prequir[uú]rgic[oa])\b|\bpreanestesia\b", re.IGNORECASE),
+}
+_CARDIAC = re.compile(r"\bcardi(?:ac|ology|olog[ií]a|ol[oó]gic[oa])\b", re.IGNORECASE)
+_PLANNED = re.compile(r"\b(?:scheduled|planned|elective|upcoming|candidate for|programad[oa]|prevista|previsto|"
+                      r"pendiente de)\b", re.IGNORECASE)
+PREPROCEDURAL_EXAM, CARDIOVASCULAR_EXAM = "Z01.818", "Z01.810"
+
+
+def preprocedural_exam(work: Worklist) -> None:
+    """A pre-operative evaluation or clearance is an encounter for a preprocedural examination, listed first (I.C.21.
+    c.13, Z01.81-): Z01.810 when a cardiologist or a cardiac evaluation gives it, else Z01.818. The conditions found
+    follow it; the planned operation's status code (the joint to be replaced) is not yet the patient's."""
+    pattern = _PREPROCEDURAL.get(work.analysis.language)
+    text = work.analysis.text
+    found = pattern.search(text) if pattern else None
+    if found is None or any(e.code.startswith("Z01.81") for e in work.coded()):
+        return
+    left, right = work.analysis.sentences.sentence_bounds(found.start(), found.end())
+    code = CARDIOVASCULAR_EXAM if _CARDIAC.search(text, left, right) else PREPROCEDURAL_EXAM
+    work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], "encounter",
+             f"'{found.group()}': {work.tabular.description(code)}", 0.5, "tabular-list")
+    work.list_first(code)
+    for entry in work.coded():
+        if entry.code.startswith(("Z96", "Z95", "Z90", "Z89", "Z98")) and all(
+                _PLANNED.search(text, *work.analysis.sentences.sentence_bounds(a, b)) for a, b in entry.spans):
+            work.demote(entry.code, "encounter", "the operation is planned: its status code is not yet the patient's")

@@ -56,3 +56,6 @@ def screening(work: Worklist) -> None:
             work.add(code, [Span(start=m.start(), end=m.end(), text=m.group())], RULE,
                      f"'{m.group()}' is a screening: {work.tabular.description(code)}", 0.8, "tabular-list")
             work.list_first(code)  # the encounter's reason is listed first (I.C.21.c.5)
+            for other in work.coded():  # one test, one code: "other screening of breast" Z12.39 beside Z12.31
+                if other.code != code and other.code[:5] == code[:5] and other.code.startswith(SCREENING):
+                    work.absorb(other.code, code, RULE, f"{code} names the screening test")

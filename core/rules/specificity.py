@@ -63,8 +63,32 @@ def _same_injury(code: str, other: str, work: Worklist) -> bool:
     return code[0] == "S" and code[:5] == other[:5] and code[-1] == other[-1] and sides[0] == sides[1] != set()
 
 
+_GENERIC_TITLE_WORDS = {"unspecified", "other", "of", "the", "and"}
+
+
+def _title_words(code: str, work: Worklist) -> set[str]:
+    return set(re.findall(r"[a-z]+", _title(code, work))) - _GENERIC_TITLE_WORDS
+
+
+def _component(code: str, combination: str, work: Worklist) -> bool:
+    """``combination``'s title joins ``code``'s condition with another by "with" (R11.2 "nausea with vomiting" holds
+    R11.0 "nausea" and R11.10 "vomiting"), in one category."""
+    if code[:3] != combination[:3] or code == combination or " with " not in _title(combination, work):
+        return False
+    return _title_words(code, work) <= _title_words(combination, work)
+
+
 def one_condition(work: Worklist) -> None:
-    """Apply the three: opposite titles, the unspecified code at the same words, the organism already named."""
+    """Apply the three: opposite titles, the unspecified code at the same words, the organism already named; a
+    combination code of the category first absorbs its parts."""
+    coded = work.coded()
+    for entry in coded:
+        parts = [o for o in coded if o.coded and entry.coded and _component(o.code, entry.code, work)
+                 and _overlap(o.spans, entry.spans)]
+        if len(parts) >= 2:  # both halves said: "nausea and vomiting"
+            for part in parts:
+                work.absorb(part.code, entry.code, "one condition, one code",
+                            f"{entry.code} names {part.code}'s condition with the other")
     coded = work.coded()
     for entry in coded:
         if not entry.coded:
@@ -78,6 +102,10 @@ def one_condition(work: Worklist) -> None:
             if opposite(entry.code, other.code, work) and not opposite(other.code, entry.code, work):
                 work.absorb(entry.code, other.code, "one condition, one code",
                             f"{other.code} says what the note says of the condition")
+                break
+            if entry.code == f"{entry.code[:3]}.9" and len(other.code) > 5 and _overlap(entry.spans, other.spans):
+                work.absorb(entry.code, other.code, "one condition, one code",  # "back pain" M54.9 in "low back
+                            f"{other.code} is the category's code the words name")  # pain" M54.50
                 break
             if is_vague(entry.code, work.tabular) and not is_vague(other.code, work.tabular) \
                     and (_overlap(entry.spans, other.spans) or _same_injury(entry.code, other.code, work)) \
@@ -205,6 +233,18 @@ def dementia_disturbance(work: Worklist) -> None:
                 if other.code.startswith(symptoms):
                     work.absorb(other.code, code, "integral symptom", f"{code} names the disturbance")
             break
+
+
+def dementia_of_known_cause(work: Worklist) -> None:
+    """A dementia coded in a disease classified elsewhere (F02.B11 with G30.9) or as vascular (F01) is not also an
+    unspecified dementia (F03.B11, read from "dementia, moderate, with agitation" alone)."""
+    coded = work.coded()
+    known = next((e for e in coded if e.code.startswith(("F01", "F02"))), None)
+    if known is None:
+        return
+    for entry in coded:
+        if entry.code.startswith("F03"):
+            work.absorb(entry.code, known.code, "one condition, one code", f"{known.code} names the dementia's cause")
 
 
 _FLARE = re.compile(r"\b(?:asthma|asma)\w*\b[^.;\n]{0,40}?\b(?:exacerbat\w*|flare|attack|agudizaci[oó]n|agudizad[oa]|crisis|"
