@@ -212,8 +212,6 @@ def _complication_code(subcategory: str, trimester: int, delivered: bool, tabula
     return _variant(unspecified, trimester, delivered, "", tabular)
 
 
-
-
 _STILLBORN = re.compile(r"\b(?:stillb\w+|fetal demise|IUFD|muerte fetal|[oó]bito fetal|mortinato)\b", re.IGNORECASE)
 
 
