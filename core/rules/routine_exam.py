@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from core.rules.worklist import Worklist
+from core.rules.worklist import Worklist, in_language, title_end
 from core.schema import Span
 
 RULE = "routine examination"
@@ -27,9 +27,8 @@ _CHILD = re.compile(r"(?<!\ben )(?<!\bin )(?<!cada )(?<!every )\b(?:1[0-7]|[1-9]
 
 def routine_exam(work: Worklist) -> None:
     """Z00.00 for an adult's annual physical or check-up that codes no condition (status and history codes aside)."""
-    pattern = _VISIT.get(work.analysis.language)
     text = work.analysis.text
-    found = pattern.search(text) if pattern else None
+    found = in_language(_VISIT, work)
     if found is None or _CHILD.search(text) or any(not e.code.startswith("Z") for e in work.coded()):
         return
     work.add(ROUTINE_EXAM, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
@@ -63,9 +62,8 @@ def cancer_surveillance(work: Worklist) -> None:
     history (Z85) and no current malignancy, and calls the visit or test surveillance, or is a follow-up visit (its
     title says so) that finds no recurrence."""
     language, text = work.analysis.language, work.analysis.text
-    pattern = _SURVEILLANCE.get(language)
-    found = pattern.search(text) if pattern else None
-    title = text[: text.find("\n")] if "\n" in text else text
+    found = in_language(_SURVEILLANCE, work)
+    title = text[: title_end(text)]
     if found is None and language in _FOLLOW_UP_TITLE and _FOLLOW_UP_TITLE[language].search(title) and \
             all(e.code[0] == "Z" for e in work.coded()):  # nothing else is followed up ("HTN f/u", "Endocrine f/u")
         found = _NO_RECURRENCE[language].search(text)
@@ -93,8 +91,7 @@ _OSTEOARTHRITIS = ("M15", "M16", "M17", "M19")
 def joint_replacement_aftercare(work: Worklist) -> None:
     """Z47.1, aftercare following joint replacement surgery (I.C.21.c.7), for a visit after the operation: the joint
     status code (Z96.6-) goes with it, and the arthritis the joint was replaced for is gone (not coded)."""
-    pattern = _POST_OP_VISIT.get(work.analysis.language)
-    found = pattern.search(work.analysis.text) if pattern else None
+    found = in_language(_POST_OP_VISIT, work)
     joints = [e for e in work.coded() if e.code.startswith("Z96.6")]
     if found is None or not joints or any(e.code.startswith(("Z47", "T84")) for e in work.coded()):
         return
@@ -135,9 +132,8 @@ def preprocedural_exam(work: Worklist) -> None:
     """A pre-operative evaluation or clearance is an encounter for a preprocedural examination, listed first (I.C.21.
     c.13, Z01.81-): Z01.810 when a cardiologist or a cardiac evaluation gives it, else Z01.818. The conditions found
     follow it; the planned operation's status code (the joint to be replaced) is not yet the patient's."""
-    pattern = _PREPROCEDURAL.get(work.analysis.language)
     text = work.analysis.text
-    found = pattern.search(text) if pattern else None
+    found = in_language(_PREPROCEDURAL, work)
     if found is None or any(e.code.startswith("Z01.81") for e in work.coded()):
         return
     left, right = work.analysis.sentences.sentence_bounds(found.start(), found.end())

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.nlp.assertion import NOT_CODED
-from core.rules.worklist import Worklist
+from core.rules.worklist import Worklist, title_end
 from core.schema import Span
 
 CUES = Path(__file__).resolve().parents[2] / "data" / "conventions" / "neoplasm.toml"
@@ -43,10 +43,9 @@ def screening(work: Worklist) -> None:
         if entry.code.startswith(SCREENING) and entry.spans and not any(
                 a <= s < b for s, _ in entry.spans for a, b in screened):
             work.demote(entry.code, RULE, "the test is not called a screening: a work-up is diagnostic")
-    title_end = text.find("\n") if "\n" in text else len(text)
     for a, b in screened:
         if not any(exam.search(text, a, b) for exam in exams.values()):
-            a, b = 0, title_end  # "COLONOSCOPY REPORT ... Indication: screening": the report's title names the test
+            a, b = 0, title_end(text)  # "COLONOSCOPY REPORT ... Indication: screening": the report's title names the test
         for code, exam in exams.items():
             m = exam.search(text, a, b)
             if m is None or not work.tabular.is_billable(code):

@@ -226,6 +226,17 @@ def affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return next((m for m in pattern.finditer(text) if not denied_at(text, m.start())), None)
 
 
+def title_end(text: str) -> int:
+    """Where a note's first line (a report's title: "PRE-OP EVAL", "COLONOSCOPY REPORT") ends."""
+    return text.find("\n") if "\n" in text else len(text)
+
+
+def in_language(patterns: dict[str, re.Pattern[str]], work: Worklist) -> re.Match[str] | None:
+    """The first match in the note of the pattern written for its language (None without one)."""
+    pattern = patterns.get(work.analysis.language)
+    return pattern.search(work.analysis.text) if pattern else None
+
+
 def denied_at(text: str, start: int) -> bool:
     return _DENIAL_BEFORE.search(text, max(0, start - 40), start) is not None
 
