@@ -41,7 +41,7 @@ from core.retrieval.hybrid import (
 from core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
-LINKER_VERSION = "8"  # 8: the Spanish supplement terms beside the corpus; 7: CodiEsp codes in the tabular list's edition
+LINKER_VERSION = "9"  # 9: English supplement terms too; 8: the Spanish supplement terms beside the corpus; 7: CodiEsp codes in the tabular list's edition
 INDEX_FORMAT = "index-2"  # bump when AlphabeticIndex's fields or normalisation change
 
 
@@ -259,6 +259,7 @@ class KnowledgeBase:
         if language == "en":
             entries.extend(term_sources.tabular_terms(self.tabular))
             entries.extend(term_sources.index_terms(self.index))
+            entries.extend(term_sources.supplement_terms(language))  # wordings the index and the titles lack
             if not self.official_index_loaded:
                 # The official index lists "Hypertension" → I10; the tabular list only writes "hypertension
                 # (arterial) (benign) ...": without the index, its nonessential words in parentheses are optional.

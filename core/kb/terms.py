@@ -188,7 +188,8 @@ def starter_terms(language: str) -> tuple[list[TermEntry], ResourceInfo | None]:
     return entries, info
 
 
-SUPPLEMENT_TERMS = {"es": Path(__file__).resolve().parents[2] / "data" / "terms" / "es_supplement.tsv"}
+SUPPLEMENT_TERMS = {lang: Path(__file__).resolve().parents[2] / "data" / "terms" / f"{lang}_supplement.tsv"
+                    for lang in ("en", "es")}
 
 
 def supplement_terms(language: str) -> list[TermEntry]:

@@ -38,6 +38,11 @@ STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finishe
 # "switched from metformin to insulin": the drug after "to" is the one taken now.
 _FROM_CUES = {"en": ("switched from", "changed from", "transitioned from"), "es": ("se cambio de",)}
 _FROM_ENDS = {"en": re.compile(r"\bto\b"), "es": re.compile(r"\b(?:a|por)\b")}
+# Said right after a finding, with at most a short word between ("Speech normal", "LFTs/INR nl", "diabetes check"):
+# the finding was examined and is normal, or only looked for. Further away they describe something else.
+_CLOSE_POST = {"en": {"negated": ["normal", "nl", "wnl", "within normal limits", "unremarkable"],
+                      "hypothetical": ["check", "screen", "screening"]},
+               "es": {"negated": ["normal", "normales"], "hypothetical": []}}
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {
         "negated": [
@@ -60,12 +65,13 @@ _PRE: dict[str, dict[str, list[str]]] = {
     "es": {
         "negated": [
             "no", "sin", "niega", "negaba", "nego", "negativo para", "negativa para", "ausencia de", "ausente",
-            "libre de", "se descarta", "se descarto", "descartandose", "descartando", "ni", "no se observa",
+            "libre de", "se descarta", "se descarto", "se descartan", "se descartaron", "descartamos", "se excluye",
+            "se excluyen", "descartandose", "descartando", "ni", "no se observa",
             "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere", "nunca",
         ],
         "possible": ["posible", "probable", "sospecha de", "sospecha", "dudoso", "dudosa", "a descartar",
                      "diagnostico diferencial", "no se descarta", "no se puede descartar", "no se pudo descartar",
-                     "sin poder descartar", "sin descartar", "no descartandose"],
+                     "sin poder descartar", "sin descartar", "no descartandose", "vs", "versus"],
         "family": ["antecedentes familiares de", "antecedente familiar de", "af de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
         "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir", "cribado de", "despistaje de"],
@@ -77,15 +83,17 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "unlikely", "not seen", "not found", "was not", "were not", "0/10", "neg", "not needed",
                        "not required", "not indicated", "now resolved", "since resolved", "has resolved",
                        "have resolved", "sx resolved", "symptoms resolved", "has fully resolved",
-                       "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified"],
-           "hypothetical": ["prophylaxis", "ppx", "precautions"],
+                       "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified",
+                       *_CLOSE_POST["en"]["negated"]],
+           "hypothetical": ["prophylaxis", "ppx", "precautions", *_CLOSE_POST["en"]["hypothetical"]],
            "historical": ["stopped", "discontinued", "was stopped", "was discontinued"],
            "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out", "r/o",
                         "to be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
                        "descartadas", "negativo", "negativa", "negativos", "negativas", "ausente", "0/10",
-                       "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta"],
+                       "ya resuelto", "ya resuelta", "actualmente resuelto", "actualmente resuelta",
+                       *_CLOSE_POST["es"]["negated"]],
            "possible": ["a descartar", "en estudio"],
            "family": ["en el padre", "en la madre", "en su padre", "en su madre", "del padre", "de la madre"],
            "hypothetical": ["profilactica", "profilactico"],
@@ -135,6 +143,7 @@ _QUESTIONED = re.compile(r"(?:^|\s)\?[^\S\n]?$")  # a question mark right before
 # Post-triggers that are also pre-triggers say something of the mention only right after it ("AKI r/o"), not of a
 # mention before what they introduce ("atypical chest pain, r/o unstable angina").
 _ADJACENT_POST = frozenset({"r/o"})
+_CLOSE = {lang: frozenset(w for words in kinds.values() for w in words) for lang, kinds in _CLOSE_POST.items()}
 # "negativo para/de X" is a pre-trigger for X, not a post-trigger for what came before it.
 _POST_NOT_BEFORE = re.compile(r"\s*(?:de|para|for)\b")
 # Order matters: a negation outranks a possibility, which outranks history.
@@ -199,7 +208,9 @@ class AssertionDetector:
         for kind in self.rules.post:
             for match in (m for k, m in post if k == kind):
                 if _POST_NOT_BEFORE.match(after, match.end()) or \
-                        match.group(1) in _ADJACENT_POST and after[: match.start()].strip():
+                        match.group(1) in _ADJACENT_POST and after[: match.start()].strip() or \
+                        match.group(1) in _CLOSE[self.language] and (not _short_list(after[: match.start()])
+                                                                     or _STATEMENT_BREAK.search(after[: match.start()])):
                     continue
                 between = after[: match.start()]
                 # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures

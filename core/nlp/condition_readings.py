@@ -30,6 +30,38 @@ _DIABETES = {
 _PNEUMONIA = {"en": r"\bpneumonia\b", "es": r"\bneumon[ií]a\b"}
 
 
+# psychotic features said, not denied ("no psychotic features", "sin síntomas psicóticos")
+_PSYCHOTIC = {"en": r"(?<!without )(?<!w/o )(?<!w/out )(?<!no )psychotic",
+              "es": r"(?<!sin )(?<!sin rasgos )(?<!sin s[ií]ntomas )psic[oó]tic"}
+_DEPRESSION_CODE = {**{("F33", d): f"F33.{d}" for d in ("0", "1", "2", "9", "41", "42")}, ("F33", "33"): "F33.3",
+                    **{("F32", d): f"F32.{d}" for d in ("0", "1", "2", "9")}, ("F32", "41"): "F32.4",
+                    ("F32", "42"): "F32.5", ("F32", "33"): "F32.3"}
+
+
+def _bipolar_patterns(language: str, psychotic: str) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(code, what, words besides "bipolar", words that say otherwise): the first that fits a sentence wins."""
+    en = language == "en"
+    manic = r"\bmanic\b|\bmania\b" if en else r"\bman[ií]ac[oa]\b|\bman[ií]a\b"
+    depressed = (r"\bdepressed\b|\bdepressive episode|episode,? depress" if en
+                 else r"\bdepresiv[oa]\b|\bdepresi[oó]n\b")
+    hypomanic = r"hypomani" if en else r"hipoman[ií]"
+    severe, moderate, mild = ((r"\bsevere\b", r"\bmoderate\b", r"\bmild\b") if en
+                              else (r"\bgrave\b|\bsever[oa]\b", r"\bmoderad[oa]\b", r"\bleve\b"))
+    return [
+        ("F31.81", "type II", (r"\bbipolar (?:ii|2)\b|bipolar (?:disorder,? )?type (?:ii|2)\b|\btbp? ?(?:ii|2)\b"
+                               if en else r"\bbipolar (?:tipo )?(?:ii|2)\b",), ""),
+        ("F31.0", "current episode hypomanic", (hypomanic,), ""),
+        ("F31.2", "current episode manic, severe, with psychotic features", (manic, psychotic), ""),
+        ("F31.13", "current episode manic without psychotic features, severe", (manic, severe), psychotic),
+        ("F31.12", "current episode manic without psychotic features, moderate", (manic, moderate), psychotic),
+        ("F31.11", "current episode manic without psychotic features, mild", (manic, mild), psychotic),
+        ("F31.5", "current episode depressed, severe, with psychotic features", (depressed, psychotic), ""),
+        ("F31.4", "current episode depressed, severe, without psychotic features", (depressed, severe), psychotic),
+        ("F31.32", "current episode depressed, moderate", (depressed, moderate), psychotic),
+        ("F31.31", "current episode depressed, mild", (depressed, mild), psychotic),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Pattern:
     code: str  # with "{side}" where the side completes it
@@ -41,7 +73,7 @@ class Pattern:
 
 def _patterns(language: str) -> list[Pattern]:
     en = language == "en"
-    sepsis, pneumonia = _SEPSIS[language], _PNEUMONIA[language]
+    sepsis, pneumonia, psychotic = _SEPSIS[language], _PNEUMONIA[language], _PSYCHOTIC[language]
     exacerbation = (r"exacerbat|flare|attack|acute asthma" if en
                     else r"crisis|agudizad|agudizaci[oó]n|exacerbaci[oó]n|reagudiza")
     return [
@@ -186,20 +218,26 @@ def _patterns(language: str) -> list[Pattern]:
           for acuity, name in (("5", "chronic"), ("4", "acute"))
           for n, vein, words in (("1", "femoral", r"\bfemoral\b"), ("2", "iliac", r"\bil[ií]aca?\b"),
                                  ("3", "popliteal", r"\bpopl[ií]tea?l?\b"), ("4", "tibial", r"\btibial\b"))),
-        # major depressive disorder: recurrent or single episode, and its severity
+        # major depressive disorder: recurrent or single episode, and its severity or remission
         *(Pattern(code, f"major depressive disorder, {course}, {severity}",
                   (r"\bmdd\b|major depressi(?:ve disorder|on)" if en else
-                   r"\btdm\b|trastorno depresivo mayor|depresi[oó]n mayor|episodio depresivo mayor",
+                   r"\btdm\b|trastorno depresivo (?:mayor|recurrente)|depresi[oó]n (?:mayor|recurrente)|"
+                   r"episodio depresivo mayor",
                    r"\brecurrent\b" if en and course == "recurrent" else r"\brecurrente\b" if course == "recurrent"
                    else r"single episode" if en else r"episodio [uú]nico|\b[uú]nico\b",
-                   *((words_en if en else words_es,) if words_en else ())),
-                  unless=r"(?<!without )(?<!w/o )(?<!w/out )(?<!no )psychotic" if en
-                  else r"(?<!sin )(?<!sin rasgos )(?<!sin s[ií]ntomas )psic[oó]tic")
+                   *((words_en if en else words_es,) if words_en else ()), *((psychotic,) if digits == "33" else ())),
+                  unless="" if digits in ("33", "41", "42") else psychotic)
           for course, cat in (("recurrent", "F33"), ("single episode", "F32"))
-          for severity, digit, words_en, words_es in (
+          for severity, digits, words_en, words_es in (
+              ("in partial remission", "41", r"partial(?:ly)? remission", r"remisi[oó]n parcial"),
+              ("in full remission", "42", r"(?:full|complete|sustained) remission", r"remisi[oó]n (?:completa|total)"),
+              ("severe with psychotic symptoms", "33", r"\bsevere\b", r"\bgrave\b|\bsever[oa]\b"),
               ("mild", "0", r"\bmild\b", r"\bleve\b"), ("moderate", "1", r"\bmoderate\b", r"\bmoderad[oa]\b"),
               ("severe", "2", r"\bsevere\b", r"\bgrave\b|\bsever[oa]\b"), ("unspecified", "9", "", ""))
-          for code in (f"{cat}.{digit}",)),
+          for code in (_DEPRESSION_CODE[cat, digits],)),
+        # bipolar disorder: type II, else the current episode, its severity and psychotic features
+        *(Pattern(code, f"bipolar disorder, {what}", (r"\bbipolar\b", *needs), unless=unless)
+          for code, what, needs, unless in _bipolar_patterns(language, psychotic)),
         # cough by its duration (Cough, acute / subacute / chronic)
         Pattern("R05.1", "acute cough",
                 (r"(?<!no )(?<!denies )(?<!without )\bcough\b" if en else r"(?<!sin )(?<!no )\btos\b", r"\bacute\b|\bx ?[1-9]\d? ?(?:days?|d)\b|for [1-9]\d? days\b" if en

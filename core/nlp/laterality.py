@@ -31,8 +31,8 @@ _SIDE_WORDS: dict[str, dict[Side, str]] = {
         "bilateral": r"bilateral(?:es)?|" + _BOTH_ES + r"|AO|" + _PAIRED_PLURAL_ES,
     },
     "en": {
-        "right": r"right|rt\.?|(?<![\d.,] )R(?= [a-z])|OD",
-        "left": r"left|lt\.?|(?<![\d.,] )L(?= [a-z])|OS",
+        "right": r"right|rt\.?|(?<![\d.] )R(?= [a-z]|-sided)|OD",  # "fracture, L ankle"; not "3. R ..."
+        "left": r"left|lt\.?|(?<![\d.] )L(?= [a-z]|-sided)|OS",
         "bilateral": r"bilateral(?:ly)?|bilat\.?|B/L|" + _BOTH_EN + r"|OU|" + _PAIRED_PLURAL_EN,
     },
 }

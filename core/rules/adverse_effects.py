@@ -156,7 +156,7 @@ def _code_effect(work: Worklist, condition: Entry, found: tuple[str, str], seven
 # A poisoning (I.C.19.e.5.b): the drug taken in error or on purpose, its intent from the Table's columns, coded first
 # with the manifestations after it; an unstated intent is accidental. Drugs and medicaments only (T36-T50): alcohol,
 # metals and other chemicals are read by other rules (alcohol intoxication is F10.-).
-_POISONING = {"en": re.compile(r"\b(?:overdos\w*|o/d on|ingest(?:ed|ion)|poisoning|swallowed|took (?:\d+|~\d+|an? "
+_POISONING = {"en": re.compile(r"\b(?:overdos\w*|o/d on|ingest(?:ed|ion|ing)|poisoning|swallowed|took (?:\d+|~\d+|an? "
                                r"(?:handful|bottle))|\d+ (?:x )?(?:tabs|tablets|pills))\b", re.IGNORECASE),
               "es": re.compile(r"\b(?:sobredosis|intoxicaci[oó]n (?:por|medicamentosa|con)|ingesta (?:voluntaria|"
                                r"accidental|masiva|de \d+)|ingiri[oó]|tom[oó] \d+|\d+ (?:comprimidos|pastillas))\b",

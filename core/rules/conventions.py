@@ -60,6 +60,13 @@ def _needs(code: str, other: str, tabular: Tabular) -> bool:
     return any(covers(ref, other) for ref in refs) or any(covers(ref, code) for ref in back)
 
 
+def _manifestation_of_another(code: str, combination: str, tabular: Tabular) -> bool:
+    """``code`` asks to code first a condition the combination code is not (D63.1 anemia in CKD: code first N18.-,
+    not E11.22): the combination names its partner, not this manifestation of it."""
+    first = references(tabular.inherited_notes(code).code_first)
+    return bool(first) and not any(covers(ref, combination) for ref in first)
+
+
 # -- one condition, one code ----------------------------------------------------------------------------------------
 def specific_over_unspecified(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
     """A vague code (unspecified, without complications) gives way to a specific code of the same category: one the
@@ -276,7 +283,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end), [])
         if match.assertion != "present" or not codes or codes[0] in known \
-                or work.analysis.text[match.start:match.end].strip().lower() in generic:
+                or work.analysis.text[match.start:match.end].strip().lower() in generic \
+                or " ".join(match.key) in generic:  # "BMI": the "mass" of body mass index
             continue
         if any(_overlap([(match.start, match.end)], c.spans) for c in conditions):
             continue  # another reading of words a coded condition already stands for
@@ -314,6 +322,15 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         spans = _spans(involved) + [Span(start=s, end=e, text=work.analysis.text[s:e]) for c in combo.partners
                                     if c.code not in work.entries for s, e in c.spans]
         work.add(combo.code, sorted(spans, key=lambda s: s.start), "with", combo.rationale, score, "index-navigator")
+        for partner in combo.partners:  # a partner left for review that the combination's notes ask for (N18 stage)
+            entry = work.entries.get(partner.code)
+            if partner.partner_only and _needs(combo.code, partner.code, tabular) and \
+                    tabular.is_billable(partner.code) and not work.set_aside(partner.code, "tabular validator") and \
+                    not (entry is not None and entry.absorbed_by) and \
+                    not any(e.code[:3] == partner.code[:3] for e in work.coded()):
+                work.add(partner.code, [Span(start=a, end=b, text=work.analysis.text[a:b]) for a, b in partner.spans],
+                         "use additional", f"{combo.code}'s notes ask for it: {tabular.description(partner.code)}",
+                         score, "tabular-list")
         for entry in involved:
             if entry.code == combo.code:
                 continue
@@ -322,7 +339,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                         contradicted(entry.code, combo.code, work):
                     work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
             elif not _needs(combo.code, entry.code, tabular) and entry.code[:3] != combo.code[:3] \
-                    and not entry.code.startswith(_SYSTEMIC):
+                    and not entry.code.startswith(_SYSTEMIC) and not _manifestation_of_another(entry.code, combo.code,
+                                                                                            tabular):
                 work.absorb(entry.code, combo.code, "with", "the combination code names this condition")
         if combo.code.startswith(_HYPERTENSIVE):  # one hypertensive disease, one code: the stage the note gives wins
             for entry in work.coded():
@@ -446,9 +464,10 @@ def use_additional(work: Worklist) -> None:
     decided = {row["code"] for row in work.log if row["action"] == "not coded" and row["rule"] != "tabular validator"}
     for entry in list(work.coded()):
         notes = tabular.inherited_notes(entry.code)
-        refs = references([*notes.use_additional, *notes.code_also])
-        if not refs:
-            continue
+        lines = [*notes.use_additional, *notes.code_also]
+        refs = references(lines)
+        if any("infection" in line.lower() and not references([line]) for line in lines):
+            _the_infection(entry, work, decided)  # J44.0: "code also to identify the infection"
         for ref in refs:
             options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c) and c.code not in decided
                        and not c.only("historical") and tabular.is_billable(c.code)]
@@ -456,6 +475,17 @@ def use_additional(work: Worklist) -> None:
                 continue
             best = max(options, key=lambda c: c.suggestion.score)
             work.promote(best.code, "use additional", f"{entry.code}'s notes ask for {ref[0]}{'-' + ref[1] if ref[1] else ''}")
+
+
+def _the_infection(entry: Entry, work: Worklist, decided: set[str]) -> None:
+    """The infection the coded term itself names ("COPD w/ acute bronchitis" → J44.0 and J20.9), when not yet coded."""
+    tabular = work.tabular
+    infections = [c for c in work.candidates() if (c.code[0] in "AB" or "J00" <= c.code[:3] <= "J22")
+                  and c.code not in decided and tabular.is_billable(c.code) and not c.only("historical")
+                  and not c.absorbed_by and _overlap(c.spans, entry.spans) and work.codable(c)]
+    if infections and not any(o.code[0] in "AB" or "J00" <= o.code[:3] <= "J22" for o in work.coded()):
+        best = max(infections, key=lambda c: (len(c.code), c.suggestion.score))
+        work.promote(best.code, "use additional", f"{entry.code}'s notes ask for the infection")
 
 
 def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int], list[str]]) -> None:

@@ -16,12 +16,12 @@ GENERIC_WORDS = {
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
-           "implant", "implanted", "inhibitor", "inhibitors", "frozen"},
+           "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
            "isquémica", "vascular", "venoso", "venosa", "trasplante", "implanta", "implantó", "implantado",
-           "implantada"},
+           "implantada", "calor", "inyección", "infiltración"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").

@@ -23,15 +23,12 @@ BMI = "Z68."
 INSULIN, TYPE_1 = "Z79.4", "E10"
 # Codes that name a methicillin-resistant organism (no Z16.11 beside them).
 RESISTANT_ORGANISM_CODES = {"B95.62", "A41.02", "J15.212", "A49.02"}
-# Where a note says the patient is seen as an outpatient (probable / suspected conditions are then not coded as
-# established: the symptom is, Section IV.H) or admitted (they are, Section II.H).
-# The emergency department counts as outpatient; so does a note headed "Clinic:" or "PCP visit".
-_OUTPATIENT = re.compile(r"\b(?:office visit|clinic|outpatient|urgent care|telehealth|visit|primary care|family med\w*|f/u|"
-                         r"emergency (?:department|room)|consulta externa|consultorio|ambulatori[oa]|"
-                         r"atenci[oó]n primaria|centro de salud|urgencias|consulta)\b|\b(?-i:ED|ER)\b", re.IGNORECASE)
+# Where a note says the patient was admitted: probable / suspected conditions are then coded as established (Section
+# II.H); anywhere else (clinic, emergency department, a note that does not say) the symptom is (Section IV.H).
 _INPATIENT = re.compile(r"\b(?:admitted|admission|admit|inpatient|discharge diagnos[ie]s|discharge summary|"
                         r"hospital course|discharge dx|d/c (?:summary|dx|diagnos[ie]s)|hospitali[sz]ed|ingres[oóa]|ingreso|ingresad[oa]|hospitalizad[oa]|al alta|"
-                        r"diagn[oó]sticos? al alta)\b", re.IGNORECASE)
+                        r"diagn[oó]sticos? al alta|informe de alta|hospitalizaci[oó]n|alta hospitalaria|"
+                        r"(?-i:DISCHARGE))\b", re.IGNORECASE)
 
 
 def history_and_family(work: Worklist, navigator: IndexNavigator | None,
@@ -313,9 +310,10 @@ def _unidentified_twin(other: str, code: str, work: Worklist) -> bool:
 
 
 def uncertain(work: Worklist) -> None:
-    """In an outpatient note, a condition written only as probable or suspected is not coded as established."""
+    """Outside an admission, a condition written only as probable or suspected is not coded as established (Section
+    IV.H): a note that does not say the patient was admitted is read as an outpatient visit."""
     text = work.analysis.text
-    if not _OUTPATIENT.search(text) or _INPATIENT.search(text):
+    if _INPATIENT.search(text):
         return
     for entry in list(work.coded()):
         if entry.only("possible"):
@@ -350,8 +348,8 @@ _DOMINANT = {"right": re.compile(r"\b(?:right|rt?)[- ]hand(?:ed|-dominant)\b|\bd
              "left": re.compile(r"\b(?:left|lt?)[- ]hand(?:ed|-dominant)\b|\bzurd[oa]", re.IGNORECASE)}
 _RESIDUAL = re.compile(r"\b(?:residual|sequela|sequelae|late effect|since (?:the|her|his) stroke|after (?:the|a|her|his) "
                        r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke|"
-                       r"\b(?:from|due to|secondary to|following|tras|por)\s+(?:(?:a|an|the|her|his|un|el)\s+)?(?:\w+\s+){0,2}"
-                       r"(?:stroke|cva|ictus|acv)\b", re.IGNORECASE)
+                       r"\b(?:from|due to|secondary to|following|after|tras|por)\s+(?:(?:a|an|the|her|his|un|el)\s+)?"
+                       r"(?:\w+\s+){0,3}(?:stroke|cva|ictus|acv)\b|\bpost[- ]?(?:stroke|cva|ictus)\b", re.IGNORECASE)
 
 
 def sequelae(work: Worklist) -> None:

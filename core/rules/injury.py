@@ -29,7 +29,9 @@ _INDEXES: dict[int, CauseIndex] = {}
 # else the active treatment (A). A follow-up the plan asks for ("ortho f/u 1 wk", "burn clinic f/u") is a future visit,
 # not this one: a follow-up word describes this visit only where the note opens with it ("Ortho clinic f/u, 6 wks
 # after ...", "Consulta: revisión a las 6 semanas de ..."), or where the patient is seen, comes or returns for it.
-_SEQUELA = re.compile(r"\b(?:sequela|sequelae|late effects?|(?:a |the )?residual of|secuelas?)\b", re.IGNORECASE)
+_SEQUELA = re.compile(r"\b(?:sequela|sequelae|late effects?|(?:a |the )?residual (?:of|from)|secuelas?|residual "
+                      r"(?:stiffness|weakness|deformity|pain)|rigidez residual|(?:due to|from) (?:an? |the |his |her )?"
+                      r"old (?:\w+ ){0,2}(?:injury|fracture|fx))\b", re.IGNORECASE)
 _AFTER_CARE = re.compile(r"\b(?:subsequent encounter|routine healing|delayed healing|healing|consolidando|"
                          r"consolidaci[oó]n (?:adecuada|correcta|normal))\b", re.IGNORECASE)
 _FOLLOW_UP = re.compile(r"\b(?:follow[- ]?up|f/u|seguimiento|revisi[oó]n|control evolutivo|cast check|"
@@ -175,6 +177,9 @@ def _code_part(work: Worklist, walker: CauseIndex, main: IndexTerm, word: str, o
         return  # no site: the dictionary's reading stands
     named = [s for s in _SIDES if s in words]
     side = named[0] if len(named) == 1 else ""
+    if not named:  # "R wrist", "fracture, L ankle": the side the note writes by the injury word
+        near = analysis.side_of(offset, offset + len(word))
+        side = near if near in _SIDES else ""
     seventh = _open_fracture(text, low, high, words) if main.path[0].startswith("Fracture") else "A"
     nondisplaced = bool(_NONDISPLACED.search(text[low:high]))
     code = complete_site(hit.code, side, seventh, tabular, nondisplaced)

@@ -1,6 +1,6 @@
 """An encounter for a routine general examination of an adult (Z00.00, I.C.21.c.13): the note says the visit is an
-annual physical or a check-up and states no condition. Z00.01 ("with abnormal findings") needs a new finding the
-note names as such; a visit that codes any condition is left to the coder, so only the plain case is coded here."""
+annual physical or a check-up and states no condition. Z00.01 ("with abnormal findings") is coded when the only
+codes beside it are findings (chapter 18); a visit that codes any condition is left to the coder."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from core.schema import Span
 
 RULE = "routine examination"
 ROUTINE_EXAM = "Z00.00"
+WITH_FINDINGS = "Z00.01"  # the findings (chapter 18: an elevated blood pressure reading, an abnormal lab) coded after it
 _VISIT = {
     "en": re.compile(r"\b(?:annual (?:physical|exam|examination|wellness|check-?up)|routine (?:physical|exam|"
                      r"examination|check-?up)|well(?:ness)? (?:visit|exam|adult)|preventive (?:visit|exam)|"
@@ -26,13 +27,20 @@ _CHILD = re.compile(r"(?<!\ben )(?<!\bin )(?<!cada )(?<!every )\b(?:1[0-7]|[1-9]
 
 
 def routine_exam(work: Worklist) -> None:
-    """Z00.00 for an adult's annual physical or check-up that codes no condition (status and history codes aside)."""
+    """Z00.00 for an adult's annual physical or check-up that codes no condition (status and history codes aside), or
+    Z00.01 listed first when the only other codes are findings."""
     text = work.analysis.text
     found = in_language(_VISIT, work)
-    if found is None or _CHILD.search(text) or any(not e.code.startswith("Z") for e in work.coded()):
+    if found is None or _CHILD.search(text) or any(not e.code.startswith(("Z", "R")) for e in work.coded()):
         return
-    work.add(ROUTINE_EXAM, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
-             f"'{found.group()}': a routine general examination with nothing found", 0.5, "tabular-list")
+    findings = [e.code for e in work.coded() if e.code.startswith("R")]
+    code = WITH_FINDINGS if findings else ROUTINE_EXAM
+    work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}': a routine general examination "
+             + (f"with abnormal findings ({', '.join(findings)})" if findings else "with nothing found"), 0.5,
+             "tabular-list")
+    if findings:
+        work.list_first(code)
 
 
 SURVEILLANCE = "Z08"

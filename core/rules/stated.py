@@ -21,9 +21,11 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     coded_categories = {e.code[:3] for e in work.coded()}
     coded_said = [work.said(e) for e in work.coded()]
     for match in work.analysis.mentions:
-        if match.section not in STATED_SECTIONS or match.assertion != "present" or \
+        obstetric = any(c.startswith("O") and not c.startswith("O80") for c in winning.get((match.start, match.end), [])[:1])
+        if match.section not in STATED_SECTIONS and not obstetric or match.assertion != "present" or \
                 is_generic(work, match.start, match.end):
-            continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis
+            continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis; a complication of
+            # pregnancy in the index's words ("preeclampsia w/o severe features") is one wherever the note says it
         said = work.said_in(match.start, match.end)
         if said and any(said < words for words in coded_said):
             continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again

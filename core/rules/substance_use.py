@@ -63,6 +63,7 @@ def _withdrawal_code(category: str, degree: str, folded: str, tabular: Tabular) 
 def substance_use(work: Worklist) -> None:
     """Per substance: the highest degree absorbs the lower ones, and a stated withdrawal is the degree's "with
     withdrawal" code, which absorbs the plain one."""
+    _unstated_induced_disorder(work)
     coded = [e for e in work.coded() if e.code.startswith(_CATEGORIES) and len(e.code) > 4]
     by_category: dict[str, list[Entry]] = {}
     for entry in coded:
@@ -103,3 +104,22 @@ def substance_use(work: Worklist) -> None:
                 work.absorb(entry.code, withdrawal.code, "one condition, one code",
                             f"{withdrawal.code} names the {work.tabular.description(entry.code).lower()} with its "
                             "withdrawal")
+
+
+_INDUCED = re.compile(r"induced|inducid|related|relacionad|due to (?:alcohol|etoh|drugs?|cannabis|opioids?|cocaine)|"
+                      r"secundari[oa] (?:al|a) (?:alcohol|consumo)", re.IGNORECASE)
+
+
+def _unstated_induced_disorder(work: Worklist) -> None:
+    """"Alcohol dependence" is F10.20: the ".x9" code ("with unspecified alcohol-induced disorder") needs a disorder
+    the note says the substance induced, else the plain code of the same degree stands."""
+    if _INDUCED.search(work.analysis.text):
+        return
+    for entry in list(work.coded()):
+        title = work.tabular.description(entry.code).lower()
+        plain = entry.code[:5] + "0"
+        if entry.code.startswith(_CATEGORIES) and "with unspecified" in title and "induced" in title and \
+                plain in work.entries and work.tabular.is_billable(plain):
+            work.demote(entry.code, "substance use", "the note names no disorder the substance induced")
+            work.promote(plain, "substance use", "the degree of use the note states, with nothing it induced")
+
