@@ -48,8 +48,8 @@ def _bipolar_patterns(language: str, psychotic: str) -> list[tuple[str, str, tup
     severe, moderate, mild = ((r"\bsevere\b", r"\bmoderate\b", r"\bmild\b") if en
                               else (r"\bgrave\b|\bsever[oa]\b", r"\bmoderad[oa]\b", r"\bleve\b"))
     return [
-        ("F31.81", "type II", (r"\bbipolar (?:ii|2)\b|bipolar (?:disorder,? )?type (?:ii|2)\b|\btbp? ?(?:ii|2)\b"
-                               if en else r"\bbipolar (?:tipo )?(?:ii|2)\b",), ""),
+        ("F31.81", "type II", (r"\bbipolar (?:ii|2)\b|bipolar (?:disorder,? )?type (?:ii|2)\b" if en
+                               else r"\bbipolar (?:tipo )?(?:ii|2)\b",), ""),
         ("F31.0", "current episode hypomanic", (hypomanic,), ""),
         ("F31.2", "current episode manic, severe, with psychotic features", (manic, psychotic), ""),
         ("F31.13", "current episode manic without psychotic features, severe", (manic, severe), psychotic),

@@ -111,8 +111,8 @@ _INDUCED = re.compile(r"induced|inducid|related|relacionad|due to (?:alcohol|eto
 
 
 def _unstated_induced_disorder(work: Worklist) -> None:
-    """"Alcohol dependence" is F10.20: the ".x9" code ("with unspecified alcohol-induced disorder") needs a disorder
-    the note says the substance induced, else the plain code of the same degree stands."""
+    """A ".x9" code ("with unspecified alcohol-induced disorder") needs a disorder the note says the substance
+    induced; else the plain code of the same degree stands ("alcohol dependence" is F10.20)."""
     if _INDUCED.search(work.analysis.text):
         return
     for entry in list(work.coded()):
@@ -122,4 +122,3 @@ def _unstated_induced_disorder(work: Worklist) -> None:
                 plain in work.entries and work.tabular.is_billable(plain):
             work.demote(entry.code, "substance use", "the note names no disorder the substance induced")
             work.promote(plain, "substance use", "the degree of use the note states, with nothing it induced")
-
