@@ -53,11 +53,16 @@ def _needs(code: str, other: str, tabular: Tabular) -> bool:
     lines = [*notes.use_additional, *notes.code_also, *notes.code_first]
     refs = references(lines)
     back = references(tabular.inherited_notes(other).code_first)
-    if any("infection" in line.lower() and not references([line]) for line in lines) and other[0] in "ABJ":
+    if _asks_for_the_infection(lines) and other[0] in "ABJ":
         return True  # "code also to identify the infection" (J44.0 with its pneumonia)
     if any("underlying" in line.lower() and not references([line]) for line in notes.code_first):
         return True  # "code first underlying disease" (I85.1- secondary varices: the cirrhosis stays coded)
     return any(covers(ref, other) for ref in refs) or any(covers(ref, code) for ref in back)
+
+
+def _asks_for_the_infection(lines: list[str]) -> bool:
+    """A note that asks for the infection without naming a range ("code also to identify the infection", J44.0)."""
+    return any("infection" in line.lower() and not references([line]) for line in lines)
 
 
 def _manifestation_of_another(code: str, combination: str, tabular: Tabular) -> bool:
@@ -466,7 +471,7 @@ def use_additional(work: Worklist) -> None:
         notes = tabular.inherited_notes(entry.code)
         lines = [*notes.use_additional, *notes.code_also]
         refs = references(lines)
-        if any("infection" in line.lower() and not references([line]) for line in lines):
+        if _asks_for_the_infection(lines):
             _the_infection(entry, work, decided)  # J44.0: "code also to identify the infection"
         for ref in refs:
             options = [c for c in work.candidates() if covers(ref, c.code) and work.codable(c) and c.code not in decided
@@ -480,10 +485,12 @@ def use_additional(work: Worklist) -> None:
 def _the_infection(entry: Entry, work: Worklist, decided: set[str]) -> None:
     """The infection the coded term itself names ("COPD w/ acute bronchitis" → J44.0 and J20.9), when not yet coded."""
     tabular = work.tabular
-    infections = [c for c in work.candidates() if (c.code[0] in "AB" or "J00" <= c.code[:3] <= "J22")
-                  and c.code not in decided and tabular.is_billable(c.code) and not c.only("historical")
+    def is_infection(code: str) -> bool:  # chapter 1, or an acute respiratory infection (J00-J22)
+        return code[0] in "AB" or "J00" <= code[:3] <= "J22"
+
+    infections = [c for c in work.candidates() if is_infection(c.code) and c.code not in decided and tabular.is_billable(c.code) and not c.only("historical")
                   and not c.absorbed_by and _overlap(c.spans, entry.spans) and work.codable(c)]
-    if infections and not any(o.code[0] in "AB" or "J00" <= o.code[:3] <= "J22" for o in work.coded()):
+    if infections and not any(is_infection(o.code) for o in work.coded()):
         best = max(infections, key=lambda c: (len(c.code), c.suggestion.score))
         work.promote(best.code, "use additional", f"{entry.code}'s notes ask for the infection")
 

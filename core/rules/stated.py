@@ -21,7 +21,8 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     coded_categories = {e.code[:3] for e in work.coded()}
     coded_said = [work.said(e) for e in work.coded()]
     for match in work.analysis.mentions:
-        obstetric = any(c.startswith("O") and not c.startswith("O80") for c in winning.get((match.start, match.end), [])[:1])
+        codes = winning.get((match.start, match.end)) or []
+        obstetric = bool(codes) and codes[0].startswith("O") and not codes[0].startswith("O80")
         if match.section not in STATED_SECTIONS and not obstetric or match.assertion != "present" or \
                 is_generic(work, match.start, match.end):
             continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis; a complication of
@@ -29,7 +30,6 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
         said = work.said_in(match.start, match.end)
         if said and any(said < words for words in coded_said):
             continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again
-        codes = winning.get((match.start, match.end)) or []
         rule = linker.rules.get(match.key)
         if not codes or rule is None:
             continue
