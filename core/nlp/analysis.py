@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.nlp.abbreviations import ExpandedText, expand, unsettled_abbreviations
 from core.nlp.assertion import AssertionDetector
-from core.nlp.laterality import side_near
+from core.nlp.laterality import eye_heading, side_near
 from core.nlp.readings import Reading, read_specificity
 from core.nlp.sentences import SentenceIndex
 from core.nlp.status_codes import StatusMatch, status_matches
@@ -217,7 +217,8 @@ class NoteAnalysis:
         return assertion, cue
 
     def side_of(self, start: int, end: int) -> str:
-        return side_near(self.text, start, end, self.sentences.clause_bounds(start, end), self.language)
+        bounds = self.sentences.clause_bounds(start, end)
+        return side_near(self.text, start, end, bounds, self.language) or eye_heading(self.text, bounds[0])
 
     @cached_property
     def unrelated_cues(self) -> list[tuple[int, int]]:

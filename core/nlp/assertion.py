@@ -53,11 +53,13 @@ _PRE: dict[str, dict[str, list[str]]] = {
         "possible": ["possible", "probable", "suspected", "suspect", "suspicious for", "suspicion of", "rule out", "r/o", "cannot exclude",
                      "questionable", "likely", "differential diagnosis", "not ruled out", "cannot rule out", "vs",
                      "versus",
-                     "could not rule out", "could not be ruled out", "cannot be ruled out"],
+                     "could not rule out", "could not be ruled out", "cannot be ruled out", "concern for",
+                     "concerning for", "worrisome for"],
         # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
         "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
-        "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent", "screening for", "screen for"],
+        "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent", "screening for", "screen for",
+                         "susceptibility to", "predisposition to", "predisposed to"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
                        "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx",
                        *STOPPED_CUES["en"]],
@@ -74,7 +76,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
                      "sin poder descartar", "sin descartar", "no descartandose", "vs", "versus"],
         "family": ["antecedentes familiares de", "antecedente familiar de", "af de", "madre", "padre", "hermano", "hermana", "familiar", "madre con",
                    "padre con", "hermano con", "hermana con", "hijo con", "hija con", "abuelo con", "abuela con"],
-        "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir", "cribado de", "despistaje de"],
+        "hypothetical": ["riesgo de", "en caso de", "profilaxis de", "para prevenir", "cribado de", "despistaje de",
+                         "susceptibilidad a", "predisposicion a"],
         "historical": ["antecedentes de", "antecedente de", "historia de", "previo", "previa", *STOPPED_CUES["es"]],
     },
 }
@@ -86,8 +89,8 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified",
                        *_CLOSE_POST["en"]["negated"]],
            "hypothetical": ["prophylaxis", "ppx", "precautions", *_CLOSE_POST["en"]["hypothetical"]],
-           "historical": ["stopped", "discontinued", "was stopped", "was discontinued"],
-           "possible": ["is suspected", "was suspected", "cannot be excluded", "cannot be ruled out", "r/o",
+           "historical": ["stopped", "discontinued", "was stopped", "was discontinued", "d/c'd", "dc'd"],
+           "possible": ["is suspected", "was suspected", "suspected", "cannot be excluded", "cannot be ruled out", "r/o",
                         "to be ruled out",
                         "could not be ruled out", "not ruled out"]},
     "es": {"negated": ["fue descartada", "fue descartado", "descartada", "descartado", "descartados",
@@ -237,8 +240,8 @@ class AssertionDetector:
 
     def _scope_ends(self, between: str, between_original: str) -> bool:
         """A termination word, or a new statement, lies between a trigger and the mention."""
-        if self.rules.termination.search(between):
-            return True
+        if self.rules.termination.search(between) or between.count(")") > between.count("("):
+            return True  # a trigger inside a parenthesis that closes first: "(cath w/o obstructive CAD), chronic HF"
         return bool(self.rules.new_statement and self.rules.new_statement.search(between_original))
 
 

@@ -32,7 +32,8 @@ _PNEUMONIA = {"en": r"\bpneumonia\b", "es": r"\bneumon[ií]a\b"}
 
 # psychotic features said, not denied ("no psychotic features", "sin síntomas psicóticos")
 _PSYCHOTIC = {"en": r"(?<!without )(?<!w/o )(?<!w/out )(?<!no )psychotic",
-              "es": r"(?<!sin )(?<!sin rasgos )(?<!sin s[ií]ntomas )psic[oó]tic"}
+              "es": r"(?<!sin )(?<!sin rasgos )(?<!sin s[ií]ntomas )(?<!sin cl[ií]nica )psic[oó]tic|"
+                    r"(?<!sin )(?<!no )ideas delirantes"}
 _DEPRESSION_CODE = {**{("F33", d): f"F33.{d}" for d in ("0", "1", "2", "9", "41", "42")}, ("F33", "33"): "F33.3",
                     **{("F32", d): f"F32.{d}" for d in ("0", "1", "2", "9")}, ("F32", "41"): "F32.4",
                     ("F32", "42"): "F32.5", ("F32", "33"): "F32.3"}
@@ -104,13 +105,21 @@ def _patterns(language: str) -> list[Pattern]:
         *(Pattern(f"{category}.641", f"type {kind} diabetes with hypoglycemia with coma", (_DIABETES[language][kind], (
             r"hypoglyc[ae]mi(?:c|a with) coma" if en else r"coma hipogluc[eé]mico|hipoglucemia con coma")))
           for kind, category in (("1", "E10"), ("2", "E11"))),
+        # electronic cigarettes, vaping: Dependence, drug, nicotine, specified product NEC (F17.29-)
+        Pattern("F17.290", "nicotine dependence, other tobacco product",
+                (r"nicotine (?:dependence|use disorder)|\bvap(?:es|ing|er)\b|e-?cig" if en else
+                 r"dependencia (?:de|a) (?:la )?nicotina|\bvapea\b|\bvapeo\b|cigarrillo electr[oó]nico",
+                 r"\bvap(?:e|es|ing|er)\b|\be-?cig(?:arette)?s?\b|electronic cigarette|\bjuul\b" if en else
+                 r"\bvapea\b|\bvapeo\b|cigarrillos? electr[oó]nicos?"),
+                unless=r"\b(?:former|quit|never)\b|\bcigarettes?\b(?! *\(?e)|\bppd\b|pack" if en else
+                r"\b(?:exfumador[a]?|abandon\w*|dej[oó])\b|\bpaq"),
         # cigarettes: Dependence, drug, nicotine, cigarettes (a pack count is cigarettes)
         Pattern("F17.210", "nicotine dependence, cigarettes",
                 (r"\bsmok(?:er|es|ing)\b|nicotine dependence|tobacco (?:use|dependence)" if en else
                  r"\bfumador(?:a)?\b|\bfuma\b|tabaquismo|dependencia (?:de|a) (?:la )?nicotina",
                  r"\bcigarettes?\b|\bppd\b|packs? (?:a|per) day|pack[- ]years?|\bpk[- ]?yrs?\b|\bcigs?\b" if en else
                  r"\bcigarrillos?\b|\bcig(?:s|arros)?\b|paquetes?|\bpaq\b"),
-                unless=r"\b(?:former|ex-?smoker|quit|never|non-?smoker)\b|\bcigars?\b" if en else
+                unless=r"\b(?:former|ex-?smoker|quit|never|non-?smoker)\b|\bcigars?\b|\be-cig|\bvap(?:es|ing)\b" if en else
                 r"\b(?:exfumador[a]?|ex fumador[a]?|no fumador[a]?|abandon\w*|dej[oó])\b|\bpuros?\b"),
         # myocardial infarction: the artery of a STEMI, a NSTEMI
         Pattern("I21.02", "STEMI of the left anterior descending artery",

@@ -47,6 +47,17 @@ _SIDE_ONLY = frozenset({"right", "left", "bilateral", "eye", "eyes", "ear", "ear
                         "the", "in", "unqualified", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
 
 
+# An eye named as the heading of what follows: "OS: 2+ nuclear sclerotic cataract", "OI: catarata nuclear senil".
+_EYE_HEADING = re.compile(r"(?<!\w)(OD|OS|OI|OU|AO)\s*:\s*$")
+_EYE_SIDES = {"OD": "right", "OS": "left", "OI": "left", "OU": "bilateral", "AO": "bilateral"}
+
+
+def eye_heading(text: str, clause_start: int) -> Side:
+    """The eye a clause is written under ("OS: ..."), or ""."""
+    found = _EYE_HEADING.search(text, max(0, clause_start - 8), clause_start)
+    return _EYE_SIDES[found.group(1)] if found else ""
+
+
 def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language: str) -> Side:
     """The side word closest to the mention at [start, end) within its clause ``bounds`` and a short window.
 
@@ -58,7 +69,7 @@ def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language
     for side, pattern in _PATTERNS.get(language, _PATTERNS["en"]):
         for match in pattern.finditer(text, left, right):
             word = match.group()
-            if word.upper() in _ABBREVIATIONS and word != word.upper():
+            if word.upper() in _ABBREVIATIONS and word != word.upper() and word.lower() != "b/l":
                 continue  # "od", "os" in lower case are not eye abbreviations
             distance = start - match.end() if match.end() <= start else max(0, match.start() - end)
             if best is None or distance < best[0]:

@@ -26,7 +26,7 @@ _END_STAGE = {
     "es": re.compile(r"\b(?:erc terminal|irc terminal|enfermedad renal (?:cr[oó]nica )?terminal|"
                      r"insuficiencia renal (?:cr[oó]nica )?terminal)\b", re.IGNORECASE),
 }
-_DIALYSIS = re.compile(r"di[aá]lisis|dialysis", re.IGNORECASE)
+_DIALYSIS = re.compile(r"(?i:di[aá]lisis|dialysis)|\b(?:HD|HDF|DP|PD|CAPD|DPCA)\b")  # hemo-, peritoneal dialysis
 _NOT_YET = re.compile(r"\b(?:not|no|without|never|pre|sin|no precisa|todav[ií]a no|a[uú]n no)\b[\w\s-]*$", re.IGNORECASE)
 
 _HEART_FAILURE = {
@@ -34,7 +34,8 @@ _HEART_FAILURE = {
     "es": re.compile(r"\b(?:(?i:insuficiencia cardi[aá]ca(?: congestiva)?|fallo cardi[aá]co)|ICC|IC|icc)\b"),
 }
 _TYPE = {
-    "en": {"combined": r"combined systolic and diastolic|systolic and diastolic|diastolic and systolic",
+    "en": {"combined": r"combined systolic and diastolic|systolic\s*(?:and|\+|&|/)\s*diastolic|diastolic\s*(?:and|\+|&|/)\s*"
+                       r"systolic",
            "systolic": r"systolic|hfref|reduced ejection fraction|reduced ef\b",
            "diastolic": r"diastolic|hfpef|preserved ejection fraction|preserved ef\b"},
     "es": {"combined": r"sist[oó]lica y diast[oó]lica",

@@ -34,8 +34,8 @@ from core.nlp.laterality import sided_code
 from core.nlp.status_codes import STATUS_FILE, STATUS_SOURCE
 from core.schema import Span
 
-RANKER_VERSION = "8"
-F1_TOLERANCE = 0.001  # out-of-fold F1 differences below this do not choose between thresholds
+RANKER_VERSION = "9"
+F1_TOLERANCE = 0.003  # out-of-fold F1 differences below this do not choose between thresholds
 # Below the code threshold but this likely: listed for review. Fixed rather than a share of the tuned thresholds,
 # so the review list (and the MAP read from it) does not move when the thresholds do.
 CANDIDATE_THRESHOLD = 0.1

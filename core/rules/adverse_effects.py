@@ -85,7 +85,8 @@ def _a_condition(code: str) -> bool:
 _AFTER_NAME = frozenset({"therapy", "treatment", "use", "dose", "doses", "dosing", "tablets", "tabs", "taken", "and",
                          "or", "at", "in", "on", "for", "since", "started", "which", "that", "was", "is", "as",
                          "tratamiento", "terapia", "dosis", "a", "en", "y", "o", "que", "con", "desde", "pautad",
-                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po", "with", "plus", "junto", "mas", "más"})
+                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po", "with", "plus", "junto", "mas", "más",
+                         "after", "tras", "pills", "capsules", "comprimidos", "pastillas", "x"})
 
 
 def _ends_name(following: list[str]) -> bool:
@@ -161,8 +162,15 @@ _POISONING = {"en": re.compile(r"\b(?:overdos\w*|o/d on|ingest(?:ed|ion|ing)|poi
               "es": re.compile(r"\b(?:sobredosis|intoxicaci[oó]n (?:por|medicamentosa|con)|ingesta (?:voluntaria|"
                                r"accidental|masiva|de \d+)|ingiri[oó]|tom[oó] \d+|\d+ (?:comprimidos|pastillas))\b",
                                re.IGNORECASE)}
+# A dose taken in error: the drug is often named in the sentence before ("FA on Sintrom. Por error ha tomado el
+# doble de la dosis pautada").
+_DOSE_ERROR = {"en": re.compile(r"\b(?:by mistake|in error|took (?:a )?(?:double|twice|extra)|double (?:the )?dos\w*)\b",
+                                re.IGNORECASE),
+               "es": re.compile(r"\b(?:por error|por equivocaci[oó]n|(?:tomado|tom[oó]|toma) (?:el|la|una)? ?doble|"
+                                r"dosis doble|doble de (?:la )?dosis)\b", re.IGNORECASE)}
 _INTENT = (("Poisoning Intentional self-harm", re.compile(
-               r"suicid|self[- ]harm|intentional(?!ly? unintentional)|deliberate|autol[ií]tic|voluntari", re.I)),
+               r"suicid|self[- ]harm|intentional(?!ly? unintentional)|deliberate|autol[ií]tic|voluntari|intent to die|"
+               r"wanted to die|(?:intenci[oó]n|deseo|ganas) de morir", re.I)),
            ("Poisoning Assault", re.compile(r"\bassault|homicid|agresi[oó]n", re.I)),
            ("Poisoning Undetermined", re.compile(r"intent (?:is )?(?:unclear|unknown|undetermined)|"
                                                   r"intencionalidad (?:desconocida|no aclarada)", re.I)))
@@ -186,11 +194,15 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
     seventh = _encounter(text)
     done: set[tuple[int, int]] = set()
     note_intent = next((name for name, words in _INTENT if words.search(text)), _ACCIDENTAL)  # "in a suicide attempt"
-    for cue in pattern.finditer(text):
+    error = _DOSE_ERROR.get(work.analysis.language)
+    cues_found = sorted([*pattern.finditer(text), *(error.finditer(text) if error else ())], key=lambda m: m.start())
+    for cue in cues_found:
         left, right = work.analysis.sentences.sentence_bounds(cue.start(), cue.end())
         if (left, right) in done:
             continue
         done.add((left, right))
+        if error is not None and error.match(cue.group()) and left > 0:  # the drug of the sentence before, too
+            left = work.analysis.sentences.sentence_bounds(left - 1, left)[0]
         sentence = text[left:right]
         column = next((name for name, words in _INTENT if words.search(sentence)), note_intent)
         for word in re.finditer(r"[A-Za-zÀ-ÿ][\w-]{3,}", sentence):

@@ -16,7 +16,7 @@ GENERIC_WORDS = {
            "lesions", "defect", "condition", "problem", "syndrome", "sinus", "wound", "injury", "mass", "left",
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
-           "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections"},
+           "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections", "concern"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",

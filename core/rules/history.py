@@ -56,7 +56,8 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
         if all(is_generic(work, a, b) for a, b in entry.spans):
             continue  # "s/p IM nail": one generic word is no past condition either
         if entry.code.startswith("Z"):
-            if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and any(
+            if kind == "personal" and not entry.coded and work.codable(entry) and winning is not None and \
+                    not entry.code.startswith("Z52") and any(  # "s/p deceased donor KT": the patient received it
                     codes[:1] == [entry.code] for span, codes in winning.items() if span in entry.spans) \
                     and work.said(entry) & work.words_of(entry.code):  # not "treatment" read as Z79.52
                 work.promote(entry.code, "history", "a status or history code the note's own words name")
@@ -411,6 +412,10 @@ def sequelae(work: Worklist) -> None:
             or any(a < d and c < b for a, b in e.spans for c, d in stroke_spans))]
         for entry in [*strokes, *(e for e in work.coded() if e.code == "Z86.73"), *others]:
             work.absorb(entry.code, code, "sequela", "the stroke is past; its deficit is coded as a sequela")
+    hemiplegia = next((c for c in sorted(added) if "hemiplegia" in tabular.description(c).lower()), "")
+    for code in sorted(added):  # "L hemiparesis (4/5 LUE/LLE)": the weak arm is the hemiparesis, not a monoplegia
+        if hemiplegia and "monoplegia" in tabular.description(code).lower():
+            work.absorb(code, hemiplegia, "one condition, one code", f"{hemiplegia} names the weakness of the side")
 
 
 def _typed(deficit: Entry, refs: list[tuple[str, str]], work: Worklist) -> str:

@@ -474,16 +474,26 @@ def _is_secondary(code: str) -> bool:
     return "C77" <= code[:3] <= "C79"
 
 
+# A therapy planned for a later visit, or a visit for what the therapy caused: not an encounter for the therapy.
+_NOT_THIS_VISIT = re.compile(r"\bnext (?:wk|week|month|visit)\b|\bwill (?:start|begin|receive)\b|\bplan(?:s|ned)? to (?:start|begin)\b|"
+                             r"\badm(?:itted)?\s+(?:w/|with\b)|\bpr[oó]xim[oa] (?:semana|visita|ciclo)\b|"
+                             r"\bingres[ao] por\b|\binici(?:ar[aá]|o) la pr[oó]xima\b|\bgiven \d+ ?d(?:ays?)? (?:PTA|ago|"
+                             r"prior)\b|\badministrad[oa] hace \d", re.IGNORECASE)
+
+
 def therapy_encounter(work: Worklist, neoplasm: bool) -> None:
     """An encounter for chemotherapy, immunotherapy or radiotherapy of a neoplasm: Z51.11 / Z51.12 / Z51.0, listed
     first (I.C.2.e)."""
-    neoplasm = neoplasm or any(_table_code(e.code) for e in work.coded())
+    neoplasm = neoplasm or any(_table_code(e.code) or "C81" <= e.code[:3] <= "C96" for e in work.coded())
     pattern = cues(work.analysis.language)
     encounter, therapies = pattern.get("encounter"), pattern.get("therapy")
     if not neoplasm or not isinstance(encounter, re.Pattern) or not isinstance(therapies, dict):
         return
     text = work.analysis.text
     for cue in encounter.finditer(text):
+        left, right = work.analysis.sentences.sentence_bounds(cue.start(), cue.end())
+        if _NOT_THIS_VISIT.search(text, left, right):
+            continue  # "Plan: C1 carboplatin next wk"; "on carboplatin, C2D10 — adm w/ fever"
         window = text[cue.end():cue.end() + 60]
         for code, therapy in therapies.items():
             m = therapy.search(window)

@@ -48,7 +48,8 @@ _WEEKS = {
            re.compile(r"\b(?:IUP|EGA|GA)\s*(?:at|of|=|:)?\s*(\d{1,2})(?:\+[0-6])?\s*(?:wks?|weeks?)\b", re.IGNORECASE),
            re.compile(r"\b(?:at|is)\s+(\d{1,2})(?:\+[0-6])?\s*(?:wks?|weeks?)(?!\s+(?:ago|postpartum))\b(?=[^.\n]*"
                       r"(?:G\d|gestation|pregnan|IUP))|(?<=G\dP\d{4} at )(\d{1,2})\s*(?:wks?|weeks?)", re.IGNORECASE)),
-    "es": (re.compile(r"\b(\d{1,2})\s*\+\s*[0-6]\s*(?:semanas|sem\b|SG\b)", re.IGNORECASE),
+    "es": (re.compile(r"\b(\d{1,2})\s*\+\s*[0-6]\s*(?:semanas|sem\b|SG\b)|\bsem(?:ana)?\s+(\d{1,2})\s*\+\s*[0-6]\b",
+                      re.IGNORECASE),
            re.compile(r"\b(?:gestante|embarazada|primigesta|secundigesta|G\d+\s*P\d+|EG)\b[^.\n]{0,40}?\b(\d{1,2})"
                       r"\s*(?:semanas|SG)\b", re.IGNORECASE)),
 }
@@ -150,12 +151,22 @@ def pregnancy(work: Worklist) -> None:
     language = work.analysis.language
     text = work.analysis.text
     pregnant = _PREGNANT.get(language)
-    if pregnant is None or affirmed(pregnant, text) is None or _INCIDENTAL.search(text) or _NEWBORN.search(text):
+    found = affirmed(pregnant, text) if pregnant is not None else None
+    if found is None or _NEWBORN.search(text):
+        return
+    if stated := _INCIDENTAL.search(text):  # a visit for something else: the pregnancy is a state (Z33.1)
+        left, right = work.analysis.sentences.sentence_bounds(stated.start(), stated.end())
+        if not any(e.code.startswith("O") for e in work.coded()) and re.search(
+                r"pregnan|embaraz|gestaci", text[left:right], re.IGNORECASE):
+            work.add("Z33.1", [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+                     "the provider says the pregnancy is incidental to the visit: Pregnant state, incidental "
+                     "(I.C.15.a.1)", 0.5, "tabular-list")
         return
     weeks, weeks_span = _weeks(text, language)
     trimester = _trimester(weeks, text)
     delivered = bool(_DELIVERED[language].search(text)) or any(e.code.startswith("Z37") for e in work.coded())
     control = next((c for c in ("4", "5", "0") if affirmed(_CONTROL[c], text)), "")
+    _superimposed_preeclampsia(work, trimester, delivered)
     _complicating_conditions(work, trimester, delivered)
     if not _MULTIPLE.search(text):
         for entry in work.coded():  # "IUP" read as a pregnancy code: a multiple gestation needs its words
@@ -182,6 +193,39 @@ def pregnancy(work: Worklist) -> None:
     insulin_controlled = next((e.code for e in work.coded() if e.code.startswith("O24.4") and e.code[-1] == "4"), "")
     if insulin_controlled:  # the insulin of a gestational diabetes is in O24.414: no Z79.4 (I.C.15.g)
         work.absorb("Z79.4", insulin_controlled, "one condition, one code", "gestational diabetes controlled by insulin")
+
+
+_PREECLAMPSIA = re.compile(r"\bpre-?ecl[aá]mpsia\b", re.IGNORECASE)
+_PRE_EXISTING = ("I10", "I11", "I12", "I13", "I15")
+
+
+def _superimposed_preeclampsia(work: Worklist, trimester: int, delivered: bool) -> None:
+    """Pre-eclampsia in a patient whose hypertension predates the pregnancy is O11 (Pre-existing hypertension with
+    pre-eclampsia) with the O10 code of that hypertension beside it (O11's "use additional code from O10"), not
+    O14 beside I10."""
+    hypertension = next((e for e in work.coded() if e.code.startswith(_PRE_EXISTING)), None)
+    preeclampsia = next((e for e in work.coded() if e.code.startswith("O14")), None)
+    said = affirmed(_PREECLAMPSIA, work.analysis.text)
+    row = next((r for r in _complications() if hypertension and hypertension.code.startswith(r.prefixes)), None)
+    if hypertension is None or row is None or (preeclampsia is None and said is None):
+        return
+    state = "4" if delivered else str(trimester) if trimester else "9"
+    combined = f"O11.{state}"
+    own = f"{row.subcategory[:5]}2" if delivered else f"{row.subcategory}{trimester or 9}"  # O10.02 / O10.013
+    if not (work.tabular.is_billable(combined) and work.tabular.is_billable(own)):
+        return
+    evidence = [*(preeclampsia.suggestion.evidence if preeclampsia else [Span(start=said.start(), end=said.end(),
+                                                                                text=said.group())])]
+    work.add(combined, evidence, RULE, f"Hypertension, complicating pregnancy, pre-existing, with pre-eclampsia → "
+             f"{combined}: {work.tabular.description(combined)}", hypertension.suggestion.score, "index-navigator")
+    work.add(own, list(hypertension.suggestion.evidence), RULE, f"{combined}'s notes ask for the type of "
+             f"hypertension: {work.tabular.description(own)}", hypertension.suggestion.score, "tabular-list")
+    work.list_first(own)
+    work.list_first(combined)
+    for entry in (hypertension, preeclampsia):
+        if entry is not None:
+            work.absorb(entry.code, combined if entry is preeclampsia else own, "with",
+                        "the pre-eclampsia is superimposed on the hypertension that predates the pregnancy")
 
 
 def _complicating_conditions(work: Worklist, trimester: int, delivered: bool) -> None:

@@ -35,6 +35,7 @@ from core.rules.conventions import (
     validate_terms,
 )
 from core.rules.diabetes import diabetes_type, foot_ulcer, kidney_once
+from core.rules.digits import named_digits
 from core.rules.etiology import (
     due_to_subterms,
     etiology_manifestation,
@@ -59,6 +60,8 @@ from core.rules.history import (
 )
 from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
 from core.rules.neoplasm import neoplasms
+from core.rules.pain import unlocated_pain
+from core.rules.pathological_fracture import pathological_fractures
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.routine_exam import (
@@ -73,9 +76,12 @@ from core.rules.specificity import (
     dementia_disturbance,
     dementia_of_known_cause,
     dementia_severity,
+    fever_the_notes_name,
     one_condition,
+    one_hypertensive_disease,
     prostate_with_symptoms,
     unstated_kinds,
+    vague_of_the_block,
 )
 from core.rules.stated import stated_diagnoses
 from core.rules.substance_use import substance_use
@@ -176,10 +182,16 @@ def reconcile(
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
     unspecified_injuries(work)
+    pathological_fractures(work)
     integral_symptoms(work)  # again: the burns and fractures the injury rules coded
+    unlocated_pain(work)
     laterality(work)
+    named_digits(work)
     contradictions(work)
     one_condition(work)
+    one_hypertensive_disease(work)
+    fever_the_notes_name(work)
+    vague_of_the_block(work)
     unstated_kinds(work)
     dementia_severity(work)
     dementia_disturbance(work)

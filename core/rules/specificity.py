@@ -13,7 +13,7 @@ from core.candidates.navigator import is_vague
 from core.nlp.assertion import NOT_CODED
 from core.rules.conventions import _overlap
 from core.rules.injury import _sides as injury_sides
-from core.rules.worklist import Worklist, affirmed
+from core.rules.worklist import Worklist, affirmed, title_words
 from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
@@ -116,6 +116,73 @@ def one_condition(work: Worklist) -> None:
     _organism_named(work)
 
 
+_HYPERTENSIVE_WITH_ORGAN = ("I11", "I12", "I13")
+
+
+def one_hypertensive_disease(work: Worklist) -> None:
+    """Essential hypertension (I10) beside a hypertensive heart or kidney disease the note names directly
+    ("hypertensive nephrosclerosis" I12.9) gives way: one hypertensive disease, one code."""
+    end_stage = work.entries.get("I12.0")
+    if end_stage is not None and end_stage.absorbed_by == "I12.9" and any(
+            e.code in ("N18.5", "N18.6") for e in work.coded()):  # the combination with CKD 5 / ESRD, not stage 1-4
+        work.promote("I12.0", "one condition, one code", "the note gives stage 5 or end-stage kidney disease")
+        work.absorb("I12.9", "I12.0", "one condition, one code", "I12.0 is the hypertensive disease with the stage "
+                    "the note gives")
+    organ = next((e for e in work.coded() if e.code.startswith(_HYPERTENSIVE_WITH_ORGAN)), None)
+    entry = work.entries.get("I10")
+    if organ is not None and entry is not None and entry.coded:
+        work.absorb("I10", organ.code, "one condition, one code",
+                    f"{organ.code} is the hypertensive disease with the organ the note names")
+
+
+def _block(code: str, work: Worklist) -> str:
+    return next((a for a in work.tabular.ancestors(code) if "-" in a), "")
+
+
+def vague_of_the_block(work: Worklist) -> None:
+    """An unspecified code beside a code of another category of its block whose title holds all its words, in the
+    same sentence: "cataract" H26.9 beside "nuclear sclerotic cataract, left eye" H25.12 is one cataract. An "Other
+    ..." code read from the same words as a named code of its chapter gives way to it."""
+    coded = work.coded()
+    tabular = work.tabular
+    for entry in coded:
+        if entry.coded and entry.spans and tabular.description(entry.code).startswith("Other "):
+            same = next((o for o in work.entries.values() if o is not entry and (o.coded or o.absorbed_by)
+                         and set(entry.spans) <= set(o.spans)
+                         and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code)
+                         and not tabular.description(o.code).startswith("Other ")), None)
+            by = same and (same.code if same.coded else same.absorbed_by)
+            if by and by != entry.code:  # "COPD" read as J44.- and as "other disorders of lung" (J98.4)
+                work.absorb(entry.code, by, "one condition, one code", f"the same words name {same.code}")
+                continue
+        if not entry.coded or not entry.spans or entry.code[0] in "CDSTZ" or "unspecified" not in \
+                tabular.description(entry.code).lower():
+            continue
+        words = work.words_of(entry.code) - title_words("unspecified")
+        block = _block(entry.code, work)
+        other = next((o for o in coded if o is not entry and o.coded and o.code[:3] != entry.code[:3] and words
+                      and words <= work.words_of(o.code) and block and _block(o.code, work) == block
+                      and not is_vague(o.code, work.tabular) and work.same_sentence(entry.spans, o.spans)), None)
+        if other is not None:
+            work.absorb(entry.code, other.code, "one condition, one code", f"{other.code} names the same condition "
+                        "more specifically")
+
+
+def fever_the_notes_name(work: Worklist) -> None:
+    """Fever (R50.9) beside a condition whose notes ask for "fever (R50.81)" (neutropenia D70.-): the fever is coded
+    as R50.81, fever presenting with conditions classified elsewhere."""
+    fever = work.entries.get("R50.9")
+    if fever is None or not fever.coded or not work.tabular.is_billable("R50.81"):
+        return
+    asking = next((e for e in work.coded() if any("R50.81" in line for line in
+                                                  work.tabular.inherited_notes(e.code).use_additional)), None)
+    if asking is not None:
+        why = f"{asking.code}'s notes ask for the fever it presents with"
+        work.add("R50.81", list(fever.suggestion.evidence), "use additional", why, fever.suggestion.score,
+                 "tabular-list")
+        work.absorb("R50.9", "R50.81", "use additional", why)
+
+
 def _organism_named(work: Worklist) -> None:
     coded = work.coded()
     titles = {e.code: _title(e.code, work) for e in coded}
@@ -178,11 +245,11 @@ _UNSPECIFIED_SEVERITY = ("F01.5", "F02.8", "F03.9")
 _SEVERITY = {
     "en": re.compile(r"\b(mild|moderate|severe)\s+(?:[\w']+\s+){0,3}?dementia|dementia,?\s+(?:[\w']+\s+){0,2}?"
                      r"(mild|moderate|severe)\b", re.IGNORECASE),
-    "es": re.compile(r"\bdemencia\s+(?:[\w']+\s+){0,3}?(leve|moderada|grave|severa)\b|\b(leve|moderada|grave|severa)"
-                     r"\s+demencia", re.IGNORECASE),
+    "es": re.compile(r"\bdemencia\s+(?:[\w']+\s+){0,3}?(leve|moderad[oa]|grave|sever[oa])\b|\b(leve|moderada|grave|"
+                     r"severa)\s+demencia", re.IGNORECASE),
 }
-_SEVERITY_LETTER = {"mild": "A", "leve": "A", "moderate": "B", "moderada": "B", "severe": "C", "grave": "C",
-                    "severa": "C"}
+_SEVERITY_LETTER = {"mild": "A", "leve": "A", "moderate": "B", "moderada": "B", "moderado": "B", "severe": "C",
+                    "grave": "C", "severa": "C", "severo": "C"}
 
 
 def dementia_severity(work: Worklist) -> None:

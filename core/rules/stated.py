@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.candidates.linker import DictionaryLinker
 from core.rules.conventions import GENERIC_CODES
 from core.rules.generic_words import is_generic
-from core.rules.worklist import Worklist
+from core.rules.worklist import Worklist, title_words
 from core.schema import Span
 
 STATED_SECTIONS = ("assessment", "problem_list", "history")
@@ -23,11 +23,16 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end)) or []
         obstetric = bool(codes) and codes[0].startswith("O") and not codes[0].startswith("O80")
-        if match.section not in STATED_SECTIONS and not obstetric or match.assertion != "present" or \
-                is_generic(work, match.start, match.end):
+        if match.section not in STATED_SECTIONS and not obstetric and not match.expanded or \
+                match.assertion != "present" or is_generic(work, match.start, match.end):
             continue  # one generic word ("ACV isquémico" read as "isquémico") states no diagnosis; a complication of
-            # pregnancy in the index's words ("preeclampsia w/o severe features") is one wherever the note says it
+            # pregnancy in the index's words ("preeclampsia w/o severe features") is one wherever the note says it,
+            # and so is a diagnosis the clinician abbreviates ("on atorvastatin for HLD")
         said = work.said_in(match.start, match.end)
+        if match.section not in STATED_SECTIONS and not obstetric and codes and not (
+                work.words_of(codes[0]) - title_words("unspecified") <= said):
+            continue  # an abbreviation outside a list of diagnoses names its code's whole title ("for HLD"), not
+            # part of it ("MI done" read as a STEMI, "RUQ" as a back pain)
         if said and any(said < words for words in coded_said):
             continue  # "polyneuropathy" after the coded "Alcoholic polyneuropathy": the same condition again
         rule = linker.rules.get(match.key)

@@ -60,10 +60,47 @@ def _withdrawal_code(category: str, degree: str, folded: str, tabular: Tabular) 
     return f"{five}{sixth}" if tabular.is_billable(f"{five}{sixth}") else ""
 
 
+# DSM-5's severity of a use disorder, read as the classification's degree: mild is abuse (F1x.1-), moderate or
+# severe is dependence (F1x.2-); "in (sustained) remission" is the degree's remission code (F1x.11, F1x.21).
+_USE_DISORDER = re.compile(r"\b(?:use (?:d/o|disorder)|trastorno por (?:uso|consumo) de (?:\w+\s*){1,2})[,\s(-]+(?:\w+[,\s]+)?"
+                           r"(mild|moderate|severe|leve|moderad[oa]|grave)\b|\b(mild|moderate|severe)\s+(?:\w+\s+){1,2}"
+                           r"use (?:d/o|disorder)\b", re.IGNORECASE)
+_REMISSION = re.compile(r"\b(?:in (?:early |sustained |full )?remission|en remisi[oó]n|remisi[oó]n (?:sostenida|temprana|"
+                        r"completa))", re.IGNORECASE)
+
+
+def _stated_degree(work: Worklist) -> None:
+    """"Cannabis use d/o, mild" is F12.10, not the use code F12.90; "alcohol use disorder, severe, in withdrawal"
+    is dependence; "dependencia de cocaína ... (remisión sostenida)" is F14.21."""
+    text, sentences = work.analysis.text, work.analysis.sentences
+    for entry in list(work.coded()):
+        if not entry.code.startswith(_CATEGORIES) or len(entry.code) < 6 or not entry.spans:
+            continue
+        bounds = [sentences.sentence_bounds(a, b) for a, b in entry.spans]
+        substance = re.compile(rf"\b(?:{_SUBSTANCE.get(entry.code[:3], '$^')})", re.IGNORECASE)
+        severity = next((m.group(1) or m.group(2) for left, right in [*bounds, (0, len(text))]
+                         for m in _USE_DISORDER.finditer(text, left, right)
+                         if substance.search(strip_accents(text[max(0, m.start() - 30):m.end()]))), None)
+        code = entry.code
+        if severity is not None and code[4] in "129":
+            degree = "1" if severity.lower() in ("mild", "leve") else "2"
+            code = f"{code[:4]}{degree}{code[5:]}"
+        remission = any(_REMISSION.search(text, left, right) and not denied_at(text.lower(), _REMISSION.search(
+            text, left, right).start()) for left, right in bounds)
+        if remission and code[4] in "12" and code[5:] == "0":
+            code = f"{code[:5]}1"
+        if code != entry.code and work.tabular.is_billable(code):
+            work.add(code, list(entry.suggestion.evidence), "substance use",
+                     f"the degree the note states: {work.tabular.description(code)}", entry.suggestion.score,
+                     entry.suggestion.source)
+            work.absorb(entry.code, code, "substance use", f"the note states the degree: {code}")
+
+
 def substance_use(work: Worklist) -> None:
     """Per substance: the highest degree absorbs the lower ones, and a stated withdrawal is the degree's "with
     withdrawal" code, which absorbs the plain one."""
     _unstated_induced_disorder(work)
+    _stated_degree(work)
     coded = [e for e in work.coded() if e.code.startswith(_CATEGORIES) and len(e.code) > 4]
     by_category: dict[str, list[Entry]] = {}
     for entry in coded:
