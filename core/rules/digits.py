@@ -10,7 +10,7 @@ from core.rules.worklist import Worklist
 # The digit words of tabular titles, and how notes write each (English and Spanish).
 _FINGERS = {
     "thumb": r"thumb|pulgar",
-    "index": r"index(?=\s+(?:finger|f\b))|index|2nd finger|second finger|[ií]ndice",
+    "index": r"index|2nd finger|second finger|[ií]ndice",
     "middle": r"middle|long finger|3rd finger|third finger|dedo medio|coraz[oó]n",
     "ring": r"ring|4th finger|fourth finger|anular",
     "little": r"little|pinky|small finger|5th finger|fifth finger|me[nñ]ique",

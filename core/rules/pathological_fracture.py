@@ -25,8 +25,7 @@ _SITES = (
     (re.compile(r"\b(?:humerus|humeral|h[uú]mero)\b", re.IGNORECASE), "M80.02{side}", "M84.52{side}"),
     (re.compile(r"\b(?:wrist|radius|radial|colles|mu[nñ]eca|radio)\b", re.IGNORECASE), "M80.03{side}", ""),
 )
-_SIDE_DIGIT = {"right": "1", "left": "2"}
-_FEMUR_DIGIT = {"right": "1", "left": "2"}
+_SIDE_DIGIT = {"right": "1", "left": "2"}  # the unspecified side is 9, an unspecified femur 3 (M84.553)
 _REPLACED = ("S12", "S22.0", "S32.0", "S72", "S42.2", "S42.3", "S52", "M48.5", "M81", "M84.4", "M80.00")
 
 
@@ -54,10 +53,9 @@ def pathological_fractures(work: Worklist) -> None:
         if site is None:
             continue
         side = work.analysis.side_of(fracture.start(), fracture.end())
-        base = site[column].format(side=_SIDE_DIGIT.get(side, "9"), femur=_FEMUR_DIGIT.get(side, "3"))
+        base = site[column].format(side=_SIDE_DIGIT.get(side, "9"), femur=_SIDE_DIGIT.get(side, "3"))
         seventh = visit_encounter(text)
-        code = with_seventh(base, seventh if seventh in "ADGKPS" else "A", work.tabular) or \
-            with_seventh(base, "A", work.tabular)
+        code = (seventh and with_seventh(base, seventh, work.tabular)) or with_seventh(base, "A", work.tabular)
         if not code:
             continue
         cause = "neoplastic disease" if column == 2 else "osteoporosis"

@@ -151,7 +151,7 @@ def vague_of_the_block(work: Worklist) -> None:
                          and set(entry.spans) <= set(o.spans)
                          and tabular.chapter_of(o.code) == tabular.chapter_of(entry.code)
                          and not tabular.description(o.code).startswith("Other ")), None)
-            by = same and (same.code if same.coded else same.absorbed_by)
+            by = "" if same is None else same.code if same.coded else same.absorbed_by
             if by and by != entry.code:  # "COPD" read as J44.- and as "other disorders of lung" (J98.4)
                 work.absorb(entry.code, by, "one condition, one code", f"the same words name {same.code}")
                 continue
@@ -162,7 +162,7 @@ def vague_of_the_block(work: Worklist) -> None:
         block = _block(entry.code, work)
         other = next((o for o in coded if o is not entry and o.coded and o.code[:3] != entry.code[:3] and words
                       and words <= work.words_of(o.code) and block and _block(o.code, work) == block
-                      and not is_vague(o.code, work.tabular) and work.same_sentence(entry.spans, o.spans)), None)
+                      and not is_vague(o.code, tabular) and work.same_sentence(entry.spans, o.spans)), None)
         if other is not None:
             work.absorb(entry.code, other.code, "one condition, one code", f"{other.code} names the same condition "
                         "more specifically")

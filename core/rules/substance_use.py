@@ -85,8 +85,8 @@ def _stated_degree(work: Worklist) -> None:
         if severity is not None and code[4] in "129":
             degree = "1" if severity.lower() in ("mild", "leve") else "2"
             code = f"{code[:4]}{degree}{code[5:]}"
-        remission = any(_REMISSION.search(text, left, right) and not denied_at(text.lower(), _REMISSION.search(
-            text, left, right).start()) for left, right in bounds)
+        remission = any(not denied_at(text.lower(), m.start()) for left, right in bounds
+                        for m in _REMISSION.finditer(text, left, right))
         if remission and code[4] in "12" and code[5:] == "0":
             code = f"{code[:5]}1"
         if code != entry.code and work.tabular.is_billable(code):
