@@ -20,6 +20,8 @@ def test_a_fracture_osteoporosis_or_a_neoplasm_caused(code) -> None:
     result = codes(code("Clinic: 78F w/ osteoporosis, new L1 compression fx, osteoporotic, no trauma. Start "
                         "zoledronic acid."))
     assert "M80.08XA" in result and not result & {"M81.0", "M48.50XA", "S32.010A"}
+    result = codes(code("ED: 70F w/ osteoporosis, L2 compression fx after a high-energy MVC. CKD (renal insufficiency)."))
+    assert not any(c.startswith("M80") for c in result)
     result = codes(code("OP NOTE: pathologic fracture of T10 vertebra due to metastatic breast carcinoma. Kyphoplasty."))
     assert "M84.58XA" in result
     result = codes(code("Fractura vertebral osteoporótica de L2 tras esfuerzo mínimo. Se pauta teriparatida.",

@@ -13,8 +13,11 @@ from core.schema import Span
 
 RULE = "pathological fracture"
 _FRACTURE = re.compile(r"\b(?:fx|fractures?|fractured|fracturas?)\b", re.IGNORECASE)
-_OSTEOPOROTIC = re.compile(r"\b(?:osteoporotic|fragility|insufficiency|osteopor[oó]tic[oa]s?|por fragilidad|"
-                           r"de insuficiencia)\b", re.IGNORECASE)
+_OSTEOPOROTIC = re.compile(r"\b(?:osteoporotic|fragility|insufficiency (?:fx|fractures?)|osteopor[oó]tic[oa]s?|"
+                           r"por fragilidad|(?:fractura|fx) de insuficiencia)\b", re.IGNORECASE)
+# A trauma that would break a healthy bone: the fracture is an injury even in an osteoporotic patient (I.C.13.c).
+_MAJOR_TRAUMA = re.compile(r"\b(?:MVC|MVA|motor vehicle|collision|high[- ]energy|fall from (?:a )?height|"
+                           r"accidente de tr[aá]fico|precipitaci[oó]n|alta energ[ií]a)\b", re.IGNORECASE)
 _PATHOLOGICAL = re.compile(r"\b(?:pathologic(?:al)?|patol[oó]gic[oa])\b", re.IGNORECASE)
 # Sites: their words, the M80.0- site (age-related osteoporosis) and the M84.5- site (neoplastic disease); "{side}"
 # takes 1 (right), 2 (left) or 9 (unspecified).
@@ -43,6 +46,8 @@ def pathological_fractures(work: Worklist) -> None:
         pathological = affirmed(_PATHOLOGICAL, sentence) is not None
         if pathological and malignancy:
             column = 2
+        elif _MAJOR_TRAUMA.search(sentence):
+            continue
         elif affirmed(_OSTEOPOROTIC, sentence) is not None or (osteoporosis or re.search(
                 r"osteopor", sentence, re.IGNORECASE)) and (
                 pathological or re.search(r"\bcompression\b|aplastamiento", sentence, re.IGNORECASE)):
