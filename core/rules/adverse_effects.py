@@ -195,13 +195,14 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
     done: set[tuple[int, int]] = set()
     note_intent = next((name for name, words in _INTENT if words.search(text)), _ACCIDENTAL)  # "in a suicide attempt"
     error = _DOSE_ERROR.get(work.analysis.language)
-    cues_found = sorted([*pattern.finditer(text), *(error.finditer(text) if error else ())], key=lambda m: m.start())
-    for cue in cues_found:
+    cues_found = sorted([*((m, False) for m in pattern.finditer(text)),
+                         *((m, True) for m in (error.finditer(text) if error else ()))], key=lambda c: c[0].start())
+    for cue, in_error in cues_found:
         left, right = work.analysis.sentences.sentence_bounds(cue.start(), cue.end())
         if (left, right) in done:
             continue
         done.add((left, right))
-        if error is not None and error.match(cue.group()) and left > 0:  # the drug of the sentence before, too
+        if in_error and left > 0:  # the drug of the sentence before, too
             left = work.analysis.sentences.sentence_bounds(left - 1, left)[0]
         sentence = text[left:right]
         column = next((name for name, words in _INTENT if words.search(sentence)), note_intent)

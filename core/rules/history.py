@@ -13,7 +13,7 @@ from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
 from core.rules.generic_words import is_generic
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
-from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
+from core.rules.worklist import NEGATED, STEP, Entry, Worklist, block_of, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
 
@@ -304,10 +304,9 @@ def _unidentified_twin(other: str, code: str, work: Worklist) -> bool:
     """``other`` is the "unidentified" form of the condition ``code`` names with its agent identified (J11.1 beside
     J10.1): the same block of the tabular list, the same manifestation."""
     tabular = work.tabular
-    block = [a for a in tabular.ancestors(other) if "-" in a][:1]
     title = tabular.description(other).lower()
     return "unidentified" in title and "unidentified" not in tabular.description(code).lower() and \
-        block == [a for a in tabular.ancestors(code) if "-" in a][:1] and other[-2:] == code[-2:]
+        block_of(other, tabular) == block_of(code, tabular) and other[-2:] == code[-2:]
 
 
 def uncertain(work: Worklist) -> None:

@@ -13,7 +13,7 @@ from core.candidates.navigator import is_vague
 from core.nlp.assertion import NOT_CODED
 from core.rules.conventions import _overlap
 from core.rules.injury import _sides as injury_sides
-from core.rules.worklist import Worklist, affirmed, title_words
+from core.rules.worklist import Worklist, affirmed, block_of, title_words
 from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
@@ -135,10 +135,6 @@ def one_hypertensive_disease(work: Worklist) -> None:
                     f"{organ.code} is the hypertensive disease with the organ the note names")
 
 
-def _block(code: str, work: Worklist) -> str:
-    return next((a for a in work.tabular.ancestors(code) if "-" in a), "")
-
-
 def vague_of_the_block(work: Worklist) -> None:
     """An unspecified code beside a code of another category of its block whose title holds all its words, in the
     same sentence: "cataract" H26.9 beside "nuclear sclerotic cataract, left eye" H25.12 is one cataract. An "Other
@@ -159,9 +155,9 @@ def vague_of_the_block(work: Worklist) -> None:
                 tabular.description(entry.code).lower():
             continue
         words = work.words_of(entry.code) - title_words("unspecified")
-        block = _block(entry.code, work)
+        block = block_of(entry.code, tabular)
         other = next((o for o in coded if o is not entry and o.coded and o.code[:3] != entry.code[:3] and words
-                      and words <= work.words_of(o.code) and block and _block(o.code, work) == block
+                      and words <= work.words_of(o.code) and block and block_of(o.code, tabular) == block
                       and not is_vague(o.code, tabular) and work.same_sentence(entry.spans, o.spans)), None)
         if other is not None:
             work.absorb(entry.code, other.code, "one condition, one code", f"{other.code} names the same condition "

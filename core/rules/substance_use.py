@@ -73,6 +73,7 @@ def _stated_degree(work: Worklist) -> None:
     """"Cannabis use d/o, mild" is F12.10, not the use code F12.90; "alcohol use disorder, severe, in withdrawal"
     is dependence; "dependencia de cocaína ... (remisión sostenida)" is F14.21."""
     text, sentences = work.analysis.text, work.analysis.sentences
+    lowered = text.lower()
     for entry in list(work.coded()):
         if not entry.code.startswith(_CATEGORIES) or len(entry.code) < 6 or not entry.spans:
             continue
@@ -85,7 +86,7 @@ def _stated_degree(work: Worklist) -> None:
         if severity is not None and code[4] in "129":
             degree = "1" if severity.lower() in ("mild", "leve") else "2"
             code = f"{code[:4]}{degree}{code[5:]}"
-        remission = any(not denied_at(text.lower(), m.start()) for left, right in bounds
+        remission = any(not denied_at(lowered, m.start()) for left, right in bounds
                         for m in _REMISSION.finditer(text, left, right))
         if remission and code[4] in "12" and code[5:] == "0":
             code = f"{code[:5]}1"

@@ -241,6 +241,11 @@ def denied_at(text: str, start: int) -> bool:
     return _DENIAL_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
+def block_of(code: str, tabular: Tabular) -> str:
+    """The block of the tabular list a code is in ("H25-H28"), or ""."""
+    return next((a for a in tabular.ancestors(code) if "-" in a), "")
+
+
 @lru_cache(maxsize=65536)
 def title_words(title: str) -> frozenset[str]:
     """Stems of a code title up to its "without ..." (titles never change: computed once each)."""
