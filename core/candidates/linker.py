@@ -37,6 +37,7 @@ MAX_PART_TOKENS = 3  # each half of a split term (behaviour words, site words)
 MAX_SPLIT_GAP = 5  # content words allowed between the halves
 _BARRIER = re.compile(r"[.;:\n()\[\]]")
 NEGATION_STEMS = {"no", "not", "without", "sin", "non", "nor", "ni"}
+_DENIED_INSIDE = re.compile(r"\b(?:no|not|without|w/o|denies|negative|sin|niega)\b", re.IGNORECASE)
 
 
 def _apart(text: str, first: Token, second: Token) -> bool:
@@ -269,8 +270,8 @@ class DictionaryLinker:
                     continue
                 first = [t.stem for t in content[i : j + 1]]
                 for k in range(j + 2, min(n, j + 2 + MAX_SPLIT_GAP)):
-                    if apart(k - 1, k):
-                        break
+                    if apart(k - 1, k) or _DENIED_INSIDE.search(text, content[j].end, content[k].start):
+                        break  # a clause boundary, or a denial ("chest wall, no masses" is no chest mass)
                     for m in range(k, min(n, k + MAX_PART_TOKENS)):
                         if not useful[m] or (m > k and apart(m - 1, m)):
                             break

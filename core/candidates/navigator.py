@@ -45,6 +45,7 @@ _GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specifie
 _CLASS_WORDS = re.compile(r"\b(?:symptoms?|disorders?|diseases?|conditions?|complications?|infections?|lesions?)\b")
 _STAGE_RANGE = re.compile(r"stage\s+(\d)\s+(?:through|to|-)\s+stage\s+(\d)")
 _STAGE = re.compile(r"stage\s+(\d)")
+_NOT_SYSTEMIC_HYPERTENSION = ("I27", "K76.6", "H40.0", "G93.2", "G93.81")
 _OPPOSITE_STEMS = (("chronic", "acut"), ("acut", "chronic"))
 # The CKD stage a code names (N18.30-N18.32 are stage 3); N18.9 names none.
 CKD_STAGES = {"N18.1": 1, "N18.2": 2, "N18.30": 3, "N18.31": 3, "N18.32": 3, "N18.4": 4, "N18.5": 5, "N18.6": 6}
@@ -75,6 +76,8 @@ class Requirement:
             return 0  # "chronic cholecystitis" is not satisfied by K81.0 "Acute cholecystitis"
         if self.organ_only:
             return 2 if self.stems & condition.words else 0
+        if any(w.startswith(("hypertens", "hipertens")) for w in self.stems) and condition.code.startswith(_NOT_SYSTEMIC_HYPERTENSION):
+            return 0  # pulmonary, portal, ocular or intracranial hypertension is not the hypertension of I11-I13
         if self.stems <= condition.said:
             return 4
         if self.stems <= condition.words:

@@ -49,7 +49,9 @@ _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "assessment": ("assessment", "a/p", "assessment and plan", "assessment/plan", "impression", "dx",
                        "diagnosis", "diagnoses", "discharge diagnosis", "discharge diagnoses", "final diagnosis",
                        "final diagnoses", "principal diagnosis", "secondary diagnoses", "a&p", "imp", "postop dx", "post-op dx", "postoperative diagnosis",
-                       "postoperative diagnoses", "post-op diagnosis"),
+                       "postoperative diagnoses", "post-op diagnosis", "preop/postop dx", "pre-op/post-op dx",
+                       "pre/postop dx", "preop dx", "pre-op dx", "preoperative diagnosis",
+                       "preoperative/postoperative diagnosis", "pre- and postoperative diagnosis"),
         "present_illness": ("hpi", "history of present illness", "cc", "chief complaint", "reason for visit",
                              "subjective"),
         "exam": ("exam", "pe", "physical exam", "physical examination", "ros", "review of systems", "vitals"),
@@ -268,6 +270,14 @@ def analyze(text: str, language: str, linker: DictionaryLinker | None = None) ->
     return analysis
 
 
+def _covers_an_expansion(expanded: ExpandedText, start: int, end: int) -> bool:
+    """The match reads a written-out abbreviation: the whole of it ("HTN" as "hypertension") or more than one word
+    of it ("HFrEF" as "heart failure"); the one word "acute" of "ADHF", or the "right" of "RUE", is no diagnosis."""
+    inside = [(s, e) for _, s, e in expanded.inserted_spans() if s < end and start < e]
+    return bool(inside) and (any(start <= s and e <= end for s, e in inside)
+                             or len(re.findall(r"\w{3,}", expanded.text[start:end])) > 1)
+
+
 def read_matches(analysis: NoteAnalysis, linker: DictionaryLinker) -> list[TermMatch]:
     """Every match of ``linker`` in the note (one dictionary pass over the matching view), in note order."""
     expanded = analysis.expanded
@@ -285,6 +295,6 @@ def read_matches(analysis: NoteAnalysis, linker: DictionaryLinker) -> list[TermM
         matches.append(TermMatch(
             start=start, end=end, key=match.key, gapped=match.gapped, shadowed=match.shadowed, assertion=assertion,
             cue=cue, side=analysis.side_of(start, end), section=analysis.section_at(start).kind,
-            expanded=bool(expanded.expansions_in(match.start, match.end)),
+            expanded=_covers_an_expansion(expanded, match.start, match.end),
         ))
     return sorted(matches, key=lambda m: (m.start, m.shadowed, -(m.end - m.start)))

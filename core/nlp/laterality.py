@@ -77,6 +77,18 @@ def side_near(text: str, start: int, end: int, bounds: tuple[int, int], language
     return best[1] if best else ""
 
 
+def note_sides(text: str, language: str) -> set[Side]:
+    """Every side the note names anywhere (abbreviations in capitals only)."""
+    found: set[Side] = set()
+    for side, pattern in _PATTERNS.get(language, _PATTERNS["en"]):
+        for match in pattern.finditer(text):
+            word = match.group()
+            if not (word.upper() in _ABBREVIATIONS and word != word.upper() and word.lower() != "b/l"):
+                found.add(side)
+                break
+    return found
+
+
 def _words(description: str) -> set[str]:
     return set(_WORD.findall(description.lower())) - {"unspecified", "right", "left", "bilateral", "eye", "side"}
 

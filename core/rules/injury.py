@@ -31,9 +31,13 @@ _INDEXES: dict[int, CauseIndex] = {}
 # after ...", "Consulta: revisión a las 6 semanas de ..."), or where the patient is seen, comes or returns for it.
 _SEQUELA = re.compile(r"\b(?:sequela|sequelae|late effects?|(?:a |the )?residual (?:of|from)|secuelas?|residual "
                       r"(?:stiffness|weakness|deformity|pain)|rigidez residual|(?:due to|from) (?:an? |the |his |her )?"
-                      r"old (?:\w+ ){0,2}(?:injury|fracture|fx))\b", re.IGNORECASE)
+                      r"old (?:\w+ ){0,2}(?:injury|fracture|fx)|(?:due to|from|secondary to) (?:an? |the |her |his )?(?:old|prior|previous) "
+                      r"burn|(?:secundari[oa] a|por|tras) (?:una |la |su )?quemadura (?:antigua|previa)|"
+                      r"quemadura (?:antigua|de hace \d+ (?:años|meses)))\b", re.IGNORECASE)
 _AFTER_CARE = re.compile(r"\b(?:subsequent encounter|routine healing|delayed healing|healing|consolidando|"
-                         r"consolidaci[oó]n (?:adecuada|correcta|normal))\b", re.IGNORECASE)
+                         r"consolidaci[oó]n (?:adecuada|correcta|normal)|(?:SNF|IRF|rehab|rehabilitation) admission|"
+                         r"(?:admitted|transferred) (?:\w+ ){0,2}(?:for|to) (?:inpatient |acute )?(?:rehab|"
+                         r"rehabilitation|SNF|IRF|skilled nursing))\b", re.IGNORECASE)
 _FOLLOW_UP = re.compile(r"\b(?:follow[- ]?up|f/u|seguimiento|revisi[oó]n|control evolutivo|cast check|"
                         r"suture removal)\b", re.IGNORECASE)
 _SEEN_FOR = re.compile(r"\b(?:seen|here|presents?|presenting|comes?|returns?|returned|visit|acude|viene|vuelve)\s+"
@@ -44,9 +48,11 @@ _EMERGENCY = re.compile(r"\s*(?:\w+\s+){0,2}(?:(?-i:ED|ER)|emergency (?:departme
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
 # A fracture's healing named for this visit: nonunion (K), malunion (P), delayed healing (G), checked in that order
 # ("delayed healing, not yet a nonunion" is G: a denied word does not count).
-_NOT = r"(?<!not yet a )(?<!not a )(?<!no )(?<!without )(?<!sin )"
-_HEALING = (("K", re.compile(_NOT + r"\b(?:non-?union|pseudoarthrosis|pseudoartrosis|no uni[oó]n)\b", re.IGNORECASE)),
-            ("P", re.compile(_NOT + r"\b(?:mal-?union|consolidaci[oó]n viciosa)\b", re.IGNORECASE)),
+_NOT = r"(?<!not yet a )(?<!not a )(?<!no )(?<!without )(?<!sin )(?<!risk of )(?<!riesgo de )(?<!prevent )"
+_RISK = r"(?![ -]+risk)"  # "counseled re nonunion risk" names a risk, not this visit's healing
+_HEALING = (("K", re.compile(_NOT + r"\b(?:non-?union|pseudoarthrosis|pseudoartrosis|no uni[oó]n)\b" + _RISK,
+                             re.IGNORECASE)),
+            ("P", re.compile(_NOT + r"\b(?:mal-?union|mal-?united|consolidaci[oó]n viciosa)\b" + _RISK, re.IGNORECASE)),
             ("G", re.compile(_NOT + r"\b(?:delayed (?:healing|union)|retraso de (?:la )?consolidaci[oó]n|"
                              r"consolidaci[oó]n retardada)\b", re.IGNORECASE)))
 

@@ -181,7 +181,9 @@ def pregnancy(work: Worklist) -> None:
                      + ("the delivery" if delivered else f"week {weeks}" if weeks else "the trimester")
                      + (" and the treatment" if control else ""), entry.suggestion.score, "tabular-list")
             work.absorb(entry.code, code, "one condition, one code", f"{code} names the trimester or treatment")
-    obstetric = [e for e in work.coded() if "O09" <= e.code[:3] <= "O9A"]
+    if not delivered:
+        _normal_pregnancy(work, trimester)
+    obstetric = [e for e in work.coded() if "O09" <= e.code[:3] <= "O9A" or e.code.startswith("Z34")]
     if obstetric and weeks_span is not None and 8 <= weeks <= 42 and not any(e.code.startswith("Z3A")
                                                                               for e in work.coded()):
         code = f"Z3A.{weeks:02d}"
@@ -193,6 +195,34 @@ def pregnancy(work: Worklist) -> None:
     insulin_controlled = next((e.code for e in work.coded() if e.code.startswith("O24.4") and e.code[-1] == "4"), "")
     if insulin_controlled:  # the insulin of a gestational diabetes is in O24.414: no Z79.4 (I.C.15.g)
         work.absorb("Z79.4", insulin_controlled, "one condition, one code", "gestational diabetes controlled by insulin")
+
+
+# A prenatal visit the note calls routine, normal or uncomplicated: supervision of a normal pregnancy (Z34), first
+# pregnancy (G1, primigravida) Z34.0-, else Z34.8-, with the trimester.
+_ROUTINE_PRENATAL = {
+    "en": re.compile(r"\b(?:uncomplicated|normal|low[- ]risk|routine)\s+(?:intrauterine\s+)?(?:pregnancy|IUP|prenatal"
+                     r"|OB visit)\b", re.IGNORECASE),
+    "es": re.compile(r"\b(?:embarazo|gestaci[oó]n)\s+(?:normoevolutiv[oa]|de curso normal|sin incidencias|de bajo "
+                     r"riesgo|normal)\b|\bcontrol (?:rutinario )?(?:de embarazo|prenatal|gestacional) (?:normal|sin "
+                     r"incidencias)\b", re.IGNORECASE),
+}
+_FIRST_PREGNANCY = re.compile(r"\bG1\s*P0|\bprimigravida\b|\bprimigesta\b|\bfirst pregnancy\b|\bprimer embarazo\b",
+                              re.IGNORECASE)
+_GRAVIDA = re.compile(r"\bG([2-9])\s*P\d|\b(?:multigravida|secundigesta|tercigesta|multigesta)\b", re.IGNORECASE)
+
+
+def _normal_pregnancy(work: Worklist, trimester: int) -> None:
+    """A routine prenatal visit with nothing complicating the pregnancy coded is its supervision (I.C.15.b.1)."""
+    found = _ROUTINE_PRENATAL[work.analysis.language].search(work.analysis.text)
+    if found is None or any(e.code.startswith(("O", "Z34")) for e in work.coded()):
+        return
+    text = work.analysis.text
+    kind = "0" if _FIRST_PREGNANCY.search(text) else "8" if _GRAVIDA.search(text) else "9"
+    code = f"Z34.{kind}{trimester or 0}"
+    if work.tabular.is_billable(code):
+        work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+                 f"'{found.group()}': {work.tabular.description(code)} (I.C.15.b.1)", 0.5, "tabular-list")
+        work.list_first(code)
 
 
 _PREECLAMPSIA = re.compile(r"\bpre-?ecl[aá]mpsia\b", re.IGNORECASE)

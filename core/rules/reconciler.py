@@ -27,7 +27,6 @@ from core.rules.conventions import (
     contradicted,
     encounter,
     excludes1,
-    laterality,
     manifestations,
     one_code_per_condition,
     specific_over_unspecified,
@@ -59,8 +58,10 @@ from core.rules.history import (
     uncertain,
 )
 from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
+from core.rules.lymphoma import lymphoma_site
 from core.rules.neoplasm import neoplasms
 from core.rules.pain import unlocated_pain
+from core.rules.partners import unpartnered_status
 from core.rules.pathological_fracture import pathological_fractures
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
@@ -71,6 +72,9 @@ from core.rules.routine_exam import (
     preprocedural_exam,
     routine_exam,
 )
+from core.rules.scores import nihss
+from core.rules.sibling_words import named_siblings
+from core.rules.sides import laterality
 from core.rules.specificity import (
     asthma_severity_and_flare,
     dementia_disturbance,
@@ -170,6 +174,7 @@ def reconcile(
     kidney_once(work)
     specific_over_unspecified(work, winning)
     neoplasms(work, kb.index)
+    lymphoma_site(work)
     current_malignancy(work)
     pressure_ulcers(work, kb.index)
     foot_ulcer(work)
@@ -185,6 +190,7 @@ def reconcile(
     pathological_fractures(work)
     integral_symptoms(work)  # again: the burns and fractures the injury rules coded
     unlocated_pain(work)
+    named_siblings(work)
     laterality(work)
     named_digits(work)
     contradictions(work)
@@ -208,6 +214,8 @@ def reconcile(
     planned_removal(work)
     cancer_surveillance(work)
     external_causes(work, navigator.index if navigator is not None else None)
+    nihss(work)
+    unpartnered_status(work)
     excludes1(work, warnings, winning)
     codes = sequence(work)
     coded = {s.code for s in codes}

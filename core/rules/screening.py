@@ -22,6 +22,11 @@ RULE = "screening"
 SCREENING = "Z12."
 
 
+# After a test's name: the test is for another visit ("due next month", "scheduled in 2 wk", "pendiente de").
+_LATER = re.compile(r"\s*(?:is |was )?(?:due|overdue|next|scheduled|planned|to be scheduled|in \d+ (?:wk|week|month|"
+                    r"year)|pendiente|programad[oa]|en \d+ (?:semana|mes|año))", re.IGNORECASE)
+
+
 @lru_cache(maxsize=2)
 def _patterns(language: str) -> tuple[re.Pattern[str] | None, dict[str, re.Pattern[str]]]:
     section = tomllib.loads(CUES.read_text(encoding="utf-8")).get(language, {}).get("screening", {})
@@ -50,8 +55,10 @@ def screening(work: Worklist) -> None:
             m = exam.search(text, a, b)
             if m is None or not work.tabular.is_billable(code):
                 continue
-            if work.analysis.assertion_of(m.start(), m.end())[0] in NOT_CODED:
-                continue
+            assertion, said = work.analysis.assertion_of(m.start(), m.end())
+            if assertion in NOT_CODED and not (assertion == "hypothetical" and cue.fullmatch(said)) or \
+                    _LATER.match(text, m.end()):
+                continue  # "Mammogram due next month": another visit's test ("Hep C screen" is this one's)
             work.add(code, [Span(start=m.start(), end=m.end(), text=m.group())], RULE,
                      f"'{m.group()}' is a screening: {work.tabular.description(code)}", 0.8, "tabular-list")
             work.list_first(code)  # the encounter's reason is listed first (I.C.21.c.5)

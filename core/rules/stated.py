@@ -4,6 +4,7 @@ the words the provider used, even when the ranker doubts it."""
 from __future__ import annotations
 
 from core.candidates.linker import DictionaryLinker
+from core.candidates.navigator import is_vague
 from core.rules.conventions import GENERIC_CODES
 from core.rules.generic_words import is_generic
 from core.rules.worklist import Worklist, title_words
@@ -39,8 +40,15 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
         if not codes or rule is None:
             continue
         code = codes[0]
-        shorter = [e for e in work.coded() if e.code[:3] == code[:3] and e.code != code and e.spans and all(
-            match.start <= a and b <= match.end and b - a < match.end - match.start for a, b in e.spans)]
+        if code not in rule.codes and any(
+                (m.start, m.end) == (match.start, match.end) and m.key in linker.rules and code in linker.rules[m.key].codes
+                for m in work.analysis.mentions):
+            continue  # the span's code is another match's at the same words ("ADHF" read as its one word "acute")
+        inside = [[match.start <= a and b <= match.end and b - a < match.end - match.start for a, b in e.spans]
+                  for e in work.coded()]
+        shorter = [e for e, within in zip(work.coded(), inside, strict=True) if e.code[:3] == code[:3] and e.code != code
+                   and within and (all(within) or any(within) and is_vague(e.code, tabular))]  # an unspecified code
+        # read in these words and elsewhere ("concussion handout") is this diagnosis too
         if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories and not shorter or \
                 not tabular.is_billable(code):
             continue  # a code of the category read in fewer of these words gives way ("alcohol use disorder, mild")

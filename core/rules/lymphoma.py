@@ -1,0 +1,70 @@
+"""A lymphoma's site (C81-C85, 5th character): the node regions the note names, "multiple sites" for two or more or a
+stage from II up (two regions or more by definition), "in remission" (FY2025 ``A``) when the note says so."""
+
+from __future__ import annotations
+
+import re
+
+from core.rules.worklist import Worklist, affirmed
+
+_LYMPHOMAS = ("C81", "C82", "C83", "C84", "C85")
+_REGIONS = {
+    "en": {"1": r"cervical|neck|supraclavicular|submandibular|occipital|preauricular",
+           "2": r"mediastin\w*|hilar|intrathoracic|paratracheal",
+           "3": r"retroperitoneal|mesenteric|para-?aortic|intra-?abdominal|abdominal|portal|celiac",
+           "4": r"axillary|axilla|epitrochlear",
+           "5": r"inguinal|femoral|popliteal",
+           "6": r"pelvic|iliac|intrapelvic",
+           "7": r"splenic|spleen"},
+    "es": {"1": r"cervical\w*|supraclavicular\w*|submandibular\w*|laterocervical\w*",
+           "2": r"mediast[ií]nic\w*|hiliar\w*|intrator[aá]cic\w*|paratraqueal\w*",
+           "3": r"retroperitoneal\w*|mesent[eé]ric\w*|para-?a[oó]rtic\w*|abdominal\w*",
+           "4": r"axilar\w*",
+           "5": r"inguinal\w*|femoral\w*",
+           "6": r"p[eé]lvic\w*|il[ií]ac\w*",
+           "7": r"espl[eé]nic\w*|bazo"},
+}
+_NODES = {"en": re.compile(r"\b(?:nodes?|nodal|adenopathy|lymphadenopathy|LAD|LN)\b", re.IGNORECASE),
+          "es": re.compile(r"\b(?:gangli\w+|adenopat[ií]\w+|adenomegal\w+)\b", re.IGNORECASE)}
+_STAGE = re.compile(r"\b(?:stage|estadio|ann arbor)\s+(II|III|IV|2|3|4)(?:[ABEX]|\b)", re.IGNORECASE)
+_REMISSION = {"en": re.compile(r"\b(?:in (?:complete |partial )?remission|CR\d?)\b"),
+              "es": re.compile(r"\ben remisi[oó]n\b|\bremisi[oó]n completa\b", re.IGNORECASE)}
+
+
+def lymphoma_site(work: Worklist) -> None:
+    """A lymphoma coded at an unspecified site gives way to the site the note names."""
+    language = work.analysis.language
+    text = work.analysis.text
+    for entry in list(work.coded()):
+        code = entry.code
+        if not code.startswith(_LYMPHOMAS) or not code.endswith("0") or len(code) != 6:
+            continue
+        digit = "A" if affirmed(_REMISSION[language], text) else _site(text, language)
+        sited = code[:-1] + digit if digit else ""
+        if not sited or not work.tabular.is_billable(sited):
+            continue
+        why = "in remission" if digit == "A" else work.tabular.description(sited).rsplit(", ", 1)[-1]
+        work.add(sited, list(entry.suggestion.evidence), "most specific code", f"the note says: {why}",
+                 entry.suggestion.score, entry.suggestion.source)
+        work.absorb(code, sited, "one condition, one code", f"{sited} names the site")
+
+
+def _site(text: str, language: str) -> str:
+    regions: set[str] = set()
+    for start, end in _node_sentences(text, language):
+        part = text[start:end]
+        regions |= {digit for digit, words in _REGIONS[language].items()
+                    if re.search(r"\b(?:" + words + r")\b", part, re.IGNORECASE)}
+    if len(regions) > 1 or _STAGE.search(text):
+        return "8"
+    return next(iter(regions)) if regions else ""
+
+
+def _node_sentences(text: str, language: str) -> list[tuple[int, int]]:
+    """The stretches of the note that speak of lymph nodes (the sentence or bracket of "nodes", "adenopathy")."""
+    spans = []
+    for found in _NODES[language].finditer(text):
+        start = max(text.rfind(".", 0, found.start()), text.rfind("\n", 0, found.start())) + 1
+        end = min((i for i in (text.find(".", found.end()), text.find("\n", found.end())) if i >= 0), default=len(text))
+        spans.append((start, end))
+    return spans

@@ -1,0 +1,32 @@
+"""Status codes that describe another condition: without that condition coded they stand for nothing."""
+
+from __future__ import annotations
+
+from core.rules.worklist import Worklist
+
+# Status code prefix → the conditions it describes; without one of them coded it gives way. Z17 asks the breast or
+# ovarian malignancy to be coded first (a history of the cancer, Z85.3, has no receptor status to report); an oral
+# or injectable antidiabetic is long-term treatment of a glucose disorder (dapagliflozin for heart failure is not).
+_PARTNERS = {
+    "Z17": ("C50", "C56", "D05"),
+    "Z79.84": ("E08", "E09", "E10", "E11", "E13", "O24", "R73", "E28.2", "E88.81"),
+    "Z79.85": ("E08", "E09", "E10", "E11", "E13", "O24", "R73", "E66", "E28.2", "E88.81"),
+}
+
+
+# Status code prefix → the complication codes that already say it (I.C.21.c.3: no status code beside a code that
+# includes it): an infected knee prosthesis T84.53XA holds the knee replacement Z96.651.
+_IMPLIED_BY = {"Z96.6": ("T84",), "Z95": ("T82",), "Z94": ("T86",)}
+
+
+def unpartnered_status(work: Worklist) -> None:
+    """Status codes without the condition they describe, or beside a complication code that includes them."""
+    coded = [e.code for e in work.coded()]
+    for entry in work.coded():
+        wanted = next((codes for prefix, codes in _PARTNERS.items() if entry.code.startswith(prefix)), None)
+        if wanted and not any(code.startswith(wanted) for code in coded):
+            work.demote(entry.code, "status", f"no coded condition it describes ({', '.join(wanted[:3])} ...)")
+        implied = next((codes for prefix, codes in _IMPLIED_BY.items() if entry.code.startswith(prefix)), ())
+        holder = next((code for code in coded if implied and code.startswith(implied)), "")
+        if holder:
+            work.absorb(entry.code, holder, "status", f"{holder} already says the patient has it")
