@@ -102,3 +102,27 @@ def test_a_scar_of_an_old_burn_is_the_burns_sequela(code) -> None:
                         language="es"))
     assert any(c.startswith("T23") and c.endswith("S") for c in result)
     assert not any(c.startswith("T23") and c.endswith("A") for c in result)
+
+
+def test_a_twin_pregnancy_delivered_takes_the_trimester(code) -> None:
+    result = codes(code("OB DELIVERY SUMMARY\n33 y/o G2P1 at 37w1d, di/di twins, severe preeclampsia. Primary LTCS: "
+                        "twin A and twin B liveborn."))
+    assert "O30.043" in result and "O30.049" not in result
+
+
+def test_one_word_of_an_expanded_abbreviation_is_no_partner_of_a_combination(code) -> None:
+    result = codes(code("NEPHROLOGY CONSULT\n66F w/ T2DM on insulin, diabetic CKD 3b, HTN.\nA: AKI d/t ischemic ATN "
+                        "superimposed on CKD 3b. P: IVF."))
+    assert "N17.0" in result and not result & {"E11.52", "I96"}
+
+
+def test_an_op_notes_procedure_is_no_list_of_diagnoses(code) -> None:
+    result = codes(code("ORTHO OP NOTE\nPreop/postop dx: closed displaced trimalleolar fx, R ankle.\nProcedure: ORIF R "
+                        "ankle - posterior malleolus lag screw.\nFindings: syndesmosis stable."))
+    assert "S82.851A" in result and not any(c.startswith("H02") for c in result)
+
+
+def test_the_organism_written_as_mssa(code) -> None:
+    result = codes(code("GEN SURG CONSULT\nPOD 9 s/p lap chole, purulent drainage; wound cx: MSSA.\nImp: superficial "
+                        "incisional SSI w/ abdominal wall cellulitis (MSSA)."))
+    assert {"T81.41XA", "L03.311", "B95.61"} <= result and "B99.9" not in result

@@ -466,7 +466,8 @@ def use_additional(work: Worklist) -> None:
     it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97 after a cellulitis)."""
     tabular = work.tabular
     # A code a rule decided against (Z16.11 beside B95.62, which says methicillin resistant) stays decided.
-    decided = {row["code"] for row in work.log if row["action"] == "not coded" and row["rule"] != "tabular validator"}
+    decided = {row["code"] for row in work.log if row["action"] == "not coded" and (
+        row["rule"] != "tabular validator" or "generic word" in row["why"])}  # "infection" alone is no infection
     for entry in list(work.coded()):
         notes = tabular.inherited_notes(entry.code)
         lines = [*notes.use_additional, *notes.code_also]

@@ -17,7 +17,7 @@ GENERIC_WORDS = {
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
            "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections", "concern",
-           "illness", "sick", "analgesia"},
+           "illness", "sick", "analgesia", "lag"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
@@ -65,11 +65,19 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                  and code in linker.rules[k].codes]
         return bool(found) and all(k in keys for k in found)
 
+    # Abbreviations whose written-out reading names a code: a code of one of its words alone is that word's ("ATN"
+    # is acute tubular necrosis N17.0, not the gangrene I96 of "necrosis").
+    whole = {(m.start, m.end): linker.rules[m.key].codes for m in work.analysis.mentions
+             if m.expanded and linker is not None and m.key in linker.rules}
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP or not entry.spans:
             continue
         if all(is_generic(work, s, e) or only_generic((s, e), entry.code) for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a single generic word names no condition")
+        elif all((s, e) in whole and not any(c.startswith(entry.code[:3]) for c in whole[(s, e)])
+                 for s, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "one word of a written-out abbreviation, which names "
+                        "another condition")
         elif entry.code[0] in "AB" and all(_VACCINE.search(text, max(0, s - 20), min(len(text), e + 25))
                                            for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "the disease's name stands for its vaccine ('Tdap', 'booster')")

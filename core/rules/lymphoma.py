@@ -26,8 +26,8 @@ _REGIONS = {
 }
 _NODES = {"en": re.compile(r"\b(?:nodes?|nodal|adenopathy|lymphadenopathy|LAD|LN)\b", re.IGNORECASE),
           "es": re.compile(r"\b(?:gangli\w+|adenopat[ií]\w+|adenomegal\w+)\b", re.IGNORECASE)}
-_STAGE = re.compile(r"\b(?:stage|estadio|ann arbor)\s+(II|III|IV|2|3|4)(?:[ABEX]|\b)", re.IGNORECASE)
-_REMISSION = {"en": re.compile(r"\b(?:in (?:complete |partial )?remission|CR\d?)\b"),
+_STAGE = re.compile(r"\b(?:stage|estadio|ann arbor)\s+(?:II|III|IV)(?:[ABEX]|\b)", re.IGNORECASE)
+_REMISSION = {"en": re.compile(r"\b(?:in (?:complete )?remission|in CR\d?)\b"),
               "es": re.compile(r"\ben remisi[oó]n\b|\bremisi[oó]n completa\b", re.IGNORECASE)}
 
 
@@ -39,7 +39,8 @@ def lymphoma_site(work: Worklist) -> None:
         code = entry.code
         if not code.startswith(_LYMPHOMAS) or not code.endswith("0") or len(code) != 6:
             continue
-        digit = "A" if affirmed(_REMISSION[language], text) else _site(text, language)
+        staged = any(_STAGE.search(text, *work.analysis.sentences.sentence_bounds(a, b)) for a, b in entry.spans)
+        digit = "A" if affirmed(_REMISSION[language], text) else _site(text, language, staged)
         sited = code[:-1] + digit if digit else ""
         if not sited or not work.tabular.is_billable(sited):
             continue
@@ -49,13 +50,13 @@ def lymphoma_site(work: Worklist) -> None:
         work.absorb(code, sited, "one condition, one code", f"{sited} names the site")
 
 
-def _site(text: str, language: str) -> str:
+def _site(text: str, language: str, staged: bool) -> str:
     regions: set[str] = set()
     for start, end in _node_sentences(text, language):
         part = text[start:end]
         regions |= {digit for digit, words in _REGIONS[language].items()
                     if re.search(r"\b(?:" + words + r")\b", part, re.IGNORECASE)}
-    if len(regions) > 1 or _STAGE.search(text):
+    if len(regions) > 1 or staged:  # the lymphoma's own stage, not a CKD's
         return "8"
     return next(iter(regions)) if regions else ""
 

@@ -127,8 +127,9 @@ def _variant(code: str, trimester: int, delivered: bool, control: str, tabular: 
     state, own_control = _state(title), _control_of(title)
     if state in ("", "the puerperium"):
         return code
-    want_state = "childbirth" if delivered else {1: "first", 2: "second", 3: "third"}.get(trimester, "")
-    states = [want_state, state] if want_state and state in ("unspecified", "pregnancy") else [state]
+    by_trimester = {1: "first", 2: "second", 3: "third"}.get(trimester, "")
+    wanted = [s for s in ("childbirth" if delivered else "", by_trimester) if s]  # a code with no childbirth leaf
+    states = [*wanted, state] if wanted and state in ("unspecified", "pregnancy") else [state]  # takes the trimester
     controls = [_CONTROL_TITLE[control], own_control] if control and own_control == "unspecified control" \
         else [own_control]
     base = _key(title.lower().replace(own_control, "")) if own_control else _key(title)

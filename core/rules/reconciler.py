@@ -106,7 +106,8 @@ def winning_codes(
     that needs only its 7th character, "angioedema" T78.3, gets the initial encounter's, which the encounter rule
     corrects)."""
     found: dict[tuple[int, int], list[str]] = {}
-    for match in analysis.mentions:
+    for match in sorted(analysis.mentions, key=lambda m: not m.expanded):  # "ATN": acute tubular necrosis, N17.0,
+        # before the I96 of its one word "necrosis"
         if match.key not in linker.rules:
             continue
         codes = found.setdefault((match.start, match.end), [])

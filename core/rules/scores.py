@@ -23,7 +23,8 @@ def nihss(work: Worklist) -> None:
         code = ""
     for entry in scored:
         if entry.code != code:
-            work.demote(entry.code, "NIHSS", "the note's score is another" if code else "no stroke is coded")
+            work.demote(entry.code, "NIHSS", "the note's score is another" if code else
+                        "no stroke is coded" if found else "the note gives no score")
     if code:
         work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], "NIHSS",
                  f"the stroke's NIH stroke scale score: {found.group(1)}", 0.5, "rule")

@@ -27,6 +27,10 @@ _LATER = re.compile(r"\s*(?:is |was )?(?:due|overdue|next|scheduled|planned|to b
                     r"year)|pendiente|programad[oa]|en \d+ (?:semana|mes|año))", re.IGNORECASE)
 
 
+# A screening for an infection the note already codes is none.
+_KNOWN = {"Z11.4": ("B20", "Z21"), "Z11.59": ("B15", "B16", "B17", "B18", "B19")}
+
+
 @lru_cache(maxsize=2)
 def _patterns(language: str) -> tuple[re.Pattern[str] | None, dict[str, re.Pattern[str]]]:
     section = tomllib.loads(CUES.read_text(encoding="utf-8")).get(language, {}).get("screening", {})
@@ -55,6 +59,8 @@ def screening(work: Worklist) -> None:
             m = exam.search(text, a, b)
             if m is None or not work.tabular.is_billable(code):
                 continue
+            if any(e.code.startswith(_KNOWN.get(code, ("-",))) for e in work.coded()):
+                continue  # "HIV on ART; screening colonoscopy": the patient's known infection is no screening
             assertion, said = work.analysis.assertion_of(m.start(), m.end())
             if assertion in NOT_CODED and not (assertion == "hypothetical" and cue.fullmatch(said)) or \
                     _LATER.match(text, m.end()):
