@@ -44,11 +44,8 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
                 (m.start, m.end) == (match.start, match.end) and m.key in linker.rules and code in linker.rules[m.key].codes
                 for m in work.analysis.mentions):
             continue  # the span's code is another match's at the same words ("ADHF" read as its one word "acute")
-        inside = [[match.start <= a and b <= match.end and b - a < match.end - match.start for a, b in e.spans]
-                  for e in work.coded()]
-        shorter = [e for e, within in zip(work.coded(), inside, strict=True) if e.code[:3] == code[:3] and e.code != code
-                   and within and (all(within) or any(within) and is_vague(e.code, tabular))]  # an unspecified code
-        # read in these words and elsewhere ("concussion handout") is this diagnosis too
+        shorter = [e for e in work.coded() if e.code[:3] == code[:3] and e.code != code and e.spans
+                   and _read_inside(e.spans, match.start, match.end, is_vague(e.code, tabular))]
         if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories and not shorter or \
                 not tabular.is_billable(code):
             continue  # a code of the category read in fewer of these words gives way ("alcohol use disorder, mild")
@@ -66,3 +63,10 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
         for other in shorter:
             work.absorb(other.code, code, "one condition, one code", f"'{text}' names the condition in full")
         coded_categories.add(code[:3])
+
+
+def _read_inside(spans: list[tuple[int, int]], start: int, end: int, vague: bool) -> bool:
+    """A coded code read in fewer of the stated words: all its evidence inside them, or, for an unspecified code, some
+    of it ("concussion" in "concussion w/ brief LOC" and again in "concussion handout" is this diagnosis too)."""
+    inside = [start <= a and b <= end and b - a < end - start for a, b in spans]
+    return all(inside) or vague and any(inside)
