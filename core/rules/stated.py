@@ -45,7 +45,8 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
                 for m in work.analysis.mentions):
             continue  # the span's code is another match's at the same words ("ADHF" read as its one word "acute")
         shorter = [e for e in work.coded() if e.code[:3] == code[:3] and e.code != code and e.spans
-                   and _read_inside(e.spans, match.start, match.end, is_vague(e.code, tabular))]
+                   and _read_inside(e.spans, match.start, match.end,
+                                    is_vague(e.code, tabular) and not is_vague(code, tabular))]
         if code[0] in "VWXYZ" or code in GENERIC_CODES or code[:3] in coded_categories and not shorter or \
                 not tabular.is_billable(code):
             continue  # a code of the category read in fewer of these words gives way ("alcohol use disorder, mild")
@@ -66,7 +67,8 @@ def stated_diagnoses(work: Worklist, linker: DictionaryLinker, winning: dict[tup
 
 
 def _read_inside(spans: list[tuple[int, int]], start: int, end: int, vague: bool) -> bool:
-    """A coded code read in fewer of the stated words: all its evidence inside them, or, for an unspecified code, some
-    of it ("concussion" in "concussion w/ brief LOC" and again in "concussion handout" is this diagnosis too)."""
+    """A coded code read in fewer of the stated words: all its evidence inside them, or, for an unspecified code
+    beside a specific stated one (``vague``), some of it ("concussion" in "concussion w/ brief LOC" and again in
+    "concussion handout" is this diagnosis too)."""
     inside = [start <= a and b <= end and b - a < end - start for a, b in spans]
     return all(inside) or vague and any(inside)
