@@ -46,7 +46,7 @@ _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "medications": ("meds", "medications", "home meds", "home medications", "current medications",
                         "medication list", "discharge medications", "rx"),
         "allergies": ("allergies", "allergy", "nkda"),
-        "assessment": ("assessment", "a/p", "assessment and plan", "assessment/plan", "impression", "dx",
+        "assessment": ("assessment", "a", "a/p", "assessment and plan", "assessment/plan", "impression", "dx",
                        "diagnosis", "diagnoses", "discharge diagnosis", "discharge diagnoses", "final diagnosis",
                        "final diagnoses", "principal diagnosis", "secondary diagnoses", "a&p", "imp", "postop dx", "post-op dx", "postoperative diagnosis",
                        "postoperative diagnoses", "post-op diagnosis", "preop/postop dx", "pre-op/post-op dx",

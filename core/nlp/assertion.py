@@ -41,8 +41,8 @@ _FROM_ENDS = {"en": re.compile(r"\bto\b"), "es": re.compile(r"\b(?:a|por)\b")}
 # Said right after a finding, with at most a short word between ("Speech normal", "LFTs/INR nl", "diabetes check"):
 # the finding was examined and is normal, or only looked for. Further away they describe something else.
 _CLOSE_POST = {"en": {"negated": ["normal", "nl", "wnl", "within normal limits", "unremarkable"],
-                      "hypothetical": ["check", "screen", "screening"]},
-               "es": {"negated": ["normal", "normales"], "hypothetical": []}}
+                      "hypothetical": ["check", "screen", "screening"], "historical": ["resolved"]},
+               "es": {"negated": ["normal", "normales"], "hypothetical": [], "historical": ["resuelto", "resuelta"]}}
 _PRE: dict[str, dict[str, list[str]]] = {
     "en": {
         "negated": [
@@ -89,7 +89,8 @@ _POST: dict[str, dict[str, list[str]]] = {
                        "have fully resolved", "but ruled out", "but was ruled out", "but was excluded", "excluded", "not suspected", "not identified",
                        *_CLOSE_POST["en"]["negated"]],
            "hypothetical": ["prophylaxis", "ppx", "precautions", *_CLOSE_POST["en"]["hypothetical"]],
-           "historical": ["stopped", "discontinued", "was stopped", "was discontinued", "d/c'd", "dc'd"],
+           "historical": ["stopped", "discontinued", "was stopped", "was discontinued", "d/c'd", "dc'd",
+                          *_CLOSE_POST["en"]["historical"]],
            "possible": ["is suspected", "was suspected", "suspected", "cannot be excluded", "cannot be ruled out", "r/o",
                         "to be ruled out",
                         "could not be ruled out", "not ruled out"]},
@@ -100,7 +101,7 @@ _POST: dict[str, dict[str, list[str]]] = {
            "possible": ["a descartar", "en estudio"],
            "family": ["en el padre", "en la madre", "en su padre", "en su madre", "del padre", "de la madre"],
            "hypothetical": ["profilactica", "profilactico"],
-           "historical": ["suspendido", "suspendida"]},
+           "historical": ["suspendido", "suspendida", *_CLOSE_POST["es"]["historical"]]},
 }
 _TERMINATION = {
     "en": ["but", "however", "although", "except", "which", "aside from", "apart from", "presented with", "with"],

@@ -38,7 +38,7 @@ _BMI = {
     "es": r"\b(?:imc|indice\s+de\s+masa\s+corporal)\b(?:\s*[\[(]imc[\])])?(?:\s*(?:de|era|fue|en|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
     "en": r"\b(?:bmi|body\s+mass\s+index)\b(?:\s*[\[(]bmi[\])])?(?:\s*(?:of|was|is|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
 }
-_SENTENCE_END = re.compile(r"[.;\n]")
+_SENTENCE_END = re.compile(r"[;\n]|\.(?!\d)")  # not the point of "trough 6.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,10 @@ def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
 
 
 def _sentence(folded: str, start: int, end: int) -> str:
-    left = max(folded.rfind(mark, 0, start) for mark in ".;\n") + 1
+    dot = folded.rfind(".", 0, start)
+    while dot > 0 and folded[dot + 1 : dot + 2].isdigit():
+        dot = folded.rfind(".", 0, dot)
+    left = max(dot, folded.rfind(";", 0, start), folded.rfind("\n", 0, start)) + 1
     right = _SENTENCE_END.search(folded, end)
     return folded[left : right.start() if right else len(folded)]
 

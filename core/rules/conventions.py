@@ -462,8 +462,9 @@ _GENERIC_STEMS = frozenset(term_key("disorder disorders disease diseases other r
 
 # -- instructional notes --------------------------------------------------------------------------------------------
 def use_additional(work: Worklist) -> None:
-    """A second code the notes of a coded code ask for ("use additional code", "code also"), when the note supports
-    it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97 after a cellulitis)."""
+    """A second code the notes of a coded code ask for ("use additional code", "code also"; a manifestation's "code
+    first"), when the note supports it: the best candidate the notes name (N18 stage after I12.9, the organism B95-B97
+    after a cellulitis, the dementia F03.9- a delirium "due to known physiological condition" F05 is in)."""
     tabular = work.tabular
     # A code a rule decided against (Z16.11 beside B95.62, which says methicillin resistant) stays decided.
     decided = {row["code"] for row in work.log if row["action"] == "not coded" and (
@@ -471,7 +472,9 @@ def use_additional(work: Worklist) -> None:
     for entry in list(work.coded()):
         notes = tabular.inherited_notes(entry.code)
         lines = [*notes.use_additional, *notes.code_also]
-        refs = references(lines)
+        title = tabular.description(entry.code)
+        manifestation = "classified elsewhere" in title or "due to known physiological condition" in title
+        refs = references([*lines, *(notes.code_first if manifestation else [])])
         if _asks_for_the_infection(lines):
             _the_infection(entry, work, decided)  # J44.0: "code also to identify the infection"
         for ref in refs:

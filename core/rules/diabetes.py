@@ -88,8 +88,9 @@ def _foot_ulcer_code(work: Worklist, diabetic: list[Entry], evidence: Span, site
             work.add(combination, [evidence], "foot ulcer", f"Diabetes, diabetic > foot ulcer → {combination}",
                      entry.suggestion.score, "index-navigator")
             work.absorb(entry.code, combination, "foot ulcer", "the ulcer is of the foot")
-    if combination not in {e.code for e in work.coded()}:
-        return
+    if combination not in {e.code for e in work.coded()}:  # beside another complication (I.C.4.a: as many as needed)
+        work.add(combination, [evidence], "foot ulcer", f"Diabetes, diabetic > foot ulcer → {combination}",
+                 diabetic[0].suggestion.score, "index-navigator")
     side_char = {"right": "1", "left": "2"}.get(side, "9")
     affirmed = _NEGATED.sub(" ", sentence)  # "no muscle or bone involvement" names no depth
     depth = next((char for char, words in _DEPTHS if re.search(words, affirmed)), "9")

@@ -13,6 +13,7 @@ from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
 from core.rules.generic_words import is_generic
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
+from core.rules.sides import DOMINANT_HAND
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, block_of, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
@@ -29,6 +30,9 @@ _INPATIENT = re.compile(r"\b(?:admitted|admission|admit|inpatient|discharge diag
                         r"hospital course|discharge dx|d/c (?:summary|dx|diagnos[ie]s)|hospitali[sz]ed|ingres[oóa]|ingreso|ingresad[oa]|hospitalizad[oa]|al alta|"
                         r"diagn[oó]sticos? al alta|informe de alta|hospitalizaci[oó]n|alta hospitalaria|"
                         r"(?-i:DISCHARGE))\b", re.IGNORECASE)
+
+
+_RESOLVED = re.compile(r"[ ,]*(?:(?:now|has|have|since|ya|actualmente)\s+)?(?:resolved|resuelt[oa]s?)\b", re.IGNORECASE)
 
 
 def history_and_family(work: Worklist, navigator: IndexNavigator | None,
@@ -67,6 +71,10 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
             work.demote(entry.code, f"{kind} history", "the malignancy is not current; another reading of its words "
                         "gives the history code")
             continue
+        if not code and entry.coded and not listed and all(
+                _RESOLVED.match(work.analysis.text, b) for _, b in entry.spans):
+            work.demote(entry.code, "personal history", "the note says it resolved: not current, and no history code")
+            continue  # "Cough resolved, no fever"
         if not code or listed and not _same_condition(code, entry.code, work):
             continue  # "PMH: NSTEMI 2019 ... CAD, stable": the CAD listed there is current, not the old MI
         work.add(code, list(entry.suggestion.evidence), f"{kind} history", why, entry.suggestion.score,
@@ -344,8 +352,6 @@ def integral_symptoms(work: Worklist) -> None:
 
 STROKES = ("I60", "I61", "I62", "I63", "I64")
 SEQUELA_OF = {"I60": "I69.0", "I61": "I69.1", "I62": "I69.2", "I63": "I69.3", "I64": "I69.3"}
-_DOMINANT = {"right": re.compile(r"\b(?:right|rt?)[- ]hand(?:ed|-dominant)\b|\bdiestr[oa]", re.IGNORECASE),
-             "left": re.compile(r"\b(?:left|lt?)[- ]hand(?:ed|-dominant)\b|\bzurd[oa]", re.IGNORECASE)}
 _RESIDUAL = re.compile(r"\b(?:residual|sequela|sequelae|late effect|since (?:the|her|his) stroke|after (?:the|a|her|his) "
                        r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke|"
                        r"\b(?:from|due to|secondary to|following|after|tras|por)\s+(?:(?:a|an|the|her|his|un|el)\s+)?"
@@ -379,7 +385,7 @@ def sequelae(work: Worklist) -> None:
             "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant",
             "disorder", "disorders", "following"}
         side = next((s for s in (work.analysis.side_of(a, b) for a, b in deficit.spans) if s), "")
-        hand = next((h for h, pattern in _DOMINANT.items() if pattern.search(text)), "")
+        hand = next((h for h, pattern in DOMINANT_HAND.items() if pattern.search(text)), "")
         best: tuple[int, str] | None = None
         for option in options:
             title = tabular.description(option).lower()
@@ -436,8 +442,8 @@ def _side_rank(title: str, side: str, hand: str) -> int:
         return 0  # aphasia has no side: the side of the stroke is no reason against I69.320
     if side not in title:
         return -1
-    if not hand:
-        return 1 if "unspecified" not in title or "side" in title else 0
+    if not hand:  # I.C.6.a default: the right side dominant, the left non-dominant
+        hand = "right"
     dominance = "non-dominant" if hand != side else "dominant"
     return 3 if f"{side} {dominance}" in title else 0
 

@@ -1,5 +1,6 @@
 """A lymphoma's site (C81-C85, 5th character): the node regions the note names, "multiple sites" for two or more or a
-stage from II up (two regions or more by definition), "in remission" (FY2025 ``A``) when the note says so."""
+stage from II up (two regions or more by definition), "in remission" (FY2025 ``A``) when its sentence says so.
+A leukemia's phase (C91-C95, 5th character): not having achieved remission, in remission, or in relapse."""
 
 from __future__ import annotations
 
@@ -39,8 +40,10 @@ def lymphoma_site(work: Worklist) -> None:
         code = entry.code
         if not code.startswith(_LYMPHOMAS) or not code.endswith("0") or len(code) != 6:
             continue
-        staged = any(_STAGE.search(text, *work.analysis.sentences.sentence_bounds(a, b)) for a, b in entry.spans)
-        digit = "A" if affirmed(_REMISSION[language], text) else _site(text, language, staged)
+        sentences = [text[slice(*work.analysis.sentences.sentence_bounds(a, b))] for a, b in entry.spans]
+        staged = any(_STAGE.search(sentence) for sentence in sentences)
+        remission = any(affirmed(_REMISSION[language], sentence) for sentence in sentences)
+        digit = "A" if remission else _site(text, language, staged)
         sited = code[:-1] + digit if digit else ""
         if not sited or not work.tabular.is_billable(sited):
             continue
@@ -69,3 +72,37 @@ def _node_sentences(text: str, language: str) -> list[tuple[int, int]]:
         end = min((i for i in (text.find(".", found.end()), text.find("\n", found.end())) if i >= 0), default=len(text))
         spans.append((start, end))
     return spans
+
+
+_LEUKEMIAS = ("C91", "C92", "C93", "C94", "C95")
+_RELAPSE = {"en": re.compile(r"\b(?:in (?:first |second |\w+ )?relapse|relapsed|relapsing|recurrent)\b", re.IGNORECASE),
+            "es": re.compile(r"\b(?:reca[ií]da|recidiva|en reca[ií]da|refractari[oa]\b)", re.IGNORECASE)}
+_PHASES = {"0": "not having achieved remission", "1": "in remission", "2": "in relapse"}
+
+
+def leukemia_phase(work: Worklist, winning: dict[tuple[int, int], list[str]]) -> None:
+    """A leukemia the note states ("AML", "CLL") is coded with its phase (5th character): in relapse, in remission,
+    or by default not having achieved remission (C92.00), from the sentences that name it. A leukemia the ranker left
+    for review is coded when the dictionary's reading of the words is its category ("AML" C92.0)."""
+    language = work.analysis.language
+    text = work.analysis.text
+    for entry in [*work.coded(), *work.candidates()]:
+        if not entry.code.startswith(_LEUKEMIAS) or len(entry.code) < 5 or not entry.spans or \
+                not work.codable(entry) or entry.only("historical") or \
+                not (entry.coded or any(code[:5] == entry.code[:5] for span in entry.spans
+                                          for code in winning.get(span, [])[:1])):
+            continue
+        base = entry.code[:5]
+        if any(e.code.startswith(base) and e is not entry for e in work.coded()):
+            continue
+        sentences = [text[slice(*work.analysis.sentences.sentence_bounds(a, b))] for a, b in entry.spans]
+        digit = "2" if any(affirmed(_RELAPSE[language], s) for s in sentences) else \
+            "1" if any(affirmed(_REMISSION[language], s) for s in sentences) else "0"
+        code = base + digit
+        if code == entry.code or not work.tabular.is_billable(code):
+            continue
+        work.add(code, list(entry.suggestion.evidence), "most specific code", f"the note says: {_PHASES[digit]}"
+                 if digit != "0" else "no remission stated: not having achieved remission", max(
+                     entry.suggestion.score, 0.5), "tabular-list")
+        if entry.coded:
+            work.absorb(entry.code, code, "one condition, one code", f"{code} names the phase")

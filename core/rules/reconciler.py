@@ -58,7 +58,7 @@ from core.rules.history import (
     uncertain,
 )
 from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
-from core.rules.lymphoma import lymphoma_site
+from core.rules.lymphoma import leukemia_phase, lymphoma_site
 from core.rules.neoplasm import neoplasms
 from core.rules.pain import unlocated_pain
 from core.rules.partners import unpartnered_status
@@ -67,6 +67,7 @@ from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
 from core.rules.routine_exam import (
     cancer_surveillance,
+    follow_up_after_treatment,
     joint_replacement_aftercare,
     planned_removal,
     preprocedural_exam,
@@ -74,7 +75,7 @@ from core.rules.routine_exam import (
 )
 from core.rules.scores import nihss
 from core.rules.sibling_words import named_siblings
-from core.rules.sides import laterality
+from core.rules.sides import dominance, laterality
 from core.rules.specificity import (
     asthma_severity_and_flare,
     dementia_disturbance,
@@ -126,10 +127,11 @@ def winning_codes(
 
 def _without_child(code: str, tabular: Tabular) -> str:
     """The child a bare term means when none is unspecified: the one "without" the complication the others name
-    (G43.00 → G43.009 "... without status migrainosus")."""
+    (G43.00 → G43.009 "... without status migrainosus"; a leukemia not said to be in remission or relapse)."""
     item = tabular.get(code)
     children = [c for c in (item.children if item else []) if tabular.is_billable(c)]
-    return next((c for c in children if " without " in f" {tabular.description(c).lower()} "), "")
+    return next((c for c in children if " without " in f" {tabular.description(c).lower()} "
+                 or "not having achieved remission" in tabular.description(c)), "")  # "AML" C92.0 → C92.00
 
 
 def contradictions(work: Worklist) -> None:
@@ -176,6 +178,7 @@ def reconcile(
     specific_over_unspecified(work, winning)
     neoplasms(work, kb.index)
     lymphoma_site(work)
+    leukemia_phase(work, winning)
     current_malignancy(work)
     pressure_ulcers(work, kb.index)
     foot_ulcer(work)
@@ -193,6 +196,7 @@ def reconcile(
     unlocated_pain(work)
     named_siblings(work)
     laterality(work)
+    dominance(work)
     named_digits(work)
     contradictions(work)
     one_condition(work)
@@ -214,6 +218,7 @@ def reconcile(
     joint_replacement_aftercare(work)
     planned_removal(work)
     cancer_surveillance(work)
+    follow_up_after_treatment(work)
     external_causes(work, navigator.index if navigator is not None else None)
     nihss(work)
     unpartnered_status(work)

@@ -85,6 +85,31 @@ def cancer_surveillance(work: Worklist) -> None:
     work.list_first(SURVEILLANCE)
 
 
+FOLLOW_UP = "Z09"
+
+
+def follow_up_after_treatment(work: Worklist) -> None:
+    """Z09 for a follow-up visit after a condition's treatment ended (I.C.21.c.8), listed first: the visit's title
+    says follow-up and the note codes only history and status codes, one of them the personal history of the
+    condition ("Telehealth f/u ... pneumonia, resolved" Z09, Z87.01). A malignancy's is Z08."""
+    text = work.analysis.text
+    language = work.analysis.language
+    title = text[: title_end(text)]
+    pattern = _FOLLOW_UP_TITLE.get(language)
+    coded = [e.code for e in work.coded()]
+    if pattern is None or not pattern.search(title) or not coded or any(c[0] != "Z" for c in coded):
+        return
+    if any(c.startswith(("Z00", "Z01", "Z08", "Z09", "Z12", "Z3", "Z4", "Z51", "Z85")) for c in coded):
+        return
+    history = [e for e in work.coded() if e.code.startswith(("Z86", "Z87")) and e.code != "Z87.891"]
+    if not history:
+        return
+    work.add(FOLLOW_UP, list(history[0].suggestion.evidence), "encounter",
+             f"a follow-up visit after the treatment of what {history[0].code} records ended: "
+             f"{work.tabular.description(FOLLOW_UP)}", 0.5, "tabular-list")
+    work.list_first(FOLLOW_UP)
+
+
 JOINT_AFTERCARE = "Z47.1"
 _POST_OP_VISIT = {
     "en": re.compile(r"\b(?:post-?op(?:erative)? (?:visit|check|f/u|follow-?up|day \d+)|\d+\s*(?:wks?|weeks?|days?|d)\s+"

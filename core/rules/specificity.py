@@ -239,8 +239,8 @@ def unstated_kinds(work: Worklist) -> None:
 # F0x.B- (moderate) or F0x.C- (severe) with the same behavior characters ("moderate dementia with agitation" F02.B11).
 _UNSPECIFIED_SEVERITY = ("F01.5", "F02.8", "F03.9")
 _SEVERITY = {
-    "en": re.compile(r"\b(mild|moderate|severe)\s+(?:[\w']+\s+){0,3}?dementia|dementia,?\s+(?:[\w']+\s+){0,2}?"
-                     r"(mild|moderate|severe)\b", re.IGNORECASE),
+    "en": re.compile(r"\b(mild|moderate|severe)\s+(?:[\w']+\s+){0,3}?dementia|dementia\b(?:(?! and | also | with | w/ )[^.;\n]){0,30}?"
+                     r"\b(mild|moderate|severe)\b", re.IGNORECASE),
     "es": re.compile(r"\bdemencia\s+(?:[\w']+\s+){0,3}?(leve|moderad[oa]|grave|sever[oa])\b|\b(leve|moderada|grave|"
                      r"severa)\s+demencia", re.IGNORECASE),
 }
