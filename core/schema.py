@@ -89,3 +89,12 @@ class CodingResult(BaseModel):
         for item in [*self.codes, *self.candidates]:
             seen.setdefault(item.code, None)
         return list(seen)
+
+
+def copy_suggestion(suggestion: CodeSuggestion) -> CodeSuggestion:
+    """``suggestion.model_copy(deep=True)`` without ``copy.deepcopy``'s generic walk (every field but the evidence
+    is immutable): the merge and the reconciler copy every code of every note."""
+    clone = suggestion.model_copy()
+    clone.__dict__["evidence"] = [span.model_copy() for span in suggestion.evidence]
+    return clone
+

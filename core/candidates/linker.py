@@ -182,6 +182,13 @@ class DictionaryLinker:
         return clone
 
     # -- matching ---------------------------------------------------------------------------------
+    def _known_stems(self) -> frozenset[str]:
+        """Every word of every rule's key, for the current rules (computed again when rules are added)."""
+        cached = getattr(self, "_known", None)
+        if cached is None or cached[0] is not self.rules or cached[1] != len(self.rules):
+            cached = self._known = (self.rules, len(self.rules), frozenset(w for key in self.rules for w in key))
+        return cached[2]
+
     def find(
         self, text: str, tokens: list[Token] | None = None, *, shadowed: bool = False,
         exclude_cases: Collection[str] = (),
@@ -199,25 +206,35 @@ class DictionaryLinker:
         if exclude_cases:
             rules = _RulesWithout(self, exclude_cases)
         found: list[tuple[int, int, tuple[str, ...], bool]] = []
+        # What lies between each content word and the one before it, read once: sentence punctuation, a comma.
+        apart = [False, *(_apart(text, content[k - 1], content[k]) for k in range(1, len(content)))]
+        comma = [False, *("," in text[content[k - 1].end:content[k].start] for k in range(1, len(content)))]
+        known = self._known_stems()
         for i in range(len(content)):
             stems: list[str] = []
             commas: list[int] = []
+            unknown: list[int] = []  # positions of words no rule has
             for j in range(i, min(len(content), i + MAX_KEY_TOKENS)):
-                if j > i and _apart(text, content[j - 1], content[j]):
+                if j > i and apart[j]:
                     break
-                if j > i and "," in text[content[j - 1].end:content[j].start]:
+                if j > i and comma[j]:
                     commas.append(j - i)
                 stems.append(content[j].stem)
+                if content[j].stem not in known:
+                    unknown.append(j - i)
+                    if len(unknown) > 1:
+                        break  # no term, even with one extra word, has two words no term has
                 key = tuple(sorted(stems))
-                if key in rules:
+                if not unknown and key in rules:
                     if not any(_listed(stems, cut, rules) for cut in commas):
                         found.append((i, j, key, False))
                 elif len(stems) >= 3:
                     # One extra word inside a known term ("masa [inguinal] derecha") still matches.
-                    for skip in range(1, len(stems) - 1):
-                        if stems[skip] in NEGATION_STEMS:
+                    for skip in unknown or range(1, len(stems) - 1):
+                        if not 0 < skip < len(stems) - 1 or stems[skip] in NEGATION_STEMS:
                             continue  # "esophagitis, [no] bleeding" is not "esophagitis with bleeding"
-                        gapped = tuple(sorted(stems[:skip] + stems[skip + 1 :]))
+                        at = key.index(stems[skip])  # the key without that word: still sorted
+                        gapped = key[:at] + key[at + 1:]
                         if gapped in rules:
                             found.append((i, j, gapped, True))
                             break

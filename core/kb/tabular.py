@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class Code:
     notes: InstructionalNotes = field(default_factory=InstructionalNotes)
 
 
+@lru_cache(maxsize=65536)  # the rules normalise the same few hundred codes again and again
 def normalize_code(code: str) -> str:
     """``'n44.8'``, ``'N448'`` → ``'N44.8'``; blocks and chapters are returned unchanged (upper-cased)."""
     text = code.strip().upper().rstrip("-").rstrip(".")

@@ -210,7 +210,17 @@ class NoteAnalysis:
 
     def assertion_of(self, start: int, end: int) -> tuple[Assertion, str]:
         """Assertion of any span of the note: the rules, then the section (a family-history section makes a
-        condition the family's)."""
+        condition the family's). Read once per span: the matches, the ranker and many rules ask again."""
+        found = self._assertions_read.get((start, end))
+        if found is None:
+            found = self._assertions_read[start, end] = self._assertion_of(start, end)
+        return found
+
+    @cached_property
+    def _assertions_read(self) -> dict[tuple[int, int], tuple[Assertion, str]]:
+        return {}
+
+    def _assertion_of(self, start: int, end: int) -> tuple[Assertion, str]:
         assertion, cue = self.assertions.classify(start, end)
         section = self.section_at(start)
         if assertion in ("present", "historical", "possible") and section.kind == "family_history":

@@ -267,8 +267,13 @@ def _outermost(patterns: dict[str, re.Pattern[str]], text: str) -> list[tuple[st
 
 def _same_length_normalize(text: str) -> str:
     """Lower-case and strip accents character by character so offsets stay valid."""
-    out = []
-    for ch in text:
-        norm = normalize(ch)
-        out.append(norm if len(norm) == 1 else (ch.lower() if len(ch.lower()) == 1 else " "))
-    return "".join(out)
+    return "".join([_CHARS.get(ch) or _fold_char(ch) for ch in text])
+
+
+_CHARS: dict[str, str] = {}  # each character's one-character fold, computed once
+
+
+def _fold_char(ch: str) -> str:
+    norm = normalize(ch)
+    folded = _CHARS[ch] = norm if len(norm) == 1 else (ch.lower() if len(ch.lower()) == 1 else " ")
+    return folded

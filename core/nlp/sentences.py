@@ -58,9 +58,16 @@ class SentenceIndex:
         self.text = text
         self.spans = sentence_spans(text, language)
         self._starts = [start for start, _ in self.spans]
+        self._bounds: dict[tuple[int, int], tuple[int, int]] = {}  # the rules ask for the same spans many times
 
     def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
         """The sentence holding ``[start, end)``; a mention across a boundary gets both sentences."""
+        found = self._bounds.get((start, end))
+        if found is None:
+            found = self._bounds[start, end] = self._sentence_bounds(start, end)
+        return found
+
+    def _sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
         if not self.spans:
             return 0, len(self.text)
         first = max(0, bisect.bisect_right(self._starts, start) - 1)

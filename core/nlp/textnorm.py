@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # "ex fumador" / "ex-smoker" is one word, read as "exfumador" / "exsmoker" (a former smoker, not a smoker).
 TOKEN_RE = re.compile(r"(?:\b[Ee][Xx][-\s](?=[^\W\d_]{4}))?[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
@@ -38,9 +39,21 @@ DESCRIPTION_FILLERS = {
 }
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that drops combining marks, filled in as characters are met."""
+
+    def __missing__(self, point: int) -> int | None:
+        kept = self[point] = None if unicodedata.combining(chr(point)) else point
+        return kept
+
+
+_COMBINING_MARKS = _CombiningMarks()
+
+
 def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # NFKD leaves ASCII as it is: most words need no decomposition
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_COMBINING_MARKS)
 
 
 def normalize(text: str) -> str:
@@ -122,19 +135,34 @@ class Token:
     is_stop: bool
 
 
-def tokenize(text: str, language: str) -> list[Token]:
-    stops = STOPWORDS.get(language, STOPWORDS["en"])
+# Per language, what ``tokenize`` reads in a word as written: (norm, stem, is_stop). Notes reuse few words; the
+# rules tokenize the same sentences many times.
+_WORDS: dict[str, dict[str, tuple[str, str, bool]]] = {}
+_MAX_CACHED_WORDS = 200_000
+
+
+def _read_word(word: str, language: str) -> tuple[str, str, bool]:
+    norm = _EX_PREFIX.sub("ex", POSSESSIVE_RE.sub("", strip_accents(word.lower())))
+    stemmed = stem(norm)
     aliases = STEM_ALIASES.get(language, {})
+    return norm, aliases.get(stemmed, stemmed), norm in STOPWORDS.get(language, STOPWORDS["en"])
+
+
+def tokenize(text: str, language: str) -> list[Token]:
+    words = _WORDS.get(language)
+    if words is None or len(words) > _MAX_CACHED_WORDS:
+        words = _WORDS[language] = {}
     tokens: list[Token] = []
     for match in TOKEN_RE.finditer(text):
-        norm = _EX_PREFIX.sub("ex", POSSESSIVE_RE.sub("", strip_accents(match.group().lower())))
-        stemmed = stem(norm)
-        tokens.append(
-            Token(match.group(), match.start(), match.end(), norm, aliases.get(stemmed, stemmed), norm in stops)
-        )
+        word = match.group()
+        read = words.get(word)
+        if read is None:
+            read = words[word] = _read_word(word, language)
+        tokens.append(Token(word, match.start(), match.end(), *read))
     return tokens
 
 
+@lru_cache(maxsize=16384)  # the rules key the same sentences and titles many times per note
 def term_key(text: str, language: str, *, drop_fillers: bool = False) -> tuple[str, ...]:
     """Order-insensitive key of a term: sorted stems of its content words."""
     stems = [t.stem for t in tokenize(text, language) if not t.is_stop]

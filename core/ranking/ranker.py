@@ -19,10 +19,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import is_vague
@@ -206,6 +207,13 @@ def unseen_in_training(row: Candidate) -> bool:
     return row.features["code_freq"] == 0
 
 
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools, found once: looking them up scans every loaded library (~5 ms a note)."""
+    return ThreadpoolController()
+
+
 def _matrix(rows: list[Candidate]) -> np.ndarray:
     return np.array([[r.features[name] for name in FEATURES] for r in rows], dtype=np.float32)
 
@@ -283,7 +291,7 @@ class RankerModel:
             return np.zeros(0)
         # One thread: a few hundred rows gain nothing from OpenMP, and on a busy 2-core machine its spinning threads
         # made one note's scoring take seconds instead of milliseconds.
-        with threadpool_limits(limits=1):
+        with _threadpools().limit(limits=1):
             return self.model.predict_proba(_matrix(rows))[:, 1]
 
     def save(self, path: Path) -> Path:

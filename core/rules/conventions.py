@@ -202,7 +202,8 @@ def absorb_subterms(work: Worklist, winning: dict[tuple[int, int], list[str]]) -
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP:
             continue  # a code the rules derived (history, combination) stands for the whole condition
-        places = [span for span in winning if any(_inside([own], [span]) for own in entry.spans)]
+        spans = entry.spans
+        places = [span for span in winning if any(span[0] <= s and e <= span[1] for s, e in spans)]
         if not places or not _inside(entry.spans, places):
             continue
         if any(entry.code in winning[span] for span in places if not any(

@@ -34,8 +34,9 @@ def run_edit_checks(codes: list[CodeSuggestion], tabular: Tabular) -> list[EditM
                 )
             )
         notes = tabular.inherited_notes(code)
+        excluded = notes.referenced_codes("excludes1")
         for other in names:
-            if other != code and any(_covers(ref, other) for ref in notes.referenced_codes("excludes1")):
+            if other != code and any(_covers(ref, other) for ref in excluded):
                 messages.append(
                     EditMessage(
                         level="error",

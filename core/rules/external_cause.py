@@ -50,6 +50,7 @@ class Cues:
     forms: dict[str, str]  # irregular English form → word
     spanish: tuple[tuple[re.Pattern[str], str], ...]  # Spanish word, stem or phrase → English words, longest first
     kinds: dict[str, str] = field(default_factory=dict)  # stemmed word → the kind the index names ("dog" → animal)
+    literals: tuple[str, ...] = ()  # the text each ``spanish`` pattern must contain: most patterns need no search
 
 
 @lru_cache(maxsize=1)
@@ -59,14 +60,15 @@ def cues() -> Cues:
     forms = {k.lower(): v.lower() for k, v in data.get("forms", {}).items()}
     main = {stem(word, forms): term for term, words in data.get("main", {}).items() for word in words}
     injury = {stem(word, forms): term for term, words in data.get("injury", {}).items() for word in words}
-    spanish = []
+    spanish, literals = [], []
     for key, english in sorted(data.get("es", {}).items(), key=lambda kv: -len(kv[0])):
         key = strip_accents(key.lower())
         tail = r"\w*" if key.endswith("-") else r"(?:s|es)?\b"
         spanish.append((re.compile(rf"\b{re.escape(key.rstrip('-'))}{tail}"), english.lower()))
+        literals.append(key.rstrip("-"))
     elsewhere = frozenset(stem(w, forms) for words in data.get("elsewhere", {}).values() for w in words)
     kinds = {stem(word, forms): stem(kind) for kind, words in data.get("kinds", {}).items() for word in words}
-    return Cues(main, injury, elsewhere, forms, tuple(spanish), kinds)
+    return Cues(main, injury, elsewhere, forms, tuple(spanish), kinds, tuple(literals))
 
 
 def stem(word: str, forms: dict[str, str] | None = None) -> str:
@@ -123,7 +125,9 @@ def _english_words(text: str, language: str, affirmed: bool) -> tuple[tuple[str,
                      for m in _WORD.finditer(lowered))
     found: list[tuple[str, int]] = []
     taken: list[tuple[int, int]] = []
-    for pattern, english in table.spanish:
+    for (pattern, english), literal in zip(table.spanish, table.literals or [""] * len(table.spanish), strict=True):
+        if literal not in lowered:
+            continue
         for match in pattern.finditer(lowered):
             if any(match.start() < e and s < match.end() for s, e in taken):
                 continue

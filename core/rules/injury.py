@@ -11,6 +11,7 @@ other notes): the index path replaces it. The words that name an injury and thei
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from core.kb.index import AlphabeticIndex, IndexTerm
 from core.kb.tabular import Tabular, normalize_code
@@ -57,6 +58,7 @@ _HEALING = (("K", re.compile(_NOT + r"\b(?:non-?union|pseudoarthrosis|pseudoartr
                              r"consolidaci[oó]n retardada)\b", re.IGNORECASE)))
 
 
+@lru_cache(maxsize=16)  # the encounter, adverse-effect and injury rules ask it of the same note
 def visit_encounter(text: str) -> str:
     """The 7th character this visit asks for: "S" (sequela), "D" (the follow-up or healing of a treated injury) or
     "A"; for a fracture's nonunion, malunion or delayed healing "K", "P" or "G" (a code without them takes "D"). A

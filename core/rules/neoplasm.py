@@ -52,6 +52,7 @@ _CONNECTORS = {"and", "the", "both", "multiple", "or", "y", "e", "o", "el", "la"
 _NOUN_TRIGGER = re.compile(r"metastas[ie]s|mets|secondaries", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)  # every clause of every note folds the same words
 def fold(word: str) -> str:
     """Lower case, no accents, no plural or gender ending: "óseas" and "óseo", "bones" and "bone" meet."""
     from core.nlp.textnorm import strip_accents
@@ -168,10 +169,11 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
 def _match(tokens: list[tuple[str, int, int]], phrases: dict[tuple[str, ...], object]) -> list[Mention]:
     """Longest phrases first, left to right, each token in one phrase."""
     found: list[Mention] = []
+    folded = [t[0] for t in tokens]
     i = 0
     while i < len(tokens):
         for size in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
-            words = tuple(t[0] for t in tokens[i:i + size])
+            words = tuple(folded[i:i + size])
             if words in phrases:
                 value = phrases[words]
                 key = value if isinstance(value, tuple) else (str(value),)

@@ -14,7 +14,7 @@ from core.nlp.analysis import NoteAnalysis
 from core.nlp.assertion import NOT_CODED
 from core.nlp.sentences import SEMICOLON
 from core.nlp.textnorm import term_key
-from core.schema import CodeSuggestion, Span
+from core.schema import CodeSuggestion, Span, copy_suggestion
 
 if TYPE_CHECKING:
     from core.candidates.navigator import Condition
@@ -67,7 +67,7 @@ class Worklist:
         work = cls(analysis, tabular, policy)
         for suggestion in [*codes, *candidates]:
             if suggestion.code not in work.entries:
-                copy = suggestion.model_copy(deep=True)
+                copy = copy_suggestion(suggestion)
                 if policy != "codiesp":
                     work.drop_uncodable_evidence(copy)
                 work.entries[suggestion.code] = Entry(copy, work.assertions_of(copy))

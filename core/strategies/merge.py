@@ -9,13 +9,14 @@ is open-set: it keeps the strategy's decision. Every merged code says in its rat
 
 from __future__ import annotations
 
+import copy
 import time
 
 from core.candidates.linker import DictionaryLinker
 from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis
 from core.ranking.ranker import RankerModel
-from core.schema import CodeSuggestion, CodingResult, Span, StepTrace
+from core.schema import CodeSuggestion, CodingResult, Span, StepTrace, copy_suggestion
 from core.strategies.ranked import rank_note
 
 STEP = "ranker-merge"
@@ -46,7 +47,7 @@ def merge_with_ranker(
     decisions: list[dict[str, object]] = []
     for suggestion in [*ranked_codes, *ranked_candidates]:
         own = proposed.get(suggestion.code)
-        merged = suggestion.model_copy(deep=True)
+        merged = copy_suggestion(suggestion)
         if own is not None:
             merged.evidence = _union_evidence(merged.evidence, own.evidence)
             merged.rationale += f"; the {result.strategy} path proposed it as a {own.status} ({own.source})"
@@ -57,7 +58,7 @@ def merge_with_ranker(
     for code, own in proposed.items():
         if code in ranked:
             continue
-        merged = own.model_copy(deep=True)
+        merged = copy_suggestion(own)
         if code in scored:  # the ranker has evidence for it and scored it below its candidate threshold
             merged.status = "candidate"
             merged.rationale += f"; ranker p={scored[code]:.2f} is below its candidate threshold: for review only"
@@ -77,7 +78,10 @@ def merge_with_ranker(
         rationale="the ranker decides the codes it has evidence for; codes it never scored keep the strategy's decision",
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
     )
-    merged_result = result.model_copy(deep=True)
+    merged_result = result.model_copy()  # deep for every field but the three replaced below
+    for name, value in merged_result.__dict__.items():
+        if name not in ("codes", "candidates", "trace"):
+            merged_result.__dict__[name] = copy.deepcopy(value)
     merged_result.codes = codes
     merged_result.candidates = candidates
     merged_result.trace = [*result.trace, ranking.trace(), trace]
