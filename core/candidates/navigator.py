@@ -84,7 +84,7 @@ class Requirement:
             return 3
         if self.categories & {condition.category}:
             if not self.stages and any(c[:3] == condition.category for c in self.codes) and \
-                    not any(c[:5] == condition.code[:5] for c in self.codes):
+                    not any(condition.code.startswith(c[:5]) for c in self.codes):
                 return 0  # "coronary microvascular dysfunction" (I25.85) is not the CAD of I25.10: another subcategory
             if self.stems & condition.words:
                 return 2

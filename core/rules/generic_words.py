@@ -17,7 +17,7 @@ GENERIC_WORDS = {
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
            "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections", "concern",
-           "illness", "sick", "analgesia", "lag"},
+           "illness", "sick", "analgesia", "lag", "old", "erythematous"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
