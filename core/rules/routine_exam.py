@@ -99,8 +99,8 @@ def follow_up_after_treatment(work: Worklist) -> None:
     coded = [e.code for e in work.coded()]
     if pattern is None or not pattern.search(title) or not coded or any(c[0] != "Z" for c in coded):
         return
-    if any(c.startswith(("Z00", "Z01", "Z08", "Z09", "Z12", "Z3", "Z4", "Z51", "Z85")) for c in coded):
-        return
+    if any(c.startswith(("Z00", "Z01", "Z08", "Z09", "Z12", "Z3", "Z4", "Z51", "Z79", "Z85")) for c in coded):
+        return  # a current long-term drug (Z79): the treatment goes on
     history = [e for e in work.coded() if e.code.startswith(("Z86", "Z87")) and e.code != "Z87.891"]
     if not history:
         return
