@@ -1,7 +1,7 @@
 """Conventions added in session 25: the dominant side of a hemiplegia (stated or by default), a dementia's severity
 and the dementia a delirium is superimposed on, a diabetic foot ulcer beside another diabetic complication, a
-leukemia's phase, a follow-up visit after completed treatment (Z09), a symptom the note says resolved, a drug level
-written with a decimal point, and a coronary disease that is no "coronary microvascular dysfunction". On the real
+leukemia's phase, a follow-up visit after completed treatment (Z09), a symptom the note says resolved, and a drug level
+written with a decimal point. On the real
 knowledge base, with the default path (no LLM); the notes are written for these tests."""
 
 from __future__ import annotations
@@ -57,8 +57,3 @@ def test_a_drug_level_with_a_decimal_point_is_no_sentence_end(code) -> None:
                         "IS: tacrolimus (trough 6.2), mycophenolate 500 mg BID, prednisone 5 mg daily."))
     assert {"Z94.0", "Z79.621", "Z79.624", "Z79.52"} <= result
 
-
-def test_coronary_disease_beside_an_infarction_stays(code) -> None:
-    result = codes(code("CATH: acute inferior STEMI, 100% occlusion mid RCA (culprit), DES placed.\n"
-                        "Impression: inferior STEMI d/t RCA occlusion; multivessel native CAD."))
-    assert {"I21.19", "I25.10"} <= result or {"I21.11", "I25.10"} <= result

@@ -83,9 +83,6 @@ class Requirement:
         if self.stems <= condition.words:
             return 3
         if self.categories & {condition.category}:
-            if not self.stages and any(c[:3] == condition.category for c in self.codes) and \
-                    not any(condition.code.startswith(c[:5]) for c in self.codes):
-                return 0  # "coronary microvascular dysfunction" (I25.85) is not the CAD of I25.10: another subcategory
             if self.stems & condition.words:
                 return 2
             if condition.category in ("B95", "B96", "B97"):

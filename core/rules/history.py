@@ -71,10 +71,10 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
             work.demote(entry.code, f"{kind} history", "the malignancy is not current; another reading of its words "
                         "gives the history code")
             continue
-        if not code and entry.coded and not listed and all(
+        if not code and entry.coded and not listed and not _INPATIENT.search(work.analysis.text) and all(
                 _RESOLVED.match(work.analysis.text, b) for _, b in entry.spans):
             work.demote(entry.code, "personal history", "the note says it resolved: not current, and no history code")
-            continue  # "Cough resolved, no fever"
+            continue  # "Cough resolved, no fever" (an admission codes what resolved during the stay: "AKI resolved")
         if not code or listed and not _same_condition(code, entry.code, work):
             continue  # "PMH: NSTEMI 2019 ... CAD, stable": the CAD listed there is current, not the old MI
         work.add(code, list(entry.suggestion.evidence), f"{kind} history", why, entry.suggestion.score,
