@@ -13,7 +13,7 @@ from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
 from core.rules.generic_words import is_generic
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
-from core.rules.sides import DOMINANT_HAND
+from core.rules.sides import stated_hand
 from core.rules.worklist import NEGATED, STEP, Entry, Worklist, block_of, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
@@ -385,7 +385,7 @@ def sequelae(work: Worklist) -> None:
             "unspecified", "affecting", "side", "other", "and", "of", "right", "left", "dominant", "nondominant",
             "disorder", "disorders", "following"}
         side = next((s for s in (work.analysis.side_of(a, b) for a, b in deficit.spans) if s), "")
-        hand = next((h for h, pattern in DOMINANT_HAND.items() if pattern.search(text)), "")
+        hand = stated_hand(text)
         best: tuple[int, str] | None = None
         for option in options:
             title = tabular.description(option).lower()

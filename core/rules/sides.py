@@ -10,9 +10,9 @@ from core.nlp.textnorm import term_key
 from core.rules.worklist import Worklist
 
 _SIDE_WORDS = {"right", "left", "bilateral"}
-DOMINANT_HAND = {"right": re.compile(r"\b(?:right|rt?)[- ]hand(?:ed|[- ]dominant)\b|\bdominant hand:? (?:is )?(?:right|r)\b|"
+_DOMINANT_HAND = {"right": re.compile(r"\b(?:right|rt?)[- ]hand(?:ed|[- ]dominant)\b|\bdominant hand:? (?:is )?(?:right|r)\b|"
                                      r"\bdiestr[oa]", re.IGNORECASE),
-                 "left": re.compile(r"\b(?:left|lt?)[- ]hand(?:ed|[- ]dominant)\b|\bdominant hand:? (?:is )?(?:left|l)\b|"
+                  "left": re.compile(r"\b(?:left|lt?)[- ]hand(?:ed|[- ]dominant)\b|\bdominant hand:? (?:is )?(?:left|l)\b|"
                                     r"\bzurd[oa]", re.IGNORECASE)}
 _DOMINANCE_TITLE = re.compile(r"\b(right|left) (non-?dominant|dominant) side\b")
 
@@ -71,11 +71,16 @@ def _sided(code: str, side: str, tabular: Tabular, sentence: frozenset[str] = fr
 _SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela"}
 
 
+def stated_hand(text: str) -> str:
+    """The dominant hand the note states ("R-hand dominant", "zurdo"); "" when it states none."""
+    return next((h for h, pattern in _DOMINANT_HAND.items() if pattern.search(text)), "")
+
+
 def dominance(work: Worklist) -> None:
     """Hemiplegia and monoplegia codes name the side as dominant or not (I.C.6.a): the hand the note gives, else the
     right side is dominant and the left non-dominant ("L hemiparesis; R-hand dominant" is G81.94, not G81.92)."""
     tabular = work.tabular
-    stated = next((h for h, pattern in DOMINANT_HAND.items() if pattern.search(work.analysis.text)), "")
+    stated = stated_hand(work.analysis.text)
     hand = stated or "right"
     for entry in list(work.coded()):
         found = _DOMINANCE_TITLE.search(tabular.description(entry.code).lower())
@@ -89,7 +94,7 @@ def dominance(work: Worklist) -> None:
             other = _DOMINANCE_TITLE.search(tabular.description(sibling).lower())
             if other and other.group(1) == side and other.group(2).replace("-", "") == wanted:
                 why = f"the {side} side is {wanted.replace('non', 'non-')} ({'as the note says' if stated else 'by default'})"
-                work.add(sibling, entry.suggestion.evidence, "laterality", why, entry.suggestion.score,
+                work.add(sibling, list(entry.suggestion.evidence), "laterality", why, entry.suggestion.score,
                          entry.suggestion.source)
                 work.absorb(entry.code, sibling, "laterality", why)
                 break
