@@ -223,8 +223,8 @@ class IndexNavigator:
                 if kind == "personal" and generic and depth == 0:
                     continue
                 score = requirement.satisfied_by(condition)
-                if score == 2 and kind == "personal" and 2 * len(requirement.stems & condition.words) < len(
-                        requirement.stems):
+                wanted = requirement.stems - _absent_stems(child.path[-1])  # "without residual deficits": the default
+                if score == 2 and kind == "personal" and 2 * len(wanted & condition.words) < len(wanted):
                     continue  # one shared word and the category: "diabetic nephropathy" is no "diabetic foot ulcer"
                 if not requirement.stems:  # "disease or disorder": a grouping, read through to its subterms
                     score = max((self.requirements[g.id].satisfied_by(condition) for g in self.index.children(child)
@@ -494,6 +494,12 @@ def _partner(requirement: Requirement, others: list[Condition], near: frozenset[
     if best[1] == 0 and requirement.stems and not requirement.stages and requirement.stems <= near:
         return None, 2  # a modifier in the head's own sentence ("with decompensation", "with hyperglycemia")
     return best
+
+
+def _absent_stems(title: str) -> frozenset[str]:
+    """The words a subterm says are absent ("stroke without residual deficits"): a note rarely writes them."""
+    _, without, absent = title.lower().partition("without ")
+    return frozenset(term_key(absent, "en")) if without else frozenset()
 
 
 def _target_code(index: AlphabeticIndex, term: IndexTerm) -> str:

@@ -74,7 +74,8 @@ _HEADINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "allergies": ("alergias", "alergia", "ramc", "namc"),
         "assessment": ("juicio clinico", "jc", "diagnostico", "diagnosticos", "diagnostico principal",
                        "diagnosticos secundarios", "diagnostico final", "diagnosticos al alta", "impresion diagnostica",
-                       "orientacion diagnostica", "valoracion", "diagnostico postoperatorio"),
+                       "orientacion diagnostica", "valoracion", "diagnostico postoperatorio", "dx", "dx principal",
+                       "dx secundarios", "dx al alta"),
         "present_illness": ("enfermedad actual", "motivo de consulta", "mc", "anamnesis"),
         "exam": ("exploracion", "exploracion fisica", "ef", "constantes"),
         "results": ("pruebas complementarias", "analitica", "radiografia", "rx", "tac", "ecografia", "ecg",
@@ -110,6 +111,10 @@ class Section:
     end: int
 
 
+_ONE_LINE_SECTIONS = frozenset({"history", "surgical_history", "social_history", "allergies"})
+_LIST_ITEM = re.compile(r"[^\S\n]*(?:[-•*]|\d+[.)]\s)")
+
+
 def find_sections(text: str, language: str) -> list[Section]:
     """The note cut at its headings ("PMH:", "Meds:", "Assessment:", "Antecedentes personales:"); text before the
     first heading, or in a note without headings, is one section of kind ``other``."""
@@ -124,9 +129,12 @@ def find_sections(text: str, language: str) -> list[Section]:
     for number, (start, end, kind) in enumerate(found):
         stop = found[number + 1][0] if number + 1 < len(found) else len(text)
         line_end = text.find("\n", end, stop)
-        if kind == "family_history" and line_end > 0 and text[end:line_end].strip():
+        own_line = text[end:line_end].strip() if line_end > 0 else ""
+        if own_line and (kind == "family_history" or kind in _ONE_LINE_SECTIONS and own_line.endswith(".")
+                         and not _LIST_ITEM.match(text, line_end + 1)):
             # "AF: madre con cáncer de mama.\nMamografía de cribado: ...": a family history written on the heading's
-            # own line ends there; the next line is the patient's again
+            # own line ends there; the next line is the patient's again. So does a past history written as sentences
+            # ("AP: HTA a tto. Exfumador.\nIngresa por fiebre"), unless the next line goes on with its list.
             sections.append(Section(kind, text[start:end].strip(), start, line_end))
             sections.append(Section("other", "", line_end, stop))
             continue

@@ -182,6 +182,9 @@ _RULES = {
 }
 
 
+_RESOLVED_INSIDE = {lang: _pattern(kinds["historical"]) for lang, kinds in _CLOSE_POST.items()}
+
+
 class AssertionDetector:
     """Works on the normalised note (same length as the original for Latin text, so offsets carry over)."""
 
@@ -229,6 +232,9 @@ class AssertionDetector:
                         not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break
+        inside = _RESOLVED_INSIDE[self.language].search(self.norm, start + 1, end)
+        if inside:  # a mention that runs over its own "resolved" ("LLL infiltrate resolved, lungs clear")
+            found.setdefault("historical", inside.group())
         if _QUESTIONED.search(self.norm[max(0, start - 3) : start]):  # "?GERD vs gastritis": a question, not a finding
             found.setdefault("possible", "?")
         label = self.rules.family_label.search(self.norm[max(0, left - 40) : left]) if left > start - WINDOW_CHARS else None

@@ -75,6 +75,22 @@ def adverse_effect_code(words: str, index: AlphabeticIndex, cues: DrugCues,
     return None
 
 
+_PAIR = re.compile(r"([^\W\d_]{3,})\s*(?:-|/|\+|\band\b|\by\b)\s*([^\W\d_]{3,})\s+(?:drug[- ])?(?:interaction|"
+                   r"interacci[oó]n|combination|combinaci[oó]n)\b", re.IGNORECASE)
+
+
+def _drugs_named(words: str, index: AlphabeticIndex, cues: DrugCues) -> list[tuple[str, str]]:
+    """The drug named at the start of ``words``, or both drugs of an interaction ("2/2 warfarin-cipro interaction":
+    each drug taken as prescribed has its adverse-effect code, I.C.19.e.5.a)."""
+    pair = _PAIR.match(words)
+    if pair:
+        found = [adverse_effect_code(name, index, cues) for name in pair.groups()]
+        if all(found):
+            return found
+    one = adverse_effect_code(words, index, cues)
+    return [one] if one else []
+
+
 def _a_condition(code: str) -> bool:
     """A code that names what happened ("angioedema" T78.3XXA), not a drug's or an external cause's code."""
     return code[0] not in "ZVWXY" and not _DRUG_CHAPTER.match(code)
@@ -85,7 +101,8 @@ def _a_condition(code: str) -> bool:
 _AFTER_NAME = frozenset({"therapy", "treatment", "use", "dose", "doses", "dosing", "tablets", "tabs", "taken", "and",
                          "or", "at", "in", "on", "for", "since", "started", "which", "that", "was", "is", "as",
                          "tratamiento", "terapia", "dosis", "a", "en", "y", "o", "que", "con", "desde", "pautad",
-                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po", "with", "plus", "junto", "mas", "más",
+                         "pautada", "pautado", "mg", "mcg", "g", "iv", "po", "with", "plus", "junto", "mas", "más", "overdose",
+                         "overdosed", "toxicity", "ingestion", "poisoning", "sobredosis", "intoxicacion",
                          "after", "tras", "pills", "capsules", "comprimidos", "pastillas", "x"})
 
 
@@ -108,8 +125,8 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
     sentences = work.analysis.sentences
     seventh = _encounter(text)
     for cue in cues.cue.finditer(text):
-        found = adverse_effect_code(text[cue.end() : cue.end() + 60], index, cues)
-        if found is None:
+        drugs = _drugs_named(text[cue.end() : cue.end() + 60], index, cues)
+        if not drugs:
             continue
         left, right = sentences.sentence_bounds(cue.start(), cue.end())
         if cues.poisoning.search(text[left:right]):
@@ -122,7 +139,9 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
         if not conditions:
             continue
         condition = max(conditions, key=lambda e: max(min(b, cue.start()) for a, b in e.spans if before_cue((a, b))))
-        _code_effect(work, condition, found, seventh, Span(start=cue.start(), end=cue.end(), text=cue.group()), cues)
+        for found in drugs:
+            _code_effect(work, condition, found, seventh, Span(start=cue.start(), end=cue.end(), text=cue.group()),
+                         cues)
     for mark in cues.before.finditer(text):  # "lisinopril-induced angioedema"
         start = max(text.rfind(" ", 0, mark.start()), text.rfind("\n", 0, mark.start())) + 1
         found = adverse_effect_code(text[start : mark.start()], index, cues)
@@ -179,6 +198,20 @@ _DRUG_CHAPTER = re.compile(r"T(?:3[6-9]|4\d|50)\.")
 _POISONING_CODE = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w[1-4]")  # 6th character 1-4: a poisoning's intent
 
 
+_NOT_INTENDED = re.compile(r"\b(?:not|no|without|denies|never|non|sin|niega)\b[\w ]{0,20}$", re.IGNORECASE)
+_STATED_ACCIDENTAL = re.compile(r"\b(?:accidental\w*|unintentional\w*|by accident|by mistake|in error|"
+                                r"por error|involuntari\w*)", re.IGNORECASE)
+
+
+def _stated_intent(text: str) -> str:
+    """The Table column of the intent ``text`` states ("not intending self-harm" states none; "accidental" states
+    the accidental column), or ""."""
+    if _STATED_ACCIDENTAL.search(text):
+        return _ACCIDENTAL
+    return next((name for name, words in _INTENT for m in words.finditer(text)
+                 if not _NOT_INTENDED.search(text, max(0, m.start() - 30), m.start())), "")
+
+
 def is_poisoning(code: str) -> bool:
     """A drug poisoning code (T36-T50 with an intent character), listed before its manifestations."""
     return bool(_POISONING_CODE.match(code))
@@ -193,7 +226,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
     text = work.analysis.text
     seventh = _encounter(text)
     done: set[tuple[int, int]] = set()
-    note_intent = next((name for name, words in _INTENT if words.search(text)), _ACCIDENTAL)  # "in a suicide attempt"
+    note_intent = _stated_intent(text) or _ACCIDENTAL  # "in a suicide attempt"
     error = _DOSE_ERROR.get(work.analysis.language)
     cues_found = sorted([*((m, False) for m in pattern.finditer(text)),
                          *((m, True) for m in (error.finditer(text) if error else ()))], key=lambda c: c[0].start())
@@ -205,7 +238,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
         if in_error and left > 0:  # the drug of the sentence before, too
             left = work.analysis.sentences.sentence_bounds(left - 1, left)[0]
         sentence = text[left:right]
-        column = next((name for name, words in _INTENT if words.search(sentence)), note_intent)
+        column = _stated_intent(sentence) or note_intent
         for word in re.finditer(r"[A-Za-zÀ-ÿ][\w-]{3,}", sentence):
             found = adverse_effect_code(sentence[word.start():], index, cues, column)
             if found is None or not _DRUG_CHAPTER.match(found[0]):
@@ -218,8 +251,9 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
                      f"Table of Drugs > {found[1]} > {column} → {found[0]}: {work.tabular.description(code)}",
                      0.5, "index-navigator")
             for entry in work.coded():
-                if entry.code.startswith("T14.91") and column != _ACCIDENTAL or entry.code != code and \
-                        entry.code[:6] == code[:6] and is_poisoning(entry.code):
+                if entry.code.startswith("T14.91") and column != _ACCIDENTAL or entry.code != code and (
+                        entry.code[:6] == code[:6] and is_poisoning(entry.code)
+                        or entry.code.startswith(("T65.9", "T50.9"))):  # an unnamed substance: the drug named
                     work.absorb(entry.code, code, "poisoning", f"{code} names the intent the note states")
             break
     _taken_with_alcohol(work)

@@ -249,14 +249,23 @@ def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
         if entry.suggestion.step == STEP:
             continue
         sources: set[str] = set()
+        trusted: list[str] = []  # the codes that the index or this project's terms give the same words
         for span in entry.spans:
             for key in by_span.get(span, ()):
                 rule = linker.rules.get(key)
                 if rule is not None:
                     sources |= rule.codes.get(entry.code, set())
+                    trusted += [c for c, found in rule.codes.items()
+                                if c != entry.code and not all(s.startswith("codiesp") for s in found)]
         if not sources or not all(s.startswith("codiesp") for s in sources):
             continue
         if work.said(entry) & work.words_of(entry.code):
+            continue
+        instead = next((c for c in trusted if work.tabular.is_billable(c)), "")
+        if instead and not (instead in work.entries and work.entries[instead].absorbed_by):  # F32.9 → F32.A
+            work.add(instead, list(entry.suggestion.evidence), "tabular validator", f"the index gives these words "
+                     f"{instead} ({work.tabular.description(instead)})", entry.suggestion.score, "index-navigator")
+            work.absorb(entry.code, instead, "tabular validator", f"the index links the note's words to {instead}")
             continue
         work.demote(entry.code, "tabular validator", "no index or tabular entry links the note's words to this code")
 

@@ -22,7 +22,7 @@ GENERIC_WORDS = {
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
            "isquémica", "vascular", "venoso", "venosa", "trasplante", "implanta", "implantó", "implantado",
-           "implantada", "calor", "inyección", "infiltración"},
+           "implantada", "implante", "calor", "inyección", "infiltración"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").

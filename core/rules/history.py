@@ -66,13 +66,16 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
                     and work.said(entry) & work.words_of(entry.code):  # not "treatment" read as Z79.52
                 work.promote(entry.code, "history", "a status or history code the note's own words name")
             continue
+        if not entry.coded and _better_reading(entry, work):
+            continue  # "stress incontinence resolved" read as a UTI (N39.0, 0.11) beside N39.3 (0.76): no Z87.440
         code, why = _history_code(kind, entry, work, navigator)
         if not code and entry.coded and not listed and is_primary_malignancy(entry.code):
             work.demote(entry.code, f"{kind} history", "the malignancy is not current; another reading of its words "
                         "gives the history code")
             continue
         if not code and entry.coded and not listed and not _INPATIENT.search(work.analysis.text) and all(
-                _RESOLVED.match(work.analysis.text, b) for _, b in entry.spans):
+                _RESOLVED.match(work.analysis.text, b) or _RESOLVED.search(work.analysis.text, a + 1, b)
+                for a, b in entry.spans):
             work.demote(entry.code, "personal history", "the note says it resolved: not current, and no history code")
             continue  # "Cough resolved, no fever" (an admission codes what resolved during the stay: "AKI resolved")
         if not code or listed and not _same_condition(code, entry.code, work):
@@ -94,6 +97,12 @@ def _relatives_too(work: Worklist, navigator: IndexNavigator, entry: Entry) -> N
     code, why = (found.code, found.rationale) if found else (code, f"{code}: a relative's {entry.code}")
     if code and spans and code not in work.entries:
         work.add(code, spans, "family history", why, entry.suggestion.score, "index-navigator")
+
+
+def _better_reading(entry: Entry, work: Worklist) -> bool:
+    """Another reading of the same words scores at least five times higher."""
+    return any(other is not entry and set(other.spans) >= set(entry.spans)
+               and other.suggestion.score >= 5 * entry.suggestion.score for other in work.entries.values())
 
 
 def _same_condition(history: str, code: str, work: Worklist) -> bool:
@@ -182,6 +191,21 @@ _CURRENT_NOW = re.compile(r"\b(?:active|current|currently|ongoing|still|continue
                           re.IGNORECASE)
 
 
+_REACTION = re.compile(r"[^.;\n()]{0,25}(?:\(|->|→|[:-] *(?:reaction|reacci[oó]n|causes|caused|provoca|produce)?)"
+                       r"[^.;\n()]{0,60}", re.IGNORECASE)
+
+
+def _reaction_of_allergy(work: Worklist, code: str, end: int) -> None:
+    """The reaction an allergy is written with ("Alergia a penicilina (exantema generalizado)", "PCN -> hives") is
+    the allergy's history, not a condition now."""
+    reaction = _REACTION.match(work.analysis.text, end)
+    if reaction is None:
+        return
+    for other in work.coded():
+        if other.code != code and other.spans and all(end <= a and b <= reaction.end() for a, b in other.spans):
+            work.absorb(other.code, code, "status", "the reaction the allergy is written with, not a condition now")
+
+
 def status_codes(work: Worklist) -> None:
     """Status codes the note states (long-term insulin Z79.4, anticoagulants Z79.01, dialysis Z99.2, allergy Z88.0,
     BMI Z68.-) are coded when the sentence says the patient has them; BMI only with a weight diagnosis it supports
@@ -201,6 +225,8 @@ def status_codes(work: Worklist) -> None:
         text = analysis.text[found.start : found.end]
         work.add(code, [Span(start=found.start, end=found.end, text=text)], "status",
                  f"status read from '{text}'", 0.5, "status-rule")
+        if code.startswith(("Z88", "Z91.0")):
+            _reaction_of_allergy(work, code, found.end)
         if code.startswith("Z20"):  # "contact with a coworker with COVID-19": the coworker's disease
             for other in work.coded():
                 if other.code != code and other.spans and all(found.start <= a and b <= found.end or
@@ -355,7 +381,9 @@ SEQUELA_OF = {"I60": "I69.0", "I61": "I69.1", "I62": "I69.2", "I63": "I69.3", "I
 _RESIDUAL = re.compile(r"\b(?:residual|sequela|sequelae|late effect|since (?:the|her|his) stroke|after (?:the|a|her|his) "
                        r"stroke|secuela|secuelas|residual)\b|prior stroke|previous stroke|old stroke|history of stroke|"
                        r"\b(?:from|due to|secondary to|following|after|tras|por)\s+(?:(?:a|an|the|her|his|un|el)\s+)?"
-                       r"(?:\w+\s+){0,3}(?:stroke|cva|ictus|acv)\b|\bpost[- ]?(?:stroke|cva|ictus)\b", re.IGNORECASE)
+                       r"(?:\w+\s+){0,3}(?:stroke|cva|ictus|acv)\b|\bpost[- ]?(?:stroke|cva|ictus)\b|"
+                       r"\b(?:stroke|cva|infarct|ictus|acv)\b[^.;]{0,40}\b(?:persistent|persisting|persistente)\b",
+                       re.IGNORECASE)
 
 
 def sequelae(work: Worklist) -> None:

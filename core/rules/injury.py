@@ -149,6 +149,7 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
         high = min([o for o in others if o > offset] + [end, offset + AFTER])
         for part_low, part_high, shared in _parts(main, text, low, high, found):
             _code_part(work, walker, main, word, offset, part_low, part_high, shared, found, every, table)
+    burn_degree_elsewhere(work)
     burn_extent(work)
 
 
@@ -249,6 +250,29 @@ _TBSA = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:of\s+(?:the\s+)?)?(?:t?bsa\b
 _THIRD = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:\w+\s+){0,2}(?:(?:third|3rd)[- ]degree|full[- ]thickness|tercer grado)|"
                     r"(?:(?:third|3rd)[- ]degree|full[- ]thickness|tercer grado|3er grado|3º grado)\s*:?\s*(\d{1,3}(?:[.,]\d+)?)\s*%",
                     re.IGNORECASE)
+
+
+_BURN_DEGREE = re.compile(r"\b(?:(first|1st|primer|1er)|(second|2nd|segundo|2º)|(third|3rd|tercer|3er))[- ]?(?:degree|"
+                          r"grado)\b|\b(?:(superficial)|(partial)|(full))[- ]thickness\b", re.IGNORECASE)
+_UNSPECIFIED_DEGREE = re.compile(r"T2[0-5]\.0")
+
+
+def burn_degree_elsewhere(work: Worklist) -> None:
+    """A burn coded by its site with no degree takes the one degree the note gives in another sentence ("spilled hot
+    coffee on her L forearm ... = partial-thickness (2nd degree) burn" → T22.212A)."""
+    text = work.analysis.text
+    degrees = {("1", "2", "3", "1", "2", "3")[next(i for i, g in enumerate(m.groups()) if g)]
+               for m in _BURN_DEGREE.finditer(text) if work.analysis.assertion_of(m.start(), m.end())[0] == "present"}
+    if len(degrees) != 1:
+        return
+    degree = degrees.pop()
+    for entry in list(work.coded()):
+        if _UNSPECIFIED_DEGREE.match(entry.code):
+            code = f"{entry.code[:4]}{degree}{entry.code[5:]}"
+            if work.tabular.is_billable(code):
+                work.add(code, list(entry.suggestion.evidence), "injury", f"the note gives the burn's degree: "
+                         f"{work.tabular.description(code)}", entry.suggestion.score, "index-navigator")
+                work.absorb(entry.code, code, "one condition, one code", f"{code} names the degree")
 
 
 def burn_extent(work: Worklist) -> None:

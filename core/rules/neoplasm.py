@@ -427,11 +427,12 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
     def treated_here(span: Span) -> bool:
         """"left breast cancer s/p lumpectomy 2015, no evidence of disease", read in the statement's sentence and the
         next one ("... s/p prostatectomy 2021. PSA undetectable, no evidence of disease.")."""
-        _, end = sentences.sentence_bounds(span.start, span.end)
+        left, end = sentences.sentence_bounds(span.start, span.end)
+        start = left if _TREATED_FOR.search(text, left, span.start) else span.start  # "s/p prostatectomy for ..."
         following = len(text[end:]) - len(text[end:].lstrip())
         if end + following < len(text):
             _, end = sentences.sentence_bounds(end + following, end + following + 1)
-        return isinstance(treated, re.Pattern) and bool(treated.search(text[span.start:end].replace("\n", " ")))
+        return isinstance(treated, re.Pattern) and bool(treated.search(text[start:end].replace("\n", " ")))
 
     # "h/o R breast ca s/p lumpectomy 2014, NED ... A: metastatic breast ca to bone": the primary named again with its
     # metastases is the one treated before, unless the note says it came back
@@ -451,6 +452,8 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
     return out
 
 
+_TREATED_FOR = re.compile(r"\b(?:s/p|status post|post|after|tras|\w*ectom[yí]a?|resection|resecci[oó]n)\b[^.;]{0,60}"
+                          r"\b(?:for|por)\b[^.;]{0,60}$", re.IGNORECASE)
 _BACK = re.compile(r"\b(?:recurren\w*|recurred|relapse\w*|recidiv\w*|reca[ií]da)", re.IGNORECASE)
 _NOT_BACK = re.compile(r"\b(?:no|without|sin|negative for)\b", re.IGNORECASE)
 

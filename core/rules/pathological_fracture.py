@@ -69,6 +69,7 @@ def pathological_fractures(work: Worklist) -> None:
         for entry in work.coded():
             same_words = any(left <= a and b <= right for a, b in entry.spans)
             if entry.code != code and entry.code.startswith(_REPLACED) and (
-                    same_words or entry.code.startswith("M80.00") if not entry.code.startswith("M81") else column == 1):
+                    same_words or entry.code.startswith(("M80.00", "M84.4")) if not entry.code.startswith("M81")
+                    else column == 1):  # "pathological fx" in the assessment is the same fracture
                 work.absorb(entry.code, code, RULE, f"{code} names the fracture with its cause")
         return

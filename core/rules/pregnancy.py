@@ -184,6 +184,8 @@ def pregnancy(work: Worklist) -> None:
             work.absorb(entry.code, code, "one condition, one code", f"{code} names the trimester or treatment")
     if not delivered:
         _normal_pregnancy(work, trimester)
+    else:
+        _normal_delivery(work, weeks)
     obstetric = [e for e in work.coded() if "O09" <= e.code[:3] <= "O9A" or e.code.startswith("Z34")]
     if obstetric and weeks_span is not None and 8 <= weeks <= 42 and not any(e.code.startswith("Z3A")
                                                                               for e in work.coded()):
@@ -224,6 +226,32 @@ def _normal_pregnancy(work: Worklist, trimester: int) -> None:
         work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
                  f"'{found.group()}': {work.tabular.description(code)} (I.C.15.b.1)", 0.5, "tabular-list")
         work.list_first(code)
+
+
+# A full-term delivery the note calls normal, spontaneous or uncomplicated (I.C.15.n.1).
+_NORMAL_DELIVERY = {
+    "en": re.compile(r"\b(?:N?SVD|(?:uncomplicated|normal|spontaneous)\s+(?:spontaneous\s+)?vaginal\s+(?:delivery|birth))\b",
+                     re.IGNORECASE),
+    "es": re.compile(r"\bparto (?:eut[oó]cico|vaginal (?:espont[aá]neo|eut[oó]cico|normal|sin complicaciones))\b",
+                     re.IGNORECASE),
+}
+_INTERVENED = re.compile(r"\b(?:forceps|f[oó]rceps|vacuum|vent[oó]sa|c-section|cesarean|ces[aá]rea|episiotom\w*|"
+                         r"laceration|desgarro|breech|nalgas|induc\w+)\b", re.IGNORECASE)
+
+
+def _normal_delivery(work: Worklist, weeks: int) -> None:
+    """O80 for a full-term spontaneous vaginal delivery of a single liveborn with nothing complicating it coded and
+    no instrument, laceration or induction named (I.C.15.n.1); its outcome and weeks follow as for any delivery."""
+    text = work.analysis.text
+    found = _NORMAL_DELIVERY[work.analysis.language].search(text)
+    if found is None or not 37 <= (weeks or 39) <= 41 or _MULTIPLE.search(text) or _STILLBORN.search(text) or \
+            any(e.code.startswith("O") for e in work.coded()) or any(
+            work.analysis.assertion_of(m.start(), m.end())[0] == "present" for m in _INTERVENED.finditer(text)):
+        return
+    work.add("O80", [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}': a full-term delivery with no complication coded, {work.tabular.description('O80')}"
+             " (I.C.15.n.1)", 0.5, "tabular-list")
+    work.list_first("O80")
 
 
 _PREECLAMPSIA = re.compile(r"\bpre-?ecl[aá]mpsia\b", re.IGNORECASE)
