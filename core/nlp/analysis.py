@@ -267,6 +267,8 @@ def _status_readings(expanded: ExpandedText, language: str) -> list[StatusMatch]
     "ASA 81 mg daily"), read in its written-out text; a written-out abbreviation never serves as another's cue
     ("COPD ... steroids" is no chronic steroid use)."""
     found = status_matches(expanded.original, language)
+    if not expanded.expansions:  # nothing written out: the second reading could add nothing
+        return sorted(set(found), key=lambda m: (m.start, m.code))
     for match in status_matches(expanded.text, language):
         if expanded.expansions_in(match.start, match.end):
             start, end = expanded.to_original(match.start, match.end)

@@ -39,6 +39,7 @@ _BMI = {
     "en": r"\b(?:bmi|body\s+mass\s+index)\b(?:\s*[\[(]bmi[\])])?(?:\s*(?:of|was|is|:|=|>))*\s*(?P<v>\d{2}(?:[.,]\d+)?)",
 }
 _SENTENCE_END = re.compile(r"[;\n]|\.(?!\d)")  # not the point of "trough 6.2"
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ class _Group:
     words: re.Pattern[str]
     codes: dict[str, str]  # folded word -> code
     code_cues: dict[str, re.Pattern[str]]  # code -> the stricter cue that replaces the group's for it
+    # The first word of each of ``words``: a note without any of them has no match, and the long alternation need
+    # not scan it (None when a word starts with a non-word character: always scanned).
+    first_words: frozenset[str] | None
 
 
 @lru_cache(maxsize=4)
@@ -83,7 +87,10 @@ def _groups(language: str, path: Path = STATUS_FILE) -> tuple[_Group, ...]:
                      if language in entry.get("cue", {})}
         if cue and codes:
             alternation = "|".join(re.escape(w) for w in sorted(codes, key=len, reverse=True))
-            groups.append(_Group(re.compile(cue), re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), codes, code_cues))
+            firsts = [_WORD.match(word) for word in codes]
+            first_words = frozenset(m.group() for m in firsts if m) if all(firsts) else None
+            groups.append(_Group(re.compile(cue), re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), codes, code_cues,
+                                 first_words))
     return tuple(groups)
 
 
@@ -114,7 +121,10 @@ def status_matches(text: str, language: str) -> list[StatusMatch]:
             value = float(match.group("v").replace(",", "."))
             if 10 <= value < 100:
                 found.append(StatusMatch(match.start(), match.end(), _bmi_code(value)))
+    words = set(_WORD.findall(folded))
     for group in _groups(language):
+        if group.first_words is not None and words.isdisjoint(group.first_words):
+            continue
         for match in group.words.finditer(folded):
             code = group.codes[match.group()]
             if group.code_cues.get(code, group.cue).search(_sentence(folded, match.start(), match.end())):

@@ -33,6 +33,7 @@ from core.nlp.analysis import NoteAnalysis, TermMatch, analyze
 from core.nlp.assertion import never_coded
 from core.nlp.laterality import sided_code
 from core.nlp.status_codes import STATUS_FILE, STATUS_SOURCE
+from core.ranking.trees import CompiledForest
 from core.schema import Span
 
 RANKER_VERSION = "9"
@@ -289,6 +290,8 @@ class RankerModel:
     def score(self, rows: list[Candidate]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
+        if isinstance(self.model, _AveragedModel):
+            return self.model.predict_proba(_matrix(rows))[:, 1]
         # One thread: a few hundred rows gain nothing from OpenMP, and on a busy 2-core machine its spinning threads
         # made one note's scoring take seconds instead of milliseconds.
         with _threadpools().limit(limits=1):
@@ -443,7 +446,21 @@ class _AveragedModel:
     models: list[object]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return np.mean([m.predict_proba(x) for m in self.models], axis=0)
+        forest = self._forest()
+        if forest is None:
+            with _threadpools().limit(limits=1):
+                return np.mean([m.predict_proba(x) for m in self.models], axis=0)
+        return np.mean(forest.predict_proba(x), axis=0)
+
+    def _forest(self) -> CompiledForest | None:
+        """The fold models flattened for numpy (compiled on first use, never pickled): the same probabilities as
+        their own ``predict_proba`` at a fraction of its per-tree overhead."""
+        if "_compiled" not in self.__dict__:
+            self.__dict__["_compiled"] = CompiledForest.compile(self.models)
+        return self.__dict__["_compiled"]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"models": self.models}
 
 
 @dataclass
