@@ -236,6 +236,9 @@ def _strictly_inside(span: tuple[int, int], work: Worklist) -> bool:
                for m in work.analysis.mentions)
 
 
+_ECG_WORDS = re.compile(r"\b(?:ST|PR|T[- ]wave)[- ]?(?:segment\s+)?$", re.IGNORECASE)
+
+
 def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
     """The tabular validator's check on an English note: a code that only CodiEsp's projected translations link to
     the note's words, and whose title shares no word with them ("obesity" → I10, "Alzheimer's" → G03.9), is not
@@ -261,7 +264,9 @@ def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
             continue
         if work.said(entry) & work.words_of(entry.code):
             continue
-        instead = next((c for c in trusted if work.tabular.is_billable(c)), "")
+        instead = next((c for c in trusted if c[:3] == entry.code[:3] and work.tabular.is_billable(c)), "")
+        if any(_ECG_WORDS.search(work.analysis.text, max(0, a - 12), a) for a, _ in entry.spans):
+            instead = ""  # "ST depressions" on an ECG: no depression at all
         if instead and not (instead in work.entries and work.entries[instead].absorbed_by):  # F32.9 → F32.A
             work.add(instead, list(entry.suggestion.evidence), "tabular validator", f"the index gives these words "
                      f"{instead} ({work.tabular.description(instead)})", entry.suggestion.score, "index-navigator")
@@ -565,3 +570,8 @@ def encounter(work: Worklist) -> None:
             work.add(changed, entry.suggestion.evidence, "7th character", f"the note describes a {wanted} encounter",
                      entry.suggestion.score, entry.suggestion.source)
             work.absorb(entry.code, changed, "7th character", "encounter")
+            if changed[0] == "S":  # "6 wks s/p ORIF of the fx": the injury still treated, not a history (Z87.81)
+                for past in work.coded():
+                    if past.code.startswith(("Z87.31", "Z87.81")) and any(
+                            a < d and c < b for a, b in past.spans for c, d in entry.spans):
+                        work.absorb(past.code, changed, "7th character", "the injury is still being treated")

@@ -151,6 +151,7 @@ def injury_sites(work: Worklist, index: AlphabeticIndex | None) -> None:
             _code_part(work, walker, main, word, offset, part_low, part_high, shared, found, every, table)
     burn_degree_elsewhere(work)
     burn_extent(work)
+    open_bites(work)
 
 
 # Burns of several sites in one statement ("2nd degree burns R forearm and dorsum of R hand", "de 3er grado en muslo
@@ -369,3 +370,16 @@ def unspecified_injuries(work: Worklist) -> None:
         if named:
             work.absorb(entry.code, named[0].code, "one condition, one code",
                         f"{named[0].code} names the injury {entry.code} leaves unspecified")
+
+
+def open_bites(work: Worklist) -> None:
+    """A bite is coded as the open bite of its site (S51.851A): the laceration or puncture the note describes at that
+    site is the same wound ("bitten on R forearm by a dog ... 2 puncture wounds + 1.5 cm laceration")."""
+    tabular = work.tabular
+    bites = [e for e in work.coded() if e.code.startswith("S") and "open bite" in tabular.description(e.code).lower()]
+    for bite in bites:
+        for entry in work.coded():
+            title = tabular.description(entry.code).lower()
+            if entry.code != bite.code and entry.code[:5] == bite.code[:5] and entry.code[6:] == bite.code[6:] and \
+                    ("laceration" in title or "puncture wound" in title):
+                work.absorb(entry.code, bite.code, "one condition, one code", "the bite is this wound")

@@ -27,6 +27,14 @@ _LATER = re.compile(r"\s*(?:is |was )?(?:due|overdue|next|scheduled|planned|to b
                     r"year)|pendiente|programad[oa]|en \d+ (?:semana|mes|año))", re.IGNORECASE)
 
 
+# Said of a test done before ("screening mammogram 2 wks ago"), or only recommended or ordered for another visit
+# ("Se recomienda mamografía dentro del programa de cribado"): not this encounter's screening.
+_EARLIER = re.compile(r"\s*(?:\S+\s+){0,2}?(?:\d+\s*(?:d|days?|wks?|weeks?|mos?|months?|yrs?|years?)\s+ago|hace \d+)",
+                      re.IGNORECASE)
+_ADVISED = re.compile(r"\b(?:recommend\w*|advised|order(?:ed)?|refer(?:red)?|se (?:recomienda|aconseja|solicita)|"
+                      r"recomend\w*|solicit\w*)\b[^.;\n]{0,40}$", re.IGNORECASE)
+
+
 # A screening for an infection the note already codes is none.
 _KNOWN = {"Z11.4": ("B20", "Z21"), "Z11.59": ("B15", "B16", "B17", "B18", "B19")}
 
@@ -65,6 +73,11 @@ def screening(work: Worklist) -> None:
             if assertion in NOT_CODED and not (assertion == "hypothetical" and cue.fullmatch(said)) or \
                     _LATER.match(text, m.end()):
                 continue  # "Mammogram due next month": another visit's test ("Hep C screen" is this one's)
+            if _EARLIER.match(text, m.end()) or _ADVISED.search(text, max(a, m.start() - 50), m.start()):
+                for other in work.coded():
+                    if other.code.startswith(SCREENING) and any(a <= s < b for s, _ in other.spans):
+                        work.demote(other.code, RULE, "the screening was done before, or is advised for later")
+                continue
             work.add(code, [Span(start=m.start(), end=m.end(), text=m.group())], RULE,
                      f"'{m.group()}' is a screening: {work.tabular.description(code)}", 0.8, "tabular-list")
             work.list_first(code)  # the encounter's reason is listed first (I.C.21.c.5)

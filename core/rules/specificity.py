@@ -296,6 +296,10 @@ def dementia_disturbance(work: Worklist) -> None:
                 if other.code.startswith(symptoms):
                     work.absorb(other.code, code, "integral symptom", f"{code} names the disturbance")
             break
+    staged = {e.code[:3]: e.code for e in work.coded() if e.code.startswith(_DEMENTIA) and e.code[4:5] in ("A", "B", "C")}
+    for entry in work.coded():  # F02.811 beside F02.B11: the dementia with its stage is the one condition
+        if entry.code[:3] in staged and entry.code[4:5] in ("8", "9"):
+            work.absorb(entry.code, staged[entry.code[:3]], "one condition, one code", "the note gives the stage")
 
 
 def dementia_of_known_cause(work: Worklist) -> None:
