@@ -86,3 +86,39 @@ def test_an_osteoporotic_fracture_named_again_as_pathological(code) -> None:
 def test_a_persistent_deficit_after_a_stroke(code) -> None:
     result = codes(code("SLP consult: 72M w/ hx L MCA infarct 3 mo ago, persistent oropharyngeal dysphagia on MBSS."))
     assert {"I69.391", "R13.12"} <= result
+
+
+def test_st_depression_on_an_ecg_is_no_depression(code) -> None:
+    result = codes(code("Discharge: 61M w/ chest pain, ECG w/ lateral ST depressions, trop rising.\nDx: NSTEMI."))
+    assert "I21.4" in result and not any(c.startswith("F32") for c in result)
+    assert "F32.A" in codes(code("A: depression, stable on sertraline."))
+
+
+def test_a_screening_done_before_or_only_advised_is_not_this_visits(code) -> None:
+    result = codes(code("Survivorship visit. 60F h/o R breast ca s/p lumpectomy 2016, treatment completed 2017, no "
+                        "evidence of disease. L screening mammogram 3 wks ago BI-RADS 1."))
+    assert not any(c.startswith("Z12") for c in result)
+    assert "Z12.31" in codes(code("Screening mammogram today, bilateral. No complaints."))
+
+
+def test_an_injury_still_treated_has_no_history_code(code) -> None:
+    result = codes(code("Ortho f/u. 6 wks s/p ORIF L displaced bimalleolar ankle fx (closed). Healing as expected."))
+    assert "S82.842D" in result and not any(c.startswith(("Z87.31", "Z87.81")) for c in result)
+
+
+def test_an_open_bite_absorbs_the_laceration_of_its_site(code) -> None:
+    result = codes(code("Urgent care: 9F bitten on L forearm by a dog 2 h ago; 1 cm laceration and 2 puncture wounds "
+                        "of the L forearm.\nDx: dog bite L forearm."))
+    assert "S51.852A" in result and "S51.812A" not in result
+
+
+def test_a_staged_dementia_absorbs_the_unstaged_one(code) -> None:
+    result = codes(code("Geri consult. 82F w/ Alzheimer's disease, late onset, moderate stage, agitation in the "
+                        "evenings.\nImp: moderate dementia due to late-onset Alzheimer's w/ agitation."))
+    assert {"G30.1", "F02.B11"} <= result and "F02.811" not in result
+
+
+def test_a_short_spanish_steroid_course_is_no_long_term_use(code) -> None:
+    result = codes(code("URGENCIAS. Crisis asmática moderada en asma persistente moderada. Alta con prednisona 40 "
+                        "mg/día 5 días.", "es"))
+    assert "Z79.52" not in result

@@ -122,6 +122,9 @@ def find_sections(text: str, language: str) -> list[Section]:
     found: list[tuple[int, int, str]] = []
     for match in pattern.finditer(_fold(text)):
         kind = next(name for name, value in match.groupdict().items() if value is not None).rsplit("_", 1)[0]
+        if language == "es" and match.group().strip().lower().startswith("ap") and \
+                text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip():
+            kind = "results"  # "Colonoscopia: neoplasia en sigma; AP: adenocarcinoma": anatomía patológica
         found.append((match.start(), match.end(), kind))
     sections: list[Section] = []
     if not found or found[0][0] > 0:

@@ -31,13 +31,14 @@ def never_coded(assertions: Iterable[str], policy: str = "coding") -> bool:
         any(a in NOT_CODED for a in said)
 
 # Historical cues that say a treatment was taken and stopped ("completed 6 mo apixaban"): no long-term drug now.
-STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished", "switched from", "changed from",
+STOPPED_CUES = {"en": ("no longer on", "no longer taking", "completed", "finished", "switched from", "switched",
+                       "changed from",
                        "transitioned from", "stopped", "discontinued", "was stopped", "was discontinued"),
                 "es": ("ya no toma", "finalizo", "completo", "se cambio de", "se suspendio", "suspendio",
                        "suspendido", "suspendida")}
 # "switched from metformin to insulin": the drug after "to" is the one taken now.
-_FROM_CUES = {"en": ("switched from", "changed from", "transitioned from"), "es": ("se cambio de",)}
-_FROM_ENDS = {"en": re.compile(r"\bto\b"), "es": re.compile(r"\b(?:a|por)\b")}
+_FROM_CUES = {"en": ("switched from", "switched", "changed from", "transitioned from"), "es": ("se cambio de",)}
+_FROM_ENDS = {"en": re.compile(r"\bto\b|->|→"), "es": re.compile(r"\b(?:a|por)\b|->|→")}
 # Said right after a finding, with at most a short word between ("Speech normal", "LFTs/INR nl", "diabetes check"):
 # the finding was examined and is normal, or only looked for. Further away they describe something else.
 _CLOSE_POST = {"en": {"negated": ["normal", "nl", "wnl", "within normal limits", "unremarkable"],

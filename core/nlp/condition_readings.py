@@ -111,8 +111,8 @@ def _patterns(language: str) -> list[Pattern]:
                  r"dependencia (?:de|a) (?:la )?nicotina|\bvapea\b|\bvapeo\b|cigarrillo electr[oó]nico",
                  r"\bvap(?:e|es|ing|er)\b|\be-?cig(?:arette)?s?\b|electronic cigarette|\bjuul\b" if en else
                  r"\bvapea\b|\bvapeo\b|cigarrillos? electr[oó]nicos?"),
-                unless=r"\b(?:former|quit|never)\b|(?<!e-)\bcigarettes?\b|\bppd\b|pack" if en else
-                r"\b(?:exfumador[a]?|abandon\w*|dej[oó])\b|\bpaq"),
+                unless=r"\b(?:former|quit|never)\b|(?<!e-)\bcigarettes?\b|\bppd\b|pack|cannabis|marijuana|\bthc\b"
+                if en else r"\b(?:exfumador[a]?|abandon\w*|dej[oó])\b|\bpaq|cannabis|marihuana"),
         # cigarettes: Dependence, drug, nicotine, cigarettes (a pack count is cigarettes)
         Pattern("F17.210", "nicotine dependence, cigarettes",
                 (r"\bsmok(?:er|es|ing)\b|nicotine dependence|tobacco (?:use|dependence)" if en else

@@ -75,7 +75,10 @@ def foot_ulcer(work: Worklist) -> None:
         if site not in ("4", "5") or re.search(r"\bpressure\b|\bpresi[oó]n\b", sentence):
             continue
         side = analysis.side_of(match.start(), match.end())
-        _foot_ulcer_code(work, diabetic, Span(start=start, end=end, text=text[start:end]), site, side, sentence)
+        gap = len(text[end:]) - len(text[end:].lstrip())  # the wound bed is often described in the next sentence
+        after = text[slice(*analysis.sentences.sentence_bounds(end + gap, end + gap + 1))] if end + gap < len(text) else ""
+        _foot_ulcer_code(work, diabetic, Span(start=start, end=end, text=text[start:end]), site, side,
+                         f"{sentence} {after.lower()}")
         return
 
 

@@ -239,9 +239,10 @@ def status_codes(work: Worklist) -> None:
                 work.demote(entry.code, "status", "a fistula made for dialysis is the dialysis status (Z99.2)")
     stopped = STOPPED_CUES.get(analysis.language, ())
     for entry in work.coded():
-        readings = [analysis.assertion_of(a, b) for a, b in entry.spans]
-        if entry.code.startswith("Z79") and readings and all(
-                kind == "negated" or kind == "historical" and cue in stopped for kind, cue in readings):
+        readings = [analysis.assertion_of(a, b) for a, b in sorted(entry.spans)]
+        if entry.code.startswith("Z79") and readings and (all(
+                kind == "negated" or kind == "historical" and cue in stopped for kind, cue in readings)
+                or readings[-1][0] == "historical" and readings[-1][1] in stopped):  # "on metformin; switched ->"
             work.demote(entry.code, "status", "the drug was stopped: no long-term use now")
     coded = work.coded()
     resistant = any(e.code in RESISTANT_ORGANISM_CODES for e in coded)

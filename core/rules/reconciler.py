@@ -21,6 +21,7 @@ from core.kb.tabular import Tabular
 from core.nlp.analysis import NoteAnalysis
 from core.nlp.laterality import sided_code
 from core.rules.adverse_effects import adverse_effects, is_poisoning, poisonings
+from core.rules.assessed_symptoms import symptoms_outside_the_assessment
 from core.rules.conventions import (
     absorb_subterms,
     combinations,
@@ -222,6 +223,7 @@ def reconcile(
     external_causes(work, navigator.index if navigator is not None else None)
     nihss(work)
     unpartnered_status(work)
+    symptoms_outside_the_assessment(work)
     excludes1(work, warnings, winning)
     codes = sequence(work)
     coded = {s.code for s in codes}
