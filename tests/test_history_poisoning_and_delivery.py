@@ -122,3 +122,18 @@ def test_a_short_spanish_steroid_course_is_no_long_term_use(code) -> None:
     result = codes(code("URGENCIAS. Crisis asmática moderada en asma persistente moderada. Alta con prednisona 40 "
                         "mg/día 5 días.", "es"))
     assert "Z79.52" not in result
+
+
+def test_the_visits_story_ends_a_past_history_on_the_same_line(code) -> None:
+    result = codes(code("PMH: HTN, h/o stroke 2019. Admitted for community acquired pneumonia, started ceftriaxone."))
+    assert {"J18.9", "Z86.73", "I10"} <= result and "Z87.01" not in result
+
+
+def test_a_family_history_written_fhx(code) -> None:
+    result = codes(code("Genetics clinic: 35F referred given strong FHx of breast ca (mother, sister)."))
+    assert "Z80.3" in result and not any(c.startswith("C50") for c in result)
+
+
+def test_an_allergys_reaction_and_a_condition_after_it(code) -> None:
+    result = codes(code("Allergies: PCN (hives), sulfa -> rash.\nAdmitted with community acquired pneumonia."))
+    assert {"Z88.0", "Z88.2", "J18.9"} <= result and not any(c.startswith(("L50", "R21")) for c in result)

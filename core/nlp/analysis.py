@@ -112,6 +112,11 @@ class Section:
 
 
 _ONE_LINE_SECTIONS = frozenset({"history", "surgical_history", "social_history", "allergies"})
+_PAST_SECTIONS = _ONE_LINE_SECTIONS | {"family_history"}
+# A sentence that starts the story of this visit ends a past-history, social, family or allergy section.
+_PRESENT_ILLNESS = re.compile(r"(?:(?<=[.;]\s)|(?<=[.;]\s\s)|(?<=\n))[^\S\n]*(?:(?:\d{1,3}\s?(?:yo|y/o|[MF])\s+)?"
+                              r"(?:admitted|presents?|presented|here (?:for|with|today)|comes? in|c/o|complains|"
+                              r"ingresa|ingresado|ingresada|acude|consulta por|refiere)\b)", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"[^\S\n]*(?:[-•*]|\d+[.)]\s)")
 
 
@@ -131,6 +136,11 @@ def find_sections(text: str, language: str) -> list[Section]:
         sections.append(Section("other", "", 0, found[0][0] if found else len(text)))
     for number, (start, end, kind) in enumerate(found):
         stop = found[number + 1][0] if number + 1 < len(found) else len(text)
+        now = _PRESENT_ILLNESS.search(text, end, stop) if kind in _PAST_SECTIONS else None
+        if now is not None:  # "PMH: HTN. Admitted for CAP ...": the visit's own story starts there
+            sections.append(Section(kind, text[start:end].strip(), start, now.start()))
+            sections.append(Section("present_illness", "", now.start(), stop))
+            continue
         line_end = text.find("\n", end, stop)
         own_line = text[end:line_end].strip() if line_end > 0 else ""
         if own_line and (kind == "family_history" or kind in _ONE_LINE_SECTIONS and own_line.endswith(".")

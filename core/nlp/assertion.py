@@ -57,7 +57,7 @@ _PRE: dict[str, dict[str, list[str]]] = {
                      "could not rule out", "could not be ruled out", "cannot be ruled out", "concern for",
                      "concerning for", "worrisome for"],
         # "with" ends a scope ("fever with cough"), except after a relative: "brother with diabetes".
-        "family": ["family history of", "mother", "father", "brother", "sister", "maternal", "paternal",
+        "family": ["family history of", "fhx of", "fhx", "fh of", "family hx of", "fam hx of", "fam hx", "mother", "father", "brother", "sister", "maternal", "paternal",
                    "mother with", "father with", "brother with", "sister with", "son with", "daughter with"],
         "hypothetical": ["risk of", "if", "in case of", "prophylaxis of", "to prevent", "screening for", "screen for",
                          "susceptibility to", "predisposition to", "predisposed to"],

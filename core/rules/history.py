@@ -191,8 +191,7 @@ _CURRENT_NOW = re.compile(r"\b(?:active|current|currently|ongoing|still|continue
                           re.IGNORECASE)
 
 
-_REACTION = re.compile(r"[^.;\n()]{0,25}(?:\(|->|→|[:-] *(?:reaction|reacci[oó]n|causes|caused|provoca|produce)?)"
-                       r"[^.;\n()]{0,60}", re.IGNORECASE)
+_REACTION = re.compile(r"[^.;\n()]{0,25}?(?:\([^()\n]{0,60}\)|(?:->|→|[:-])[^.;\n(),]{0,30}(?=[.;\n,)]|$))")
 
 
 def _reaction_of_allergy(work: Worklist, code: str, end: int) -> None:
