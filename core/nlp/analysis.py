@@ -116,7 +116,7 @@ _PAST_SECTIONS = _ONE_LINE_SECTIONS | {"family_history"}
 # A sentence that starts the story of this visit ends a past-history, social, family or allergy section.
 _PRESENT_ILLNESS = re.compile(r"(?:(?<=[.;]\s)|(?<=[.;]\s\s)|(?<=\n))[^\S\n]*(?:(?:\d{1,3}\s?(?:yo|y/o|[MF])\s+)?"
                               r"(?:admitted|presents?|presented|here (?:for|with|today)|comes? in|c/o|complains|"
-                              r"ingresa|ingresado|ingresada|acude|consulta por|refiere)\b)", re.IGNORECASE)
+                              r"ingresa|ingresado|ingresada|acude|consulta por)\b)", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"[^\S\n]*(?:[-•*]|\d+[.)]\s)")
 
 
