@@ -67,6 +67,14 @@ class SentenceIndex:
             found = self._bounds[start, end] = self._sentence_bounds(start, end)
         return found
 
+    def next_sentence(self, end: int) -> tuple[int, int] | None:
+        """The sentence after the one ending at ``end`` (from the next non-space character), or None at the note's end:
+        what a note says right after a statement ("L heel ulcer. Bed with fat exposed.")."""
+        start = end
+        while start < len(self.text) and self.text[start].isspace():
+            start += 1
+        return self.sentence_bounds(start, start + 1) if start < len(self.text) else None
+
     def _sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
         if not self.spans:
             return 0, len(self.text)

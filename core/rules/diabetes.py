@@ -75,8 +75,8 @@ def foot_ulcer(work: Worklist) -> None:
         if site not in ("4", "5") or re.search(r"\bpressure\b|\bpresi[oó]n\b", sentence):
             continue
         side = analysis.side_of(match.start(), match.end())
-        gap = len(text[end:]) - len(text[end:].lstrip())  # the wound bed is often described in the next sentence
-        after = text[slice(*analysis.sentences.sentence_bounds(end + gap, end + gap + 1))] if end + gap < len(text) else ""
+        following = analysis.sentences.next_sentence(end)  # the wound bed is often described in the next sentence
+        after = text[slice(*following)] if following is not None else ""
         _foot_ulcer_code(work, diabetic, Span(start=start, end=end, text=text[start:end]), site, side,
                          f"{sentence} {after.lower()}")
         return

@@ -429,9 +429,9 @@ def _excised_primaries(work: Worklist, derived: list[tuple[str, str, Span]]) -> 
         next one ("... s/p prostatectomy 2021. PSA undetectable, no evidence of disease.")."""
         left, end = sentences.sentence_bounds(span.start, span.end)
         start = left if _TREATED_FOR.search(text, left, span.start) else span.start  # "s/p prostatectomy for ..."
-        following = len(text[end:]) - len(text[end:].lstrip())
-        if end + following < len(text):
-            _, end = sentences.sentence_bounds(end + following, end + following + 1)
+        following = sentences.next_sentence(end)
+        if following is not None:
+            end = following[1]
         return isinstance(treated, re.Pattern) and bool(treated.search(text[start:end].replace("\n", " ")))
 
     # "h/o R breast ca s/p lumpectomy 2014, NED ... A: metastatic breast ca to bone": the primary named again with its
