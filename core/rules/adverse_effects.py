@@ -206,10 +206,12 @@ _STATED_ACCIDENTAL = re.compile(r"\b(?:accidental\w*|unintentional\w*|by acciden
 def _stated_intent(text: str) -> str:
     """The Table column of the intent ``text`` states ("not intending self-harm" states none; "accidental" states
     the accidental column), or ""."""
-    if any(not _NOT_INTENDED.search(text, max(0, m.start() - 30), m.start()) for m in _STATED_ACCIDENTAL.finditer(text)):
+    def stated(found: re.Match[str]) -> bool:
+        return not _NOT_INTENDED.search(text, max(0, found.start() - 30), found.start())
+
+    if any(stated(m) for m in _STATED_ACCIDENTAL.finditer(text)):
         return _ACCIDENTAL
-    return next((name for name, words in _INTENT for m in words.finditer(text)
-                 if not _NOT_INTENDED.search(text, max(0, m.start() - 30), m.start())), "")
+    return next((name for name, words in _INTENT for m in words.finditer(text) if stated(m)), "")
 
 
 def is_poisoning(code: str) -> bool:
