@@ -63,7 +63,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
                          "susceptibility to", "predisposition to", "predisposed to"],
         "historical": ["history of", "past history of", "previous", "prior", "hx of", "status post", "former",
                        "remote history of", "personal history of", "remote", "quit", "ex", "h/o", "s/p", "hx",
-                       *STOPPED_CUES["en"]],
+                       "after admission for", "after hospitalization for", "after discharge for",
+                       "following admission for", "following hospitalization for", *STOPPED_CUES["en"]],
     },
     "es": {
         "negated": [
@@ -129,7 +130,7 @@ _PSEUDO = {
 _NEW_STATEMENT = {
     # "TIA w/o residual deficits, on apixaban": a medication clause after a comma is a new statement
     "en": re.compile(r"(?:,|\band\b)\s*(?:[^\W\d_]+\s+){0,3}?(?:[^\W\d_]+ed|was|were|shows|presents|consults|reports)\b|"
-                     r",\s*(?:on|taking|takes)\b"),
+                     r",\s*(?:on|taking|takes)\b|,\s*(?:acute|sudden|new|abrupt)[- ]onset\b"),
     "es": re.compile(
         r"(?:,|\by\b)\s*(?:[^\W\d_]+\s+){0,3}?"
         r"(?:[^\W\d_]+(?:ó|aba|aban|aron|ieron|ando|iendo|ándose|iéndose)|referían?|tenían?|padecía|existía|aparecía)\b"
@@ -144,6 +145,14 @@ _FAMILY_LABEL = {
                      r"(?: \w+)?)\s*[:\-]\s*$"),
 }
 _STATEMENT_BREAK = re.compile(r",|\s[-\u2013\u2014]\s")  # "atypical chest pain - ACS ruled out": another statement
+
+
+def _breaks(between: str) -> bool:
+    """Another statement starts between a mention and a post-trigger; a dash alone is the label's ("pneumonia —
+    resolved")."""
+    return bool(_STATEMENT_BREAK.search(between)) and bool(between.strip(" -\u2013\u2014"))
+
+
 _QUESTIONED = re.compile(r"(?:^|\s)\?[^\S\n]?$")  # a question mark right before the mention (sentences split there)
 # Post-triggers that are also pre-triggers say something of the mention only right after it ("AKI r/o"), not of a
 # mention before what they introduce ("atypical chest pain, r/o unstable angina").
@@ -218,7 +227,7 @@ class AssertionDetector:
                 if _POST_NOT_BEFORE.match(after, match.end()) or \
                         match.group(1) in _ADJACENT_POST and after[: match.start()].strip() or \
                         match.group(1) in _CLOSE[self.language] and (not _short_list(after[: match.start()])
-                                                                     or _STATEMENT_BREAK.search(after[: match.start()])):
+                                                                     or _breaks(after[: match.start()])):
                     continue
                 between = after[: match.start()]
                 # A comma before a post-trigger starts another statement: "sepsis due to pneumonia, blood cultures
@@ -229,7 +238,7 @@ class AssertionDetector:
                 listed = _short_list(between) and (len((re.findall(r"\w+", self.norm[start:end]) or [""])[-1]) <= 3
                                                    or all(len(w) <= 2 for w in items))
                 aside = "(" in between and ")" not in between  # "pielonefritis (urocultivo negativo)"
-                if (not _STATEMENT_BREAK.search(between) or listed) and not aside and \
+                if (not _breaks(between) or listed) and not aside and \
                         not self._scope_ends(between, self.text[end : end + match.start()]):
                     found.setdefault(kind, match.group(1))
                 break

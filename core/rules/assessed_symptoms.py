@@ -5,6 +5,7 @@ stays coded ("A: UTI; fatigue, likely deconditioning")."""
 
 from __future__ import annotations
 
+from core.rules.underdosing import is_underdosing
 from core.rules.worklist import Worklist, covers, references
 
 RULE = "symptom not assessed"
@@ -25,7 +26,7 @@ def symptoms_outside_the_assessment(work: Worklist) -> None:
     if any(m.assertion == "possible" and analysis.section_at(m.start).kind == "assessment" for m in analysis.mentions):
         return  # "A: suspected CAP": with the diagnosis uncertain, the symptoms are what is coded (I.C.18.a)
     coded = work.coded()
-    if any("T36" <= e.code[:3] <= "T65" for e in coded):
+    if any("T36" <= e.code[:3] <= "T65" and not is_underdosing(e.code) for e in coded):
         return  # a poisoning's or an adverse effect's manifestations are coded beside it (I.C.19.e.5)
     concluded = [e for e in coded if e.code[0] not in "RZVWXY" and e.spans and assessed(e.spans)]
     if not concluded:

@@ -262,6 +262,8 @@ def validate_terms(work: Worklist, linker: DictionaryLinker) -> None:
                                 if c != entry.code and not all(s.startswith("codiesp") for s in found)]
         if not sources or not all(s.startswith("codiesp") for s in sources):
             continue
+        if entry.code[:-1].rstrip(".") in trusted:
+            continue  # the index's code for the words is the code's parent ("Hemiparesis - see Hemiplegia" G81.9-)
         if work.said(entry) & work.words_of(entry.code):
             continue
         instead = next((c for c in trusted if c[:3] == entry.code[:3] and work.tabular.is_billable(c)), "")
@@ -298,11 +300,12 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
     conditions = [work.condition(e) for e in heads]
     known = {c.code for c in conditions}
     # A condition the note states in words the dictionary found but the ranker left for review is still a partner
-    # ("DM2 ... Assessment: polyneuropathy" → E11.42), never a head; one generic word ("renal dose") states none.
+    # ("DM2 ... Assessment: polyneuropathy" → E11.42), never a head; one generic word ("renal dose") states none, and
+    # a drug taken (Z79) is no "neuropathy due to drugs".
     generic = GENERIC_WORDS.get(work.analysis.language, set())
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end), [])
-        if match.assertion != "present" or not codes or codes[0] in known \
+        if match.assertion != "present" or not codes or codes[0] in known or codes[0].startswith("Z79") \
                 or work.analysis.text[match.start:match.end].strip().lower() in generic \
                 or " ".join(match.key) in generic:  # "BMI": the "mass" of body mass index
             continue
@@ -341,6 +344,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
         score = max(e.suggestion.score for e in involved)
         spans = _spans(involved) + [Span(start=s, end=e, text=work.analysis.text[s:e]) for c in combo.partners
                                     if c.code not in work.entries for s, e in c.spans]
+        combo.code = _kind_of_partner(combo.code, [work.entries[c.code] for c in parts if c.code in work.entries],
+                                      tabular) or combo.code
         work.add(combo.code, sorted(spans, key=lambda s: s.start), "with", combo.rationale, score, "index-navigator")
         for partner in combo.partners:  # a partner left for review that the combination's notes ask for (N18 stage)
             entry = work.entries.get(partner.code)
@@ -368,6 +373,20 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
                                                  and entry.code.startswith(_HYPERTENSIVE)):  # I11.9 beside I13.0
                     work.absorb(entry.code, combo.code, "one condition, one code",
                                 f"{combo.code} is the hypertensive disease with the partner the note names")
+
+
+def _kind_of_partner(code: str, parts: list[Entry], tabular: Tabular) -> str:
+    """The combination's sibling that names a part's kind ("stable angina" I20.89 with CAD: I25.118, "with other forms
+    of angina pectoris"), when the index reached its unspecified code (I25.119)."""
+    if not code.endswith("9") or "unspecified" not in tabular.description(code).lower():
+        return ""
+    siblings = [c for c in tabular.billable_descendants(tabular.ancestors(code)[0]) if c != code]
+    for part in [p for p in parts if p.code[:3] != code[:3]]:
+        words = set(re.findall(r"\w+", tabular.description(part.code).lower()))
+        named = [c for c in siblings if words <= set(re.findall(r"\w+", tabular.description(c).lower()))]
+        if words and len(named) == 1 and not words <= set(re.findall(r"\w+", tabular.description(code).lower())):
+            return named[0]
+    return ""
 
 
 def partner_ranges(code: str, tabular: Tabular, depth: int = 0) -> list[list[tuple[str, str]]]:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from core.candidates.linker import DictionaryLinker
 from core.nlp.textnorm import term_key
-from core.rules.worklist import STEP, Worklist
+from core.rules.worklist import STEP, Worklist, denied_at
 
 GENERIC_WORDS = {
     "en": {"renal", "kidney", "kidneys", "cardiac", "heart", "pulmonary", "lung", "lungs", "bone", "bones", "skin",
@@ -17,17 +17,17 @@ GENERIC_WORDS = {
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
            "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections", "concern",
-           "illness", "sick", "analgesia", "lag", "old", "erythematous"},
+           "illness", "sick", "analgesia", "lag", "old", "erythematous", "menses", "menstruation", "clots", "clot"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
            "isquémica", "vascular", "venoso", "venosa", "trasplante", "implanta", "implantó", "implantado",
-           "implantada", "implante", "calor", "inyección", "infiltración"},
+           "implantada", "implante", "calor", "inyección", "infiltración", "menstruación", "regla", "coágulos"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
 LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minimal|ocasional|ocasionalmente|"
-                       r"social(?:mente)?)\W*$", re.IGNORECASE)
+                       r"social(?:mente)?)(?:\W+(?:weekend|recreational|de fin de semana))?\W*$", re.IGNORECASE)
 
 
 # A condition "secondary to" hypertension: the words of "secondary hypertension" (I15) in the other order.
@@ -38,6 +38,21 @@ _CAUSED_BY_HYPERTENSION = re.compile(r"\b(?:secundari[oa]s? a|secondary to|due t
 # "vacuna antitetánica"): an immunization, not the disease.
 _VACCINE = re.compile(r"\b(?:vaccin\w*|shots?|boosters?|toxoid|immuni[sz]\w*|Tdap|Td|DTaP|UTD|up to date|"
                       r"vacun\w*|dosis de recuerdo|last)\b", re.IGNORECASE)
+
+# "Type 2" alone reads as diabetes in CodiEsp's notes; beside "MI" or "respiratory failure" it is their type.
+_BARE_TYPE = re.compile(r"(?:type|tipo)\s*(?:1|2|I|II)", re.IGNORECASE)
+_DIABETES_NEAR = re.compile(r"\b(?:diabet\w*|DM\d?|T[12]DM|mellitus|insulin\w*|metformin\w*|insulina|A1c|HbA1c)\b",
+                            re.IGNORECASE)
+
+# "Crushing substernal CP", "dolor opresivo": the pain's character, not a crush injury.
+_PAIN_ADJECTIVE = re.compile(r"(?:crushing|crush|tearing|ripping|stabbing|burning)\s+(?:\w+\s+){0,2}?(?:pain|cp|"
+                             r"chest|substernal|retrosternal|epigastric|headache|discomfort|pressure|sensation)\b",
+                             re.IGNORECASE)
+
+# "Outside tPA window", "not a tPA candidate": the thrombolysis was not given, so no Z92.82.
+_NO_THROMBOLYSIS = re.compile(r"\b(?:outside|beyond|out of|past)\s+(?:the\s+)?(?:tpa|alteplase|tnk|thrombolysis|"
+                              r"thrombolytic)\s+window\b|\bnot\s+(?:a\s+)?(?:tpa|thrombolysis|thrombolytic)\s+"
+                              r"candidate|\b(?:fuera de|sin)\s+(?:la\s+)?ventana\b", re.IGNORECASE)
 
 
 def is_generic(work: Worklist, start: int, end: int) -> bool:
@@ -69,6 +84,10 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
     # is acute tubular necrosis N17.0, not the gangrene I96 of "necrosis").
     whole = {(m.start, m.end): linker.rules[m.key].codes for m in work.analysis.mentions
              if m.expanded and linker is not None and m.key in linker.rules}
+    tpa = work.entries.get("Z92.82")  # a candidate too: an I63 code's notes would ask for it later
+    if tpa is not None and tpa.spans and all(_NO_THROMBOLYSIS.search(text, max(0, s - 30), min(len(text), e + 12))
+                                             for s, e in tpa.spans):
+        work.demote(tpa.code, "tabular validator", "no tPA was given ('outside the tPA window')", misread=True)
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP or not entry.spans:
             continue
@@ -85,6 +104,14 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                 text[min(s for s, _ in entry.spans) : max(e for _, e in entry.spans)]):
             work.demote(entry.code, "tabular validator", "hypertension is the cause here ('secundaria a HTA'), not "
                         "secondary to something", misread=True)
-        elif entry.code.startswith(("F10", "F17", "Z72")) and all(LIGHT_USE.search(text[max(0, s - 25):s])
+        elif entry.code.startswith(("E10", "E11")) and all(_BARE_TYPE.fullmatch(text[s:e].strip()) and not any(
+                not denied_at(text, m.start()) for m in _DIABETES_NEAR.finditer(text, max(0, s - 20), e + 20))
+                for s, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "a type with no diabetes beside it ('type 2 MI')",
+                        misread=True)
+        elif entry.code[0] in "ST" and all(_PAIN_ADJECTIVE.match(text, s) for s, _ in entry.spans):
+            work.demote(entry.code, "tabular validator", "the word describes a pain ('crushing chest pain')",
+                        misread=True)
+        elif re.match(r"F1\d\.9|F10|F17|Z72", entry.code) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):
             work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")

@@ -83,6 +83,7 @@ from core.rules.specificity import (
     dementia_of_known_cause,
     dementia_severity,
     fever_the_notes_name,
+    obstructed_hernia,
     one_condition,
     one_hypertensive_disease,
     prostate_with_symptoms,
@@ -90,7 +91,9 @@ from core.rules.specificity import (
     vague_of_the_block,
 )
 from core.rules.stated import stated_diagnoses
+from core.rules.stroke import stroke_deficits, stroke_vessel
 from core.rules.substance_use import substance_use
+from core.rules.underdosing import underdosing
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
 
@@ -196,8 +199,10 @@ def reconcile(
     integral_symptoms(work)  # again: the burns and fractures the injury rules coded
     unlocated_pain(work)
     named_siblings(work)
+    stroke_deficits(work)
     laterality(work)
     dominance(work)
+    stroke_vessel(work)
     named_digits(work)
     contradictions(work)
     one_condition(work)
@@ -205,6 +210,7 @@ def reconcile(
     fever_the_notes_name(work)
     vague_of_the_block(work)
     unstated_kinds(work)
+    obstructed_hernia(work)
     dementia_severity(work)
     dementia_disturbance(work)
     dementia_of_known_cause(work)
@@ -213,6 +219,7 @@ def reconcile(
     sequelae(work)
     adverse_effects(work, navigator.index if navigator is not None else None)
     poisonings(work, navigator.index if navigator is not None else None)
+    underdosing(work, navigator.index if navigator is not None else None)
     encounter(work)
     routine_exam(work)
     preprocedural_exam(work)

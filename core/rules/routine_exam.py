@@ -88,6 +88,10 @@ def cancer_surveillance(work: Worklist) -> None:
 FOLLOW_UP = "Z09"
 
 
+_AFTER = re.compile(r"\b(?:after|following|post|tras|despu[eé]s de)\b(?:[^\S\n]+[^\s.;]+){0,6}[^\S\n]*$",
+                    re.IGNORECASE)  # "seen 4 wk after admission for [LLL pneumonia]"
+
+
 def follow_up_after_treatment(work: Worklist) -> None:
     """Z09 for a follow-up visit after a condition's treatment ended (I.C.21.c.8), listed first: the visit's title
     says follow-up and the note codes only history and status codes, one of them the personal history of the
@@ -97,13 +101,18 @@ def follow_up_after_treatment(work: Worklist) -> None:
     title = text[: title_end(text)]
     pattern = _FOLLOW_UP_TITLE.get(language)
     coded = [e.code for e in work.coded()]
-    if pattern is None or not pattern.search(title) or not coded or any(c[0] != "Z" for c in coded):
+    if pattern is None or not pattern.search(title) or not coded:
         return
-    if any(c.startswith(("Z00", "Z01", "Z08", "Z09", "Z12", "Z3", "Z4", "Z51", "Z79", "Z85")) for c in coded):
-        return  # a current long-term drug (Z79): the treatment goes on
+    if any(c.startswith(("Z00", "Z01", "Z08", "Z09", "Z12", "Z3", "Z4", "Z51", "Z85")) for c in coded):
+        return
     history = [e for e in work.coded() if e.code.startswith(("Z86", "Z87")) and e.code != "Z87.891"]
-    if not history:
+    # Other conditions coded beside it: the visit is still this follow-up when its title names the treated condition
+    # ("Pulmonary clinic f/u ... 4 wk after admission for pneumonia"); a current long-term drug (Z79) alone says the
+    # treatment goes on.
+    titled = [e for e in history if any(a < len(title) and _AFTER.search(text, max(0, a - 60), a) for a, _ in e.spans)]
+    if not history or any(c[0] != "Z" or c.startswith("Z79") for c in coded) and not titled:
         return
+    history = titled or history
     work.add(FOLLOW_UP, list(history[0].suggestion.evidence), "encounter",
              f"a follow-up visit after the treatment of what {history[0].code} records ended: "
              f"{work.tabular.description(FOLLOW_UP)}", 0.5, "tabular-list")

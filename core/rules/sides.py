@@ -49,17 +49,20 @@ def _sided(code: str, side: str, tabular: Tabular, sentence: frozenset[str] = fr
     limb"); "" when none does."""
     flat = code.replace(".", "")
     seventh = flat[6] if len(flat) == 7 else ""
-    reference = set(term_key(tabular.description(code), "en")) - {"unspecifi", "unspecified"}
+    code_title = tabular.description(code).lower()
+    reference = set(term_key(code_title, "en")) - {"unspecifi", "unspecified"}
     best: tuple[int, str] | None = None
     for option in tabular.billable_descendants(code[:3]):
         if option == code or (seventh and not option.endswith(seventh)):
             continue
-        words = re.findall(r"[a-z]+", tabular.description(option).lower())
-        named = [w for w in words if w in _SIDE_WORDS]
+        option_title = tabular.description(option).lower()
+        named = [w for w in re.findall(r"[a-z]+", option_title) if w in _SIDE_WORDS]
         if not named or named[0] != side:
             continue
-        stems = set(term_key(tabular.description(option), "en"))
+        stems = set(term_key(option_title, "en"))
         extra = stems - reference - {term_key(w, "en")[0] for w in _SIDE_WORDS} - sentence
+        if "dominant" in option_title and option_title.count("unspecified") < code_title.count("unspecified"):
+            extra -= {"unspecifi", "unspecified"}  # "Hemiplegia, unspecified affecting [unspecified →] right side"
         if extra - _SIDE_FILLERS:
             continue  # it says more than the note: another site, another type
         rank = len(reference & stems)
@@ -68,7 +71,10 @@ def _sided(code: str, side: str, tabular: Tabular, sentence: frozenset[str] = fr
     return best[1] if best else ""
 
 
-_SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela"}
+# Words a sided code may add: the encounter, and the dominance that dominance() settles ("Hemiplegia, unspecified
+# affecting right dominant side").
+_SIDE_FILLERS = {"of", "initial", "encount", "encounter", "subsequent", "sequela", "dominant", "nondominant",
+                 "non-dominant"}
 
 
 def stated_hand(text: str) -> str:

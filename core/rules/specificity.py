@@ -109,7 +109,8 @@ def one_condition(work: Worklist) -> None:
                 break
             if is_vague(entry.code, work.tabular) and not is_vague(other.code, work.tabular) \
                     and (_overlap(entry.spans, other.spans) or _same_injury(entry.code, other.code, work)) \
-                    and not _neoplasm(entry.code):  # sites: neoplasm.py
+                    and not _neoplasm(entry.code) and not (other.code == "I25.2" and entry.code.startswith("I25.1")):
+                # sites: neoplasm.py; an old MI is another condition than the coronary disease beside it
                 work.absorb(entry.code, other.code, "one condition, one code",
                             f"{other.code} is the specific code of the same words")
                 break
@@ -229,10 +230,16 @@ def unstated_kinds(work: Worklist) -> None:
             continue  # said, and not denied ("rapid strep negative" says no streptococcus)
         work.demote(entry.code, "tabular validator", f"the note does not say what {entry.code} names")
         instead = rule.get("instead", "")
+        absorbed = [e for e in work.entries.values() if e.absorbed_by == entry.code and e.code != instead]
         if instead and work.tabular.is_billable(instead):
             work.add(instead, list(entry.suggestion.evidence), "tabular validator",
                      f"what the note says: {work.tabular.description(instead)}", entry.suggestion.score,
                      entry.suggestion.source)
+            for other in absorbed:  # the fever of "RLL pneumonia" stays J18.9's integral sign
+                other.absorbed_by = instead
+        else:  # "CAD" absorbed by the I21.B a "with" walk reached is coded again
+            for other in absorbed:
+                work.promote(other.code, "tabular validator", f"{entry.code}, which had absorbed it, is not said")
 
 
 # A dementia's stated severity (FY2023): the unspecified-severity codes F01.5-, F02.8-, F03.9- become F0x.A- (mild),
@@ -365,3 +372,30 @@ def prostate_with_symptoms(work: Worklist) -> None:
                      f"Hyperplasia, prostate > with lower urinary tract symptoms ({symptom.code}) → {code}",
                      entry.suggestion.score, "index-navigator")
             work.absorb(entry.code, code, "one condition, one code", f"{code} names the prostate with its symptoms")
+
+
+_OBSTRUCTED = re.compile(r"\b(?:incarcerat\w*|irreducible|obstruct\w*|strangulat\w*|incarcerad\w*|irreductible\w*|"
+                         r"estrangulad\w*)\b", re.IGNORECASE)
+_UNOBSTRUCTED = "without obstruction or gangrene"
+
+
+def obstructed_hernia(work: Worklist) -> None:
+    """A hernia the note calls incarcerated or irreducible, in the sentence that names it, is coded "with
+    obstruction" (Hernia > incarcerated: see Hernia, by site, with obstruction): K40.90 becomes K40.30."""
+    text, sentences = work.analysis.text, work.analysis.sentences
+    for entry in list(work.coded()):
+        title = work.tabular.description(entry.code)
+        if not ("K40" <= entry.code[:3] <= "K46") or _UNOBSTRUCTED not in title:
+            continue
+        bounds = {sentences.sentence_bounds(a, b) for a, b in entry.spans}
+        if not any(work.analysis.assertion_of(m.start(), m.end())[0] == "present"
+                   for left, right in bounds for m in _OBSTRUCTED.finditer(text, left, right)):
+            continue
+        wanted = title.replace(_UNOBSTRUCTED, "with obstruction, without gangrene")
+        code = next((c for c in work.tabular.billable_descendants(entry.code[:3])
+                     if work.tabular.description(c) == wanted), "")
+        if code:
+            why = f"the note says the hernia is incarcerated or irreducible: {wanted}"
+            work.add(code, list(entry.suggestion.evidence), "specificity", why, entry.suggestion.score,
+                     entry.suggestion.source)
+            work.absorb(entry.code, code, "one condition, one code", why)
