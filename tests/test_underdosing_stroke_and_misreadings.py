@@ -1,8 +1,9 @@
 """Conventions added in session 27: underdosing with its noncompliance reason (I.C.19.e.5.c), a skipped dialysis, the
 artery and mechanism of a cerebral infarction, a current stroke's hemiparesis with its dominant side, CAD with a
 named kind of angina, an incarcerated hernia, and words that read as another condition ("type 2 MI", "crushing chest
-pain", "outside the tPA window", "occasional weekend cannabis use"). On the real knowledge base, with the default path
-(no LLM); the notes are written for these tests."""
+pain", "outside the tPA window", "occasional weekend cannabis use"); in Spanish, a drug "en tto. con", a dialysis to
+come, a current smoker in "AP:", plural negation and a stone with hydronephrosis. On the real knowledge base, with the
+default path (no LLM); the notes are written for these tests."""
 
 from __future__ import annotations
 
@@ -84,3 +85,21 @@ def test_a_pneumonia_follow_up_with_a_chronic_condition_beside_it(code) -> None:
     result = codes(code("Pulmonary clinic f/u. 71F seen 5 wk after admission for RLL pneumonia; antibiotics "
                         "completed.\nCXR clear. Asthma, mild intermittent, albuterol PRN.\nA/P: pneumonia - resolved."))
     assert {"Z09", "Z87.01"} <= result and not any(c.startswith("J18") for c in result)
+
+
+def test_spanish_status_after_tto_and_a_dialysis_to_come(code) -> None:
+    result = codes(code("Consulta. Varón de 60 años con DM2 en tto. con metformina 850 mg/12 h. ERC estadio 5 "
+                        "todavía sin diálisis.\nJC: ERC estadio 5. Plan: programar inicio de hemodiálisis.", "es"))
+    assert "Z79.84" in result and "Z99.2" not in result
+
+
+def test_a_current_smoker_listed_in_the_past_history_stays_current(code) -> None:
+    result = codes(code("Consulta. Varón de 50 años. AP: HTA. Fumador de 20 cigarrillos/día.\nJC: HTA.", "es"))
+    assert "F17.210" in result and "Z87.891" not in result
+
+
+def test_negative_biopsies_and_a_stone_with_hydronephrosis(code) -> None:
+    result = codes(code("Urgencias. Varón de 40 años con dolor cólico en fosa renal izquierda. TC: litiasis en uréter "
+                        "izquierdo con hidronefrosis. Biopsias gástricas previas negativas para esófago de Barrett.\n"
+                        "JC: cólico renoureteral por litiasis ureteral con hidronefrosis.", "es"))
+    assert "N13.2" in result and "N20.1" not in result and "K22.70" not in result and "N23" not in result

@@ -68,7 +68,8 @@ _PRE: dict[str, dict[str, list[str]]] = {
     },
     "es": {
         "negated": [
-            "no", "sin", "niega", "negaba", "nego", "negativo para", "negativa para", "ausencia de", "ausente",
+            "no", "sin", "niega", "negaba", "nego", "negativo para", "negativa para", "negativos para",
+            "negativas para", "ausencia de", "ausente",
             "libre de", "se descarta", "se descarto", "se descartan", "se descartaron", "descartamos", "se excluye",
             "se excluyen", "descartandose", "descartando", "ni", "no se observa",
             "no se observan", "no presenta", "no presento", "sin evidencia de", "sin signos de", "no refiere", "nunca",

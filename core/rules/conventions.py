@@ -542,6 +542,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
     tabular = work.tabular
     coded = work.coded()
     named = {codes[0]: True for codes in winning.values() if codes}
+    combined = {row["code"] for row in work.log if row["action"] == "added" and row["rule"] == "with"}
     for entry in coded:
         refs = references(tabular.inherited_notes(entry.code).excludes1)
         for other in coded:
@@ -553,6 +554,7 @@ def excludes1(work: Worklist, warnings: list[str], winning: dict[tuple[int, int]
             keep, drop = sorted((entry, other), key=lambda e: (not e.only("historical"), degrees.get(e.code, 0),
                                                                e.code[0] != "R",  # a diagnosis over its symptom
                                                                e is other or entry.code[0] != "S" or excluded_by(entry.code, other.code, tabular),
+                                                               e.code in combined,  # N13.2 over its N20.1
                                                                _assessed(e, work),
                                                                kind_of(e.code, (other if e is entry else entry).code,
                                                                        work),

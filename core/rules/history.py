@@ -180,13 +180,14 @@ def _in_history_section(work: Worklist, entry: Entry) -> bool:
     sections = [work.analysis.section_at(s).kind for s, _ in entry.spans]
     text = work.analysis.text
     return bool(sections) and all(kind == "history" for kind in sections) and "present" in entry.assertions and \
-        not any(_CURRENT_NOW.search(text, max(0, s - 25), s) or _CURRENT_AFTER.match(text, e, e + 20)
-                for s, e in entry.spans)  # "Hx: active smoker", "AP: dependencia alcohólica activa"
+        not any(_CURRENT_NOW.search(text, max(0, s - 25), s) or _CURRENT_AFTER.match(text, e, e + 20) or _RATE.search(
+            text, s, e + 12) for s, e in entry.spans)  # "Hx: active smoker", "dependencia activa", "Fumador de 10 cig/día"
 
 
 # Words just after a condition ("dependencia alcohólica activa") or just before it ("Hx: active smoker, 1 ppd") that
 # say it goes on now, even in a history section.
 _CURRENT_AFTER = re.compile(r"\W*(?:activ[oa]|actual|en curso|ongoing|active|current)\b", re.IGNORECASE)
+_RATE = re.compile(r"\d+\s*(?:cigarrillos|cigarettes|cigs?|paquetes|packs?)\s*(?:/\s*d[ií]a|al d[ií]a|a day|per day|daily)|\bppd\b", re.I)
 _CURRENT_NOW = re.compile(r"\b(?:active|current|currently|ongoing|still|continues to|actual|activo|activa)\W*$",
                           re.IGNORECASE)
 
@@ -205,6 +206,10 @@ def _reaction_of_allergy(work: Worklist, code: str, end: int) -> None:
             work.absorb(other.code, code, "status", "the reaction the allergy is written with, not a condition now")
 
 
+_PLANNED = re.compile(r"\b(?:programar|iniciar|pendiente de|valorar|planned|plans? to|to start|will (?:start|begin|"
+                      r"need)|candidate for|evaluation for|preparation for)\b[^.;\n]*$", re.IGNORECASE)
+
+
 def status_codes(work: Worklist) -> None:
     """Status codes the note states (long-term insulin Z79.4, anticoagulants Z79.01, dialysis Z99.2, allergy Z88.0,
     BMI Z68.-) are coded when the sentence says the patient has them; BMI only with a weight diagnosis it supports
@@ -219,8 +224,9 @@ def status_codes(work: Worklist) -> None:
         code = found.code if tabular.is_billable(found.code) else tabular.unspecified_code(
             found.code, analysis.side_of(found.start, found.end))  # Z89.51 + "left" → Z89.512
         exposure = code == "Z77.22" and assertion == "family"  # "Father smokes at home": the relative's smoke
-        if assertion in NOT_CODED and not (allergy and assertion == "hypothetical" or exposure) or not code:
-            continue
+        if assertion in NOT_CODED and not (allergy and assertion == "hypothetical" or exposure) or not code or \
+                code.startswith("Z99") and _PLANNED.search(analysis.text, max(0, found.start - 40), found.start):
+            continue  # "programar inicio de hemodiálisis": a dialysis to come
         text = analysis.text[found.start : found.end]
         work.add(code, [Span(start=found.start, end=found.end, text=text)], "status",
                  f"status read from '{text}'", 0.5, "status-rule")
