@@ -93,7 +93,7 @@ def _drugs_named(words: str, index: AlphabeticIndex, cues: DrugCues) -> list[tup
 
 def _a_condition(code: str) -> bool:
     """A code that names what happened ("angioedema" T78.3XXA), not a drug's or an external cause's code."""
-    return code[0] not in "ZVWXY" and not _DRUG_CHAPTER.match(code)
+    return code[0] not in "ZVWXY" and not DRUG_CHAPTER.match(code)
 
 
 # Words that may follow a drug's name ("lisinopril 40 mg", "chemotherapy (FOLFOX)", "warfarin - hold", "HCTZ use"):
@@ -110,7 +110,7 @@ def _ends_name(following: list[str]) -> bool:
     return not following or not re.match(r"[^\W\d_]", following[0]) or following[0] in _AFTER_NAME
 
 
-def _encounter(text: str) -> str:
+def drug_encounter(text: str) -> str:
     """The 7th character of a drug's T code: the visit's A, D or S (a fracture's healing letters do not apply)."""
     seventh = visit_encounter(text)
     return seventh if seventh in ("A", "D", "S") else "A"
@@ -123,7 +123,7 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
         return
     text = work.analysis.text
     sentences = work.analysis.sentences
-    seventh = _encounter(text)
+    seventh = drug_encounter(text)
     for cue in cues.cue.finditer(text):
         drugs = _drugs_named(text[cue.end() : cue.end() + 60], index, cues)
         if not drugs:
@@ -194,7 +194,7 @@ _INTENT = (("Poisoning Intentional self-harm", re.compile(
            ("Poisoning Undetermined", re.compile(r"intent (?:is )?(?:unclear|unknown|undetermined)|"
                                                   r"intencionalidad (?:desconocida|no aclarada)", re.I)))
 _ACCIDENTAL = "Poisoning Accidental (unintentional)"
-_DRUG_CHAPTER = re.compile(r"T(?:3[6-9]|4\d|50)\.")
+DRUG_CHAPTER = re.compile(r"T(?:3[6-9]|4\d|50)\.")
 _POISONING_CODE = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w[1-4]")  # 6th character 1-4: a poisoning's intent
 
 
@@ -226,7 +226,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
     if index is None or pattern is None or cues is None:
         return
     text = work.analysis.text
-    seventh = _encounter(text)
+    seventh = drug_encounter(text)
     done: set[tuple[int, int]] = set()
     note_intent = _stated_intent(text) or _ACCIDENTAL  # "in a suicide attempt"
     error = _DOSE_ERROR.get(work.analysis.language)
@@ -243,7 +243,7 @@ def poisonings(work: Worklist, index: AlphabeticIndex | None) -> None:
         column = _stated_intent(sentence) or note_intent
         for word in re.finditer(r"[A-Za-zÀ-ÿ][\w-]{3,}", sentence):
             found = adverse_effect_code(sentence[word.start():], index, cues, column)
-            if found is None or not _DRUG_CHAPTER.match(found[0]):
+            if found is None or not DRUG_CHAPTER.match(found[0]):
                 continue
             code = with_seventh(found[0], seventh, work.tabular)
             if not code:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from core.kb.index import AlphabeticIndex
-from core.rules.adverse_effects import _DRUG_CHAPTER, DrugCues, _encounter, adverse_effect_code, drug_cues
+from core.rules.adverse_effects import DRUG_CHAPTER, DrugCues, adverse_effect_code, drug_cues, drug_encounter
 from core.rules.injury import with_seventh
 from core.rules.worklist import Worklist
 from core.schema import Span
@@ -99,7 +99,7 @@ def underdosing(work: Worklist, index: AlphabeticIndex | None) -> None:
     if index is None or cues is None or took_less is None or stopped is None:
         return
     text, sentences = work.analysis.text, work.analysis.sentences
-    seventh = _encounter(text)
+    seventh = drug_encounter(text)
     found_any = False
     marks = [(m, False) for m in took_less.finditer(text)] + [(m, True) for m in stopped.finditer(text)]
     for mark, by_stopping in sorted(marks, key=lambda pair: pair[0].start()):
@@ -112,7 +112,7 @@ def underdosing(work: Worklist, index: AlphabeticIndex | None) -> None:
         found = _drug_at(text[mark.end() : mark.end() + 60], index, cues)
         if found is None and _PRONOUN.match(text, mark.end()):  # "on phenytoin - stopped taking it 10 d ago"
             found = _drug_before(text[left : mark.start()], index, cues)
-        if found is None or not _DRUG_CHAPTER.match(found[0]):
+        if found is None or not DRUG_CHAPTER.match(found[0]):
             continue
         code = with_seventh(found[0], seventh, work.tabular)
         if not code:
