@@ -103,3 +103,13 @@ def test_negative_biopsies_and_a_stone_with_hydronephrosis(code) -> None:
                         "izquierdo con hidronefrosis. Biopsias gástricas previas negativas para esófago de Barrett.\n"
                         "JC: cólico renoureteral por litiasis ureteral con hidronefrosis.", "es"))
     assert "N13.2" in result and "N20.1" not in result and "K22.70" not in result and "N23" not in result
+
+
+def test_an_nsaid_ulcer_is_coded_with_the_nsaid_the_note_names(code) -> None:
+    result = codes(code("Discharge: 70F with melena. EGD: bleeding gastric ulcer. Takes naproxen 500 mg BID as "
+                        "prescribed for knee OA.\nDx: bleeding gastric ulcer due to NSAID; acute blood loss anemia."))
+    assert {"K25.4", "T39.315A"} <= result and "T39.395A" not in result
+    spanish = codes(code("Informe de alta. Varón de 70 años. AP: gonartrosis bilateral en tto. con ibuprofeno.\n"
+                         "JC: hemorragia digestiva alta por úlcera gástrica secundaria a AINE. Lista de espera para "
+                         "artroplastia de rodilla.", "es"))
+    assert {"M17.0", "T39.315A"} <= spanish and "Z75.1" not in spanish

@@ -91,6 +91,26 @@ def _drugs_named(words: str, index: AlphabeticIndex, cues: DrugCues) -> list[tup
     return [one] if one else []
 
 
+def _named_member(found: tuple[str, str], text: str, index: AlphabeticIndex,
+                  cues: DrugCues) -> tuple[str, str]:
+    """A class the note also names a member of ("ulcer due to NSAID ... ibuprofen 800 mg") is that drug's entry
+    (Propionic acid derivative T39.31-, not nonsteroidal NEC T39.39-): the Table codes the drug taken."""
+    code, entry = found
+    if not code[:5].endswith(tuple("0123456789")) or entry.lower() not in _CLASS_ENTRIES:
+        return found
+    for word in re.finditer(r"[^\W\d_][\w-]{3,}", text):
+        member = adverse_effect_code(word.group(), index, cues)
+        if member is not None and member[0][:5] == code[:5] and member[0] != code:
+            return member
+    return found
+
+
+# Table entries a note's class word leads to ("NSAID", "AINE"): a member named in the note is more specific.
+_CLASS_ENTRIES = frozenset({"anti-inflammatory drug nec, nonsteroidal nec", "antidepressant, selective serotonin reuptake "
+                            "inhibitor", "opioid nec", "diuretic nec", "anticoagulant nec", "corticosteroid",
+                            "antineoplastic nec"})
+
+
 def _a_condition(code: str) -> bool:
     """A code that names what happened ("angioedema" T78.3XXA), not a drug's or an external cause's code."""
     return code[0] not in "ZVWXY" and not DRUG_CHAPTER.match(code)
@@ -125,7 +145,8 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
     sentences = work.analysis.sentences
     seventh = drug_encounter(text)
     for cue in cues.cue.finditer(text):
-        drugs = _drugs_named(text[cue.end() : cue.end() + 60], index, cues)
+        drugs = [_named_member(found, text, index, cues) for found in
+                 _drugs_named(text[cue.end() : cue.end() + 60], index, cues)]
         if not drugs:
             continue
         left, right = sentences.sentence_bounds(cue.start(), cue.end())

@@ -49,6 +49,10 @@ _PAIN_ADJECTIVE = re.compile(r"(?:crushing|crush|tearing|ripping|stabbing|burnin
                              r"chest|substernal|retrosternal|epigastric|headache|discomfort|pressure|sensation)\b",
                              re.IGNORECASE)
 
+# "Lista de espera para artroplastia": an operation waited for, not Z75.1 (awaiting a place in a facility).
+_SURGICAL_LIST = re.compile(r"[^.;\n]{0,20}?\b(?:para|for)\s+(?:\w+\s+){0,2}?(?:cirug[ií]a|intervenci[oó]n|"
+                            r"artroplastia|pr[oó]tesis|iq|surgery|arthroplasty|operation|procedure|\w*ectom[ií]a|"
+                            r"\w*plastia|trasplante|transplant)", re.IGNORECASE)
 # "Outside tPA window", "not a tPA candidate": the thrombolysis was not given, so no Z92.82.
 _NO_THROMBOLYSIS = re.compile(r"\b(?:outside|beyond|out of|past)\s+(?:the\s+)?(?:tpa|alteplase|tnk|thrombolysis|"
                               r"thrombolytic)\s+window\b|\bnot\s+(?:a\s+)?(?:tpa|thrombolysis|thrombolytic)\s+"
@@ -108,6 +112,9 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                 not denied_at(text, m.start()) for m in _DIABETES_NEAR.finditer(text, max(0, s - 20), e + 20))
                 for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a type with no diabetes beside it ('type 2 MI')",
+                        misread=True)
+        elif entry.code == "Z75.1" and all(_SURGICAL_LIST.match(text, e) for _, e in entry.spans):
+            work.demote(entry.code, "tabular validator", "a waiting list for an operation, not for a facility",
                         misread=True)
         elif entry.code[0] in "ST" and all(_PAIN_ADJECTIVE.match(text, s) for s, _ in entry.spans):
             work.demote(entry.code, "tabular validator", "the word describes a pain ('crushing chest pain')",
