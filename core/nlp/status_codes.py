@@ -99,7 +99,7 @@ _ABBREVIATION_DOT = re.compile(r"\b(?:tto|trat|tx|rx)$")
 
 def _sentence(folded: str, start: int, end: int) -> str:
     dot = folded.rfind(".", 0, start)
-    while dot > 0 and (folded[dot + 1 : dot + 2].isdigit() or _ABBREVIATION_DOT.search(folded, 0, dot)):
+    while dot > 0 and (folded[dot + 1 : dot + 2].isdigit() or _ABBREVIATION_DOT.search(folded, max(0, dot - 5), dot)):
         dot = folded.rfind(".", 0, dot)  # "9.1 %", "en tto. con metformina": no sentence ends there
     left = max(dot, folded.rfind(";", 0, start), folded.rfind("\n", 0, start)) + 1
     right = _SENTENCE_END.search(folded, end)

@@ -96,7 +96,7 @@ def _named_member(found: tuple[str, str], text: str, index: AlphabeticIndex,
     """A class the note also names a member of ("ulcer due to NSAID ... ibuprofen 800 mg") is that drug's entry
     (Propionic acid derivative T39.31-, not nonsteroidal NEC T39.39-): the Table codes the drug taken."""
     code, entry = found
-    if not code[:5].endswith(tuple("0123456789")) or entry.lower() not in _CLASS_ENTRIES:
+    if entry.lower() not in _CLASS_ENTRIES:
         return found
     for word in re.finditer(r"[^\W\d_][\w-]{3,}", text):
         member = adverse_effect_code(word.group(), index, cues)

@@ -378,13 +378,15 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
 def _kind_of_partner(code: str, parts: list[Entry], tabular: Tabular) -> str:
     """The combination's sibling that names a part's kind ("stable angina" I20.89 with CAD: I25.118, "with other forms
     of angina pectoris"), when the index reached its unspecified code (I25.119)."""
-    if not code.endswith("9") or "unspecified" not in tabular.description(code).lower():
+    def title(c: str) -> set[str]:
+        return set(re.findall(r"\w+", tabular.description(c).lower()))
+    if not code.endswith("9") or "unspecified" not in title(code):
         return ""
-    siblings = [c for c in tabular.billable_descendants(tabular.ancestors(code)[0]) if c != code]
+    siblings = {c: title(c) for c in tabular.billable_descendants(tabular.ancestors(code)[0]) if c != code}
     for part in [p for p in parts if p.code[:3] != code[:3]]:
-        words = set(re.findall(r"\w+", tabular.description(part.code).lower()))
-        named = [c for c in siblings if words <= set(re.findall(r"\w+", tabular.description(c).lower()))]
-        if words and len(named) == 1 and not words <= set(re.findall(r"\w+", tabular.description(code).lower())):
+        words = title(part.code)
+        named = [c for c, own in siblings.items() if words <= own]
+        if words and len(named) == 1 and not words <= title(code):
             return named[0]
     return ""
 
