@@ -38,7 +38,7 @@ MAX_DEPTH = 6
 # "with" links are taken when the note writes them together (every category note-wide was measured: CodiEsp es
 # 0.602 → 0.583, long case reports link unrelated ones).
 PRESUMED_NOTE_WIDE = ("E08", "E09", "E10", "E11", "E13", "I10", "I11", "I12", "I13", "I15", "I20", "I25", "J44", "K80",
-                      "K81", "I85")
+                      "K81", "I85", "K70", "K74")
 # Subterms too general to presume a link from: they name a class of conditions, not one.
 _GENERIC_SUBTERM = re.compile(r"\b(?:nec|nos|classified elsewhere|other|specified|unspecified)\b|^(?:infection|disease|"
                               r"disorder|complications?|manifestations?|conditions?|lesion|symptoms?)$")
@@ -243,12 +243,16 @@ class IndexNavigator:
                 best = (code, list(path), quality)
         if best is None and kind == "family" and not block:
             # A relative's condition the family entries name only by its block ("father had MI": I21 is in the block
-            # "Ischemic heart diseases (I20-I25)" → "disease or disorder > ischemic heart" Z82.49).
-            blocks = [a for a in tabular.ancestors(condition.code) if "-" in a]
-            words = frozenset(term_key(re.sub(r"\(.*?\)", "", tabular.description(blocks[0])), "en")) if blocks \
-                else frozenset()
-            if words:
-                return self.history_code(kind, replace(condition, words=condition.words | words), tabular, True)
+            # "Ischemic heart diseases (I20-I25)" → "disease or disorder > ischemic heart" Z82.49), else by its
+            # chapter ("mother with Graves disease": "Endocrine ... diseases" → "endocrine NEC" Z83.49).
+            groups = [a for a in tabular.ancestors(condition.code) if "-" in a or a.isdigit()]
+            for group in groups[:1] + groups[-1:]:
+                title = re.sub(r"\(.*?\)", "", tabular.description(group)).replace("nervous", "neurological nervous")
+                words = frozenset(term_key(title, "en"))
+                found = self.history_code(kind, replace(condition, words=condition.words | words), tabular, True) \
+                    if words else None
+                if found is not None:
+                    return found
         if best is None or (kind == "personal" and best[2] < 2):
             return None
         code = best[0] if tabular.is_billable(best[0]) else tabular.default_code(best[0])
@@ -277,6 +281,7 @@ class IndexNavigator:
                 if refused and main and set(main) <= refused and not set(main) & (head.said | head.words):
                     continue  # "appendicitis ... no gangrene": "Gangrene, appendix" is no way in
                 others = [c for c in conditions if c.code != head.code and not _same_evidence(c, head)
+                          and not (c.code[:3] == head.code[:3] and is_vague(c.code, tabular))  # M10.00 is no partner of M10.9
                           and (head.category in PRESUMED_NOTE_WIDE or together(head, c))]
                 for combo in self._walk(term, head, others, sentence_words.get(head.code, frozenset()), tabular,
                                         refused):

@@ -27,6 +27,10 @@ _DIABETES = {
     "es": {"1": r"\b(?:dm1|dm ?i\b|dm tipo 1|diabetes (?:mellitus )?tipo (?:1|i)\b)",
            "2": r"\b(?:dm2|dm ?ii\b|dm tipo 2|diabetes (?:mellitus )?tipo (?:2|ii)\b)"},
 }
+# Diabetes due to a drug (E09): "steroid-induced diabetes", "diabetes esteroidea".
+_DIABETES["en"]["drug"] = (r"\b(?:steroid|drug|glucocorticoid|corticosteroid|medication|prednisone)[- ]induced "
+                           r"(?:diabetes|dm)\b")
+_DIABETES["es"]["drug"] = r"\bdiabetes (?:esteroidea|inducida por (?:corticoides|esteroides|f[aá]rmacos))\b"
 _PNEUMONIA = {"en": r"\bpneumonia\b", "es": r"\bneumon[ií]a\b"}
 
 
@@ -70,6 +74,7 @@ class Pattern:
     needs: tuple[str, ...]  # each must occur in the sentence
     unless: str = ""  # a word that says otherwise (an exacerbation "without", a perforation)
     sides: str = ""  # the side digits: right, left, both, unspecified ("1239")
+    one_per: int = 3  # a sentence reads one code per this many leading characters (its category; J96: its code)
 
 
 def _patterns(language: str) -> list[Pattern]:
@@ -77,6 +82,13 @@ def _patterns(language: str) -> list[Pattern]:
     sepsis, pneumonia, psychotic = _SEPSIS[language], _PNEUMONIA[language], _PSYCHOTIC[language]
     exacerbation = (r"exacerbat|flare|attack|acute asthma" if en
                     else r"crisis|agudizad|agudizaci[oó]n|exacerbaci[oó]n|reagudiza")
+    status_asthmaticus = (r"(?<!no )(?<!not in )(?<!without )status asthmaticus" if en
+                          else r"(?<!sin )(?<!no )(?:estatus|estado|status) asm[aá]tico")
+    # A migraine "refractory to treatment" is intractable; "not intractable" / "no refractaria" is not.
+    intractable = (r"(?<!not )(?<!non-)\b(?:intractable|refractory|pharmacoresistant)\b" if en
+                   else r"(?<!no )\b(?:intratable|refractaria|farmacorresistente)\b")
+    status_migrainosus = (r"(?<!no )(?<!without )status migrainosus" if en
+                          else r"(?<!sin )(?<!no )(?:estado|estatus) migra[ñn]oso")
     return [
         # organism of a sepsis and of a pneumonia (sepsis first: the resistant strain before the susceptible one)
         Pattern("A41.02", "MRSA sepsis", (sepsis, _MRSA[language])),
@@ -96,11 +108,11 @@ def _patterns(language: str) -> list[Pattern]:
             r"peripheral (?:poly)?neuropathy|polyneuropathy|\bdpn\b" if en else
             r"polineuropat[ií]a|neuropat[ií]a perif[eé]rica")))
           for kind, category in (("1", "E10"), ("2", "E11"))),
-        *(Pattern(f"{category}.65", f"type {kind} diabetes with hyperglycemia", (_DIABETES[language][kind], (
+        *(Pattern(f"{category}.65", f"{'drug-induced' if kind == 'drug' else 'type ' + kind} diabetes with hyperglycemia", (_DIABETES[language][kind], (
             r"poorly controlled|inadequately controlled|suboptimally controlled|out of control|poor (?:glycemic )?"
-            r"control|with hyperglycemia" if en else
+            r"control|(?:with|w/) hyperglycemia" if en else
             r"mal control(?:ad[oa])?|control (?:gluc[eé]mico )?deficiente|con hiperglucemia")))
-          for kind, category in (("1", "E10"), ("2", "E11"))),
+          for kind, category in (("1", "E10"), ("2", "E11"), ("drug", "E09"))),
         # diabetes with hypoglycemia with coma (Diabetes, type 1, with, hypoglycemia, with coma)
         *(Pattern(f"{category}.641", f"type {kind} diabetes with hypoglycemia with coma", (_DIABETES[language][kind], (
             r"hypoglyc[ae]mi(?:c|a with) coma" if en else r"coma hipogluc[eé]mico|hipoglucemia con coma")))
@@ -134,6 +146,24 @@ def _patterns(language: str) -> list[Pattern]:
                 (r"\bnstemi\b|non[- ]st[- ]elevation (?:myocardial infarction|mi)" if en else
                  r"\biamsest\b|iam sin elevaci[oó]n del st|infarto (?:agudo )?(?:de miocardio )?sin elevaci[oó]n "
                  r"del st",)),
+        # a lumbar disc displacement with the radiculopathy it causes (Radiculopathy > due to > displacement of
+        # intervertebral disc: see Disorder, disc, with radiculopathy)
+        *(Pattern(f"M51.1{digit}", f"{region} intervertebral disc disorder with radiculopathy",
+                  (r"\bdis[ck] (?:herniation|protrusion|extrusion|displacement)|\bherniated (?:lumbar )?dis[ck]|"
+                   r"\bhnp\b|\bherniated nucleus pulposus" if en else
+                   r"\bhernia (?:de )?disc(?:al|o)|\bprotrusi[oó]n disc(?:al|o)|\bextrusi[oó]n disc(?:al|o)",
+                   r"\bradiculopath|\bsciatica\b" if en else r"\bradiculopat[ií]a|\bci[aá]tica\b", levels))
+          for digit, region, levels in (
+              ("7", "lumbosacral", r"\blumbosacral\b|\bL5\s*-\s*S1\b" if en else r"\blumbosacr[oa]\b|\bL5\s*-\s*S1\b"),
+              ("6", "lumbar", r"\blumbar\b|\bL[1-4]\s*-\s*L?[2-5]\b" if en else r"\blumbar\b|\bL[1-4]\s*-\s*L?[2-5]\b"))),
+        # status asthmaticus (before the exacerbations: the status is the worse of the two)
+        *(Pattern(f"J45.{digit}2", f"{name} asthma, status asthmaticus", (words, status_asthmaticus))
+          for digit, name, words in (
+              ("2", "mild intermittent", r"mild intermittent asthma" if en else r"asma (?:bronquial )?intermitente leve"),
+              ("3", "mild persistent", r"mild persistent asthma" if en else r"asma (?:bronquial )?persistente leve"),
+              ("4", "moderate persistent", r"moderate persistent asthma" if en else
+               r"asma (?:bronquial )?persistente moderad[ao]"),
+              ("5", "severe persistent", r"severe persistent asthma" if en else r"asma (?:bronquial )?persistente grave"))),
         # exacerbations
         Pattern("J45.21", "mild intermittent asthma, exacerbation",
                 (r"mild intermittent asthma" if en else r"asma (?:bronquial )?intermitente leve", exacerbation)),
@@ -147,24 +177,34 @@ def _patterns(language: str) -> list[Pattern]:
                 (r"\bcopd\b|chronic obstructive pulmonary disease" if en else
                  r"\bepoc\b|enfermedad pulmonar obstructiva cr[oó]nica", exacerbation), unless=pneumonia),
         # respiratory failure with hypoxia or hypercapnia
-        *(Pattern(f"J96.{acuity}{kind}", f"{name} respiratory failure with {gas}", (words, cue))
+        # (hypoxic and hypercapnic together: both codes, so a sentence reads one code per code here)
+        *(Pattern(f"J96.{acuity}{kind}", f"{name} respiratory failure with {gas}", (words, cue), one_per=6)
           for acuity, name, words in (
-              ("2", "acute on chronic", r"acute[- ]on[- ]chronic (?:\w+ )?respiratory failure" if en else
+              ("2", "acute on chronic", r"acute[- ]on[- ]chronic (?:[\w/]+ ){0,3}respiratory failure" if en else
                r"insuficiencia respiratoria (?:\w+ )?(?:aguda sobre cr[oó]nica|cr[oó]nica agudizada)"),
-              ("0", "acute", r"acute (?:\w+ )?respiratory failure" if en else
-               r"insuficiencia respiratoria (?:\w+ )?aguda"),
-              ("1", "chronic", r"chronic (?:\w+ )?respiratory failure" if en else
-               r"insuficiencia respiratoria (?:\w+ )?cr[oó]nica"))
+              ("0", "acute", r"acute (?![- ]?on[- ]chronic)(?:[\w/]+ ){0,3}respiratory failure" if en else
+               r"insuficiencia respiratoria (?:\w+ )?aguda(?! sobre)"),
+              ("1", "chronic", r"(?<!on )(?<!on-)chronic (?:[\w/]+ ){0,3}respiratory failure" if en else
+               r"insuficiencia respiratoria (?:\w+ )?cr[oó]nica(?! agudizada)"))
           for kind, gas, cue in (
               ("1", "hypoxia", r"hypox|oxygen saturation" if en else r"hipox[eé]mic"),
               ("2", "hypercapnia", r"hypercap|hypercarb" if en else r"hipercápnic|hipercapnic"))),
         # migraine, anemia, otitis media, cellulitis
-        Pattern("G43.009", "migraine without aura, not intractable",
-                (r"migraine without aura|common migraine" if en else r"migra[ñn]a sin aura",),
-                unless=r"intractable|status migrainosus" if en else r"intratable|refractaria|estado migra"),
-        Pattern("G43.109", "migraine with aura, not intractable",
-                (r"migraine with aura|classic(?:al)? migraine" if en else r"migra[ñn]a con aura",),
-                unless=r"intractable|status migrainosus" if en else r"intratable|refractaria|estado migra"),
+        # migraine: its kind, intractability and status migrainosus (G43.<kind><intractable><status>)
+        *(Pattern(f"G43.{kind}{flags}", f"{name}, {what}", (words, *needs), unless=unless)
+          for kind, name, words, other in (
+              ("7", "chronic migraine without aura", r"chronic migraine|transformed migraine" if en else
+               r"migra[ñn]a cr[oó]nica|migra[ñn]a transformada", r"with aura" if en else r"con aura"),
+              ("1", "migraine with aura", r"migraine with aura|classic(?:al)? migraine" if en else
+               r"migra[ñn]a con aura", ""),
+              ("0", "migraine without aura", r"migraine without aura|common migraine" if en else r"migra[ñn]a sin aura",
+               r"chronic migraine" if en else r"migra[ñn]a cr[oó]nica"))
+          for flags, what, needs, unless in (
+              ("11", "intractable, with status migrainosus", (intractable, status_migrainosus), other),
+              ("19", "intractable", (intractable,), "|".join(w for w in (status_migrainosus, other) if w)),
+              ("01", "not intractable, with status migrainosus", (status_migrainosus,),
+               "|".join(w for w in (intractable, other) if w)),
+              ("09", "not intractable", (), "|".join(w for w in (intractable, status_migrainosus, other) if w)))),
         Pattern("D50.0", "iron deficiency anemia secondary to chronic blood loss",
                 (r"iron[- ]deficiency anemia" if en else r"anemia ferrop[eé]nica|anemia por d[eé]ficit de hierro",
                  r"(?:chronic )?blood loss" if en else r"p[eé]rdidas? (?:hem[aá]ticas?|sangu[ií]neas?)")),
@@ -294,7 +334,7 @@ def read_conditions(text: str, language: str, sentences: SentenceIndex, reading)
             hits[first.pattern] = list(first.finditer(text))
         for match in hits[first.pattern]:
             left, right = sentences.sentence_bounds(match.start(), match.end())
-            if (left, pattern.code[:3]) in seen:
+            if (left, pattern.code[:pattern.one_per]) in seen:
                 continue
             sentence = text[left:right]
             others = [words.search(sentence) for words in rest]
@@ -309,7 +349,7 @@ def read_conditions(text: str, language: str, sentences: SentenceIndex, reading)
                 code = code.format(side=pattern.sides[index])
             starts = [match.start(), *(left + m.start() for m in others)]
             ends = [match.end(), *(left + m.end() for m in others)]
-            seen.add((left, pattern.code[:3]))
+            seen.add((left, pattern.code[:pattern.one_per]))
             found.append(reading(min(starts), max(ends), code, pattern.what,
                                  ((match.start(), match.end()),
                                   *((left + m.start(), left + m.end()) for m in others))))

@@ -43,6 +43,8 @@ _PATTERNS = {
 _ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO", "R", "L", "B/L"}  # count only in capitals ("os" is a word)
 _WORD = re.compile(r"[a-z]+")
 # The words a sided sibling of a billable code may add to its title: the side and the paired organ it is of.
+_ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "sequela"})
+_DEFAULT_KINDS = frozenset({"primary", "idiopathic"})
 _SIDE_ONLY = frozenset({"right", "left", "bilateral", "eye", "eyes", "ear", "ears", "side", "unspecified", "of", "and",
                         "the", "in", "unqualified", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
 
@@ -104,6 +106,9 @@ def sided_code(code: str, side: Side, tabular: Tabular) -> str:
         family = tabular.billable_descendants(item.parent)
     reference = _words(item.description)
     best: tuple[int, int, str] | None = None
+    tied: set[str] = set()  # best options of several sites: a side alone does not pick one (M10.0- left: shoulder?)
+    unspecified: list[str] = []
+    options: list[tuple[str, str]] = []
     for option in family:
         words = _WORD.findall(tabular.description(option).lower())
         named = [w for w in words if w in ("right", "left", "bilateral")]
@@ -113,6 +118,19 @@ def sided_code(code: str, side: Side, tabular: Tabular) -> str:
         if item.billable and set(own) - reference - _SIDE_ONLY:
             continue  # I63.9 "cerebral infarction" is not I63.011 "... due to thrombosis of right vertebral artery"
         rank = (len(reference & set(words)), -len(set(named)), option)
+        site = words[: words.index(named[1])] if len(named) > 1 else words
+        site = site[: next((i for i, w in enumerate(site) if w in _ENCOUNTER_WORDS), len(site))]  # the 7th character's
+        extra = " ".join(sorted(set(site) - reference - _SIDE_ONLY))
         if best is None or rank[:2] > best[:2]:
-            best = rank
-    return best[2] if best else ""
+            best, tied, unspecified, options = rank, {extra}, [], []
+        elif rank[:2] == best[:2]:
+            tied.add(extra)
+        if rank[:2] == best[:2]:
+            options.append((option, extra))
+        if rank[:2] == best[:2] and "unspecified" in words:
+            unspecified.append(option)  # "right eye, stage unspecified": the side's own default
+    if best is None:
+        return ""
+    if len(tied) > 1 and not unspecified:  # "OA knees": the primary (default) kind, M17.0, not post-traumatic
+        unspecified = [o for o, extra in options if extra and set(extra.split()) <= _DEFAULT_KINDS]
+    return best[2] if len(tied) == 1 else unspecified[0] if unspecified else ""

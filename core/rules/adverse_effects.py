@@ -131,9 +131,9 @@ def _ends_name(following: list[str]) -> bool:
 
 
 def drug_encounter(text: str) -> str:
-    """The 7th character of a drug's T code: the visit's A, D or S (a fracture's healing letters do not apply)."""
-    seventh = visit_encounter(text)
-    return seventh if seventh in ("A", "D", "S") else "A"
+    """The 7th character of a drug's T code: A while the effect, poisoning or underdosing is treated, however the visit
+    is called (a "follow-up" that finds the drug's effect treats it now); S for its sequela."""
+    return "S" if visit_encounter(text) == "S" else "A"
 
 
 def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
@@ -157,9 +157,15 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
             return left <= span[0] <= at and (span[1] <= at + 1 and at - span[1] <= _REACH or span[1] > at)
 
         conditions = [e for e in work.coded() if _a_condition(e.code) and any(before_cue(s) for s in e.spans)]
+        if not conditions:  # "Ulcer attributed to ibuprofen": the head word of one coded condition named before
+            said = re.findall(r"[^\W\d_]+", text[left : cue.start()].lower())
+            named = [e for e in work.coded() if _a_condition(e.code) and said and len(said) <= 3
+                     and said[-1] in re.findall(r"[^\W\d_]+", work.tabular.description(e.code).lower())]
+            conditions = named if len(named) == 1 else []
         if not conditions:
             continue
-        condition = max(conditions, key=lambda e: max(min(b, cue.start()) for a, b in e.spans if before_cue((a, b))))
+        condition = max(conditions, key=lambda e: max((min(b, cue.start()) for a, b in e.spans if before_cue((a, b))),
+                                                      default=0))
         for found in drugs:
             _code_effect(work, condition, found, seventh, Span(start=cue.start(), end=cue.end(), text=cue.group()),
                          cues)

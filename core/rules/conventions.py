@@ -14,6 +14,7 @@ from core.candidates.linker import DictionaryLinker
 from core.candidates.navigator import Condition, IndexNavigator, is_vague
 from core.kb.tabular import Tabular
 from core.nlp.textnorm import term_key
+from core.rules.adverse_effects import drug_encounter
 from core.rules.etiology import english, severities
 from core.rules.generic_words import GENERIC_WORDS
 from core.rules.injury import visit_encounter
@@ -305,7 +306,7 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
     generic = GENERIC_WORDS.get(work.analysis.language, set())
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end), [])
-        if match.assertion != "present" or not codes or codes[0] in known or codes[0].startswith("Z79") \
+        if match.assertion != "present" or not codes or codes[0] in known | work.misread or codes[0].startswith("Z79") \
                 or work.analysis.text[match.start:match.end].strip().lower() in generic \
                 or " ".join(match.key) in generic:  # "BMI": the "mass" of body mass index
             continue
@@ -580,15 +581,14 @@ def _assessed(entry: Entry, work: Worklist) -> bool:
 def encounter(work: Worklist) -> None:
     """Injury and external-cause codes carry the encounter in their 7th character: A unless the note says the visit
     is a follow-up (D), a fracture's healing (G, K, P) or a sequela (S) (:func:`core.rules.injury.visit_encounter`)."""
-    wanted = visit_encounter(work.analysis.text)
+    wanted, drug = visit_encounter(work.analysis.text), drug_encounter(work.analysis.text)  # a drug's T code: its own
     if wanted == "A":
         return
-    tabular = work.tabular
     for entry in list(work.coded()):
         flat = entry.code.replace(".", "")
-        if len(flat) != 7 or flat[6] not in "ADS" or flat[6] == wanted:
+        if len(flat) != 7 or flat[6] not in "ADS" or flat[6] == (drug if "T36" <= flat[:3] <= "T50" else wanted):
             continue
-        changed = next((entry.code[:-1] + w for w in (wanted, "D") if tabular.is_billable(entry.code[:-1] + w)), "")
+        changed = next((entry.code[:-1] + w for w in (wanted, "D") if work.tabular.is_billable(entry.code[:-1] + w)), "")
         if changed and changed != entry.code:
             work.add(changed, entry.suggestion.evidence, "7th character", f"the note describes a {wanted} encounter",
                      entry.suggestion.score, entry.suggestion.source)

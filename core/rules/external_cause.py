@@ -388,12 +388,16 @@ _NOT_A_CAUSE = re.compile(r"\b(?:im|intramedullary|cephalomedullary|toe|finger|i
 _TRIPS = frozenset(stem(w) for w in ("trip", "slip", "stumble"))
 _HEIGHTS = frozenset(stem(w) for w in ("stair", "stairs", "step", "steps", "ladder", "bed", "chair", "roof", "height",
                                        "wheelchair", "toilet", "tree", "bench", "table", "scaffold", "building"))
+# "Tripped over a throw rug and fell": Tripping > over > carpet, rug or (small) object > with fall (W18.09).
+_TRIPPED_OVER = frozenset(stem(w) for w in ("rug", "carpet", "object", "cord", "toy", "mat", "hose"))
 _SAME_LEVEL = frozenset(stem(w) for w in ("same", "level"))
 
 
 def _implied_level(words: frozenset[str]) -> frozenset[str]:
     """A fall after tripping, slipping or stumbling, from nothing higher, is a fall on the same level (Fall > same
     level > from > slipping, stumbling, tripping → W01.0)."""
+    if words & _TRIPS and words & _TRIPPED_OVER:
+        return words - _SAME_LEVEL  # "tropezar con la alfombra y caer al suelo": the rug's entry names the fall
     if stem("fall") in words and words & _TRIPS and not words & _HEIGHTS:
         return words | _SAME_LEVEL
     return words

@@ -17,12 +17,14 @@ GENERIC_WORDS = {
            "right", "history", "attempts", "daily", "abnormal", "abnormality", "ischemic", "vascular", "venous", "rest",
            "fluids", "transplant", "deployment", "shelf", "nail", "nails", "encounter",
            "implant", "implanted", "inhibitor", "inhibitors", "frozen", "heat", "injection", "injections", "concern",
-           "illness", "sick", "analgesia", "lag", "old", "erythematous", "menses", "menstruation", "clots", "clot"},
+           "illness", "sick", "analgesia", "lag", "old", "erythematous", "menses", "menstruation", "clots", "clot",
+           "placenta"},
     "es": {"renal", "riñón", "cardiaco", "cardíaco", "pulmonar", "pulmón", "hueso", "piel", "arteria", "vena",
            "hígado", "hepático", "enfermedad", "trastorno", "infección", "lesión", "lesiones", "defecto",
            "problema", "síndrome", "herida", "masa", "izquierdo", "derecho", "antecedentes", "patología", "isquémico",
            "isquémica", "vascular", "venoso", "venosa", "trasplante", "implanta", "implantó", "implantado",
-           "implantada", "implante", "calor", "inyección", "infiltración", "menstruación", "regla", "coágulos"},
+           "implantada", "implante", "calor", "inyección", "infiltración", "menstruación", "regla", "coágulos",
+           "placenta"},
 }
 
 # Words before alcohol or tobacco that say the use is light: no disorder ("rare EtOH", "bebedor ocasional").
@@ -31,7 +33,9 @@ LIGHT_USE = re.compile(r"\b(?:rare|rarely|occasional|occasionally|socially|minim
 
 
 # A condition "secondary to" hypertension: the words of "secondary hypertension" (I15) in the other order.
-_CAUSED_BY_HYPERTENSION = re.compile(r"\b(?:secundari[oa]s? a|secondary to|due to|2/2)\s+(?:la |su |the )?"
+_CAUSED_BY_HYPERTENSION = re.compile(r"\b(?:secundari[oa]s? a|secondary to|due to|2/2)\s+(?:la |su |the |his |her )?"
+                                     r"(?:long[- ]?standing |longstanding |chronic |uncontrolled |poorly controlled |"
+                                     r"severe |long-term |larga evoluci[oó]n de |mal controlada )?"
                                      r"(?:hta|htn|hipertensi[oó]n|hypertension)\b", re.IGNORECASE)
 
 # Words around a disease's name that make it a vaccine ("last tetanus >10 y - Tdap given", "flu shot UTD",
@@ -53,6 +57,26 @@ _PAIN_ADJECTIVE = re.compile(r"(?:crushing|crush|tearing|ripping|stabbing|burnin
 _SURGICAL_LIST = re.compile(r"[^.;\n]{0,20}?\b(?:para|for)\s+(?:\w+\s+){0,2}?(?:cirug[ií]a|intervenci[oó]n|"
                             r"artroplastia|pr[oó]tesis|iq|surgery|arthroplasty|operation|procedure|\w*ectom[ií]a|"
                             r"\w*plastia|trasplante|transplant)", re.IGNORECASE)
+# Findings an exam describes that name no condition, by the code they were misread as and the words around them:
+# "accessory muscle use" (a sign of breathlessness, not Q79.8), the bruit and thrill of a dialysis fistula, a
+# well-healed surgical scar.
+_EXAM_FINDINGS = (
+    ("Q79", re.compile(r"accessory (?:respiratory )?muscles?|musculatura accesoria", re.IGNORECASE)),
+    ("R09.89", re.compile(r"\b(?:thrill|fistula|AVF|AVG|graft|access|f[ií]stula|acceso|soplo)\b", re.IGNORECASE)),
+    ("L90.5", re.compile(r"well[- ]healed|bien cicatrizad|cicatrizad[oa]", re.IGNORECASE)),
+    ("R40.2", re.compile(r"\b(?:GCS|Glasgow)\s*(?:de\s*|of\s*|score\s*)?[:=]?\s*15\b", re.IGNORECASE)),  # fully awake
+    # not findings but treatments: an insulin drip (no postnasal drip), chemotherapy with palliative intent (no
+    # palliative care encounter)
+    ("R09.82", re.compile(r"\b(?:insulin|heparin|IV|nitro\w*|pressor|amiodarone|diltiazem|esmolol|nicardipine|"
+                          r"propofol|fentanyl|morphine|bicarb\w*)\s+(?:gtt|drip)", re.IGNORECASE)),
+    ("Z51.5", re.compile(r"\b(?:QT|quimioterapia|chemo\w*|RT|radioterapia|radiation|radiotherapy)\s+paliativ|"
+                         r"\bpalliative\s+(?:chemo\w*|radiation|radiotherapy|RT|intent)", re.IGNORECASE)),
+)
+# A first line that names the clinic or service ("CONSULTA EXTERNA DE ARRITMIAS", "Hepatology clinic"): the
+# department's name, not a diagnosis of the patient.
+_SERVICE_TITLE = re.compile(r"\A\s*(?:(?:consulta|unidad|servicio|cl[ií]nica|urgencias)(?: externa)? de [^\n.:]{3,40}|"
+                            r"[\w/ -]{3,40}\b(?:clinic|consult|service|unit)(?: (?:note|visit|f/u|follow-?up))?)"
+                            r"\s*(?:[-:.]|\n|$)", re.IGNORECASE)
 # "Outside tPA window", "not a tPA candidate": the thrombolysis was not given, so no Z92.82.
 _NO_THROMBOLYSIS = re.compile(r"\b(?:outside|beyond|out of|past)\s+(?:the\s+)?(?:tpa|alteplase|tnk|thrombolysis|"
                               r"thrombolytic)\s+window\b|\bnot\s+(?:a\s+)?(?:tpa|thrombolysis|thrombolytic)\s+"
@@ -113,6 +137,13 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                 for s, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a type with no diabetes beside it ('type 2 MI')",
                         misread=True)
+        elif any(entry.code.startswith(code) and all(words.search(text, max(0, s - 40), e + 40) for s, e in
+                                                     entry.spans) for code, words in _EXAM_FINDINGS):
+            work.demote(entry.code, "tabular validator", "an exam finding that names no condition ('accessory "
+                        "muscle use', a fistula's bruit, a well-healed scar)", misread=True)
+        elif (title := _SERVICE_TITLE.match(text)) and all(e <= title.end() for _, e in entry.spans):
+            work.demote(entry.code, "tabular validator", f"'{title.group().strip()}' names the clinic, not a "
+                        "diagnosis")
         elif entry.code == "Z75.1" and all(_SURGICAL_LIST.match(text, e) for _, e in entry.spans):
             work.demote(entry.code, "tabular validator", "a waiting list for an operation, not for a facility",
                         misread=True)
@@ -121,4 +152,5 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                         misread=True)
         elif re.match(r"F1\d\.9|F10|F17|Z72", entry.code) and all(LIGHT_USE.search(text[max(0, s - 25):s])
                                                                    for s, _ in entry.spans):
-            work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')")
+            work.demote(entry.code, "tabular validator", "occasional use names no disorder ('rare EtOH')",
+                        misread=True)

@@ -8,13 +8,13 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from core.candidates.navigator import IndexNavigator, is_vague
+from core.candidates.navigator import IndexNavigator
 from core.nlp.assertion import NOT_CODED, STOPPED_CUES
 from core.nlp.textnorm import term_key
 from core.rules.generic_words import is_generic
 from core.rules.neoplasm_history import is_primary_malignancy, malignancy_history_code
 from core.rules.sides import stated_hand
-from core.rules.worklist import NEGATED, STEP, Entry, Worklist, block_of, covers, references
+from core.rules.worklist import NEGATED, STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, Span
 from core.settings import PROJECT_ROOT
 
@@ -49,8 +49,8 @@ def history_and_family(work: Worklist, navigator: IndexNavigator | None,
         if entry.absorbed_by:
             continue
         listed = False
-        if entry.only("historical", "negated") and "historical" in entry.assertions:
-            kind = "personal"  # "history of DVT ...; no current thrombosis"
+        if entry.only("historical", "negated", "family") and "historical" in entry.assertions:
+            kind = "personal"  # "history of DVT ...; no current thrombosis"; "father with colon cancer" beside it
         elif _in_history_section(work, entry):
             kind, listed = "personal", True  # "PMH: stroke 2019"
         elif entry.only("family") and work.policy != "codiesp":
@@ -316,37 +316,6 @@ def _organ_dysfunction(work: Worklist, coded: list[Entry]) -> None:
     work.add(code, [*sepsis_entry.suggestion.evidence, *organ.suggestion.evidence], "sepsis",
              f"sepsis with an acute organ dysfunction ({organ.code}) in the same statement: "
              f"{work.tabular.description(code)}", sepsis_entry.suggestion.score, "tabular-list")
-
-
-def readings(work: Worklist) -> None:
-    """The stage, type and acuity the note gives around a condition (CKD 3b, acute on chronic HFrEF) make its most
-    specific code; the codes of the same condition found in fewer words give way to it."""
-    analysis = work.analysis
-    for reading in analysis.readings:
-        assertion, _ = analysis.assertion_of(reading.start, reading.end)
-        if assertion in NOT_CODED or (work.policy != "codiesp" and assertion == "historical"):
-            continue
-        if any(analysis.assertion_of(s, e)[0] in NOT_CODED for s, e in reading.qualifiers):
-            continue  # "COPD, not in exacerbation"
-        text = analysis.text[reading.start : reading.end]
-        entry = work.add(reading.code, [Span(start=reading.start, end=reading.end, text=text)], "specificity",
-                         f"read {reading.what} around '{text}'", 0.5, "reading")
-        for other in work.coded():
-            same = other.code[:3] == reading.code[:3] or is_vague(other.code, work.tabular) and \
-                work.tabular.chapter_of(other.code) == work.tabular.chapter_of(reading.code) \
-                or _unidentified_twin(other.code, reading.code, work)  # J18.9 for J13, J11.1 for J10.1
-            if other is not entry and same and other.code != reading.code and any(
-                    s < reading.end and reading.start < e for s, e in other.spans):
-                work.absorb(other.code, reading.code, "one condition, one code", f"the note gives {reading.what}")
-
-
-def _unidentified_twin(other: str, code: str, work: Worklist) -> bool:
-    """``other`` is the "unidentified" form of the condition ``code`` names with its agent identified (J11.1 beside
-    J10.1): the same block of the tabular list, the same manifestation."""
-    tabular = work.tabular
-    title = tabular.description(other).lower()
-    return "unidentified" in title and "unidentified" not in tabular.description(code).lower() and \
-        block_of(other, tabular) == block_of(code, tabular) and other[-2:] == code[-2:]
 
 
 def uncertain(work: Worklist) -> None:

@@ -49,6 +49,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 _CONNECTORS = {"and", "the", "both", "multiple", "or", "y", "e", "o", "el", "la", "los", "las", "ambos", "ambas",
                "left", "right", "izquierdo", "izquierda", "derecho", "derecha", "bilateral", "of", "de", "del",
                "l", "r", "lt", "rt"}  # side abbreviations ("upper outer quadrant of the L breast")
+# "Ca 8.9", "Ca++ 1.1", "Ca: 9.2": a calcium value, not a cancer.
+_LAB_VALUE = re.compile(r"\s*(?:\+\+|2\+)?\s*[:=]?\s*\d")
 _NOUN_TRIGGER = re.compile(r"metastas[ie]s|mets|secondaries", re.IGNORECASE)
 
 
@@ -254,7 +256,8 @@ def read_clause(text: str, start: int, end: int, words: TableWords, language: st
     pattern = cues(language)
     secondary_cue = pattern.get("secondary")
     tokens = _tokens(text, start, end)
-    morphology = [m for m in _match(tokens, words.morphology) if not _a_service(tokens, m)]
+    morphology = [m for m in _match(tokens, words.morphology) if not _a_service(tokens, m)
+                  and not (text[m.start:m.end].lower() == "ca" and _LAB_VALUE.match(text, m.end))]
     triggers = list(secondary_cue.finditer(text, start, end)) if isinstance(secondary_cue, re.Pattern) else []
     if not morphology and not triggers:  # no neoplasm word: nothing below can be found (and sites cost the most)
         return []
@@ -393,6 +396,8 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     for code, column, span in derived:
         if not work.tabular.is_billable(code):
             continue
+        if code in work.entries and work.entries[code].absorbed_by.startswith("Z85"):
+            continue  # the history rule read the same words as a past malignancy ("tratado con prostatectomía en 2016")
         work.add(code, [span], RULE, f"'{span.text}': Neoplasm Table, {column.lower()} column "
                  f"({work.tabular.description(code)})", 0.9, "neoplasm-table")
     codes = {code for code, _, _ in derived}

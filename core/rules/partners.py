@@ -30,3 +30,19 @@ def unpartnered_status(work: Worklist) -> None:
         holder = next((code for code in coded if implied and code.startswith(implied)), "")
         if holder:
             work.absorb(entry.code, holder, "status", f"{holder} already says the patient has it")
+
+
+
+_TREATMENT_HISTORY = ("Z92.21", "Z92.22", "Z92.23", "Z92.3")
+
+
+def treatment_of_a_current_malignancy(work: Worklist) -> None:
+    """Chemotherapy or radiation given for a malignancy the note codes as current is that malignancy's treatment,
+    not a history of treatment (Z92.2-, Z92.3); with a past malignancy coded (Z85) the history stays."""
+    coded = [e.code for e in work.coded()]
+    current = [c for c in coded if c.startswith("C") and not "C77" <= c[:3] <= "C79" and not c.startswith("C7B")]
+    if not current or any(c.startswith("Z85") for c in coded):
+        return
+    for entry in work.coded():
+        if entry.code.startswith(_TREATMENT_HISTORY):
+            work.demote(entry.code, "status", f"the treatment of the current malignancy ({current[0]})")

@@ -30,6 +30,23 @@ _PREGNANT = {
                      r"embarazo (?:actual|en curso|de \d)|\d{1,2}\s*\+\s*[0-6]\s*semanas|semanas de (?:gestaci[oó]n|"
                      r"embarazo|amenorrea)|edad gestacional|(?:primer|segundo|tercer) trimestre|primigesta|secundigesta)\b", re.IGNORECASE),
 }
+# A visit after a delivery of an earlier stay: its conditions complicate the puerperium (O99.285, O90.81).
+_PUERPERAL_VISIT = {
+    "en": re.compile(r"\bpost-?partum (?:visit|check|f/u|follow-?up|clinic)\b|\bday \d+ (?:after|post|s/p) (?:N?SVD|"
+                     r"(?:vaginal |cesarean )?delivery|c-section|cesarean)\b|\b\d+ (?:days?|d|wks?|weeks?) (?:post-?partum|"
+                     r"after (?:delivery|N?SVD|c-section))\b", re.IGNORECASE),
+    "es": re.compile(r"\bpu[eé]rpera\b|\bd[ií]a \+?\d+ (?:tras|despu[eé]s de|post) (?:el |la )?(?:parto|ces[aá]rea)\b|"
+                     r"\brevisi[oó]n (?:del )?puerperio\b", re.IGNORECASE),
+}
+# A delivery of an earlier pregnancy: "prior low transverse C-section x1 (2021)", "cesárea anterior".
+_PRIOR = re.compile(r"\b(?:prior|previous|hx of|h/o|history of|s/p)\b[^.;\n]*$", re.IGNORECASE)
+_PREVIOUS_CESAREAN = {
+    "en": re.compile(r"\b(?:prior|previous|hx of|h/o|history of|s/p)\s+(?:(?:\w+|x\d)\s+){0,3}?(?:c-section|cesarean"
+                     r"(?: section| delivery)?|CS)\b", re.IGNORECASE),
+    "es": re.compile(r"\bces[aá]rea (?:\w+ )?(?:previa|anterior)\b|\b(?:antecedente de|previa|anterior)\s+(?:\w+\s+)?"
+                     r"ces[aá]rea\b|\bcesareada\b", re.IGNORECASE),
+}
+PUERPERIUM = 5  # in the place of a trimester: the state a complication code takes after the delivery
 _MULTIPLE = re.compile(r"\b(?:twins?|triplets?|quadruplets?|multiple gestation|di[- ]?di|mo[- ]?di|gemelar\w*|"
                        r"gemel[oa]s|trillizos|m[uú]ltiple)\b", re.IGNORECASE)
 # A note about a baby gives its gestational age at birth, not a pregnancy of the patient.
@@ -95,12 +112,12 @@ def _weeks(text: str, language: str) -> tuple[int, Span | None]:
 
 
 def _trimester(weeks: int, text: str) -> int:
+    """The weeks of gestation give the trimester; a trimester word only where no weeks are written ("16+2 semanas
+    según ecografía del primer trimestre" is the second trimester)."""
+    if weeks:
+        return 1 if weeks < 14 else 2 if weeks < 28 else 3
     stated = _STATED_TRIMESTER.search(text)
-    if stated:
-        return _TRIMESTER_WORDS[(stated.group(1) or stated.group(2)).lower()]
-    if not weeks:
-        return 0
-    return 1 if weeks < 14 else 2 if weeks < 28 else 3
+    return _TRIMESTER_WORDS[(stated.group(1) or stated.group(2)).lower()] if stated else 0
 
 
 def _key(title: str) -> str:
@@ -127,7 +144,7 @@ def _variant(code: str, trimester: int, delivered: bool, control: str, tabular: 
     state, own_control = _state(title), _control_of(title)
     if state in ("", "the puerperium"):
         return code
-    by_trimester = {1: "first", 2: "second", 3: "third"}.get(trimester, "")
+    by_trimester = {1: "first", 2: "second", 3: "third", PUERPERIUM: "the puerperium"}.get(trimester, "")
     wanted = [s for s in ("childbirth" if delivered else "", by_trimester) if s]  # a code with no childbirth leaf
     states = [*wanted, state] if wanted and state in ("unspecified", "pregnancy") else [state]  # takes the trimester
     controls = [_CONTROL_TITLE[control], own_control] if control and own_control == "unspecified control" \
@@ -153,8 +170,10 @@ def pregnancy(work: Worklist) -> None:
     text = work.analysis.text
     pregnant = _PREGNANT.get(language)
     found = affirmed(pregnant, text) if pregnant is not None else None
-    if found is None or _NEWBORN.search(text):
+    puerperal = _PUERPERAL_VISIT[language].search(text) if language in _PUERPERAL_VISIT else None
+    if found is None and puerperal is None or _NEWBORN.search(text):
         return
+    found = found or puerperal
     if stated := _INCIDENTAL.search(text):  # a visit for something else: the pregnancy is a state (Z33.1)
         left, right = work.analysis.sentences.sentence_bounds(stated.start(), stated.end())
         if not any(e.code.startswith("O") for e in work.coded()) and re.search(
@@ -165,7 +184,11 @@ def pregnancy(work: Worklist) -> None:
         return
     weeks, weeks_span = _weeks(text, language)
     trimester = _trimester(weeks, text)
-    delivered = bool(_DELIVERED[language].search(text)) or any(e.code.startswith("Z37") for e in work.coded())
+    delivered = any(work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not _PRIOR.search(
+        text, max(0, m.start() - 40), m.start()) for m in _DELIVERED[language].finditer(text)) \
+        or any(e.code.startswith("Z37") for e in work.coded())
+    if puerperal is not None:  # the delivery was at an earlier stay: no trimester, no outcome, no weeks
+        trimester, delivered, weeks_span = PUERPERIUM, False, None
     control = next((c for c in ("4", "5", "0") if affirmed(_CONTROL[c], text)), "")
     _superimposed_preeclampsia(work, trimester, delivered)
     _complicating_conditions(work, trimester, delivered)
@@ -182,9 +205,14 @@ def pregnancy(work: Worklist) -> None:
                      + ("the delivery" if delivered else f"week {weeks}" if weeks else "the trimester")
                      + (" and the treatment" if control else ""), entry.suggestion.score, "tabular-list")
             work.absorb(entry.code, code, "one condition, one code", f"{code} names the trimester or treatment")
-    if not delivered:
+    named = [e for e in work.coded() if "O00" <= e.code[:3] <= "O9A" and not e.code.startswith("O26.9")]
+    for entry in work.coded():  # "pregnancy complicated by pre-existing HTN": the complication is the code
+        if entry.code.startswith("O26.9") and named:
+            work.absorb(entry.code, named[0].code, "one condition, one code", f"{named[0].code} names the complication")
+    if not delivered and puerperal is None:
+        _previous_cesarean(work)
         _normal_pregnancy(work, trimester)
-    else:
+    elif delivered:
         _normal_delivery(work, weeks)
     obstetric = [e for e in work.coded() if "O09" <= e.code[:3] <= "O9A" or e.code.startswith("Z34")]
     if obstetric and weeks_span is not None and 8 <= weeks <= 42 and not any(e.code.startswith("Z3A")
@@ -212,6 +240,20 @@ _ROUTINE_PRENATAL = {
 _FIRST_PREGNANCY = re.compile(r"\bG1\s*P0|\bprimigravida\b|\bprimigesta\b|\bfirst pregnancy\b|\bprimer embarazo\b",
                               re.IGNORECASE)
 _GRAVIDA = re.compile(r"\bG([2-9])\s*P\d|\b(?:multigravida|secundigesta|tercigesta|multigesta)\b", re.IGNORECASE)
+
+
+def _previous_cesarean(work: Worklist) -> None:
+    """A pregnancy after a cesarean delivery: maternal care for the uterine scar (O34.21-), by the incision's type."""
+    text = work.analysis.text
+    found = _PREVIOUS_CESAREAN[work.analysis.language].search(text)
+    if found is None or any(e.code.startswith("O34.2") for e in work.coded()):
+        return
+    near = text[max(0, found.start() - 40) : found.end() + 40]
+    kind = "1" if re.search(r"low transverse|\bLTCS\b|segmentaria|transversa", near, re.IGNORECASE) else \
+        "2" if re.search(r"classical|vertical|cl[aá]sica|corporal", near, re.IGNORECASE) else "9"
+    code = f"O34.21{kind}"
+    work.add(code, [Span(start=found.start(), end=found.end(), text=found.group())], RULE,
+             f"'{found.group()}': {work.tabular.description(code)}", 0.5, "tabular-list")
 
 
 def _normal_pregnancy(work: Worklist, trimester: int) -> None:
@@ -290,8 +332,9 @@ def _superimposed_preeclampsia(work: Worklist, trimester: int, delivered: bool) 
 def _complicating_conditions(work: Worklist, trimester: int, delivered: bool) -> None:
     """Each condition of the pregnant patient gets the chapter 15 code the table gives, trimester read from the note."""
     for entry in list(work.coded()):
-        if entry.code[0] in "OZRSTVWXY" or entry.only("historical"):
-            continue
+        if entry.code[0] in "OZRVWXY" or entry.code[0] == "T" and entry.code[6:7] in ("5", "6") \
+                or entry.only("historical"):
+            continue  # an adverse effect or underdosing is no injury complicating the pregnancy (O9A.2)
         row = next((r for r in _complications() if entry.code.startswith(r.prefixes)), None)
         if row is None or any(excluded_by(entry.code, o.code, work.tabular) or excluded_by(o.code, entry.code,
                                                                                           work.tabular)

@@ -51,21 +51,23 @@ from core.rules.history import (
     history_and_family,
     insulin_with_type_1,
     integral_symptoms,
-    readings,
     resolved_conditions,
     sepsis,
     sequelae,
     status_codes,
     uncertain,
 )
+from core.rules.infarction import angina_of_the_infarction, antiplatelets_of_the_infarction, subsequent_infarction
 from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
 from core.rules.lymphoma import leukemia_phase, lymphoma_site
 from core.rules.neoplasm import neoplasms
 from core.rules.pain import unlocated_pain
-from core.rules.partners import unpartnered_status
+from core.rules.partners import treatment_of_a_current_malignancy, unpartnered_status
 from core.rules.pathological_fracture import pathological_fractures
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
+from core.rules.readings import readings
+from core.rules.removed_conditions import removed_conditions
 from core.rules.routine_exam import (
     cancer_surveillance,
     follow_up_after_treatment,
@@ -79,19 +81,22 @@ from core.rules.sibling_words import named_siblings
 from core.rules.sides import dominance, laterality
 from core.rules.specificity import (
     asthma_severity_and_flare,
+    bleeding_lesion,
     dementia_disturbance,
     dementia_of_known_cause,
     dementia_severity,
     fever_the_notes_name,
     obstructed_hernia,
     one_condition,
+    one_epilepsy,
     one_hypertensive_disease,
     prostate_with_symptoms,
     unstated_kinds,
     vague_of_the_block,
+    vaguer_of_two,
 )
 from core.rules.stated import stated_diagnoses
-from core.rules.stroke import stroke_deficits, stroke_vessel
+from core.rules.stroke import cerebral_embolism, stroke_deficits, stroke_vessel
 from core.rules.substance_use import substance_use
 from core.rules.underdosing import underdosing
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
@@ -167,6 +172,7 @@ def reconcile(
     stated_diagnoses(work, linker, winning)
     absorb_subterms(work, winning)
     history_and_family(work, navigator, winning)
+    removed_conditions(work)
     resolved_conditions(work, navigator)
     dated_events(work)
     uncertain(work)
@@ -190,18 +196,21 @@ def reconcile(
     named_additional(work)
     sepsis(work)
     substance_use(work)
+    integral_symptoms(work)  # first: a symptom of a coded condition complicates no pregnancy
     pregnancy(work)
     absorb_subterms(work, winning)
     integral_symptoms(work)
     injury_sites(work, navigator.index if navigator is not None else None)
     unspecified_injuries(work)
     pathological_fractures(work)
+    pregnancy(work)  # again: the injuries the injury rules coded complicate a pregnancy (O9A.2)
     integral_symptoms(work)  # again: the burns and fractures the injury rules coded
     unlocated_pain(work)
     named_siblings(work)
     stroke_deficits(work)
     laterality(work)
     dominance(work)
+    cerebral_embolism(work)
     stroke_vessel(work)
     named_digits(work)
     contradictions(work)
@@ -209,14 +218,19 @@ def reconcile(
     one_hypertensive_disease(work)
     fever_the_notes_name(work)
     vague_of_the_block(work)
+    vaguer_of_two(work)
     unstated_kinds(work)
     obstructed_hernia(work)
+    bleeding_lesion(work)
+    one_epilepsy(work)
+    integral_symptoms(work)  # again: the melena of the bleeding lesion
     dementia_severity(work)
     dementia_disturbance(work)
     dementia_of_known_cause(work)
     asthma_severity_and_flare(work)
     prostate_with_symptoms(work)
     sequelae(work)
+    integral_symptoms(work)  # again: the sequelae just coded (the spasticity of a hemiplegia's side)
     adverse_effects(work, navigator.index if navigator is not None else None)
     poisonings(work, navigator.index if navigator is not None else None)
     underdosing(work, navigator.index if navigator is not None else None)
@@ -230,6 +244,10 @@ def reconcile(
     external_causes(work, navigator.index if navigator is not None else None)
     nihss(work)
     unpartnered_status(work)
+    treatment_of_a_current_malignancy(work)
+    subsequent_infarction(work)
+    angina_of_the_infarction(work)
+    antiplatelets_of_the_infarction(work)
     symptoms_outside_the_assessment(work)
     excludes1(work, warnings, winning)
     codes = sequence(work)

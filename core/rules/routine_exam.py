@@ -124,7 +124,7 @@ _POST_OP_VISIT = {
     "en": re.compile(r"\b(?:post-?op(?:erative)? (?:visit|check|f/u|follow-?up|day \d+)|\d+\s*(?:wks?|weeks?|days?|d)\s+"
                      r"(?:s/p|post-?op|after)|staples? (?:out|removed)|sutures? (?:out|removed)|incision (?:healed|healing|"
                      r"c/d/i|clean))\b", re.IGNORECASE),
-    "es": re.compile(r"\b(?:postoperatorio|\d+\s*(?:d[ií]as|semanas)\s+tras|se retiran (?:las )?(?:grapas|puntos)|"
+    "es": re.compile(r"\b(?:postoperatorio|\d+\s*(?:d[ií]as|semanas)\s+tras|revisi[oó]n a (?:las|los) \d+ (?:semanas|d[ií]as)|se retiran (?:las )?(?:grapas|puntos)|"
                      r"retirada de (?:grapas|puntos)|herida (?:limpia|quir[uú]rgica))\b", re.IGNORECASE),
 }
 _OSTEOARTHRITIS = ("M15", "M16", "M17", "M19")
@@ -144,6 +144,8 @@ def joint_replacement_aftercare(work: Worklist) -> None:
     for entry in work.coded():
         if entry.code.startswith(_OSTEOARTHRITIS) and any(work.same_sentence(entry.spans, j.spans) for j in joints):
             work.absorb(entry.code, JOINT_AFTERCARE, "encounter", "the joint the arthritis was in has been replaced")
+        elif entry.code.startswith(("R52", "G89.18", "M25.55", "M25.56")):
+            work.absorb(entry.code, JOINT_AFTERCARE, "integral symptom", "the pain of the healing operation")
 
 
 def planned_removal(work: Worklist) -> None:

@@ -11,9 +11,10 @@ from functools import lru_cache
 
 from core.candidates.navigator import is_vague
 from core.nlp.assertion import NOT_CODED
+from core.nlp.textnorm import term_key
 from core.rules.conventions import _overlap
 from core.rules.injury import _sides as injury_sides
-from core.rules.worklist import Worklist, affirmed, block_of, title_words
+from core.rules.worklist import Worklist, affirmed, block_of, denied_at, title_words
 from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
@@ -162,6 +163,20 @@ def vague_of_the_block(work: Worklist) -> None:
                       and not is_vague(o.code, tabular) and work.same_sentence(entry.spans, o.spans)), None)
         if other is not None:
             work.absorb(entry.code, other.code, "one condition, one code", f"{other.code} names the same condition "
+                        "more specifically")
+
+
+def vaguer_of_two(work: Worklist) -> None:
+    """Two unspecified codes of one category, one naming all the other names and more: "chronic AFib" I48.20 beside
+    "AFib" I48.91 is one chronic atrial fibrillation."""
+    coded = work.coded()
+    filler = title_words("unspecified")
+    for entry in coded:
+        words = work.words_of(entry.code) - filler
+        wider = next((o for o in coded if o is not entry and o.coded and o.code[:3] == entry.code[:3] and words
+                      and is_vague(o.code, work.tabular) and words < work.words_of(o.code) - filler), None)
+        if entry.coded and wider is not None and is_vague(entry.code, work.tabular):
+            work.absorb(entry.code, wider.code, "one condition, one code", f"{wider.code} names the same condition "
                         "more specifically")
 
 
@@ -365,6 +380,14 @@ def prostate_with_symptoms(work: Worklist) -> None:
     symptom = next((e for e in coded if e.code.startswith(_LUTS)), None)
     if symptom is None:
         return
+    if any(e.code in ("N40.1", "N40.3") or e.code in _PROSTATE_WITH_LUTS for e in coded):
+        taken = {span for e in coded if e.code.startswith(_LUTS) for span in e.spans}
+        for other in work.candidates():  # each symptom the note names is coded ("nocturia and weak stream")
+            if other.code.startswith(_LUTS) and other.spans and not taken & set(other.spans) \
+                    and not other.absorbed_by and other.only("present") and work.codable(other) \
+                    and work.tabular.is_billable(other.code):
+                work.promote(other.code, "use additional", "a lower urinary tract symptom of the enlarged prostate")
+                taken |= set(other.spans)
     for entry in coded:
         code = _PROSTATE_WITH_LUTS.get(entry.code)
         if code:
@@ -399,3 +422,63 @@ def obstructed_hernia(work: Worklist) -> None:
             work.add(code, list(entry.suggestion.evidence), "specificity", why, entry.suggestion.score,
                      entry.suggestion.source)
             work.absorb(entry.code, code, "one condition, one code", why)
+
+
+# A lesion of the digestive tract coded "without hemorrhage" and its "with hemorrhage" sibling.
+_WITH_BLEEDING = {"K25.3": "K25.0", "K25.7": "K25.4", "K25.9": "K25.4", "K26.3": "K26.0", "K26.7": "K26.4",
+                  "K26.9": "K26.4", "K27.3": "K27.0", "K27.7": "K27.4", "K27.9": "K27.4", "K28.3": "K28.0",
+                  "K28.7": "K28.4", "K28.9": "K28.4", "I85.00": "I85.01", "I85.10": "I85.11", "K57.30": "K57.31",
+                  "K57.90": "K57.91", "K57.10": "K57.11", "K57.50": "K57.51", "K29.00": "K29.01", "K29.70": "K29.71",
+                  "K29.50": "K29.51", "K29.20": "K29.21"}
+_BLEEDING = re.compile(r"\b(?:melena|melaena|melenas|hematemesis|hemat[oó]quecia|hematochezia|coffee[- ]ground|"
+                       r"GI (?:bleed|bleeding|hemorrhage)|(?:upper|lower) GI bleed\w*|UGIB|LGIB|HDA|HDB|"
+                       r"hemorragia digestiva|visible vessel|vaso visible|(?:active|actively) bleeding|"
+                       r"sangrado activo|con sangrado|bleeding (?:ulcer|varices)|(?:ulcer|varices) (?:with|w/) bleeding|"
+                       r"rotura de varices|variceal (?:bleed|hemorrhage))\b", re.IGNORECASE)
+
+
+def bleeding_lesion(work: Worklist) -> None:
+    """An ulcer, varices, gastritis or diverticula coded without hemorrhage in a note that gives the bleeding (melena,
+    hematemesis, "HDA", a visible vessel): the index's "with hemorrhage" code (Ulcer, duodenal > with hemorrhage
+    K26.4); the melena is that code's (integral)."""
+    text = work.analysis.text
+    found = next((m for m in _BLEEDING.finditer(text)
+                  if work.analysis.assertion_of(m.start(), m.end())[0] == "present"), None)
+    if found is None:
+        return
+    for entry in list(work.coded()):
+        code = _WITH_BLEEDING.get(entry.code)
+        if code and work.tabular.is_billable(code):
+            work.add(code, [*entry.suggestion.evidence], "combination", f"'{found.group()}': the bleeding of the "
+                     f"lesion, {work.tabular.description(code)}", entry.suggestion.score, "index-navigator")
+            work.absorb(entry.code, code, "one condition, one code", f"{code} names the lesion with its bleeding")
+
+
+_INTRACTABLE = re.compile(r"(?<!not )(?<!non-)(?<!no )\b(?:intractable|refractory|pharmaco-?resistant|drug[- ]resistant|"
+                          r"intratable|refractaria|farmacorresistente)\b", re.IGNORECASE)
+_STATUS_EPILEPTICUS = re.compile(r"\bstatus epilepticus\b|\b(?:estado|estatus|status) epil[eé]ptico\b", re.IGNORECASE)
+
+
+def one_epilepsy(work: Worklist) -> None:
+    """A patient has one epilepsy: its most specific code, with the intractability and the status epilepticus the
+    note states ("medically refractory ... admitted in status epilepticus": G40.209 → G40.211); the other G40 codes
+    read from the same story give way to it."""
+    text = work.analysis.text
+    epilepsies = [e for e in work.coded() if re.fullmatch(r"G40\.\d[01][19]", e.code)]
+    if not epilepsies:
+        return
+    said = frozenset(term_key(text, work.analysis.language))  # "complex partial" said: G40.2, not G40.1 "simple"
+    main = min(epilepsies, key=lambda e: (e.code.startswith("G40.9"), -len(work.words_of(e.code) & said),
+                                          min(a for a, _ in e.spans) if e.spans else 0))
+    intractable = any(work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
+                      for m in _INTRACTABLE.finditer(text))
+    status = any(work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
+                 for m in _STATUS_EPILEPTICUS.finditer(text))
+    code = f"{main.code[:5]}{'1' if intractable else '0'}{'1' if status else '9'}"
+    if code != main.code and work.tabular.is_billable(code):
+        work.add(code, list(main.suggestion.evidence), "specificity", f"the note gives the epilepsy as "
+                 f"{'intractable' if intractable else 'not intractable'}, {'with' if status else 'without'} status "
+                 "epilepticus", main.suggestion.score, "tabular-list")
+    for entry in epilepsies:
+        if entry.code != code:
+            work.absorb(entry.code, code, "one condition, one code", f"one epilepsy: {code}")

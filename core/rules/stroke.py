@@ -32,6 +32,28 @@ def _side(text: str, start: int, end: int) -> str:
     return "9"
 
 
+_CEREBRAL_ARTERY = re.compile(rf"(?<!\w)(?:{'|'.join(_ARTERIES.values())}|M[1-4]|basilar|vertebral|carotid|"
+                              r"car[oó]tida|cerebral)(?!\w)")
+
+
+def cerebral_embolism(work: Worklist) -> None:
+    """An embolism of a cerebral artery with an infarct is the infarct by embolism (I74 Excludes1 the cerebral
+    arteries, I63.0-I63.5): "acute L MCA territory infarct; embolic occlusion of L M2 branch" codes the infarct, not
+    I74.9, however low the ranker scored the infarct's words."""
+    text = work.analysis.text
+    embolism = next((e for e in work.coded() if e.code.startswith("I74")), None)
+    if embolism is None or not any(_CEREBRAL_ARTERY.search(text[slice(*work.analysis.sentences.sentence_bounds(a, b))])
+                                   for a, b in embolism.spans):
+        return
+    infarct = next((e for e in [*work.coded(), *work.candidates()] if e.code.startswith("I63") and work.codable(e)
+                    and "present" in work.assertions_of(e.suggestion)), None)
+    if infarct is None:
+        return
+    work.promote(infarct.code, RULE, "the infarct the cerebral embolism caused")
+    work.absorb(embolism.code, infarct.code, RULE, "an embolism of a cerebral artery is coded by its infarct (I74 "
+                "Excludes1 I63.0-I63.5)")
+
+
 def stroke_vessel(work: Worklist) -> None:
     """I63.9 (or an I63 code of an unspecified artery) becomes the code of the artery, side and mechanism stated."""
     text = work.analysis.text
