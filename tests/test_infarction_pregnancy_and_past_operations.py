@@ -108,3 +108,25 @@ def test_words_that_read_as_another_condition(code) -> None:
     dka = codes(code("Urgencias. Varón con DM1. Consciente, Glasgow 15.\nJuicio clínico: cetoacidosis diabética "
                         "moderada sin coma.", "es"))
     assert "E10.10" in dka and "E10.11" not in dka
+
+
+def test_a_monitoring_visit_that_finds_the_problem(code) -> None:
+    result = codes(code("Anticoag clinic: 76M on warfarin for paroxysmal AFib, goal INR 2-3. INR today 5.8, no "
+                        "bleeding.\nA/P: supratherapeutic INR due to warfarin, taken as prescribed - hold 2 doses."))
+    assert {"R79.1", "T45.515A"} <= result and "Z51.81" not in result
+
+
+def test_alcohol_taken_with_a_drug_and_an_uncomplicated_intoxication(code) -> None:
+    poisoning = codes(code("ED: 58F found drowsy. Takes lorazepam 1 mg TID as prescribed for GAD; tonight drank 5 "
+                           "glasses of wine with her usual dose. No h/o alcohol use disorder.\nDx: accidental poisoning "
+                           "by benzodiazepine taken together with alcohol."))
+    assert {"T42.4X1A", "T51.0X1A"} <= poisoning and not any(c.startswith("F10") for c in poisoning)
+    drunk = codes(code("ED: 30M brought by friends, slurred speech, unsteady gait, EtOH 240.\nDx: alcohol abuse with "
+                       "intoxication."))
+    assert "F10.120" in drunk and not {"F10.129", "R47.81", "R26.0"} & drunk
+
+
+def test_a_denied_cause_and_a_disease_that_is_no_site(code) -> None:
+    result = codes(code("Admission H&P: 66M with sigmoid colon adenocarcinoma with liver metastases, on supportive "
+                        "care. Oncology: anemia in neoplastic disease; not related to chemotherapy."))
+    assert {"C18.7", "C78.7", "D63.0"} <= result and not {"C80.0", "T45.1X5A"} & result

@@ -145,6 +145,8 @@ def adverse_effects(work: Worklist, index: AlphabeticIndex | None) -> None:
     sentences = work.analysis.sentences
     seventh = drug_encounter(text)
     for cue in cues.cue.finditer(text):
+        if re.search(r"\b(?:not|no|nor|never)\s+$", text[max(0, cue.start() - 7) : cue.start()], re.IGNORECASE):
+            continue  # "not related to chemotherapy": the note denies the link
         drugs = [_named_member(found, text, index, cues) for found in
                  _drugs_named(text[cue.end() : cue.end() + 60], index, cues)]
         if not drugs:

@@ -31,6 +31,7 @@ from core.kb.neoplasm import (
 )
 from core.nlp.assertion import NOT_CODED
 from core.nlp.laterality import side_near
+from core.rules.generic_words import GENERIC_WORDS
 from core.rules.neoplasm_history import malignancy_history_code
 from core.rules.screening import screening
 from core.rules.worklist import Worklist
@@ -396,6 +397,8 @@ def neoplasms(work: Worklist, index: AlphabeticIndex | None) -> None:
     for code, column, span in derived:
         if not work.tabular.is_billable(code):
             continue
+        if code.startswith("C80") and span.text.strip().lower() in GENERIC_WORDS.get(language, ()):
+            continue  # "anemia in neoplastic disease": "disease" alone is no generalized malignancy (C80.0)
         if code in work.entries and work.entries[code].absorbed_by.startswith("Z85"):
             continue  # the history rule read the same words as a past malignancy ("tratado con prostatectomía en 2016")
         work.add(code, [span], RULE, f"'{span.text}': Neoplasm Table, {column.lower()} column "

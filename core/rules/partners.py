@@ -46,3 +46,14 @@ def treatment_of_a_current_malignancy(work: Worklist) -> None:
     for entry in work.coded():
         if entry.code.startswith(_TREATMENT_HISTORY):
             work.demote(entry.code, "status", f"the treatment of the current malignancy ({current[0]})")
+
+
+_DRUG_PROBLEM = ("R79.1", "D68.32", "T45.51", "T45.52", "T46.0X1", "T46.0X5")
+
+
+def monitoring_that_found_a_problem(work: Worklist) -> None:
+    """A drug level checked at a visit that finds and treats its problem ("INR 5.8 ... supratherapeutic INR due to
+    warfarin") is coded by the problem; the monitoring encounter code (Z51.81) is for a check that finds none."""
+    problem = next((e.code for e in work.coded() if e.code.startswith(_DRUG_PROBLEM)), "")
+    if problem and "Z51.81" in work.entries and work.entries["Z51.81"].coded:
+        work.demote("Z51.81", "encounter", f"the monitoring found the problem coded ({problem})")

@@ -62,7 +62,11 @@ from core.rules.injury import injury_sites, unspecified_injuries, with_seventh
 from core.rules.lymphoma import leukemia_phase, lymphoma_site
 from core.rules.neoplasm import neoplasms
 from core.rules.pain import unlocated_pain
-from core.rules.partners import treatment_of_a_current_malignancy, unpartnered_status
+from core.rules.partners import (
+    monitoring_that_found_a_problem,
+    treatment_of_a_current_malignancy,
+    unpartnered_status,
+)
 from core.rules.pathological_fracture import pathological_fractures
 from core.rules.pregnancy import pregnancy
 from core.rules.pressure_ulcer import pressure_ulcers
@@ -97,7 +101,7 @@ from core.rules.specificity import (
 )
 from core.rules.stated import stated_diagnoses
 from core.rules.stroke import cerebral_embolism, stroke_deficits, stroke_vessel
-from core.rules.substance_use import substance_use
+from core.rules.substance_use import alcohol_taken_with_a_drug, substance_use
 from core.rules.underdosing import underdosing
 from core.rules.worklist import STEP, Entry, Worklist, covers, references
 from core.schema import CodeSuggestion, CodingResult, StepTrace
@@ -233,6 +237,7 @@ def reconcile(
     integral_symptoms(work)  # again: the sequelae just coded (the spasticity of a hemiplegia's side)
     adverse_effects(work, navigator.index if navigator is not None else None)
     poisonings(work, navigator.index if navigator is not None else None)
+    alcohol_taken_with_a_drug(work)
     underdosing(work, navigator.index if navigator is not None else None)
     encounter(work)
     routine_exam(work)
@@ -245,6 +250,7 @@ def reconcile(
     nihss(work)
     unpartnered_status(work)
     treatment_of_a_current_malignancy(work)
+    monitoring_that_found_a_problem(work)
     subsequent_infarction(work)
     angina_of_the_infarction(work)
     antiplatelets_of_the_infarction(work)

@@ -160,3 +160,28 @@ def _unstated_induced_disorder(work: Worklist) -> None:
                 plain in work.entries and work.tabular.is_billable(plain):
             work.demote(entry.code, "substance use", "the note names no disorder the substance induced")
             work.promote(plain, "substance use", "the degree of use the note states, with nothing it induced")
+
+
+_DISORDER_STATED = re.compile(r"\b(?:abuse|dependen\w*|use disorder|alcoholi[cs]\w*|aud\b|etoh abuse|abuso|"
+                              r"trastorno por (?:uso|consumo)|alcoholismo)", re.IGNORECASE)
+
+
+def alcohol_taken_with_a_drug(work: Worklist) -> None:
+    """Alcohol taken with a drug and coded as a poisoning by ethanol (T51.0X-) is that poisoning; an alcohol abuse
+    or use code beside it needs the note to state the disorder ("no h/o alcohol use disorder" states none). An
+    alcohol intoxication with no complication named is the "uncomplicated" code (F10.120, not F10.129)."""
+    text = work.analysis.text
+    coded = work.coded()
+    if any(e.code.startswith("T51.0") for e in coded) and not any(
+            work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
+            for m in _DISORDER_STATED.finditer(text)):
+        for entry in coded:
+            if entry.code.startswith(("F10.1", "F10.9")):
+                work.demote(entry.code, "poisoning", "alcohol taken with a drug is coded as the poisoning by ethanol")
+    for entry in work.coded():
+        plain = entry.code[:-1] + "0"
+        if re.fullmatch(r"F1\d\.[129]29", entry.code) and work.tabular.is_billable(plain) and not re.search(
+                r"delirium|delirio|perceptual|hallucinat|alucinaci|psychosis|psicosis", text, re.IGNORECASE):
+            work.add(plain, list(entry.suggestion.evidence), "specificity", f"an intoxication with no complication "
+                     f"named: {work.tabular.description(plain)}", entry.suggestion.score, "tabular-list")
+            work.absorb(entry.code, plain, "one condition, one code", "no complication of the intoxication is named")
