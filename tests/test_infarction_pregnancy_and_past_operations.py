@@ -24,6 +24,12 @@ def test_a_new_infarction_within_four_weeks_is_i22_beside_the_first(code) -> Non
     assert not {"I25.2", "Z79.02", "Z79.82"} & result  # the first MI is not old; DAPT treats this infarction
 
 
+def test_a_first_infarction_with_an_unrelated_date_is_no_i22(code) -> None:
+    result = codes(code("ED: chest pain x 2 days, started lisinopril 10 days ago.\nDx: new NSTEMI. CAD of native "
+                        "coronary arteries."))
+    assert "I21.4" in result and not any(c.startswith("I22") for c in result)
+
+
 def test_an_antiplatelet_taken_before_the_infarction_stays(code) -> None:
     result = codes(code("CCU discharge. 70F on aspirin 81 mg daily long term for years.\nDx: NSTEMI, CAD of native "
                         "coronary arteries."))

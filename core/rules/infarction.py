@@ -20,10 +20,13 @@ _MI_WORDS = r"(?:n?stemi|mi|myocardial infarction|iam\w*|infarto(?: agudo)?(?: d
 _SUBSEQUENT = re.compile(rf"\b(?:recurrent|subsequent|new|re-?infarction|reinfarto|nuevo|recurrente)\s+"
                          rf"(?:[\w-]+\s+){{0,3}}?{_MI_WORDS}\b|\b{_MI_WORDS}\s+(?:recurrente|nuevo)\b|\breinfarto\b",
                          re.IGNORECASE)
-# The first infarction less than four weeks before: "within 4 weeks", "12 days after/ago", "hace 10 días".
-_WITHIN_FOUR_WEEKS = re.compile(r"\bwithin (?:4|four) weeks\b|\ben las (?:4|cuatro) semanas\b|"
-                                r"\b(?P<days>\d{1,2})\s*(?:days?|d|d[ií]as)\s+(?:after|ago|since|post|tras|despu[eé]s)\b|"
-                                r"\bhace (?P<days_es>\d{1,2})\s*d[ií]as\b", re.IGNORECASE)
+# The first infarction less than four weeks before, said of an infarction: "within 4 weeks", "12 days after an
+# NSTEMI", "NSTEMI 12 days ago", "IAM hace 10 días" ("started lisinopril 10 days ago" dates no infarction).
+_WITHIN_FOUR_WEEKS = re.compile(
+    rf"\bwithin (?:4|four) weeks\b|\ben las (?:4|cuatro) semanas\b|"
+    rf"\b(?P<days>\d{{1,2}})\s*(?:days?|d|d[ií]as)\s+(?:after|post|tras|despu[eé]s de)\s+(?:(?:an?|the|un|el)\s+)?"
+    rf"{_MI_WORDS}\b|\b{_MI_WORDS}\s+(?:[\w-]+\s+){{0,3}}?(?:(?P<ago>\d{{1,2}})\s*(?:days?|d)\s+ago|"
+    rf"hace (?P<hace>\d{{1,2}})\s*d[ií]as)\b", re.IGNORECASE)
 
 
 def _kind(words: str) -> str:
@@ -45,7 +48,9 @@ def subsequent_infarction(work: Worklist) -> None:
     gives way to its I22."""
     text = work.analysis.text
     window = _WITHIN_FOUR_WEEKS.search(text)
-    if window is None or int(window.group("days") or window.group("days_es") or 0) > 28:
+    first = [e for e in work.coded() if e.code.startswith("I21")]
+    if window is None or not first or int(window.group("days") or window.group("ago") or window.group("hace")
+                                          or 0) > 28:
         return
     sentences = work.analysis.sentences
     found = next((m for m in _SUBSEQUENT.finditer(text) if work.analysis.assertion_of(m.start(), m.end())[0] in
@@ -55,7 +60,7 @@ def subsequent_infarction(work: Worklist) -> None:
     left, right = sentences.sentence_bounds(found.start(), found.end())
     code = _kind(text[left:right])
     if not any(e.code.startswith("I22") for e in work.coded()):
-        evidence = [s for e in work.coded() if e.code.startswith("I21") for s in e.suggestion.evidence]
+        evidence = [s for e in first for s in e.suggestion.evidence]
         work.add(code, evidence, RULE, f"a new infarction within four weeks of the first: "
                  f"{work.tabular.description(code)}", 0.5, "index-navigator")
     subsequent = next(e for e in work.coded() if e.code.startswith("I22"))
