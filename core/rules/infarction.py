@@ -20,13 +20,26 @@ _MI_WORDS = r"(?:n?stemi|mi|myocardial infarction|iam\w*|infarto(?: agudo)?(?: d
 _SUBSEQUENT = re.compile(rf"\b(?:recurrent|subsequent|new|re-?infarction|reinfarto|nuevo|recurrente)\s+"
                          rf"(?:[\w-]+\s+){{0,3}}?{_MI_WORDS}\b|\b{_MI_WORDS}\s+(?:recurrente|nuevo)\b|\breinfarto\b",
                          re.IGNORECASE)
-# The first infarction less than four weeks before, said of an infarction: "within 4 weeks", "12 days after an
-# NSTEMI", "NSTEMI 12 days ago", "IAM hace 10 días" ("started lisinopril 10 days ago" dates no infarction).
-_WITHIN_FOUR_WEEKS = re.compile(
-    rf"\bwithin (?:4|four) weeks\b|\ben las (?:4|cuatro) semanas\b|"
-    rf"\b(?P<days>\d{{1,2}})\s*(?:days?|d|d[ií]as)\s+(?:after|post|tras|despu[eé]s de)\s+(?:(?:an?|the|un|el)\s+)?"
-    rf"{_MI_WORDS}\b|\b{_MI_WORDS}\s+(?:[\w-]+\s+){{0,3}}?(?:(?P<ago>\d{{1,2}})\s*(?:days?|d)\s+ago|"
-    rf"hace (?P<hace>\d{{1,2}})\s*d[ií]as)\b", re.IGNORECASE)
+# The first infarction less than four weeks before, dated in a sentence that names an infarction: "within 4 weeks",
+# "readmitted 12 days after an NSTEMI", "NSTEMI 2 wks ago", "IAM hace 10 días" ("started lisinopril 10 days ago"
+# in a sentence of its own dates no infarction).
+_MI = re.compile(rf"\b{_MI_WORDS}\b", re.IGNORECASE)
+_DATED = re.compile(r"\bwithin (?:4|four) weeks\b|\ben las (?:4|cuatro) semanas\b|"
+                    r"\b(?P<n>\d{1,2})\s*(?P<unit>days?|d|wks?|weeks?|d[ií]as|semanas)\s+(?:after|ago|prior|earlier|"
+                    r"before|post|tras|despu[eé]s|antes)\b|\bhace (?P<n_es>\d{1,2})\s*(?P<unit_es>d[ií]as|semanas)\b",
+                    re.IGNORECASE)
+
+
+def _within_four_weeks(work: Worklist) -> bool:
+    text, sentences = work.analysis.text, work.analysis.sentences
+    for mention in _MI.finditer(text):
+        left, right = sentences.sentence_bounds(mention.start(), mention.end())
+        for date in _DATED.finditer(text, left, right):
+            number, unit = date.group("n") or date.group("n_es"), date.group("unit") or date.group("unit_es") or ""
+            days = int(number) * (7 if unit.lower().startswith(("w", "s")) else 1) if number else 0
+            if days <= 28:
+                return True
+    return False
 
 
 def _kind(words: str) -> str:
@@ -47,10 +60,8 @@ def subsequent_infarction(work: Worklist) -> None:
     old MI code (I25.2) is for an infarction more than four weeks old, and the I21 read from the new one's own words
     gives way to its I22."""
     text = work.analysis.text
-    window = _WITHIN_FOUR_WEEKS.search(text)
     first = [e for e in work.coded() if e.code.startswith("I21")]
-    if window is None or not first or int(window.group("days") or window.group("ago") or window.group("hace")
-                                          or 0) > 28:
+    if not first or not _within_four_weeks(work):
         return
     sentences = work.analysis.sentences
     found = next((m for m in _SUBSEQUENT.finditer(text) if work.analysis.assertion_of(m.start(), m.end())[0] in
