@@ -42,9 +42,11 @@ _PATTERNS = {
 }
 _ABBREVIATIONS = {"OD", "OI", "OS", "OU", "AO", "R", "L", "B/L"}  # count only in capitals ("os" is a word)
 _WORD = re.compile(r"[a-z]+")
-# The words a sided sibling of a billable code may add to its title: the side and the paired organ it is of.
+# Words of a 7th character's title ("..., initial encounter for closed fracture"): no site; and the kinds a coder
+# takes when the note names none ("OA knees": primary, M17.0).
 _ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "sequela"})
 _DEFAULT_KINDS = frozenset({"primary", "idiopathic"})
+# The words a sided sibling of a billable code may add to its title: the side and the paired organ it is of.
 _SIDE_ONLY = frozenset({"right", "left", "bilateral", "eye", "eyes", "ear", "ears", "side", "unspecified", "of", "and",
                         "the", "in", "unqualified", "limb", "extremity", "organ", "lung", "kidney", "breast", "ovary", "testis"})
 
@@ -97,7 +99,9 @@ def _words(description: str) -> set[str]:
 
 def sided_code(code: str, side: Side, tabular: Tabular) -> str:
     """The billable code next to ``code`` (its own descendants, else its parent's) that names ``side`` and shares
-    the most words with ``code``'s description; "" when the family has no such code."""
+    the most words with ``code``'s description; "" when the family has no such code, or when its best codes differ
+    in site and none is the side's unspecified or default kind (a side alone picks no site: "gout, left" is no
+    shoulder)."""
     item = tabular.get(code)
     if item is None or not side:
         return ""
@@ -119,7 +123,7 @@ def sided_code(code: str, side: Side, tabular: Tabular) -> str:
             continue  # I63.9 "cerebral infarction" is not I63.011 "... due to thrombosis of right vertebral artery"
         rank = (len(reference & set(words)), -len(set(named)), option)
         site = words[: words.index(named[1])] if len(named) > 1 else words
-        site = site[: next((i for i, w in enumerate(site) if w in _ENCOUNTER_WORDS), len(site))]  # the 7th character's
+        site = site[: next((i for i, w in enumerate(site) if w in _ENCOUNTER_WORDS), len(site))]
         extra = " ".join(sorted(set(site) - reference - _SIDE_ONLY))
         if best is None or rank[:2] > best[:2]:
             best, tied, unspecified, options = rank, {extra}, [], []
