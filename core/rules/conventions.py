@@ -306,8 +306,8 @@ def combinations(work: Worklist, navigator: IndexNavigator | None,
     generic = GENERIC_WORDS.get(work.analysis.language, set())
     for match in work.analysis.mentions:
         codes = winning.get((match.start, match.end), [])
-        if match.assertion != "present" or not codes or codes[0] in known | work.misread or codes[0].startswith("Z79") \
-                or work.analysis.text[match.start:match.end].strip().lower() in generic \
+        if match.assertion != "present" or not codes or codes[0] in known or codes[0] in work.misread \
+                or codes[0].startswith("Z79") or work.analysis.text[match.start:match.end].strip().lower() in generic \
                 or " ".join(match.key) in generic:  # "BMI": the "mass" of body mass index
             continue
         if any(_overlap([(match.start, match.end)], c.spans) for c in conditions):

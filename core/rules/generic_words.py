@@ -116,6 +116,7 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
     if tpa is not None and tpa.spans and all(_NO_THROMBOLYSIS.search(text, max(0, s - 30), min(len(text), e + 12))
                                              for s, e in tpa.spans):
         work.demote(tpa.code, "tabular validator", "no tPA was given ('outside the tPA window')", misread=True)
+    title = _SERVICE_TITLE.match(text)  # the note's first line naming a clinic, read once
     for entry in list(work.coded()):
         if entry.suggestion.step == STEP or not entry.spans:
             continue
@@ -141,7 +142,7 @@ def generic_words(work: Worklist, linker: DictionaryLinker | None = None) -> Non
                                                      entry.spans) for code, words in _EXAM_FINDINGS):
             work.demote(entry.code, "tabular validator", "an exam finding that names no condition ('accessory "
                         "muscle use', a fistula's bruit, a well-healed scar)", misread=True)
-        elif (title := _SERVICE_TITLE.match(text)) and all(e <= title.end() for _, e in entry.spans):
+        elif title is not None and all(e <= title.end() for _, e in entry.spans):
             work.demote(entry.code, "tabular validator", f"'{title.group().strip()}' names the clinic, not a "
                         "diagnosis")
         elif entry.code == "Z75.1" and all(_SURGICAL_LIST.match(text, e) for _, e in entry.spans):

@@ -39,9 +39,10 @@ _PUERPERAL_VISIT = {
                      r"\brevisi[oó]n (?:del )?puerperio\b", re.IGNORECASE),
 }
 # A delivery of an earlier pregnancy: "prior low transverse C-section x1 (2021)", "cesárea anterior".
-_PRIOR = re.compile(r"\b(?:prior|previous|hx of|h/o|history of|s/p)\b[^.;\n]*$", re.IGNORECASE)
+_PRIOR_WORDS = r"prior|previous|hx of|h/o|history of|s/p"
+_PRIOR = re.compile(rf"\b(?:{_PRIOR_WORDS})\b[^.;\n]*$", re.IGNORECASE)
 _PREVIOUS_CESAREAN = {
-    "en": re.compile(r"\b(?:prior|previous|hx of|h/o|history of|s/p)\s+(?:(?:\w+|x\d)\s+){0,3}?(?:c-section|cesarean"
+    "en": re.compile(rf"\b(?:{_PRIOR_WORDS})\s+(?:(?:\w+|x\d)\s+){{0,3}}?(?:c-section|cesarean"
                      r"(?: section| delivery)?|CS)\b", re.IGNORECASE),
     "es": re.compile(r"\bces[aá]rea (?:\w+ )?(?:previa|anterior)\b|\b(?:antecedente de|previa|anterior)\s+(?:\w+\s+)?"
                      r"ces[aá]rea\b|\bcesareada\b", re.IGNORECASE),

@@ -124,7 +124,8 @@ _POST_OP_VISIT = {
     "en": re.compile(r"\b(?:post-?op(?:erative)? (?:visit|check|f/u|follow-?up|day \d+)|\d+\s*(?:wks?|weeks?|days?|d)\s+"
                      r"(?:s/p|post-?op|after)|staples? (?:out|removed)|sutures? (?:out|removed)|incision (?:healed|healing|"
                      r"c/d/i|clean))\b", re.IGNORECASE),
-    "es": re.compile(r"\b(?:postoperatorio|\d+\s*(?:d[ií]as|semanas)\s+tras|revisi[oó]n a (?:las|los) \d+ (?:semanas|d[ií]as)|se retiran (?:las )?(?:grapas|puntos)|"
+    "es": re.compile(r"\b(?:postoperatorio|\d+\s*(?:d[ií]as|semanas)\s+tras|revisi[oó]n a (?:las|los) \d+ (?:semanas|d[ií]as)|"
+                     r"se retiran (?:las )?(?:grapas|puntos)|"
                      r"retirada de (?:grapas|puntos)|herida (?:limpia|quir[uú]rgica))\b", re.IGNORECASE),
 }
 _OSTEOARTHRITIS = ("M15", "M16", "M17", "M19")

@@ -14,7 +14,7 @@ from core.nlp.assertion import NOT_CODED
 from core.nlp.textnorm import term_key
 from core.rules.conventions import _overlap
 from core.rules.injury import _sides as injury_sides
-from core.rules.worklist import Worklist, affirmed, block_of, denied_at, title_words
+from core.rules.worklist import Worklist, affirmed, block_of, title_words
 from core.settings import PROJECT_ROOT
 
 _ORGANISM_CODES = ("B95", "B96", "B97", "A49")  # the organism alone, as a cause or at an unspecified site
@@ -470,10 +470,8 @@ def one_epilepsy(work: Worklist) -> None:
     said = frozenset(term_key(text, work.analysis.language))  # "complex partial" said: G40.2, not G40.1 "simple"
     main = min(epilepsies, key=lambda e: (e.code.startswith("G40.9"), -len(work.words_of(e.code) & said),
                                           min(a for a, _ in e.spans) if e.spans else 0))
-    intractable = any(work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
-                      for m in _INTRACTABLE.finditer(text))
-    status = any(work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
-                 for m in _STATUS_EPILEPTICUS.finditer(text))
+    intractable = any(work.stated(_INTRACTABLE))
+    status = any(work.stated(_STATUS_EPILEPTICUS))
     code = f"{main.code[:5]}{'1' if intractable else '0'}{'1' if status else '9'}"
     if code != main.code and work.tabular.is_billable(code):
         work.add(code, list(main.suggestion.evidence), "specificity", f"the note gives the epilepsy as "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from core.rules.worklist import Worklist, denied_at
+from core.rules.worklist import Worklist
 
 RULE = "stroke vessel"
 _MECHANISMS = (("4", re.compile(r"\b(?:cardio)?embol(?:ic|ism|us|i|ia|ic[oa]s?)\b|\bcardioemb[oó]lic[oa]s?\b|"
@@ -60,9 +60,7 @@ def stroke_vessel(work: Worklist) -> None:
     stroke = next((e for e in work.coded() if e.code in ("I63.9", "I63.30", "I63.40", "I63.50")), None)
     if stroke is None:
         return
-    mechanism = next((digit for digit, words in _MECHANISMS for m in words.finditer(text)
-                      if not denied_at(text, m.start()) and work.analysis.assertion_of(m.start(), m.end())[0]
-                      == "present"), "")
+    mechanism = next((digit for digit, words in _MECHANISMS for _ in work.stated(words)), "")
     if not mechanism:
         return
     for artery, words in _ARTERIES.items():

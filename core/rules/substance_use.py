@@ -172,9 +172,7 @@ def alcohol_taken_with_a_drug(work: Worklist) -> None:
     alcohol intoxication with no complication named is the "uncomplicated" code (F10.120, not F10.129)."""
     text = work.analysis.text
     coded = work.coded()
-    if any(e.code.startswith("T51.0") for e in coded) and not any(
-            work.analysis.assertion_of(m.start(), m.end())[0] == "present" and not denied_at(text, m.start())
-            for m in _DISORDER_STATED.finditer(text)):
+    if any(e.code.startswith("T51.0") for e in coded) and not any(work.stated(_DISORDER_STATED)):
         for entry in coded:
             if entry.code.startswith(("F10.1", "F10.9")):
                 work.demote(entry.code, "poisoning", "alcohol taken with a drug is coded as the poisoning by ethanol")

@@ -4,7 +4,7 @@ every change the convention rules make to it (added, promoted, absorbed, demoted
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -150,6 +150,13 @@ class Worklist:
             left, right = self.analysis.sentences.sentence_bounds(start, end)
             parts += [found.group() for found in _NEGATED.finditer(self.analysis.text, left, right)]
         return " ".join(parts)
+
+    def stated(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        """The mentions of ``pattern`` the note states: present for the assertion reader, and no denial just before
+        ("medically refractory", not "not intractable")."""
+        text = self.analysis.text
+        return (m for m in pattern.finditer(text)
+                if not denied_at(text, m.start()) and self.analysis.assertion_of(m.start(), m.end())[0] == "present")
 
     def said_in(self, start: int, end: int) -> frozenset[str]:
         expanded = self.analysis.expanded
